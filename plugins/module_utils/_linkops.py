@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan-then-apply plumbing shared by the Linux link managers.
+
+A manager first reads state and validates everything, queueing each change as
+a step on a :class:`Plan` (with the human-readable action). Only when planning
+succeeded does :meth:`Plan.apply` run the steps, and never in check mode. So a
+bad parameter can never leave a half-applied change behind.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import socket
+
+from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
+
+IFA_F_NODAD = 0x02
+
+
+class Plan(object):
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.tracker = DifferenceTracker()
+        self.steps = []
+
+    def step(self, action, func, *args, **kwargs):
+        """Queue ``func`` and record ``action`` (shown in ``actions``)."""
+        self.tracker.action(action)
+        self.steps.append((func, args, kwargs))
+
+    @property
+    def changed(self):
+        return self.tracker.changed
+
+    @property
+    def actions(self):
+        return list(self.tracker.actions)
+
+    def apply(self):
+        if self.ctx.check_mode:
+            return
+        for func, args, kwargs in self.steps:
+            func(*args, **kwargs)
+        self.steps = []
+
+
+def addr_family(address):
+    return socket.AF_INET6 if ':' in address.split('/')[0] else socket.AF_INET
+
+
+def sort_addresses(addresses):
+    def key(addr):
+        iface = ipaddress.ip_interface(addr)
+        return (iface.version, iface.ip, iface.network.prefixlen)
+    return sorted(addresses, key=key)
+
+
+def diff_addresses(current, wanted):
+    """(to_add, to_remove) turning ``current`` into exactly ``wanted``."""
+    current_set = set(current)
+    wanted_set = set(wanted)
+    return ([a for a in wanted if a not in current_set],
+            sort_addresses([a for a in current if a not in wanted_set]))
+
+
+def plan_addresses(plan, name, index_ref, current, wanted, netns=None):
+    """Queue address changes on a link. ``index_ref`` is an int or a callable
+    returning the link index at apply time (for links created by the plan)."""
+    to_add, to_remove = diff_addresses(current, wanted)
+    for addr in to_remove:
+        plan.step('remove address %s from %s' % (addr, name), _addr, plan.ctx, 'del', name, index_ref, addr, netns)
+    for addr in to_add:
+        plan.step('add address %s to %s' % (addr, name), _addr, plan.ctx, 'add', name, index_ref, addr, netns)
+    return to_add, to_remove
+
+
+def resolve_index(ctx, index_ref, name, netns=None):
+    if callable(index_ref):
+        return index_ref()
+    if index_ref is None:
+        link = ctx.link(name, netns)
+        return link['index'] if link else None
+    return index_ref
+
+
+def _addr(ctx, command, name, index_ref, address, netns):
+    ip_text, prefix = address.split('/')
+    kwargs = {'index': resolve_index(ctx, index_ref, name, netns), 'address': ip_text,
+              'prefixlen': int(prefix), 'netns': netns}
+    if addr_family(address) == socket.AF_INET6 and command == 'add':
+        kwargs['flags'] = IFA_F_NODAD
+    verb = 'add address %s to' % address if command == 'add' else 'remove address %s from' % address
+    ctx.call(verb, 'interface', name, 'addr', command, **kwargs)

@@ -1,0 +1,350 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pyroute2 adapter: one netlink socket per namespace per module run.
+
+Managers never open sockets themselves. They receive a :class:`NetlinkSession`
+that hands out one ``IPRoute`` per namespace (opened lazily, closed at the end
+of the run) and caches bulk reads (one link dump, one address dump, one bridge
+port dump per namespace) until the manager says it changed something. A future
+``host_network`` module builds one session and passes it to every manager.
+
+Link and address messages are flattened into plain dicts here, so the managers
+compare simple values and never look at netlink attributes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ctypes
+import errno
+import os
+import socket
+import struct
+import traceback
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
+    BackendError,
+    MissingDependency,
+    failure,
+)
+
+try:
+    from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
+    HAS_PYROUTE2 = True
+    PYROUTE2_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - exercised by the module guard
+    HAS_PYROUTE2 = False
+    PYROUTE2_IMPORT_ERROR = traceback.format_exc()
+
+    class NetlinkError(Exception):
+        code = 0
+
+IFF_UP = 0x1
+CLONE_NEWNET = 0x40000000
+# Routes we add carry their own protocol number so they are recognisably ours.
+RTPROT_NETWIRE = 110
+MAIN_TABLE = 254
+
+KIND_MODULES = {
+    'vxlan': 'vxlan',
+    'gretap': 'ip_gre',
+    'geneve': 'geneve',
+    'bridge': 'bridge',
+    'veth': 'veth',
+}
+
+
+def _strip(name, prefix):
+    return name[len(prefix):].lower() if name.startswith(prefix) else name.lower()
+
+
+def _attrs(msg):
+    return dict((k, v) for k, v in msg.get('attrs', []) if k != 'UNKNOWN')
+
+
+def parse_link(msg):
+    """Flatten an RTM_NEWLINK message into the dict the managers use."""
+    attrs = _attrs(msg)
+    info = attrs.get('IFLA_LINKINFO') or {}
+    info_attrs = _attrs(info) if info else {}
+    data = info_attrs.get('IFLA_INFO_DATA')
+    data_attrs = {}
+    if data and hasattr(data, 'get'):
+        for key, value in _attrs(data).items():
+            data_attrs[key.split('_', 2)[-1].lower()] = value
+    slave_data = info_attrs.get('IFLA_INFO_SLAVE_DATA')
+    slave_attrs = {}
+    if slave_data and hasattr(slave_data, 'get'):
+        for key, value in _attrs(slave_data).items():
+            slave_attrs[_strip(key, 'IFLA_BRPORT_')] = value
+    return {
+        'index': msg['index'],
+        'ifname': attrs.get('IFLA_IFNAME'),
+        'kind': info_attrs.get('IFLA_INFO_KIND'),
+        'slave_kind': info_attrs.get('IFLA_INFO_SLAVE_KIND'),
+        'alias': attrs.get('IFLA_IFALIAS') or None,
+        'mtu': attrs.get('IFLA_MTU'),
+        'mac': attrs.get('IFLA_ADDRESS'),
+        'up': bool(msg.get('flags', 0) & IFF_UP),
+        'operstate': attrs.get('IFLA_OPERSTATE'),
+        'master': attrs.get('IFLA_MASTER'),
+        'link': attrs.get('IFLA_LINK'),
+        'link_netnsid': attrs.get('IFLA_LINK_NETNSID'),
+        'data': data_attrs,
+        'slave': slave_attrs,
+    }
+
+
+def parse_addr(msg):
+    attrs = _attrs(msg)
+    address = attrs.get('IFA_LOCAL') or attrs.get('IFA_ADDRESS')
+    return {
+        'index': msg['index'],
+        'family': msg['family'],
+        'address': '%s/%d' % (address, msg['prefixlen']),
+        'scope': msg.get('scope', 0),
+        'link_local': msg['family'] == socket.AF_INET6 and address.lower().startswith('fe80:'),
+    }
+
+
+def parse_route(msg):
+    attrs = _attrs(msg)
+    dst = attrs.get('RTA_DST')
+    family = msg['family']
+    if dst is None:
+        dst = '0.0.0.0' if family == socket.AF_INET else '::'
+    return {
+        'family': family,
+        'dst': '%s/%d' % (dst, msg['dst_len']),
+        'gateway': attrs.get('RTA_GATEWAY'),
+        'oif': attrs.get('RTA_OIF'),
+        'proto': msg.get('proto'),
+        'scope': msg.get('scope'),
+        'table': attrs.get('RTA_TABLE', msg.get('table')),
+        'priority': attrs.get('RTA_PRIORITY'),
+    }
+
+
+def raise_netlink(err, verb, kind, name):
+    """Turn a NetlinkError into the collection's error with the right class."""
+    code = getattr(err, 'code', 0)
+    reason = '%s (errno %s)' % (os.strerror(code) if code else str(err), code)
+    cls = BackendError
+    if code in (errno.EOPNOTSUPP, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT):
+        cls = MissingDependency
+    raise failure(verb, kind, name, reason, cls)
+
+
+class NetlinkSession(object):
+    """One IPRoute per namespace, plus per-namespace caches of bulk reads.
+
+    ``netns`` is ``None`` for the namespace the module runs in, or a path to a
+    namespace file (``/run/netns/x``, ``/proc/<pid>/ns/net``).
+    """
+
+    def __init__(self, check_mode=False):
+        self.check_mode = check_mode
+        self._sockets = {}
+        self._cache = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        for ipr in self._sockets.values():
+            try:
+                ipr.close()
+            except Exception:  # pragma: no cover - best effort on teardown
+                pass
+        self._sockets = {}
+        self._cache = {}
+
+    def ipr(self, netns=None):
+        key = netns or ''
+        if key not in self._sockets:
+            try:
+                if netns:
+                    self._sockets[key] = IPRoute(netns=netns, flags=0)
+                else:
+                    self._sockets[key] = IPRoute()
+            except (OSError, NetlinkError) as err:
+                raise failure('open', 'network namespace', netns or 'host', str(err), BackendError)
+        return self._sockets[key]
+
+    def invalidate(self, netns=None):
+        self._cache.pop(netns or '', None)
+
+    def _ns_cache(self, netns):
+        return self._cache.setdefault(netns or '', {})
+
+    def call(self, verb, what, name, method, *args, **kwargs):
+        """Run a mutating netlink request in ``netns`` (keyword, default host).
+
+        Errors carry the collection's message shape; the namespace's cached
+        reads are dropped because they are now stale.
+        """
+        netns = kwargs.pop('netns', None)
+        try:
+            return getattr(self.ipr(netns), method)(*args, **kwargs)
+        except NetlinkError as err:
+            raise_netlink(err, verb, what, name)
+        finally:
+            self.invalidate(netns)
+
+    # bulk reads -----------------------------------------------------------
+
+    def links(self, netns=None):
+        """All links of a namespace, by name (one dump, cached)."""
+        cache = self._ns_cache(netns)
+        if 'links' not in cache:
+            try:
+                msgs = self.ipr(netns).get_links()
+            except NetlinkError as err:
+                raise_netlink(err, 'list', 'links in', netns or 'host')
+            cache['links'] = dict((link['ifname'], link) for link in (parse_link(m) for m in msgs))
+        return cache['links']
+
+    def link(self, name, netns=None):
+        return self.links(netns).get(name)
+
+    def link_by_index(self, index, netns=None):
+        for link in self.links(netns).values():
+            if link['index'] == index:
+                return link
+        return None
+
+    def addresses(self, netns=None):
+        """Addresses by link index (one dump, cached)."""
+        cache = self._ns_cache(netns)
+        if 'addrs' not in cache:
+            by_index = {}
+            for msg in self.ipr(netns).get_addr():
+                addr = parse_addr(msg)
+                by_index.setdefault(addr['index'], []).append(addr)
+            cache['addrs'] = by_index
+        return cache['addrs']
+
+    def link_addresses(self, index, netns=None, include_link_local=False):
+        return [a['address'] for a in self.addresses(netns).get(index, [])
+                if include_link_local or not a['link_local']]
+
+    def routes(self, netns=None):
+        cache = self._ns_cache(netns)
+        if 'routes' not in cache:
+            routes = []
+            for family in (socket.AF_INET, socket.AF_INET6):
+                for msg in self.ipr(netns).get_routes(family=family, table=MAIN_TABLE):
+                    routes.append(parse_route(msg))
+            cache['routes'] = routes
+        return cache['routes']
+
+    def flood_remotes(self, index, netns=None):
+        """Peers of the all-zero (flood) FDB entries of a VXLAN device."""
+        remotes = []
+        for msg in self.ipr(netns).fdb('dump', ifindex=index):
+            attrs = _attrs(msg)
+            if msg.get('ifindex') != index:
+                continue
+            if attrs.get('NDA_LLADDR') == '00:00:00:00:00:00' and attrs.get('NDA_DST'):
+                remotes.append(attrs['NDA_DST'])
+        return remotes
+
+    def netnsid(self, netns):
+        """The id the module's namespace uses for ``netns`` (None if unassigned)."""
+        fd = os.open(netns, os.O_RDONLY)
+        try:
+            res = self.ipr().get_netnsid(fd=fd)
+        except NetlinkError:
+            return None
+        finally:
+            os.close(fd)
+        nsid = res.get('nsid') if res else None
+        return None if nsid is None or nsid < 0 else nsid
+
+
+# helpers that need their own process ---------------------------------------
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _in_child(func):
+    """Run ``func`` in a forked child; return its exit status (0 = success).
+
+    Namespace switches (``setns``/``unshare``) then never leak into the module
+    process, and a probe namespace disappears with the child.
+    """
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            code = func() or 0
+        except BaseException:
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 255
+
+
+def probe_link_kind(kind, **attrs):
+    """Can this kernel create a ``kind`` link (with ``attrs``)? Tried in a throwaway namespace.
+
+    Safe in check mode: the probe link lives in a private namespace that dies
+    with the forked child, so the host never sees it. Returns None when the
+    probe itself cannot run (then the real request decides).
+    """
+    def child():
+        if _libc().unshare(CLONE_NEWNET) != 0:
+            return 3
+        try:
+            with IPRoute() as ipr:
+                kwargs = {'ifname': 'nwprobe0', 'kind': kind}
+                if kind == 'vxlan':
+                    kwargs.update(vxlan_id=1, vxlan_port=4789)
+                elif kind == 'geneve':
+                    kwargs.update(geneve_id=1, geneve_remote='198.19.0.1')
+                kwargs.update(attrs)
+                ipr.link('add', **kwargs)
+        except NetlinkError as err:
+            return 2 if err.code in (errno.EOPNOTSUPP, errno.EAFNOSUPPORT) else 4
+        return 0
+    status = _in_child(child)
+    if status in (3, 255):
+        return None
+    return status == 0
+
+
+def _arp_frame(mac_text, ip_text):
+    mac_bytes = bytes(int(x, 16) for x in mac_text.split(':'))
+    ip_bytes = socket.inet_aton(ip_text)
+    eth = b'\xff' * 6 + mac_bytes + struct.pack('!H', 0x0806)
+    arp = struct.pack('!HHBBH', 1, 0x0800, 6, 4, 1) + mac_bytes + ip_bytes + b'\x00' * 6 + ip_bytes
+    return eth + arp
+
+
+def send_gratuitous_arp(netns, ifname, mac_text, ipv4_addresses, count=2):
+    """Announce IPv4 addresses with gratuitous ARP from inside ``netns``."""
+    if not ipv4_addresses:
+        return True
+
+    def child():
+        fd = os.open(netns, os.O_RDONLY)
+        if _libc().setns(fd, CLONE_NEWNET) != 0:
+            return 3
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        try:
+            sock.bind((ifname, 0))
+            for _ in range(count):
+                for ip_text in ipv4_addresses:
+                    sock.send(_arp_frame(mac_text, ip_text))
+        finally:
+            sock.close()
+        return 0
+    return _in_child(child) == 0

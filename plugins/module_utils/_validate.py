@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure normalizers shared by the Linux data-plane managers.
+
+Nothing here touches the kernel: every function takes user input and either
+returns its canonical form or raises :class:`InvalidParameter`. That keeps the
+bad-input paths testable without root and guarantees that a rejected request
+never reaches a netlink call (nothing half-applied).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import ipaddress
+import re
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+
+IFNAMSIZ = 15
+_IFNAME_RE = re.compile(r'^[^\s/:]+$')
+_MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
+
+OWNER_PREFIX = 'netwire:'
+
+
+def ifname(value, what='interface name'):
+    """Validate a Linux interface name (at most 15 bytes, no '/', ':' or blanks)."""
+    if not isinstance(value, str) or not value:
+        raise InvalidParameter('%s must be a non-empty string' % what)
+    if len(value.encode('utf-8')) > IFNAMSIZ:
+        raise InvalidParameter("%s '%s' is longer than %d characters" % (what, value, IFNAMSIZ))
+    if value in ('.', '..') or not _IFNAME_RE.match(value):
+        raise InvalidParameter("%s '%s' contains characters Linux does not allow (blank, '/' or ':')" % (what, value))
+    return value
+
+
+def interface_address(value):
+    """Parse 'address/prefix' into a canonical string such as '10.1.0.5/24'.
+
+    The prefix is required; the network and (IPv4) broadcast addresses of the
+    subnet are refused because a host cannot own them.
+    """
+    text = str(value).strip()
+    if '/' not in text:
+        raise InvalidParameter("address '%s' has no prefix length (write e.g. '10.1.0.5/24')" % text)
+    try:
+        iface = ipaddress.ip_interface(text)
+    except ValueError as exc:
+        raise InvalidParameter("address '%s' is not a valid CIDR: %s" % (text, exc))
+    net = iface.network
+    host_bits = net.max_prefixlen - net.prefixlen
+    if host_bits >= 2 or (net.version == 6 and host_bits >= 1):
+        if iface.ip == net.network_address:
+            raise InvalidParameter("address '%s' is the network address of %s" % (text, net))
+        if net.version == 4 and iface.ip == net.broadcast_address:
+            raise InvalidParameter("address '%s' is the broadcast address of %s" % (text, net))
+    if iface.ip.is_multicast or iface.ip.is_unspecified:
+        raise InvalidParameter("address '%s' cannot be assigned to an interface" % text)
+    return '%s/%d' % (iface.ip.compressed, net.prefixlen)
+
+
+def interface_addresses(values):
+    """Normalize a list of addresses; duplicates are an error, order is kept."""
+    seen = []
+    for value in values or []:
+        addr = interface_address(value)
+        if addr.split('/')[0] in [a.split('/')[0] for a in seen]:
+            raise InvalidParameter("address '%s' is listed twice" % value)
+        seen.append(addr)
+    return seen
+
+
+def ip_address(value, what='address'):
+    """Parse a plain IP address (no prefix)."""
+    text = str(value).strip()
+    try:
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        raise InvalidParameter("%s '%s' is not a valid IP address" % (what, text))
+
+
+def network(value, what='destination'):
+    """Parse a route destination: a CIDR network, or 'default'."""
+    text = str(value).strip()
+    if text in ('default', '0.0.0.0/0', '::/0'):
+        return text if text != 'default' else '0.0.0.0/0'
+    if '/' not in text:
+        raise InvalidParameter("%s '%s' has no prefix length" % (what, text))
+    try:
+        return ipaddress.ip_network(text, strict=True).compressed
+    except ValueError as exc:
+        raise InvalidParameter("%s '%s' is not a valid network: %s" % (what, text, exc))
+
+
+def mac(value):
+    """Canonical lower-case colon form of a unicast MAC address."""
+    text = str(value).strip().lower().replace('-', ':')
+    if not _MAC_RE.match(text):
+        raise InvalidParameter("MAC address '%s' is malformed (expected six hex pairs)" % value)
+    if int(text[:2], 16) & 1:
+        raise InvalidParameter("MAC address '%s' is a multicast address" % value)
+    if text == '00:00:00:00:00:00':
+        raise InvalidParameter("MAC address '%s' is the null address" % value)
+    return text
+
+
+def derived_mac(seed):
+    """A locally administered unicast MAC that depends only on ``seed``."""
+    digest = bytearray(hashlib.sha256(('netwire-mac:%s' % seed).encode('utf-8')).digest()[:6])
+    digest[0] = (digest[0] & 0xFC) | 0x02
+    return ':'.join('%02x' % b for b in digest)
+
+
+def derived_ifname(prefix, seed, length=IFNAMSIZ):
+    """A deterministic interface name: ``prefix`` plus a hash of ``seed``."""
+    digest = hashlib.sha256(('netwire-if:%s' % seed).encode('utf-8')).hexdigest()
+    return prefix + digest[:length - len(prefix)]
+
+
+def owner_alias(kind, detail=None):
+    """The IFLA_IFALIAS value that marks a link as ours."""
+    return OWNER_PREFIX + kind + ('' if detail is None else ':' + detail)
+
+
+def is_owned(alias):
+    return bool(alias) and alias.startswith(OWNER_PREFIX)
+
+
+def int_range(value, low, high, what):
+    if value is None:
+        return None
+    if not low <= int(value) <= high:
+        raise InvalidParameter('%s %s is out of range (%d..%d)' % (what, value, low, high))
+    return int(value)

@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: linux_tunnel
+short_description: Manage a kernel VXLAN (or gretap/geneve) tunnel device owned by netwire
+version_added: 0.1.0
+description:
+  - Creates, converges or removes one kernel tunnel device over netlink (pyroute2).
+  - For O(kind=vxlan) the peers in O(remotes) are programmed as flood entries of the device's forwarding
+    database (C(00:00:00:00:00:00 dst <peer>)), exactly: a peer that leaves the list leaves the FDB.
+  - O(kind=gretap) and O(kind=geneve) devices are point-to-point and take exactly one remote. When the kernel
+    cannot create the requested kind, the module fails and names the missing kernel support; this is detected
+    in a throwaway namespace, so it also works in check mode.
+  - Parameters the kernel cannot change on a live device (VNI, local address, underlay device, port, TTL,
+    learning, UDP checksum) are converged by recreating the device, its master and its flood entries.
+  - The device is marked as owned with the interface alias V(netwire:tunnel); an interface of the same name
+    without that mark is never changed.
+author:
+  - netwire.fabric contributors
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the tunnel (including its remotes) before and after.
+options:
+  name:
+    description: Name of the tunnel device, at most 15 characters.
+    type: str
+    required: true
+  state:
+    description: V(present) creates or converges the device, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  kind:
+    description: The tunnel device type.
+    type: str
+    choices: [vxlan, gretap, geneve]
+    default: vxlan
+  vni:
+    description:
+      - VXLAN or Geneve network identifier (1 to 16777215), or the GRE key for O(kind=gretap).
+      - Required when O(state=present).
+    type: int
+  local:
+    description:
+      - Local tunnel endpoint address. When omitted and O(dev) is given, the first address of O(dev) is used
+        (IPv4 preferred).
+    type: str
+  dev:
+    description: Underlay device the tunnel is bound to.
+    type: str
+  port:
+    description:
+      - UDP destination port. Defaults to V(4789) for VXLAN and V(6081) for Geneve; not used by gretap.
+    type: int
+  ttl:
+    description: TTL of the outer packets (V(0) inherits). Left as the kernel sets it when omitted.
+    type: int
+  learning:
+    description: Learn remote MAC addresses from received packets (VXLAN only).
+    type: bool
+    default: false
+  udp_checksum:
+    description: Compute UDP checksums on outer IPv4 packets. Left as the kernel sets it when omitted.
+    type: bool
+  master:
+    description: Bridge the tunnel device is a port of. It must exist and be a Linux bridge.
+    type: str
+  mtu:
+    description: MTU of the tunnel device (the kernel derives one from O(dev) when omitted).
+    type: int
+  remotes:
+    description:
+      - Peer endpoint addresses. For VXLAN, the exact set of flood entries; for gretap and geneve, exactly one.
+    type: list
+    elements: str
+    default: []
+  up:
+    description: Administrative state of the device.
+    type: bool
+    default: true
+requirements:
+  - pyroute2 >= 0.7 on the managed host
+seealso:
+  - module: netwire.fabric.linux_bridge
+"""
+
+EXAMPLES = r"""
+- name: VXLAN 42 between three hosts, bridged into nw-app
+  netwire.fabric.linux_tunnel:
+    name: vx-app
+    vni: 42
+    dev: eth1
+    master: nw-app
+    mtu: 1450
+    remotes:
+      - 198.19.0.12
+      - 198.19.0.13
+
+- name: Remove the tunnel
+  netwire.fabric.linux_tunnel:
+    name: vx-app
+    state: absent
+"""
+
+RETURN = r"""
+tunnel:
+  description: The tunnel after the run (predicted in check mode); empty when absent.
+  returned: always
+  type: dict
+  sample:
+    name: vx-app
+    kind: vxlan
+    vni: 42
+    local: 198.19.0.11
+    dev: eth1
+    port: 4789
+    ttl: 0
+    learning: false
+    udp_checksum: true
+    master: nw-app
+    mtu: 1450
+    remotes: [198.19.0.12, 198.19.0.13]
+    up: true
+    owned: true
+actions:
+  description: What was done (or would be done in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
+    HAS_PYROUTE2,
+    PYROUTE2_IMPORT_ERROR,
+    NetlinkSession,
+)
+from ansible_collections.netwire.fabric.plugins.module_utils._linux_tunnel import LinuxTunnelManager
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            kind=dict(type='str', choices=['vxlan', 'gretap', 'geneve'], default='vxlan'),
+            vni=dict(type='int'),
+            local=dict(type='str'),
+            dev=dict(type='str'),
+            port=dict(type='int'),
+            ttl=dict(type='int'),
+            learning=dict(type='bool', default=False),
+            udp_checksum=dict(type='bool'),
+            master=dict(type='str'),
+            mtu=dict(type='int'),
+            remotes=dict(type='list', elements='str', default=[]),
+            up=dict(type='bool', default=True),
+        ),
+        required_if=[('state', 'present', ['vni'])],
+        supports_check_mode=True,
+    )
+    if not HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
+    try:
+        with NetlinkSession(check_mode=module.check_mode) as ctx:
+            result = LinuxTunnelManager(ctx, module.params).run()
+    except NetwireError as err:
+        module.fail_json(msg=str(err), **err.details)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
