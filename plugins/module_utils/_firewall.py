@@ -1,0 +1,624 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure planning for the collection's nftables tables (no I/O in this file).
+
+``build_spec()`` validates plain parameter dicts (the firewall module's
+options, or what a ``host_network`` plan hands over) into a :class:`FirewallSpec`.
+``plan_ruleset()`` turns it into the *desired ruleset* in canonical form:
+
+    {"tables": [{"family": "inet", "name": "netwire",
+                 "sets": [{"name": ..., "type": ..., "flags": [...], "elem": [...]}],
+                 "chains": [{"name": ..., "type": ..., "hook": ..., "prio": ...,
+                             "policy": ..., "rules": [{"expr": [...], "comment": ...}]}]}]}
+
+``normalize_listing()`` turns ``nft -j list ruleset`` output into the same
+canonical form (only our tables), so converged state compares equal;
+``transaction()`` builds the one atomic batch that replaces our tables, and
+``render()`` prints a canonical ruleset as nft text for diff mode.
+
+Expressions are written exactly as nft 1.0 lists them back (checked against
+the kernel in the integration tests), and both sides go through
+``canonical_expr()``, which removes the few harmless spelling differences.
+
+Tables (``<t>`` is ``table_name``, default ``netwire``):
+
+* ``inet <t>``: forward filter for traffic *between our networks* (zones);
+* ``ip <t>_nat``: masquerade, published ports (DNAT) and hairpin masquerade;
+* ``bridge <t>_icc``: only while some network has ``icc: false``; drops
+  port-to-port (bridged) IPv4 traffic inside that network's subnet.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import json
+import re
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+
+try:
+    string_types = (str, unicode)  # noqa: F821  (Python 2 compatibility for sanity)
+except NameError:
+    string_types = (str,)
+
+DEFAULT_TABLE_NAME = "netwire"
+DEFAULT_BIND_ADDRESS = "127.0.0.1"
+ANY_ADDRESS = "0.0.0.0"
+PROTOCOLS = ("tcp", "udp")
+OWNER_NOTE = "netwire.fabric"
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_TABLE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_IFNAME_RE = re.compile(r"^[^\s/:\"]{1,15}$")
+
+
+def table_names(table_name=DEFAULT_TABLE_NAME):
+    """The (family, name) of every table this collection may own, in apply order."""
+    return [
+        ("inet", table_name),
+        ("ip", table_name + "_nat"),
+        ("bridge", table_name + "_icc"),
+    ]
+
+
+# --------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------
+
+class Network(object):
+    def __init__(self, name, subnet, bridge, nat, icc, zone):
+        self.name = name
+        self.subnet = subnet
+        self.bridge = bridge
+        self.nat = nat
+        self.icc = icc
+        self.zone = zone
+
+
+class Publication(object):
+    def __init__(self, network, proto, host_port, bind_address, container_address, container_port, label):
+        self.network = network
+        self.proto = proto
+        self.host_port = host_port
+        self.bind_address = bind_address
+        self.container_address = container_address
+        self.container_port = container_port
+        self.label = label
+
+    @property
+    def bind_any(self):
+        return self.bind_address == ANY_ADDRESS
+
+    @property
+    def bind_loopback(self):
+        return ipaddress.ip_address(self.bind_address).is_loopback
+
+    def describe(self):
+        return "%s %s:%d -> %s:%d" % (self.proto, self.bind_address, self.host_port,
+                                       self.container_address, self.container_port)
+
+
+class FirewallSpec(object):
+    def __init__(self, table_name, networks, flows, publications):
+        self.table_name = table_name
+        self.networks = networks          # list of Network, in input order
+        self.flows = flows                # list of (from_zone, to_zone), deduplicated
+        self.publications = publications  # list of Publication
+
+    @property
+    def zones(self):
+        seen = []
+        for net in self.networks:
+            if net.zone not in seen:
+                seen.append(net.zone)
+        return seen
+
+    @property
+    def loopback_publications(self):
+        return [p for p in self.publications if p.bind_loopback]
+
+
+def _bad(what, name, reason):
+    return InvalidParameter("Failed to plan firewall %s '%s': %s" % (what, name, reason))
+
+
+def _port(value, what, name):
+    if isinstance(value, bool) or not isinstance(value, (int,) + string_types) or (
+            isinstance(value, string_types) and not value.strip().isdigit()):
+        raise _bad(what, name, "port %r is not an integer" % (value,))
+    port = int(value)
+    if not 1 <= port <= 65535:
+        raise _bad(what, name, "port %d is out of range 1-65535" % port)
+    return port
+
+
+def _name(value, what):
+    if not isinstance(value, string_types) or not value:
+        raise _bad(what, str(value), "a name is required (a non-empty string)")
+    if not _NAME_RE.match(value) or len(value) > 64:
+        raise _bad(what, value, "names may only use letters, digits, '_', '.' and '-' (at most 64)")
+    return value
+
+
+def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE_NAME):
+    """Validate plain dicts into a :class:`FirewallSpec` (raises InvalidParameter)."""
+    table_name = table_name or DEFAULT_TABLE_NAME
+    if not isinstance(table_name, string_types) or not _TABLE_RE.match(table_name) or len(table_name) > 32:
+        raise _bad("table", str(table_name),
+                   "table_name must start with a letter and use letters, digits and '_' (at most 32)")
+
+    nets, by_name, by_bridge = [], {}, {}
+    for raw in networks or []:
+        name = _name(raw.get("name"), "network")
+        if name in by_name:
+            raise _bad("network", name, "network defined twice")
+        subnet_text = raw.get("subnet")
+        try:
+            subnet = ipaddress.IPv4Network(u"%s" % subnet_text, strict=True)
+        except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError) as exc:
+            raise _bad("network", name, "subnet %r is not an IPv4 network in CIDR form (%s)" % (subnet_text, exc))
+        if "/" not in str(subnet_text):
+            raise _bad("network", name, "subnet %r needs a prefix length" % (subnet_text,))
+        bridge = raw.get("bridge")
+        if not isinstance(bridge, string_types) or not _IFNAME_RE.match(bridge):
+            raise _bad("network", name, "bridge %r is not a valid interface name (1-15 chars)" % (bridge,))
+        if bridge in by_bridge:
+            raise _bad("network", name, "bridge '%s' is already used by network '%s'" % (bridge, by_bridge[bridge]))
+        for other in nets:
+            if subnet.overlaps(other.subnet):
+                raise _bad("network", name, "subnet %s overlaps %s of network '%s'" % (subnet, other.subnet, other.name))
+        zone = raw.get("zone") or name
+        _name(zone, "zone")
+        nat = raw.get("nat")
+        icc = raw.get("icc")
+        net = Network(name, subnet, bridge, True if nat is None else bool(nat), True if icc is None else bool(icc), zone)
+        nets.append(net)
+        by_name[name] = net
+        by_bridge[bridge] = name
+
+    zones = set(n.zone for n in nets)
+    flow_list = []
+    for raw in flows or []:
+        src, dst = raw.get("from"), raw.get("to")
+        label = "%s -> %s" % (src, dst)
+        for zone in (src, dst):
+            if zone not in zones:
+                raise _bad("flow", label, "unknown zone '%s' (known: %s)" % (zone, ", ".join(sorted(zones)) or "none"))
+        if (src, dst) not in flow_list and src != dst:
+            flow_list.append((src, dst))
+
+    pubs, taken = [], {}
+    for index, raw in enumerate(publications or []):
+        label = raw.get("name") or "publications[%d]" % index
+        net_name = raw.get("network")
+        if net_name not in by_name:
+            raise _bad("publication", label, "unknown network '%s' (known: %s)"
+                       % (net_name, ", ".join(sorted(by_name)) or "none"))
+        net = by_name[net_name]
+        proto = raw.get("proto") or "tcp"
+        if proto not in PROTOCOLS:
+            raise _bad("publication", label, "proto must be one of %s, got %r" % ("/".join(PROTOCOLS), proto))
+        if raw.get("host_port") is None:
+            raise _bad("publication", label, "host_port is required")
+        host_port = _port(raw.get("host_port"), "publication", label)
+        container_port = host_port if raw.get("container_port") is None else \
+            _port(raw.get("container_port"), "publication", label)
+        bind = raw.get("bind_address") or DEFAULT_BIND_ADDRESS
+        try:
+            bind_ip = ipaddress.IPv4Address(u"%s" % bind)
+        except (ipaddress.AddressValueError, ValueError):
+            raise _bad("publication", label, "bind_address %r is not an IPv4 address" % (bind,))
+        if bind_ip.is_multicast or str(bind_ip) == "255.255.255.255":
+            raise _bad("publication", label, "bind_address %s cannot be a host address" % bind_ip)
+        address = raw.get("container_address")
+        try:
+            caddr = ipaddress.IPv4Address(u"%s" % address)
+        except (ipaddress.AddressValueError, ValueError):
+            raise _bad("publication", label, "container_address %r is not an IPv4 address" % (address,))
+        if caddr not in net.subnet:
+            raise _bad("publication", label, "container_address %s is outside subnet %s of network '%s'"
+                       % (caddr, net.subnet, net.name))
+        if net.subnet.prefixlen < 31 and caddr in (net.subnet.network_address, net.subnet.broadcast_address):
+            raise _bad("publication", label, "container_address %s is the network or broadcast address of %s"
+                       % (caddr, net.subnet))
+        pub = Publication(net.name, proto, host_port, str(bind_ip), str(caddr), container_port, label)
+        for (other_proto, other_port, other_bind), other in taken.items():
+            if other_proto != proto or other_port != host_port:
+                continue
+            # 0.0.0.0 means every non-loopback host address, so it clashes with those
+            clash = other_bind == pub.bind_address or (
+                ANY_ADDRESS in (other_bind, pub.bind_address)
+                and not ipaddress.ip_address(other_bind).is_loopback and not pub.bind_loopback)
+            if clash:
+                raise _bad("publication", label, "host port %s %s:%d is already published by '%s' (%s:%d)"
+                           % (proto, pub.bind_address, host_port, other, other_bind, other_port))
+        taken[(proto, host_port, pub.bind_address)] = label
+        pubs.append(pub)
+
+    return FirewallSpec(table_name, nets, flow_list, pubs)
+
+
+# --------------------------------------------------------------------------
+# expression helpers (the shape nft -j lists them in)
+# --------------------------------------------------------------------------
+
+def _payload(proto, field):
+    return {"payload": {"protocol": proto, "field": field}}
+
+
+def _match(left, right, op="=="):
+    return {"match": {"op": op, "left": left, "right": right}}
+
+
+def _prefix(network):
+    return {"prefix": {"addr": str(network.network_address), "len": network.prefixlen}}
+
+
+def _meta(key):
+    return {"meta": {"key": key}}
+
+
+def _rule(expr, comment=None):
+    rule = {"expr": expr}
+    if comment:
+        rule["comment"] = comment
+    return rule
+
+
+def _chain(name, ctype, hook, prio, rules):
+    return {"name": name, "type": ctype, "hook": hook, "prio": prio, "policy": "accept", "rules": rules}
+
+
+def _set(name, networks):
+    elem = [_prefix(n) for n in sorted(networks, key=lambda n: (int(n.network_address), n.prefixlen))]
+    return {"name": name, "type": "ipv4_addr", "flags": ["interval"], "elem": elem}
+
+
+def _zone_set(zone):
+    return "zone_" + zone
+
+
+_CT_DNAT = _match({"ct": {"key": "status"}}, "dnat", op="in")
+_LOOPBACK = ipaddress.IPv4Network(u"127.0.0.0/8")
+
+
+def _dnat_rules(pub, hook):
+    """DNAT rule for one publication in prerouting or output (None when not applicable)."""
+    if pub.bind_loopback and hook == "prerouting":
+        return None  # loopback destinations never arrive from a wire
+    expr = []
+    if pub.bind_any:
+        if hook == "output":
+            expr.append(_match(_payload("ip", "daddr"), _prefix(_LOOPBACK), op="!="))
+        expr.append(_match({"fib": {"result": "type", "flags": ["daddr"]}}, "local"))
+    else:
+        expr.append(_match(_payload("ip", "daddr"), pub.bind_address))
+    expr.append(_match(_payload(pub.proto, "dport"), pub.host_port))
+    expr.append({"dnat": {"addr": pub.container_address, "port": pub.container_port}})
+    return _rule(expr, "publish " + pub.describe())
+
+
+def plan_ruleset(spec):
+    """The desired canonical ruleset for a validated :class:`FirewallSpec`."""
+    families = dict((fam, name) for fam, name in table_names(spec.table_name))
+    subnets = [n.subnet for n in spec.networks]
+
+    # inet <t>: zone policy between our networks; everything else passes untouched
+    forward = [_rule([_match({"ct": {"key": "state"}}, ["established", "related"], op="in"), {"accept": None}],
+                     "replies and related traffic")]
+    for pub in spec.publications:
+        forward.append(_rule([
+            _match(_payload("ip", "daddr"), pub.container_address),
+            _match(_payload(pub.proto, "dport"), pub.container_port),
+            _CT_DNAT, {"accept": None}], "published " + pub.describe()))
+    for zone in spec.zones:
+        forward.append(_rule([
+            _match(_payload("ip", "saddr"), "@" + _zone_set(zone)),
+            _match(_payload("ip", "daddr"), "@" + _zone_set(zone)),
+            {"accept": None}], "within zone %s" % zone))
+    for src, dst in spec.flows:
+        forward.append(_rule([
+            _match(_payload("ip", "saddr"), "@" + _zone_set(src)),
+            _match(_payload("ip", "daddr"), "@" + _zone_set(dst)),
+            {"accept": None}], "flow %s -> %s" % (src, dst)))
+    forward.append(_rule([
+        _match(_payload("ip", "saddr"), "@subnets"),
+        _match(_payload("ip", "daddr"), "@subnets"),
+        {"drop": None}], "anything else between netwire networks"))
+    inet_sets = [_set("subnets", subnets)]
+    for zone in spec.zones:
+        inet_sets.append(_set(_zone_set(zone), [n.subnet for n in spec.networks if n.zone == zone]))
+    tables = [{"family": "inet", "name": families["inet"], "sets": inet_sets,
+               "chains": [_chain("forward", "filter", "forward", 0, forward)]}]
+
+    # ip <t>_nat: published ports, hairpin and egress masquerade
+    pre = [r for r in (_dnat_rules(p, "prerouting") for p in spec.publications) if r]
+    out = [r for r in (_dnat_rules(p, "output") for p in spec.publications) if r]
+    post = []
+    published_nets = [n for n in spec.networks if any(p.network == n.name for p in spec.publications)]
+    for net in published_nets:
+        post.append(_rule([
+            _match(_meta("oifname"), net.bridge),
+            _match(_payload("ip", "saddr"), _prefix(net.subnet)),
+            _CT_DNAT, {"masquerade": None}], "hairpin %s" % net.name))
+    if spec.loopback_publications:
+        post.append(_rule([
+            _match(_payload("ip", "saddr"), _prefix(_LOOPBACK)),
+            _CT_DNAT, {"masquerade": None}], "loopback publications"))
+    for net in spec.networks:
+        if net.nat:
+            post.append(_rule([
+                _match(_payload("ip", "saddr"), _prefix(net.subnet)),
+                _match(_meta("oifname"), net.bridge, op="!="),
+                _match(_payload("ip", "daddr"), "@subnets", op="!="),
+                {"masquerade": None}], "egress %s" % net.name))
+    tables.append({"family": "ip", "name": families["ip"], "sets": [_set("subnets", subnets)],
+                   "chains": [_chain("prerouting", "nat", "prerouting", -100, pre),
+                              _chain("output", "nat", "output", -100, out),
+                              _chain("postrouting", "nat", "postrouting", 100, post)]})
+
+    # bridge <t>_icc: bridged (port-to-port) traffic never reaches the inet forward hook
+    icc = [_rule([
+        _match(_payload("ip", "saddr"), _prefix(n.subnet)),
+        _match(_payload("ip", "daddr"), _prefix(n.subnet)),
+        {"drop": None}], "icc off %s" % n.name) for n in spec.networks if not n.icc]
+    if icc:
+        tables.append({"family": "bridge", "name": families["bridge"], "sets": [],
+                       "chains": [_chain("forward", "filter", "forward", -200, icc)]})
+    return canonical_ruleset({"tables": tables})
+
+
+# --------------------------------------------------------------------------
+# normalization
+# --------------------------------------------------------------------------
+
+def canonical_expr(value):
+    """Remove harmless spelling differences (one-element lists, key order is irrelevant)."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out[key] = canonical_expr(item)
+        match = out.get("match")
+        if isinstance(match, dict) and isinstance(match.get("right"), list):
+            right = match["right"]
+            match["right"] = right[0] if len(right) == 1 else sorted(right, key=_sort_key)
+        if "set" in out and isinstance(out["set"], list):
+            out["set"] = sorted(out["set"], key=_sort_key)
+        return out
+    if isinstance(value, list):
+        return [canonical_expr(v) for v in value]
+    return value
+
+
+def _sort_key(value):
+    return json.dumps(value, sort_keys=True)
+
+
+def _canonical_set(raw):
+    flags = raw.get("flags") or []
+    if isinstance(flags, string_types):
+        flags = [flags]
+    elem = raw.get("elem") or []
+    if not isinstance(elem, list):
+        elem = [elem]
+    return {"name": raw["name"], "type": raw.get("type"), "flags": sorted(flags),
+            "elem": sorted((canonical_expr(e) for e in elem), key=_sort_key)}
+
+
+def _canonical_rule(raw):
+    rule = {"expr": canonical_expr(raw.get("expr") or [])}
+    if raw.get("comment"):
+        rule["comment"] = raw["comment"]
+    return rule
+
+
+def _canonical_chain(raw, rules):
+    chain = {"name": raw["name"], "rules": [_canonical_rule(r) for r in rules]}
+    for key in ("type", "hook", "prio", "policy"):
+        if raw.get(key) is not None:
+            chain[key] = raw[key]
+    return chain
+
+
+_HOOK_ORDER = {"ingress": 0, "prerouting": 1, "input": 2, "forward": 3, "output": 4, "postrouting": 5}
+
+
+def canonical_ruleset(ruleset):
+    """Sort tables, sets and chains; canonicalize sets and rules (rule order is kept)."""
+    tables = []
+    for table in ruleset.get("tables", []):
+        chains = [_canonical_chain(c, c.get("rules", [])) for c in table.get("chains", [])]
+        tables.append({
+            "family": table["family"], "name": table["name"],
+            "sets": sorted((_canonical_set(s) for s in table.get("sets", [])), key=lambda s: s["name"]),
+            "chains": sorted(chains, key=lambda c: (_HOOK_ORDER.get(c.get("hook"), 9), c["name"])),
+        })
+    tables.sort(key=lambda t: (t["family"], t["name"]))
+    return {"tables": tables}
+
+
+def normalize_listing(listing, owned):
+    """Canonical ruleset of the ``owned`` (family, name) tables in an ``nft -j list`` output.
+
+    ``listing`` is the parsed JSON (``{"nftables": [...]}`` or the list itself).
+    Objects of any other table are ignored; handles and metainfo are dropped.
+    """
+    items = listing.get("nftables", []) if isinstance(listing, dict) else (listing or [])
+    owned = set(tuple(t) for t in owned)
+    tables, order = {}, []
+    chain_rules = {}
+    for item in items:
+        if not isinstance(item, dict) or len(item) != 1:
+            continue
+        kind, obj = list(item.items())[0]
+        if kind == "table":
+            key = (obj.get("family"), obj.get("name"))
+            if key in owned and key not in tables:
+                tables[key] = {"family": key[0], "name": key[1], "sets": [], "chains": []}
+                order.append(key)
+            continue
+        key = (obj.get("family"), obj.get("table"))
+        if key not in owned:
+            continue
+        table = tables.setdefault(key, {"family": key[0], "name": key[1], "sets": [], "chains": []})
+        if key not in order:
+            order.append(key)
+        if kind in ("set", "map"):
+            table["sets"].append(obj)
+        elif kind == "chain":
+            chain = dict(obj)
+            chain["rules"] = chain_rules.setdefault(key + (obj["name"],), [])
+            table["chains"].append(chain)
+        elif kind == "rule":
+            chain_rules.setdefault(key + (obj.get("chain"),), []).append(obj)
+        else:
+            # counters, quotas, flowtables... are not ours to create: keep them visible so they differ
+            table.setdefault("chains", []).append({"name": "%s %s" % (kind, obj.get("name")), "rules": []})
+    return canonical_ruleset({"tables": [tables[k] for k in order]})
+
+
+def present_tables(canonical):
+    return [(t["family"], t["name"]) for t in canonical.get("tables", [])]
+
+
+# --------------------------------------------------------------------------
+# the one transaction
+# --------------------------------------------------------------------------
+
+def transaction(desired, current_tables, owned):
+    """The nft JSON batch that makes our tables equal ``desired``, atomically.
+
+    Every owned table that exists or is desired is first *added* (a no-op when
+    it exists, so the following delete cannot fail on a race), then deleted,
+    then the desired ones are rebuilt. Tables outside ``owned`` never appear.
+    """
+    wanted = dict(((t["family"], t["name"]), t) for t in desired.get("tables", []))
+    current = set(tuple(t) for t in current_tables)
+    cmds = []
+    for family, name in owned:
+        key = (family, name)
+        if key not in wanted and key not in current:
+            continue
+        ref = {"family": family, "name": name}
+        cmds.append({"add": {"table": dict(ref)}})
+        cmds.append({"delete": {"table": dict(ref)}})
+        table = wanted.get(key)
+        if table is None:
+            continue
+        cmds.append({"add": {"table": dict(ref)}})
+        for nset in table["sets"]:
+            body = {"family": family, "table": name, "name": nset["name"], "type": nset["type"],
+                    "flags": list(nset["flags"])}
+            if nset["elem"]:
+                body["elem"] = list(nset["elem"])
+            cmds.append({"add": {"set": body}})
+        for chain in table["chains"]:
+            body = {"family": family, "table": name, "name": chain["name"]}
+            for k in ("type", "hook", "prio", "policy"):
+                if k in chain:
+                    body[k] = chain[k]
+            cmds.append({"add": {"chain": body}})
+        for chain in table["chains"]:
+            for rule in chain["rules"]:
+                body = {"family": family, "table": name, "chain": chain["name"], "expr": rule["expr"]}
+                if rule.get("comment"):
+                    body["comment"] = rule["comment"]
+                cmds.append({"add": {"rule": body}})
+    return {"nftables": cmds}
+
+
+# --------------------------------------------------------------------------
+# rendering (diff mode)
+# --------------------------------------------------------------------------
+
+_QUOTED_META = ("iifname", "oifname", "ibrname", "obrname")
+
+
+def _render_value(value, quote=False):
+    if isinstance(value, dict):
+        if "prefix" in value:
+            return "%s/%s" % (value["prefix"]["addr"], value["prefix"]["len"])
+        if "range" in value:
+            return "%s-%s" % tuple(_render_value(v) for v in value["range"])
+        if "set" in value:
+            return "{ %s }" % ", ".join(_render_value(v, quote) for v in value["set"])
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, list):
+        return ",".join(_render_value(v, quote) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if quote and isinstance(value, string_types):
+        return '"%s"' % value
+    return "%s" % value
+
+
+def _render_left(left):
+    if "payload" in left:
+        return "%s %s" % (left["payload"].get("protocol"), left["payload"].get("field"))
+    if "meta" in left:
+        key = left["meta"]["key"]
+        return key if key in _QUOTED_META + ("mark", "l4proto", "nfproto") else "meta " + key
+    if "ct" in left:
+        return "ct " + left["ct"]["key"]
+    if "fib" in left:
+        return "fib %s %s" % (" . ".join(left["fib"].get("flags", [])), left["fib"].get("result"))
+    return json.dumps(left, sort_keys=True)
+
+
+def render_expr(expr):
+    if not isinstance(expr, dict) or len(expr) != 1:
+        return json.dumps(expr, sort_keys=True)
+    kind, body = list(expr.items())[0]
+    if kind == "match":
+        left = body["left"]
+        quote = "meta" in left and left["meta"].get("key") in _QUOTED_META
+        op = body.get("op", "==")
+        op = "" if op in ("==", "in") else op + " "
+        return "%s %s%s" % (_render_left(left), op, _render_value(body["right"], quote))
+    if kind in ("accept", "drop", "return", "masquerade", "continue"):
+        return kind
+    if kind in ("jump", "goto"):
+        return "%s %s" % (kind, body.get("target"))
+    if kind in ("dnat", "snat"):
+        target = "%s" % body.get("addr")
+        if body.get("port") is not None:
+            target += ":%s" % body["port"]
+        return "%s to %s" % (kind, target)
+    return json.dumps(expr, sort_keys=True)
+
+
+def render(canonical):
+    """Text of a canonical ruleset, close to ``nft list table`` (for diff mode)."""
+    lines = []
+    for table in canonical.get("tables", []):
+        lines.append("table %s %s {" % (table["family"], table["name"]))
+        blocks = []
+        for nset in table["sets"]:
+            block = ["\tset %s {" % nset["name"], "\t\ttype %s" % nset["type"]]
+            if nset["flags"]:
+                block.append("\t\tflags %s" % ",".join(nset["flags"]))
+            if nset["elem"]:
+                block.append("\t\telements = { %s }" % ", ".join(_render_value(e) for e in nset["elem"]))
+            block.append("\t}")
+            blocks.append(block)
+        for chain in table["chains"]:
+            block = ["\tchain %s {" % chain["name"]]
+            if chain.get("hook"):
+                block.append("\t\ttype %s hook %s priority %s; policy %s;"
+                             % (chain.get("type"), chain["hook"], chain.get("prio"), chain.get("policy", "accept")))
+            for rule in chain["rules"]:
+                text = " ".join(render_expr(e) for e in rule["expr"])
+                if rule.get("comment"):
+                    text += ' comment "%s"' % rule["comment"]
+                block.append("\t\t" + text)
+            block.append("\t}")
+            blocks.append(block)
+        for index, block in enumerate(blocks):
+            if index:
+                lines.append("")
+            lines.extend(block)
+        lines.append("}")
+    return "\n".join(lines) + ("\n" if lines else "")

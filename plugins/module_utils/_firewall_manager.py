@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read, compare, plan, apply: the firewall's manager (used by the module and by host_network).
+
+One ``nft -j list ruleset`` read, one atomic ``nft -j -f -`` batch; only the
+tables named by :func:`_firewall.table_names` are ever part of the batch.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
+from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
+
+
+def _read_sysctl(path):
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except (IOError, OSError):
+        return None
+
+
+class FirewallManager(object):
+    def __init__(self, client, table_name=fw.DEFAULT_TABLE_NAME, check_mode=False, proc_root="/proc"):
+        self.client = client
+        self.table_name = table_name or fw.DEFAULT_TABLE_NAME
+        self.check_mode = check_mode
+        self.proc_root = proc_root
+        self.tracker = DifferenceTracker()
+        self.warnings = []
+
+    @property
+    def owned(self):
+        return fw.table_names(self.table_name)
+
+    def current(self):
+        return fw.normalize_listing(self.client.list_ruleset(), self.owned)
+
+    def present(self, networks, flows=None, publications=None):
+        spec = fw.build_spec(networks, flows, publications, self.table_name)
+        self._warn_sysctls(spec)
+        return self._converge(fw.plan_ruleset(spec))
+
+    def absent(self):
+        return self._converge({"tables": []})
+
+    def _converge(self, desired):
+        current = self.current()
+        now = fw.present_tables(current)
+        wanted = fw.present_tables(desired)
+        by_key = dict(((t["family"], t["name"]), t) for t in current["tables"])
+        for table in desired["tables"]:
+            key = (table["family"], table["name"])
+            if key not in by_key:
+                self.tracker.add("table %s %s" % key, None, table, "create table %s %s" % key)
+            else:
+                self.tracker.add("table %s %s" % key, by_key[key], table, "replace table %s %s" % key)
+        for key in now:
+            if key not in wanted:
+                self.tracker.add("table %s %s" % key, by_key[key], None, "delete table %s %s" % key)
+        batch = fw.transaction(desired, now, self.owned)
+        if self.tracker.changed:
+            # check mode still asks the kernel whether the batch would be accepted
+            self.client.apply(batch, check=self.check_mode)
+        return {
+            "changed": self.tracker.changed,
+            "actions": self.tracker.actions,
+            "tables": ["%s %s" % key for key in wanted],
+            "ruleset": desired,
+            "diff": {
+                "before": fw.render(current), "after": fw.render(desired),
+                "before_header": "nftables tables of %s (before)" % self.table_name,
+                "after_header": "nftables tables of %s (after)" % self.table_name,
+            },
+            "warnings": self.warnings,
+        }
+
+    def _warn_sysctls(self, spec):
+        forward = _read_sysctl(os.path.join(self.proc_root, "sys/net/ipv4/ip_forward"))
+        if spec.networks and forward == "0":
+            self.warnings.append(
+                "net.ipv4.ip_forward is 0 in this network namespace: NAT, published ports and zone flows "
+                "need IPv4 forwarding, which the fabric role (host_prep) enables")
+        if spec.loopback_publications:
+            loopback_nets = set(p.network for p in spec.loopback_publications)
+            for net in spec.networks:
+                if net.name not in loopback_nets:
+                    continue
+                values = [_read_sysctl(os.path.join(self.proc_root, "sys/net/ipv4/conf", dev, "route_localnet"))
+                          for dev in ("all", net.bridge)]
+                if "1" not in values:
+                    self.warnings.append(
+                        "publications bound to a loopback address on network '%s' need "
+                        "net.ipv4.conf.%s.route_localnet=1 (or .all.) to reach the container; it is off"
+                        % (net.name, net.bridge))

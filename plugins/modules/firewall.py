@@ -1,0 +1,255 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: firewall
+short_description: NAT, published ports and the zone firewall of container networks, in nftables tables of its own
+version_added: 0.1.0
+description:
+  - Owns a few dedicated nftables tables and replaces them atomically in one transaction
+    (nftables JSON API, C(nft -j -f -)); it never reads back into, changes or deletes any other table.
+  - "The tables, with O(table_name=netwire): C(table inet netwire) (zone policy between our networks),
+    C(table ip netwire_nat) (masquerade, published ports, hairpin) and, only while some network has
+    O(networks[].icc=false), C(table bridge netwire_icc)."
+  - B(Masquerade) (O(networks[].nat=true)) applies to traffic from the network's subnet leaving through any
+    interface but the network's own bridge, except traffic to another of our networks.
+  - "B(Published ports): DNAT in C(prerouting) (from other hosts and from containers) and in C(output)
+    (from the host itself). Hairpin (a container reaching a published port of a container on its own
+    bridge) works by routing through the host: the client targets the B(host address) the port is bound
+    to, the packet is DNATed in C(prerouting) and routed back out of the same bridge, and it is
+    masqueraded to the bridge address so the reply returns through the host. No hairpin mode on
+    bridge ports and no C(br_netfilter) is needed; reaching the port through the bridge's own address
+    works when O(publications[].bind_address=0.0.0.0)."
+  - "B(Zones): every network belongs to a zone (default: a zone named like the network). Traffic between
+    two networks of one zone is allowed; between zones only new connections of a declared
+    O(flows) direction are allowed, and replies and related traffic (C(ct state established,related))
+    pass both ways. Everything else routed between our subnets is dropped. Traffic that does not go from
+    one of our subnets to another is not touched (the forward chain's policy is accept), so networks we
+    do not manage are not affected. A published port is reachable from every network, like from outside."
+  - "B(icc): traffic between two ports of one Linux bridge is bridged, not routed, and the C(inet) forward
+    hook never sees it without C(br_netfilter). O(networks[].icc=false) therefore drops bridged IPv4
+    traffic inside the network's subnet in a C(bridge) family forward chain. Traffic through the host
+    (to the gateway, egress, published ports) is not affected."
+  - B(IPv4 forwarding) (C(net.ipv4.ip_forward=1)) is the job of the role that prepares the host
+    (host_prep), not of this module; the module warns when it is off in the target network namespace.
+  - IPv4 only.
+author:
+  - netwire.fabric contributors
+attributes:
+  check_mode:
+    support: full
+    details: The planned batch is validated by the kernel (C(nft -c)) but not committed.
+  diff_mode:
+    support: full
+    details: Before and after are our tables as nft text.
+options:
+  state:
+    description:
+      - V(present) makes our tables match the parameters; V(absent) deletes our tables (and only them).
+    type: str
+    choices: [present, absent]
+    default: present
+  table_name:
+    description:
+      - Base name of our tables; C(<table_name>), C(<table_name>_nat) and C(<table_name>_icc).
+      - Two users of the module on one host must use different names.
+    type: str
+    default: netwire
+  networks:
+    description: Our container networks on this host.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Network name (letters, digits, C(_), C(.), C(-)).
+        type: str
+        required: true
+      subnet:
+        description: IPv4 subnet in CIDR form (network address, e.g. C(10.1.0.0/24)); subnets must not overlap.
+        type: str
+        required: true
+      bridge:
+        description: Name of the network's bridge on this host (Linux or OVS), at most 15 characters.
+        type: str
+        required: true
+      nat:
+        description: Masquerade the network's egress traffic.
+        type: bool
+        default: true
+      icc:
+        description: Allow traffic between containers of this network (bridged traffic).
+        type: bool
+        default: true
+      zone:
+        description: Zone of the network; defaults to the network name.
+        type: str
+  flows:
+    description: Allowed directions of new connections between zones.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      from:
+        description: Zone where connections start.
+        type: str
+        required: true
+      to:
+        description: Zone where connections end.
+        type: str
+        required: true
+  publications:
+    description: Published ports.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Label used in error messages and rule comments.
+        type: str
+      network:
+        description: The network the container address belongs to.
+        type: str
+        required: true
+      proto:
+        description: Protocol.
+        type: str
+        choices: [tcp, udp]
+        default: tcp
+      host_port:
+        description: Port on the host (1-65535).
+        type: int
+        required: true
+      bind_address:
+        description:
+          - Host address the port is published on.
+          - The safe default V(127.0.0.1) publishes to the host itself only (it needs
+            C(net.ipv4.conf.<bridge>.route_localnet=1), which the module does not set; it warns).
+          - Give the host's address (e.g. its underlay address) to reach the port from other hosts and
+            from containers (hairpin), or V(0.0.0.0) for every non-loopback address of the host.
+        type: str
+        default: 127.0.0.1
+      container_address:
+        description: Address of the container inside the network's subnet.
+        type: str
+        required: true
+      container_port:
+        description: Port in the container; defaults to O(publications[].host_port).
+        type: int
+notes:
+  - Uses the C(nft) command (package nftables), or the C(nftables) Python binding when the command is missing.
+  - Tables are the ownership mark; do not create tables with these names by hand.
+seealso:
+  - name: nftables JSON API
+    description: libnftables-json(5).
+    link: https://manpages.debian.org/bookworm/libnftables1/libnftables-json.5.en.html
+"""
+
+EXAMPLES = r"""
+- name: Three zones, egress NAT and one published port
+  netwire.fabric.firewall:
+    networks:
+      - {name: dmz, subnet: 10.1.0.0/24, bridge: nw-dmz, zone: dmz}
+      - {name: app, subnet: 10.2.0.0/24, bridge: nw-app, zone: app, icc: false}
+      - {name: db, subnet: 10.3.0.0/24, bridge: nw-db, zone: backend, nat: false}
+    flows:
+      - {from: dmz, to: app}
+      - {from: app, to: backend}
+    publications:
+      - name: web
+        network: dmz
+        host_port: 8080
+        bind_address: "{{ ansible_default_ipv4.address }}"
+        container_address: 10.1.0.10
+        container_port: 80
+
+- name: Remove our tables (and nothing else)
+  netwire.fabric.firewall:
+    state: absent
+"""
+
+RETURN = r"""
+tables:
+  description: Our tables after the run, as C(<family> <name>).
+  returned: always
+  type: list
+  elements: str
+  sample: [inet netwire, ip netwire_nat]
+actions:
+  description: What was (or, in check mode, would be) done.
+  returned: always
+  type: list
+  elements: str
+  sample: [replace table inet netwire]
+ruleset:
+  description: The desired content of our tables in canonical nftables JSON form.
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
+from ansible_collections.netwire.fabric.plugins.module_utils._nft import NftClient
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            table_name=dict(type="str", default="netwire"),
+            networks=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                subnet=dict(type="str", required=True),
+                bridge=dict(type="str", required=True),
+                nat=dict(type="bool", default=True),
+                icc=dict(type="bool", default=True),
+                zone=dict(type="str"),
+            )),
+            flows=dict(type="list", elements="dict", default=[], options={
+                "from": dict(type="str", required=True),
+                "to": dict(type="str", required=True),
+            }),
+            publications=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str"),
+                network=dict(type="str", required=True),
+                proto=dict(type="str", choices=["tcp", "udp"], default="tcp"),
+                host_port=dict(type="int", required=True),
+                bind_address=dict(type="str", default="127.0.0.1"),
+                container_address=dict(type="str", required=True),
+                container_port=dict(type="int"),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+
+    def runner(args, data):
+        return module.run_command(args, data=data, binary_data=True, encoding="utf-8")
+
+    try:
+        manager = FirewallManager(NftClient(runner), params["table_name"], check_mode=module.check_mode)
+        if params["state"] == "present":
+            result = manager.present(params["networks"], params["flows"], params["publications"])
+        else:
+            result = manager.absent()
+    except NetwireError as err:
+        module.fail_json(msg=str(err), **err.details)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
