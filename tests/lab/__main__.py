@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .core import Lab, LabError
+from .core import Lab, LabError, ensure_docker
 
 
 def main(argv=None):
@@ -16,10 +16,13 @@ def main(argv=None):
     up.add_argument("--mtu", type=int, default=1500, help="underlay MTU (default 1500)")
     sub.add_parser("down", help="remove everything the lab made")
     sub.add_parser("status", help="print the lab's hosts, or that no lab is up")
+    sub.add_parser("prepare", help="start the machine's Docker Engine if needed and build the lab image")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "up":
             Lab(n_hosts=args.hosts, mtu=args.mtu).up()
+        elif args.cmd == "prepare":
+            ensure_docker()
         elif args.cmd == "down":
             (Lab.load() or Lab()).down()
         else:

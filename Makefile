@@ -1,0 +1,65 @@
+# netwire.fabric: build, test and audit multi-host container networks.
+# Run as root on Debian 12. `make demo` and `make test` install what they need.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+LAB_HOSTS ?= 3
+LAB_MTU ?= 1500
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help setup demo test unit lifecycle integration molecule sanity lint docs-check build \
+        lab-up lab-down lab-status clean
+
+help:
+	@echo "make demo        set up, build the lab, run site.yml with the example model, audit it"
+	@echo "make test        set up, run every test (unit, lab lifecycle, lab integration, molecule, sanity, lint)"
+	@echo "make lab-up [LAB_HOSTS=N] [LAB_MTU=M] / make lab-down / make lab-status"
+	@echo "make build       ansible-galaxy collection build"
+
+setup:
+	@scripts/setup.sh
+
+lab-up: setup
+	@$(PY) -m tests.lab up --hosts $(LAB_HOSTS) --mtu $(LAB_MTU)
+	@$(PY) -m tests.lab status
+
+lab-down:
+	@if [ -x $(PY) ]; then $(PY) -m tests.lab down; else echo "no virtualenv: nothing to tear down"; fi
+
+lab-status:
+	@$(PY) -m tests.lab status
+
+demo: setup
+	@scripts/demo.sh
+
+# The order matters: the lifecycle test compares the machine before and after a
+# lab of its own, so it runs first, alone; the integration suite then shares one lab.
+test: setup
+	@scripts/test.sh
+
+unit: setup
+	$(PYTEST) -q tests/unit
+
+lifecycle: setup
+	$(PYTEST) -q tests/lifecycle
+
+integration: setup
+	$(PYTEST) -q tests/integration
+
+sanity: setup
+	@scripts/sanity.sh
+
+lint: setup
+	@scripts/lint.sh
+
+build: setup
+	@mkdir -p .build/dist
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build/dist .
+	@scripts/check-build.sh .build/dist/netwire-fabric-*.tar.gz
+
+clean: lab-down
+	rm -rf .build .pytest_cache .hypothesis

@@ -1,0 +1,69 @@
+"""The lab's pure parts: address plan, range conflicts, inventory."""
+
+import pytest
+
+from tests.lab import core
+
+
+def test_address_plan_of_the_default_lab():
+    assert [core.mgmt_ip(i) for i in (1, 2, 3)] == ["198.18.0.11", "198.18.0.12", "198.18.0.13"]
+    assert [core.underlay_ip(i) for i in (1, 2, 3)] == ["198.19.0.11", "198.19.0.12", "198.19.0.13"]
+    assert str(core.mgmt_net(0)) == "198.18.0.0/24"
+
+
+def test_extra_instances_use_disjoint_parts_of_the_management_range():
+    nets = [core.mgmt_net(i) for i in (1, 2, 3)]
+    assert [str(n) for n in nets] == ["198.18.0.64/26", "198.18.0.128/26", "198.18.0.192/26"]
+    for i, n in enumerate(nets, start=1):
+        assert n.subnet_of(core.MGMT_NET)
+        assert core.link_prefix(i) == "nwl%d-" % i
+        # host addresses of an instance stay inside its own /26
+        assert all(core.ipaddress.ip_address(core.mgmt_ip(h, i)) in n for h in range(1, 40))
+    assert len({core.link_prefix(i) for i in range(4)}) == 4
+
+
+def test_instance_must_be_known(monkeypatch):
+    monkeypatch.setenv("NETWIRE_LAB_INSTANCE", "7")
+    with pytest.raises(core.LabError, match="NETWIRE_LAB_INSTANCE"):
+        core.lab_instance()
+
+
+ROOT_ROUTES = [  # what `ip -j -4 route show table all` printed on a machine like ours
+    {"dst": "default", "gateway": "192.0.2.1", "dev": "eth0"},
+    {"dst": "192.0.2.0/24", "dev": "eth0", "protocol": "kernel", "scope": "link", "prefsrc": "192.0.2.2"},
+    {"type": "local", "dst": "127.0.0.0/8", "table": "local", "dev": "lo"},
+    {"type": "broadcast", "dst": "192.0.2.255", "table": "local", "dev": "eth0"},
+]
+
+
+def test_a_plain_uplink_is_no_conflict():
+    assert core.conflicting_routes(ROOT_ROUTES) == []
+
+
+@pytest.mark.parametrize("dst,lab_range", [
+    ("198.19.0.0/24", "198.19.0.0/24"),
+    ("198.18.0.0/16", "198.18.0.0/24"),
+    ("203.0.113.128/25", "203.0.113.0/24"),
+    ("10.20.0.0/16", "10.0.0.0/8"),
+    ("0.0.0.0/1", "10.0.0.0/8"),
+    ("198.19.0.5", "198.19.0.0/24"),
+])
+def test_any_overlap_with_a_lab_range_is_a_conflict(dst, lab_range):
+    found = core.conflicting_routes(ROOT_ROUTES + [{"dst": dst, "dev": "eth9"}])
+    assert any(lab_range in f and dst in f for f in found), found
+
+
+def test_routes_on_the_labs_own_links_are_not_conflicts():
+    routes = ROOT_ROUTES + [{"dst": "198.18.0.0/24", "dev": "nwlab-mgmt"}]
+    assert core.conflicting_routes(routes, own_links=("nwlab-mgmt",)) == []
+    assert core.conflicting_routes(routes) != []
+
+
+def test_inventory_names_every_host_with_its_key_and_interpreter(tmp_path):
+    lab = core.Lab(lab_dir=tmp_path, n_hosts=2, instance=0)
+    text = core.render_inventory(lab.hosts, tmp_path / "k", tmp_path / "kh", "/venv/bin/python")
+    assert "host1 ansible_host=198.18.0.11 netwire_lab_underlay_ip=198.19.0.11" in text
+    assert "host2 ansible_host=198.18.0.12" in text
+    assert "host3" not in text
+    assert "ansible_python_interpreter=/venv/bin/python" in text
+    assert "StrictHostKeyChecking=yes" in text and "UserKnownHostsFile=%s" % (tmp_path / "kh") in text
