@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Container attachments on Open vSwitch: the host end of a veth as a port of
+an OVS bridge.
+
+The port and its interface carry external_ids naming owner, role
+(``attach``), container, interface and network, so a rerun finds the port
+again after a container restart (:func:`find_stale_ports`), even when the host
+end got a new name. Access VLAN via the port's ``tag``. On a netdev (userspace)
+bridge TX checksum offload is turned off on the veth, or TCP fails across the
+bridge while ping works.
+
+Used by container_attach's bridge backend seam (``_attach.py``) through
+:class:`OvsAttachBackend`; the planners are pure and unit-tested.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_netlink
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
+    BackendError,
+    InvalidParameter,
+    NotOwned,
+    failure,
+)
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs_bridge import check_ifname
+
+
+def attach_ids(container, interface, network=None, bridge=None):
+    return _ovsdb.owner_ids(_ovsdb.ROLE_ATTACH, container=container, interface=interface,
+                            network=network, bridge=bridge)
+
+
+def find_stale_ports(snap, container, interface, network=None, keep=None):
+    """Our attachment ports for (container, interface[, network]) other than ``keep``.
+
+    After a container restart the old host end is gone; its OVS port lingers
+    (ofport -1). A rerun removes these before (or while) attaching again.
+    """
+    out = []
+    for name, port in sorted(snap["ports"].items()):
+        ids = port["external_ids"]
+        if not _ovsdb.is_owned(ids) or ids.get(_ovsdb.ROLE_KEY) != _ovsdb.ROLE_ATTACH:
+            continue
+        if ids.get(_ovsdb.CONTAINER_KEY) != container or ids.get(_ovsdb.INTERFACE_KEY) != interface:
+            continue
+        if network is not None and ids.get(_ovsdb.NETWORK_KEY) != network:
+            continue
+        if name != keep:
+            out.append(name)
+    return out
+
+
+def find_stale_port(snap, container, interface, network=None, keep=None):
+    """The first stale attachment port (see :func:`find_stale_ports`), or None."""
+    ports = find_stale_ports(snap, container, interface, network, keep)
+    return ports[0] if ports else None
+
+
+def is_netdev_bridge(snap, bridge):
+    br = snap["bridges"].get(bridge)
+    return bool(br) and br["datapath_type"] == "netdev"
+
+
+def plan_attach(snap, bridge, port, container, interface, network=None, tag=None, remove_stale=True):
+    """Pure planner: (ops, actions) to make ``port`` an attachment port of ``bridge``."""
+    check_ifname(port, "port")
+    if tag is not None and (isinstance(tag, bool) or not 0 <= int(tag) <= 4095):
+        raise InvalidParameter("Invalid VLAN tag '%s' for port '%s': VLAN ids are 0..4095" % (tag, port))
+    tag = None if tag is None else int(tag)
+    br = snap["bridges"].get(bridge)
+    if br is None:
+        raise failure("attach", "port", port, "OVS bridge '%s' does not exist" % bridge, InvalidParameter)
+    if not _ovsdb.is_owned(br["external_ids"]):
+        raise failure("attach", "port", port, "OVS bridge '%s' was not created by netwire.fabric" % bridge, NotOwned)
+    ids = attach_ids(container, interface, network, bridge)
+    ops, actions = [], []
+    if remove_stale:
+        for name in find_stale_ports(snap, container, interface, network, keep=port):
+            ops.append(_ovsdb.op("del_port", bridge=snap["ports"][name]["bridge"], name=name))
+            actions.append("remove stale OVS port %s" % name)
+    cur = snap["ports"].get(port)
+    if cur is not None and not _ovsdb.is_owned(cur["external_ids"]):
+        raise failure("attach", "port", port, "a port of that name exists on bridge '%s' and was not created by "
+                      "netwire.fabric" % cur["bridge"], NotOwned)
+    if cur is not None and cur["external_ids"].get(_ovsdb.ROLE_KEY) != _ovsdb.ROLE_ATTACH:
+        raise failure("attach", "port", port, "the name is used by a netwire.fabric %s port"
+                      % cur["external_ids"].get(_ovsdb.ROLE_KEY), InvalidParameter)
+    if cur is not None and cur["bridge"] != bridge:
+        ops.append(_ovsdb.op("del_port", bridge=cur["bridge"], name=port))
+        actions.append("move OVS port %s from bridge %s" % (port, cur["bridge"]))
+        cur = None
+    if cur is None:
+        ops.append(_ovsdb.op("add_port", bridge=bridge, name=port, port={"external_ids": ids, "tag": tag},
+                             interface={"external_ids": ids}))
+        actions.append("add port %s to OVS bridge %s%s" % (port, bridge, "" if tag is None else " (tag %d)" % tag))
+        return ops, actions
+    if cur["tag"] != tag:
+        ops.append(_ovsdb.op("update_port", name=port, columns={"tag": tag}))
+        actions.append("set tag of %s to %s" % (port, tag))
+    if cur["external_ids"] != ids:
+        ops.append(_ovsdb.op("update_port", name=port, columns={"external_ids": ids}))
+        ops.append(_ovsdb.op("update_interface", name=port, columns={"external_ids": ids}))
+        actions.append("update external_ids of %s" % port)
+    iface = snap["interfaces"].get(port) or {}
+    if iface.get("type"):
+        ops.append(_ovsdb.op("update_interface", name=port, columns={"type": ""}))
+        actions.append("set type of %s to system" % port)
+    return ops, actions
+
+
+def plan_detach(snap, container, interface, network=None):
+    """Pure planner: remove every attachment port of (container, interface)."""
+    ops, actions = [], []
+    for name in find_stale_ports(snap, container, interface, network):
+        ops.append(_ovsdb.op("del_port", bridge=snap["ports"][name]["bridge"], name=name))
+        actions.append("remove OVS port %s" % name)
+    return ops, actions
+
+
+class OvsAttachBackend(object):
+    """OVS bridge backend for container_attach.
+
+    ``attach()`` and ``detach()`` each do one OVSDB transaction. The host end
+    (and, when given, the container end) of the veth must exist before
+    ``attach()`` is called with ``check_mode=False``.
+    """
+
+    kind = "ovs"
+
+    def __init__(self, socket_path=None, check_mode=False, timeout=_ovsdb.DEFAULT_TIMEOUT, client=None):
+        self.check_mode = check_mode
+        self.client = client or _ovsdb.OvsdbClient(socket_path, timeout)
+
+    def snapshot(self):
+        with self.client:
+            return self.client.snapshot()
+
+    def bridge_exists(self, bridge):
+        snap = self.snapshot()
+        return bridge in snap["bridges"]
+
+    def attach(self, bridge, port, container, interface, network=None, tag=None, peer=None, peer_netns=None):
+        """Make ``port`` an attachment port; returns {'changed', 'actions', 'ofport'}.
+
+        ``peer``/``peer_netns``: the container end of the veth; on a netdev bridge its TX
+        checksum offload is turned off as well (the container transmits into OVS).
+        """
+        with self.client:
+            snap = self.client.snapshot()
+            ops, actions = plan_attach(snap, bridge, port, container, interface, network, tag)
+            netdev = is_netdev_bridge(snap, bridge)
+            ofport = (snap["interfaces"].get(port) or {}).get("ofport")
+            if not self.check_mode:
+                self.client.apply(ops, "attach", "port", port)
+                bad = self.client.interface_errors([port])
+                if bad:
+                    raise failure("attach", "port", port, "OVS reports %s" % _ovsdb.describe_interface_errors(bad),
+                                  BackendError, actions=actions)
+                ofport = self.client.snapshot()["interfaces"][port]["ofport"]
+        if netdev:
+            for ifname, netns in ((port, None), (peer, peer_netns)):
+                if not ifname:
+                    continue
+                if self.check_mode:
+                    try:
+                        on = _ovs_netlink.tx_checksum_enabled(ifname, netns)
+                    except (OSError, IOError):
+                        on = True  # the veth does not exist yet: it will be created with offload on
+                else:
+                    on = _ovs_netlink.disable_tx_checksum(ifname, netns)
+                if on:
+                    actions.append("turn TX checksum offload off on %s" % ifname)
+        return {"changed": bool(actions), "actions": actions, "ofport": ofport}
+
+    def detach(self, container, interface, network=None):
+        with self.client:
+            snap = self.client.snapshot()
+            ops, actions = plan_detach(snap, container, interface, network)
+            if not self.check_mode:
+                self.client.apply(ops, "detach", "container interface", "%s/%s" % (container, interface))
+        return {"changed": bool(actions), "actions": actions}
+
+
+def attach_port(bridge, port, container, interface, network=None, tag=None, socket_path=None,
+                check_mode=False, peer=None, peer_netns=None):
+    """Function form of :meth:`OvsAttachBackend.attach`."""
+    return OvsAttachBackend(socket_path, check_mode).attach(bridge, port, container, interface, network, tag,
+                                                            peer, peer_netns)

@@ -1,0 +1,359 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ovs_bridge: planner (pure, over an OVSDB snapshot) and manager.
+
+The bridge, its local port and every member port we create carry
+``netwire-owner=netwire.fabric`` in external_ids. ``ports`` is exclusive
+among *member* ports we own on this bridge; tunnel and attachment ports (also
+ours, other roles) and ports we do not own are never touched by this module.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_netlink
+from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
+    BackendError,
+    InvalidParameter,
+    NotOwned,
+    failure,
+)
+
+IFNAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
+DATAPATH_TYPES = ("system", "netdev")
+FAIL_MODES = ("standalone", "secure")
+PORT_TYPES = ("system", "internal")
+
+
+def check_ifname(name, what):
+    if not isinstance(name, str) or not IFNAME_RE.match(name) or name in (".", ".."):
+        raise InvalidParameter(
+            "Invalid %s name '%s': at most 15 characters from letters, digits and _ . : -" % (what, name))
+
+
+def _dp(value):
+    return value or "system"
+
+
+def _strmap(value, what):
+    out = {}
+    for key, val in (value or {}).items():
+        if val is None:
+            raise InvalidParameter("Invalid %s: key '%s' has no value" % (what, key))
+        if isinstance(val, bool):
+            val = "true" if val else "false"
+        out[str(key)] = str(val)
+    return out
+
+
+def normalize_params(params):
+    """Validate and canonicalize module parameters (raises InvalidParameter)."""
+    name = params["name"]
+    check_ifname(name, "bridge")
+    p = {
+        "name": name,
+        "state": params.get("state") or "present",
+        "datapath_type": params.get("datapath_type") or "system",
+        "fail_mode": params.get("fail_mode"),
+        "external_ids": _strmap(params.get("external_ids"), "external_ids"),
+        "other_config": _strmap(params.get("other_config"), "other_config"),
+        "ports": None,
+    }
+    if p["datapath_type"] not in DATAPATH_TYPES:
+        raise InvalidParameter("Invalid datapath_type '%s': use one of %s" % (p["datapath_type"], ", ".join(DATAPATH_TYPES)))
+    if p["fail_mode"] is not None and p["fail_mode"] not in FAIL_MODES:
+        raise InvalidParameter("Invalid fail_mode '%s': use one of %s" % (p["fail_mode"], ", ".join(FAIL_MODES)))
+    for key in p["external_ids"]:
+        if key.startswith("netwire-"):
+            raise InvalidParameter("Invalid external_ids key '%s': the netwire- prefix is reserved for ownership marks" % key)
+    if params.get("ports") is not None:
+        ports, seen = [], set()
+        for raw in params["ports"]:
+            if isinstance(raw, str):
+                raw = {"name": raw}
+            pname = raw.get("name")
+            check_ifname(pname, "port")
+            if pname in seen:
+                raise InvalidParameter("Invalid ports: '%s' is listed twice" % pname)
+            seen.add(pname)
+            ptype = raw.get("type") or ("internal" if pname == name else "system")
+            if ptype not in PORT_TYPES:
+                raise InvalidParameter("Invalid type '%s' for port '%s': use system or internal" % (ptype, pname))
+            if pname == name and ptype != "internal":
+                raise InvalidParameter("Invalid port '%s': the bridge's own port is always internal" % pname)
+            tag = raw.get("tag")
+            if tag is not None and (isinstance(tag, bool) or not 0 <= int(tag) <= 4095):
+                raise InvalidParameter("Invalid tag '%s' for port '%s': VLAN ids are 0..4095" % (tag, pname))
+            addrs = [_ovs_netlink.normalize_address(a, "address of port '%s'" % pname) for a in raw.get("addresses") or []]
+            if addrs and ptype != "internal":
+                raise InvalidParameter("Invalid port '%s': addresses are only supported on internal ports" % pname)
+            ports.append({
+                "name": pname,
+                "type": ptype,
+                "tag": None if tag is None else int(tag),
+                "addresses": sorted(set(addrs)) if raw.get("addresses") is not None else None,
+            })
+        p["ports"] = ports
+    return p
+
+
+def _iface_type(ptype):
+    return "internal" if ptype == "internal" else ""
+
+
+def bridge_view(snap, name):
+    """The user-facing state of a bridge (for diff, facts and return values)."""
+    br = snap["bridges"].get(name)
+    if br is None:
+        return {"name": name, "state": "absent"}
+    ports = {}
+    for pname in br["ports"]:
+        port = snap["ports"].get(pname, {})
+        iface = snap["interfaces"].get(pname, {})
+        ids = port.get("external_ids", {})
+        ports[pname] = {
+            "type": iface.get("type") or "system",
+            "tag": port.get("tag"),
+            "owned": _ovsdb.is_owned(ids),
+            "role": ids.get(_ovsdb.ROLE_KEY) if _ovsdb.is_owned(ids) else None,
+        }
+    return {
+        "name": name,
+        "state": "present",
+        "owned": _ovsdb.is_owned(br["external_ids"]),
+        "datapath_type": _dp(br["datapath_type"]),
+        "fail_mode": br["fail_mode"],
+        "external_ids": dict(br["external_ids"]),
+        "other_config": dict(br["other_config"]),
+        "ports": ports,
+    }
+
+
+def plan(snap, p):
+    """Pure planner: returns (ops, tracker, internal_ports).
+
+    ``internal_ports`` lists the internal ports whose addresses this run
+    manages, as {'name', 'addresses'} (addresses None = unmanaged).
+    """
+    name = p["name"]
+    tracker = DifferenceTracker()
+    ops = []
+    br = snap["bridges"].get(name)
+    my_ids = _ovsdb.owner_ids(_ovsdb.ROLE_BRIDGE)
+
+    if br is not None and not _ovsdb.is_owned(br["external_ids"]):
+        raise failure("manage" if p["state"] == "present" else "remove", "OVS bridge", name,
+                      "it exists but was not created by netwire.fabric (no %s=%s in external_ids); "
+                      "it is left untouched" % (_ovsdb.OWNER_KEY, _ovsdb.OWNER), NotOwned)
+
+    if p["state"] == "absent":
+        if br is None:
+            return ops, tracker, []
+        foreign = sorted(n for n in br["ports"]
+                         if not _ovsdb.is_owned(snap["ports"].get(n, {}).get("external_ids")))
+        if foreign:
+            raise failure("remove", "OVS bridge", name,
+                          "it carries ports netwire.fabric does not own (%s); remove them first"
+                          % ", ".join(foreign), NotOwned)
+        ops.append(_ovsdb.op("del_bridge", name=name))
+        tracker.add("state", "present", "absent", "delete bridge %s" % name)
+        return ops, tracker, []
+
+    want_br = {"datapath_type": p["datapath_type"]}
+    if p["fail_mode"] is not None:
+        want_br["fail_mode"] = p["fail_mode"]
+
+    if br is None:
+        cols = dict(want_br)
+        cols["external_ids"] = dict(p["external_ids"], **my_ids)
+        cols["other_config"] = dict(p["other_config"])
+        ops.append(_ovsdb.op("add_bridge", name=name, bridge=cols,
+                             port={"external_ids": my_ids}, interface={"external_ids": my_ids}))
+        tracker.add("state", "absent", "present", "create bridge %s (datapath %s)" % (name, p["datapath_type"]))
+        current_ports = {name: {"tag": None, "type": "internal", "role": _ovsdb.ROLE_BRIDGE}}
+    else:
+        cols = {}
+        if _dp(br["datapath_type"]) != p["datapath_type"]:
+            cols["datapath_type"] = p["datapath_type"]
+            tracker.add("datapath_type", _dp(br["datapath_type"]), p["datapath_type"],
+                        "set datapath_type %s" % p["datapath_type"])
+        if "fail_mode" in want_br and br["fail_mode"] != want_br["fail_mode"]:
+            cols["fail_mode"] = want_br["fail_mode"]
+            tracker.add("fail_mode", br["fail_mode"], want_br["fail_mode"], "set fail_mode %s" % want_br["fail_mode"])
+        for col, wanted in (("external_ids", dict(p["external_ids"], **my_ids)), ("other_config", p["other_config"])):
+            merged = dict(br[col], **wanted)
+            if merged != br[col]:
+                cols[col] = merged
+                changed = dict((k, v) for k, v in wanted.items() if br[col].get(k) != v)
+                tracker.add(col, dict((k, br[col].get(k)) for k in changed), changed,
+                            "set %s %s" % (col, ", ".join(sorted(changed))))
+        if cols:
+            ops.append(_ovsdb.op("update_bridge", name=name, columns=cols))
+        current_ports = {}
+        for pname in br["ports"]:
+            port = snap["ports"].get(pname, {})
+            iface = snap["interfaces"].get(pname, {})
+            ids = port.get("external_ids", {})
+            current_ports[pname] = {
+                "tag": port.get("tag"),
+                "type": iface.get("type") or "",
+                "role": ids.get(_ovsdb.ROLE_KEY) if _ovsdb.is_owned(ids) else None,
+            }
+
+    internal = []
+    if p["ports"] is None:
+        return ops, tracker, internal
+
+    member_ids = _ovsdb.owner_ids(_ovsdb.ROLE_MEMBER, bridge=name)
+    wanted_names = set()
+    for port in p["ports"]:
+        pname = port["name"]
+        wanted_names.add(pname)
+        if port["type"] == "internal":
+            internal.append({"name": pname, "addresses": port["addresses"]})
+        local = pname == name
+        cur = current_ports.get(pname)
+        if cur is None:
+            other = snap["ports"].get(pname)
+            if other is not None:
+                if not _ovsdb.is_owned(other["external_ids"]):
+                    raise failure("add", "OVS port", pname,
+                                  "it already exists on bridge '%s' and was not created by netwire.fabric"
+                                  % other["bridge"], NotOwned)
+                if other["external_ids"].get(_ovsdb.ROLE_KEY) != _ovsdb.ROLE_MEMBER:
+                    raise failure("add", "OVS port", pname, "the name is taken by a netwire.fabric %s port"
+                                  % other["external_ids"].get(_ovsdb.ROLE_KEY), InvalidParameter)
+                ops.append(_ovsdb.op("del_port", bridge=other["bridge"], name=pname))
+                tracker.action("move port %s from bridge %s" % (pname, other["bridge"]))
+            ops.append(_ovsdb.op("add_port", bridge=name, name=pname,
+                                 port={"external_ids": member_ids, "tag": port["tag"]},
+                                 interface={"type": _iface_type(port["type"]), "external_ids": member_ids}))
+            tracker.add("ports.%s" % pname, None, {"type": port["type"], "tag": port["tag"]},
+                        "add %s port %s" % (port["type"], pname))
+            continue
+        if not local and cur["role"] is None:
+            raise failure("manage", "OVS port", pname,
+                          "it is on bridge '%s' but was not created by netwire.fabric" % name, NotOwned)
+        if not local and cur["role"] != _ovsdb.ROLE_MEMBER:
+            raise failure("manage", "OVS port", pname,
+                          "it is a netwire.fabric %s port, not a member port" % cur["role"], InvalidParameter)
+        if cur["tag"] != port["tag"]:
+            ops.append(_ovsdb.op("update_port", name=pname, columns={"tag": port["tag"]}))
+            tracker.add("ports.%s.tag" % pname, cur["tag"], port["tag"], "set tag of %s to %s" % (pname, port["tag"]))
+        if not local and cur["type"] != _iface_type(port["type"]):
+            ops.append(_ovsdb.op("update_interface", name=pname, columns={"type": _iface_type(port["type"])}))
+            tracker.add("ports.%s.type" % pname, cur["type"] or "system", port["type"],
+                        "set type of %s to %s" % (pname, port["type"]))
+
+    for pname in sorted(current_ports):
+        cur = current_ports[pname]
+        if cur["role"] == _ovsdb.ROLE_MEMBER and pname not in wanted_names:
+            ops.append(_ovsdb.op("del_port", bridge=name, name=pname))
+            tracker.add("ports.%s" % pname, {"type": cur["type"] or "system", "tag": cur["tag"]}, None,
+                        "remove port %s" % pname)
+    return ops, tracker, internal
+
+
+class OvsBridgeManager(object):
+    def __init__(self, params, check_mode=False, client=None, ipr_factory=None):
+        self.p = normalize_params(params)
+        self.check_mode = check_mode
+        self.client = client or _ovsdb.OvsdbClient(params.get("ovsdb_socket"), params.get("timeout") or _ovsdb.DEFAULT_TIMEOUT)
+        self.ipr_factory = ipr_factory or _ovs_netlink.open_ipr
+
+    def run(self):
+        name = self.p["name"]
+        with self.client:
+            snap = self.client.snapshot()
+            ops, tracker, internal = plan(snap, self.p)
+            before = bridge_view(snap, name)
+            addr_plans = self._plan_addresses(internal, tracker, new_bridge=snap["bridges"].get(name) is None)
+            if not self.check_mode:
+                new_ifaces = self.client.apply(ops, "apply", "OVS bridge", name)
+                bad = self.client.interface_errors(new_ifaces)
+                if bad:
+                    raise failure("add", "ports to OVS bridge", name,
+                                  "OVS could not set up %s" % _ovsdb.describe_interface_errors(bad), BackendError)
+                self._apply_addresses(addr_plans)
+                after = bridge_view(self.client.snapshot(), name)
+            else:
+                after = self._predict(before, tracker)
+        for view in (before, after):
+            for pname, addrs in self._addresses_view(addr_plans, view is after).items():
+                if pname in view.get("ports", {}):
+                    view["ports"][pname]["addresses"] = addrs
+        return {
+            "changed": tracker.changed,
+            "actions": tracker.actions,
+            "bridge": after,
+            "diff": tracker.diff(before, after),
+        }
+
+    def _plan_addresses(self, internal, tracker, new_bridge):
+        plans = []
+        managed = [i for i in internal if i["addresses"] is not None]
+        if not managed and not internal:
+            return plans
+        ipr = None
+        try:
+            ipr = self.ipr_factory()
+            for item in internal:
+                state = _ovs_netlink.read_port_state(ipr, item["name"])
+                want = item["addresses"] if item["addresses"] is not None else state["addresses"]
+                add, remove = _ovs_netlink.plan_addresses(state["addresses"], want)
+                plans.append({"name": item["name"], "current": state["addresses"], "wanted": want,
+                              "add": add, "remove": remove, "up": state["up"]})
+                if add or remove:
+                    tracker.add("ports.%s.addresses" % item["name"], state["addresses"], want,
+                                "set addresses of %s: %s" % (item["name"], ", ".join(want) or "none"))
+                if not state["up"]:
+                    tracker.action("set %s up" % item["name"])
+        finally:
+            if ipr is not None:
+                ipr.close()
+        return plans
+
+    def _apply_addresses(self, plans):
+        if not plans:
+            return
+        ipr = self.ipr_factory()
+        try:
+            for item in plans:
+                if item["add"] or item["remove"] or not item["up"]:
+                    _ovs_netlink.converge_port(ipr, item["name"], item["add"], item["remove"])
+        finally:
+            ipr.close()
+
+    @staticmethod
+    def _addresses_view(plans, after):
+        return dict((i["name"], i["wanted"] if after else i["current"]) for i in plans)
+
+    def _predict(self, before, tracker):
+        """After-state for check mode, derived from the desired parameters."""
+        p = self.p
+        if p["state"] == "absent":
+            return {"name": p["name"], "state": "absent"}
+        after = dict(before) if before.get("state") == "present" else {
+            "name": p["name"], "state": "present", "owned": True, "external_ids": {}, "other_config": {},
+            "fail_mode": None, "ports": {p["name"]: {"type": "internal", "tag": None, "owned": True,
+                                                      "role": _ovsdb.ROLE_BRIDGE}},
+        }
+        after = dict(after, datapath_type=p["datapath_type"])
+        after["external_ids"] = dict(after["external_ids"], **dict(p["external_ids"], **_ovsdb.owner_ids(_ovsdb.ROLE_BRIDGE)))
+        after["other_config"] = dict(after["other_config"], **p["other_config"])
+        if p["fail_mode"] is not None:
+            after["fail_mode"] = p["fail_mode"]
+        if p["ports"] is not None:
+            ports = dict((n, dict(v)) for n, v in after["ports"].items()
+                         if v.get("role") != _ovsdb.ROLE_MEMBER or n in [x["name"] for x in p["ports"]])
+            for port in p["ports"]:
+                ports[port["name"]] = {"type": port["type"], "tag": port["tag"], "owned": True,
+                                       "role": ports.get(port["name"], {}).get("role") or _ovsdb.ROLE_MEMBER}
+            after["ports"] = ports
+        return after

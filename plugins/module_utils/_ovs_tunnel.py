@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ovs_tunnel: the set of tunnel ports of one overlay on one OVS bridge.
+
+Port names are deterministic: ``<gre|vxl|gnv>-<11 hex>`` where the hex is a
+hash of type, overlay (``network``) and remote. The overlay is part of the
+hash because OVS port names are unique per host: two overlays of the same type
+towards the same remote (on two bridges) would otherwise collide.
+
+The set is exclusive within what we own: our tunnel ports of this overlay on
+this bridge whose remote is no longer listed are removed. Options are compared
+as a full map, so a changed key, dst_port, remote or local_ip is converged in
+place (openvswitch.openvswitch's ``add-port --may-exist`` misses exactly that).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import ipaddress
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
+    BackendError,
+    InvalidParameter,
+    NotOwned,
+    failure,
+)
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs_bridge import check_ifname
+
+TYPES = {"gre": "gre", "vxlan": "vxl", "geneve": "gnv"}
+KEY_MAX = {"gre": 0xFFFFFFFF, "vxlan": 0xFFFFFF, "geneve": 0xFFFFFF}
+RESERVED_OPTIONS = ("remote_ip", "key", "dst_port", "local_ip")
+
+
+def port_name(tunnel_type, network, remote):
+    """Deterministic OVS port name for one tunnel, at most 15 characters."""
+    digest = hashlib.sha256(("%s|%s|%s" % (tunnel_type, network, remote)).encode("utf-8")).hexdigest()
+    return "%s-%s" % (TYPES[tunnel_type], digest[:11])
+
+
+def _ip(text, what):
+    try:
+        return ipaddress.ip_address(str(text).strip()).compressed
+    except ValueError:
+        raise InvalidParameter("Invalid %s '%s': expected an IPv4 or IPv6 address" % (what, text))
+
+
+def _int(value, what, low, high):
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidParameter("Invalid %s '%s': expected an integer" % (what, value))
+    if not low <= number <= high:
+        raise InvalidParameter("Invalid %s %d: must be between %d and %d" % (what, number, low, high))
+    return number
+
+
+def normalize_params(params):
+    bridge = params["bridge"]
+    check_ifname(bridge, "bridge")
+    network = params.get("network")
+    if not network or not isinstance(network, str) or any(c.isspace() for c in network):
+        raise InvalidParameter("Invalid network '%s': a non-empty name without spaces is required" % (network,))
+    ttype = params.get("type") or "vxlan"
+    if ttype not in TYPES:
+        raise InvalidParameter("Invalid tunnel type '%s': use one of %s" % (ttype, ", ".join(sorted(TYPES))))
+    p = {
+        "bridge": bridge,
+        "network": network,
+        "type": ttype,
+        "state": params.get("state") or "present",
+        "remotes": [],
+        "key": None,
+        "dst_port": None,
+        "local_ip": None,
+        "options": {},
+    }
+    seen = set()
+    for remote in params.get("remotes") or []:
+        ip = _ip(remote, "remote")
+        if ip not in seen:
+            seen.add(ip)
+            p["remotes"].append(ip)
+    p["remotes"].sort()
+    if params.get("key") is not None:
+        p["key"] = _int(params["key"], "key" if ttype == "gre" else "key (VNI)", 0, KEY_MAX[ttype])
+    if params.get("dst_port") is not None:
+        if ttype == "gre":
+            raise InvalidParameter("Invalid dst_port: GRE has no UDP destination port")
+        p["dst_port"] = _int(params["dst_port"], "dst_port", 1, 65535)
+    if params.get("local_ip"):
+        p["local_ip"] = _ip(params["local_ip"], "local_ip")
+        if p["local_ip"] in seen:
+            raise InvalidParameter("Invalid remotes: %s is the local_ip of this host" % p["local_ip"])
+    for key, val in (params.get("options") or {}).items():
+        if key in RESERVED_OPTIONS:
+            raise InvalidParameter("Invalid options: set '%s' with its own parameter, not in options" % key)
+        if isinstance(val, bool):
+            val = "true" if val else "false"
+        p["options"][str(key)] = str(val)
+    return p
+
+
+def desired_tunnels(p):
+    """name -> desired port/interface of every remote (pure)."""
+    out = {}
+    for remote in p["remotes"]:
+        options = dict(p["options"])
+        options["remote_ip"] = remote
+        if p["key"] is not None:
+            options["key"] = str(p["key"])
+        if p["dst_port"] is not None:
+            options["dst_port"] = str(p["dst_port"])
+        if p["local_ip"] is not None:
+            options["local_ip"] = p["local_ip"]
+        ids = _ovsdb.owner_ids(_ovsdb.ROLE_TUNNEL, network=p["network"], remote=remote, bridge=p["bridge"])
+        out[port_name(p["type"], p["network"], remote)] = {
+            "remote": remote, "type": p["type"], "options": options, "external_ids": ids,
+        }
+    return out
+
+
+def current_tunnels(snap, bridge, network):
+    """Our tunnel ports of ``network`` on ``bridge``: name -> state."""
+    out = {}
+    for name, port in snap["ports"].items():
+        ids = port["external_ids"]
+        if (port["bridge"] == bridge and _ovsdb.is_owned(ids) and ids.get(_ovsdb.ROLE_KEY) == _ovsdb.ROLE_TUNNEL
+                and ids.get(_ovsdb.NETWORK_KEY) == network):
+            iface = snap["interfaces"].get(name, {})
+            out[name] = {
+                "remote": ids.get(_ovsdb.REMOTE_KEY) or iface.get("options", {}).get("remote_ip"),
+                "type": iface.get("type", ""),
+                "options": dict(iface.get("options", {})),
+                "external_ids": dict(ids),
+                "ofport": iface.get("ofport"),
+                "error": iface.get("error"),
+            }
+    return out
+
+
+def view(tunnels, p):
+    return {
+        "bridge": p["bridge"],
+        "network": p["network"],
+        "tunnels": dict((t["remote"], {"port": name, "type": t["type"], "options": t["options"]})
+                        for name, t in sorted(tunnels.items())),
+    }
+
+
+def plan(snap, p):
+    """Pure planner: (ops, tracker, before, after, touched_interface_names)."""
+    tracker = DifferenceTracker()
+    ops = []
+    bridge = p["bridge"]
+    br = snap["bridges"].get(bridge)
+    current = current_tunnels(snap, bridge, p["network"])
+    before = view(current, p)
+
+    if p["state"] == "absent":
+        for name in sorted(current):
+            ops.append(_ovsdb.op("del_port", bridge=bridge, name=name))
+            tracker.add("tunnels.%s" % current[name]["remote"], before["tunnels"][current[name]["remote"]], None,
+                        "remove tunnel port %s (remote %s)" % (name, current[name]["remote"]))
+        return ops, tracker, before, view({}, p), []
+
+    if br is None:
+        raise failure("configure", "tunnels of overlay", p["network"],
+                      "OVS bridge '%s' does not exist; create it first (netwire.fabric.ovs_bridge)" % bridge,
+                      InvalidParameter)
+    if not _ovsdb.is_owned(br["external_ids"]):
+        raise failure("configure", "tunnels of overlay", p["network"],
+                      "OVS bridge '%s' was not created by netwire.fabric; tunnels are only added to owned bridges"
+                      % bridge, NotOwned)
+
+    desired = desired_tunnels(p)
+    touched = []
+    for name, want in sorted(desired.items()):
+        cur = current.get(name)
+        if cur is None:
+            other = snap["ports"].get(name)
+            if other is not None:
+                ids = other["external_ids"]
+                if not _ovsdb.is_owned(ids):
+                    raise failure("add", "tunnel port", name,
+                                  "a port with that name exists on bridge '%s' and was not created by netwire.fabric"
+                                  % other["bridge"], NotOwned)
+                if ids.get(_ovsdb.ROLE_KEY) != _ovsdb.ROLE_TUNNEL or ids.get(_ovsdb.NETWORK_KEY) != p["network"]:
+                    raise failure("add", "tunnel port", name, "the name is already used by another netwire.fabric port",
+                                  BackendError)
+                ops.append(_ovsdb.op("del_port", bridge=other["bridge"], name=name))
+                tracker.action("move tunnel port %s from bridge %s" % (name, other["bridge"]))
+            ops.append(_ovsdb.op("add_port", bridge=bridge, name=name,
+                                 port={"external_ids": want["external_ids"]},
+                                 interface={"type": want["type"], "options": want["options"],
+                                            "external_ids": want["external_ids"]}))
+            tracker.add("tunnels.%s" % want["remote"], None,
+                        {"port": name, "type": want["type"], "options": want["options"]},
+                        "add %s tunnel port %s to %s" % (want["type"], name, want["remote"]))
+            touched.append(name)
+            continue
+        cols = {}
+        if cur["type"] != want["type"]:
+            cols["type"] = want["type"]
+            tracker.add("tunnels.%s.type" % want["remote"], cur["type"], want["type"])
+        if cur["options"] != want["options"]:
+            cols["options"] = want["options"]
+            keys = sorted(k for k in set(cur["options"]) | set(want["options"])
+                          if cur["options"].get(k) != want["options"].get(k))
+            tracker.add("tunnels.%s.options" % want["remote"],
+                        dict((k, cur["options"].get(k)) for k in keys),
+                        dict((k, want["options"].get(k)) for k in keys),
+                        "set %s on tunnel port %s" % (", ".join(keys), name))
+        if cur["external_ids"] != want["external_ids"]:
+            cols["external_ids"] = want["external_ids"]
+            ops.append(_ovsdb.op("update_port", name=name, columns={"external_ids": want["external_ids"]}))
+        if cols:
+            ops.append(_ovsdb.op("update_interface", name=name, columns=cols))
+            touched.append(name)
+    for name in sorted(set(current) - set(desired)):
+        ops.append(_ovsdb.op("del_port", bridge=bridge, name=name))
+        tracker.add("tunnels.%s" % current[name]["remote"], before["tunnels"][current[name]["remote"]], None,
+                    "remove tunnel port %s (remote %s)" % (name, current[name]["remote"]))
+    after = view(dict((n, dict(d, ofport=None)) for n, d in desired.items()), p)
+    return ops, tracker, before, after, touched
+
+
+class OvsTunnelManager(object):
+    def __init__(self, params, check_mode=False, client=None):
+        self.p = normalize_params(params)
+        self.check_mode = check_mode
+        self.client = client or _ovsdb.OvsdbClient(params.get("ovsdb_socket"), params.get("timeout") or _ovsdb.DEFAULT_TIMEOUT)
+
+    def run(self):
+        p = self.p
+        with self.client:
+            snap = self.client.snapshot()
+            ops, tracker, before, after, touched = plan(snap, p)
+            tunnels = []
+            if not self.check_mode:
+                self.client.apply(ops, "apply", "tunnels of overlay", p["network"])
+                if p["state"] == "present":
+                    bad = self.client.interface_errors(touched)
+                    if bad:
+                        raise failure("configure", "tunnels of overlay", p["network"],
+                                      "OVS rejected %s" % _ovsdb.describe_interface_errors(bad), BackendError,
+                                      actions=tracker.actions)
+                    snap = self.client.snapshot()
+            if p["state"] == "present":
+                live = current_tunnels(snap, p["bridge"], p["network"])
+                for name, want in sorted(desired_tunnels(p).items()):
+                    tunnels.append({"port": name, "remote": want["remote"], "type": p["type"],
+                                    "options": want["options"],
+                                    "ofport": live.get(name, {}).get("ofport")})
+        return {
+            "changed": tracker.changed,
+            "actions": tracker.actions,
+            "tunnels": tunnels,
+            "diff": tracker.diff(before, after),
+        }

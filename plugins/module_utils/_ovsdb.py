@@ -1,0 +1,355 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The collection's one door to OVSDB (ovsdbapp).
+
+A run does three things here, always in this order:
+
+1. :meth:`OvsdbClient.snapshot` reads the Bridge, Port and Interface tables in
+   bulk from the IDL replica and turns them into plain dicts (so planners are
+   pure functions over data and unit-testable without OVS);
+2. a planner (``_ovs_bridge``, ``_ovs_tunnel``, ``_ovs_attach``) returns a list
+   of plain *ops* (dicts, see :func:`op`);
+3. :meth:`OvsdbClient.apply` executes every op in ONE OVSDB transaction, waits
+   for ovs-vswitchd to finish reconfiguring (ovsdbapp's ``next_cfg`` handshake)
+   and :meth:`OvsdbClient.interface_errors` reports interfaces that did not get
+   a valid ofport, with OVS's own ``error`` column.
+
+Ownership lives in ``external_ids``: :data:`OWNER_KEY` = :data:`OWNER` on every
+Bridge, Port and Interface we create, plus a role and the overlay/remote or
+container it belongs to. Anything without the mark is never modified or removed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import logging
+import os
+import time
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
+    BackendError,
+    MissingDependency,
+    failure,
+)
+
+try:
+    from ovsdbapp.backend.ovs_idl import command as _ovs_command
+    from ovsdbapp.backend.ovs_idl import connection as _ovs_connection
+    from ovsdbapp.backend.ovs_idl import idlutils as _idlutils
+    from ovsdbapp.schema.open_vswitch import impl_idl as _impl_idl
+
+    HAS_OVSDBAPP = True
+    OVSDBAPP_IMPORT_ERROR = None
+    _BaseCommand = _ovs_command.BaseCommand
+except ImportError as exc:  # pragma: no cover - depends on the host
+    HAS_OVSDBAPP = False
+    OVSDBAPP_IMPORT_ERROR = exc
+    _BaseCommand = object
+
+DEFAULT_SOCKET = "/run/openvswitch/db.sock"
+DEFAULT_TIMEOUT = 20
+
+OWNER_KEY = "netwire-owner"
+OWNER = "netwire.fabric"
+ROLE_KEY = "netwire-role"
+NETWORK_KEY = "netwire-network"
+REMOTE_KEY = "netwire-remote"
+BRIDGE_KEY = "netwire-bridge"
+CONTAINER_KEY = "netwire-container"
+INTERFACE_KEY = "netwire-interface"
+
+ROLE_BRIDGE = "bridge"
+ROLE_MEMBER = "member"
+ROLE_TUNNEL = "tunnel"
+ROLE_ATTACH = "attach"
+
+TABLES = ("Open_vSwitch", "Bridge", "Port", "Interface")
+
+# ovsdbapp and python-ovs log through ``logging``; a module's stdout must stay
+# pure JSON and its stderr quiet, errors reach the user through exceptions.
+for _name in ("ovsdbapp", "ovs"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
+    logging.getLogger(_name).propagate = False
+
+
+def is_owned(external_ids):
+    return (external_ids or {}).get(OWNER_KEY) == OWNER
+
+
+def owner_ids(role, **extra):
+    """The external_ids that mark an object as ours (values must be strings)."""
+    ids = {OWNER_KEY: OWNER, ROLE_KEY: role}
+    for key, value in extra.items():
+        if value is not None:
+            ids["netwire-" + key] = str(value)
+    return ids
+
+
+def op(kind, **fields):
+    """A planned OVSDB change: plain data, compared in unit tests.
+
+    Kinds and fields:
+      add_bridge     name, bridge (columns), port, interface (columns of the local port)
+      update_bridge  name, columns
+      del_bridge     name
+      add_port       bridge, name, port (columns), interface (columns)
+      update_port    name, columns
+      update_interface name, columns
+      del_port       bridge, name
+    Map columns (external_ids, options, other_config) are always full maps.
+    """
+    fields["op"] = kind
+    return fields
+
+
+# --------------------------------------------------------------------------
+# Snapshot: IDL rows -> plain data
+# --------------------------------------------------------------------------
+
+
+def _opt(value):
+    """An optional OVSDB column (python-ovs gives [] or [x]) as None or x."""
+    if isinstance(value, (list, tuple)):
+        return value[0] if value else None
+    return value
+
+
+def _map(value):
+    return dict(value or {})
+
+
+def snapshot_from_rows(bridges, ports, interfaces):
+    """Turn IDL rows (or anything with the same attributes) into plain dicts.
+
+    Returns ``{"bridges": {name: ...}, "ports": {name: ...}, "interfaces": {name: ...}}``;
+    ports carry the name of their bridge, interfaces the name of their port.
+    """
+    snap = {"bridges": {}, "ports": {}, "interfaces": {}}
+    port_bridge, iface_port = {}, {}
+    for br in bridges:
+        for port in br.ports:
+            port_bridge[port.uuid] = br.name
+        snap["bridges"][br.name] = {
+            "name": br.name,
+            "datapath_type": br.datapath_type or "",
+            "fail_mode": _opt(br.fail_mode),
+            "external_ids": _map(br.external_ids),
+            "other_config": _map(br.other_config),
+            "ports": sorted(p.name for p in br.ports),
+        }
+    for port in ports:
+        for iface in port.interfaces:
+            iface_port[iface.uuid] = port.name
+        snap["ports"][port.name] = {
+            "name": port.name,
+            "bridge": port_bridge.get(port.uuid),
+            "tag": _opt(port.tag),
+            "external_ids": _map(port.external_ids),
+            "interfaces": sorted(i.name for i in port.interfaces),
+        }
+    for iface in interfaces:
+        snap["interfaces"][iface.name] = {
+            "name": iface.name,
+            "port": iface_port.get(iface.uuid),
+            "type": iface.type or "",
+            "options": _map(iface.options),
+            "external_ids": _map(iface.external_ids),
+            "ofport": _opt(iface.ofport),
+            "error": _opt(iface.error),
+        }
+    return snap
+
+
+def empty_snapshot():
+    return {"bridges": {}, "ports": {}, "interfaces": {}}
+
+
+# --------------------------------------------------------------------------
+# Applying ops inside one transaction
+# --------------------------------------------------------------------------
+
+
+class _ApplyOps(_BaseCommand):
+    """One ovsdbapp command that executes a whole plan on the IDL transaction.
+
+    Re-runnable: ovsdbapp retries the transaction on TRY_AGAIN and calls
+    run_idl again, so every lookup is done afresh here.
+    """
+
+    def __init__(self, api, ops):
+        super(_ApplyOps, self).__init__(api)
+        self.ops = ops
+        self.new_interfaces = []
+
+    def _row(self, table, name, created):
+        if (table, name) in created:
+            return created[(table, name)]
+        return _idlutils.row_by_value(self.api.idl, table, "name", name)
+
+    @staticmethod
+    def _set(row, columns):
+        for col, val in columns.items():
+            if col in ("fail_mode", "tag"):
+                val = [] if val is None else [val]
+            setattr(row, col, val)
+
+    def _insert_port(self, txn, created, bridge_row, name, port_cols, iface_cols):
+        port = txn.insert(self.api._tables["Port"])
+        port.name = name
+        self._set(port, port_cols or {})
+        iface = txn.insert(self.api._tables["Interface"])
+        iface.name = name
+        self._set(iface, iface_cols or {})
+        port.interfaces = [iface]
+        bridge_row.addvalue("ports", port)
+        created[("Port", name)] = port
+        created[("Interface", name)] = iface
+        self.new_interfaces.append(name)
+
+    def run_idl(self, txn):
+        created = {}
+        self.new_interfaces = []
+        ovs = self.api._ovs
+        for item in self.ops:
+            kind = item["op"]
+            if kind == "add_bridge":
+                br = txn.insert(self.api._tables["Bridge"])
+                br.name = item["name"]
+                self._set(br, item.get("bridge") or {})
+                ovs.addvalue("bridges", br)
+                created[("Bridge", item["name"])] = br
+                self._insert_port(txn, created, br, item["name"], item.get("port"),
+                                  dict(item.get("interface") or {}, type="internal"))
+            elif kind == "update_bridge":
+                self._set(self._row("Bridge", item["name"], created), item["columns"])
+            elif kind == "del_bridge":
+                br = self._row("Bridge", item["name"], created)
+                for port in br.ports:
+                    for iface in port.interfaces:
+                        iface.delete()
+                    port.delete()
+                ovs.delvalue("bridges", br)
+                br.delete()
+            elif kind == "add_port":
+                br = self._row("Bridge", item["bridge"], created)
+                self._insert_port(txn, created, br, item["name"], item.get("port"),
+                                  item.get("interface"))
+            elif kind == "update_port":
+                self._set(self._row("Port", item["name"], created), item["columns"])
+            elif kind == "update_interface":
+                self._set(self._row("Interface", item["name"], created), item["columns"])
+            elif kind == "del_port":
+                port = self._row("Port", item["name"], created)
+                br = self._row("Bridge", item["bridge"], created)
+                br.delvalue("ports", port)
+                for iface in port.interfaces:
+                    iface.delete()
+                port.delete()
+            else:  # pragma: no cover - planners only emit the kinds above
+                raise ValueError("unknown OVSDB op %r" % kind)
+
+
+class OvsdbClient(object):
+    """A short-lived connection to one host's OVSDB server."""
+
+    def __init__(self, socket_path=None, timeout=DEFAULT_TIMEOUT):
+        self.socket_path = socket_path or DEFAULT_SOCKET
+        self.timeout = timeout
+        self.api = None
+        self._conn = None
+
+    @property
+    def endpoint(self):
+        if ":" in self.socket_path and not self.socket_path.startswith("/"):
+            return self.socket_path  # already an OVSDB remote, e.g. tcp:1.2.3.4:6640
+        return "unix:" + self.socket_path
+
+    def connect(self):
+        if not HAS_OVSDBAPP:
+            raise MissingDependency("Failed to connect to OVSDB: the Python library ovsdbapp is not installed")
+        if self.endpoint.startswith("unix:") and not os.path.exists(self.socket_path):
+            raise MissingDependency(
+                "Failed to connect to OVSDB at %s: Open vSwitch is not running "
+                "(no ovsdb-server socket); install and start openvswitch-switch" % self.endpoint
+            )
+        try:
+            helper = _idlutils.get_schema_helper(self.endpoint, "Open_vSwitch")
+            for table in TABLES:
+                helper.register_table(table)
+            idl = _ovs_connection.OvsdbIdl(self.endpoint, helper)
+            self._conn = _ovs_connection.Connection(idl=idl, timeout=self.timeout)
+            self.api = _impl_idl.OvsdbIdl(self._conn)
+        except Exception as exc:
+            self.close()
+            raise MissingDependency(
+                "Failed to connect to OVSDB at %s: Open vSwitch is not running or refuses "
+                "the connection (%s)" % (self.endpoint, exc or type(exc).__name__)
+            )
+        return self
+
+    def close(self):
+        if self._conn is not None:
+            try:
+                self._conn.stop(timeout=2)
+            except Exception:
+                pass
+            self._conn = None
+
+    def __enter__(self):
+        return self.connect()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def snapshot(self):
+        tables = self.api.tables
+        with self._conn.lock:
+            return snapshot_from_rows(
+                list(tables["Bridge"].rows.values()),
+                list(tables["Port"].rows.values()),
+                list(tables["Interface"].rows.values()),
+            )
+
+    def apply(self, ops, what="apply", kind="OVSDB change", name="transaction"):
+        """Run every op in one transaction; return the names of new interfaces."""
+        if not ops:
+            return []
+        cmd = _ApplyOps(self.api, ops)
+        try:
+            with self.api.transaction(check_error=True, log_errors=False) as txn:
+                txn.add(cmd)
+        except Exception as exc:
+            raise failure(what, kind, name, "OVSDB transaction failed: %s" % (exc or type(exc).__name__),
+                          BackendError)
+        return list(cmd.new_interfaces)
+
+    def interface_errors(self, names, settle=3.0):
+        """Interfaces among ``names`` without a valid ofport, with OVS's error.
+
+        ovsdbapp already waited for ovs-vswitchd to acknowledge the
+        configuration (cur_cfg); give late ofport updates a short grace period.
+        """
+        deadline = time.time() + settle
+        while True:
+            snap = self.snapshot()
+            bad = {}
+            for name in names:
+                iface = snap["interfaces"].get(name)
+                ofport = iface and iface["ofport"]
+                if not iface or ofport is None or ofport < 1:
+                    bad[name] = (iface and iface["error"]) or (
+                        "no ofport assigned (is ovs-vswitchd running?)" if iface else "interface missing"
+                    )
+            if not bad or time.time() >= deadline:
+                return bad
+            time.sleep(0.1)
+
+
+def ports_on_bridge(snap, bridge):
+    return dict((n, p) for n, p in snap["ports"].items() if p["bridge"] == bridge)
+
+
+def describe_interface_errors(bad):
+    return "; ".join("%s: %s" % (name, err) for name, err in sorted(bad.items()))

@@ -1,0 +1,204 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: ovs_bridge
+short_description: Manage an Open vSwitch bridge owned by netwire
+version_added: 0.1.0
+description:
+  - Creates, converges or removes one Open vSwitch bridge over OVSDB (ovsdbapp), in one OVSDB transaction per run.
+  - The bridge, its local port and every member port it creates carry V(netwire-owner=netwire.fabric) in
+    C(external_ids). A bridge or port of the same name without that mark is never changed or deleted; the
+    module fails instead.
+  - Addresses of internal ports are set over netlink (pyroute2) after the transaction.
+author:
+  - netwire.fabric contributors
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the bridge before and after.
+options:
+  name:
+    description:
+      - Name of the bridge, at most 15 characters.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates or converges the bridge, V(absent) deletes it with its ports.
+      - Deleting fails when the bridge carries a port netwire does not own.
+    type: str
+    choices: [present, absent]
+    default: present
+  datapath_type:
+    description:
+      - V(system) uses the kernel datapath (needs the C(openvswitch) kernel module).
+      - V(netdev) uses the userspace datapath of ovs-vswitchd; tunnels then need the underlay address on an
+        internal port of an OVS bridge that owns the underlay NIC, and veths need TX checksum offload off.
+    type: str
+    choices: [system, netdev]
+    default: system
+  fail_mode:
+    description:
+      - What the bridge does without a controller. Left as is when omitted.
+    type: str
+    choices: [standalone, secure]
+  external_ids:
+    description:
+      - Keys to set in the bridge's C(external_ids). Other keys are left as they are.
+      - Keys starting with V(netwire-) are reserved for ownership marks.
+    type: dict
+    default: {}
+  other_config:
+    description:
+      - Keys to set in the bridge's C(other_config). Other keys are left as they are.
+    type: dict
+    default: {}
+  ports:
+    description:
+      - The exact list of member ports netwire manages on this bridge. Member ports netwire created earlier
+        and no longer listed are removed. Tunnel and container ports (other netwire modules) and ports
+        netwire does not own are never touched.
+      - Omit to leave member ports unmanaged.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - Port name, at most 15 characters. A host interface (for example an underlay NIC) for
+            O(ports[].type=system), or a new internal port. The bridge's own name refers to its local port.
+        type: str
+        required: true
+      type:
+        description:
+          - V(system) adds an existing host interface, V(internal) creates an OVS internal port.
+          - Defaults to V(internal) for the bridge's own name, V(system) otherwise.
+        type: str
+        choices: [system, internal]
+      tag:
+        description:
+          - Access VLAN tag (0 to 4095).
+        type: int
+      addresses:
+        description:
+          - Exact list of addresses (with prefix length) of an internal port; omit to leave them unmanaged.
+          - The port is set up when listed.
+        type: list
+        elements: str
+  ovsdb_socket:
+    description:
+      - Path of the OVSDB server's unix socket (or an OVSDB remote such as V(tcp:127.0.0.1:6640)).
+    type: str
+    default: /run/openvswitch/db.sock
+  timeout:
+    description:
+      - Seconds to wait for OVSDB and for ovs-vswitchd to apply the transaction.
+    type: int
+    default: 20
+requirements:
+  - ovsdbapp and pyroute2 on the managed host
+  - a running ovsdb-server and ovs-vswitchd
+notes:
+  - Fails with a clear message when Open vSwitch is not running.
+  - Each new port is checked for a valid OpenFlow port number after the transaction; OVS's own
+    C(error) column is reported otherwise.
+seealso:
+  - module: netwire.fabric.ovs_tunnel
+  - module: netwire.fabric.container_attach
+  - module: netwire.fabric.net_info
+"""
+
+EXAMPLES = r"""
+- name: An OVS bridge for containers on the userspace datapath
+  netwire.fabric.ovs_bridge:
+    name: br-app
+    datapath_type: netdev
+    fail_mode: standalone
+
+- name: Underlay bridge owning the NIC, with the host's underlay address on its internal port
+  netwire.fabric.ovs_bridge:
+    name: br-underlay
+    datapath_type: netdev
+    ports:
+      - name: eth1
+      - name: br-underlay
+        addresses: [198.19.0.11/24]
+
+- name: Remove the bridge
+  netwire.fabric.ovs_bridge:
+    name: br-app
+    state: absent
+"""
+
+RETURN = r"""
+bridge:
+  description: The bridge after the run (predicted in check mode).
+  returned: always
+  type: dict
+  sample:
+    name: br-app
+    state: present
+    owned: true
+    datapath_type: netdev
+    fail_mode: standalone
+    external_ids: {netwire-owner: netwire.fabric, netwire-role: bridge}
+    other_config: {}
+    ports:
+      br-app: {type: internal, tag: null, owned: true, role: bridge}
+actions:
+  description: What was done (or would be done in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create bridge br-app (datapath netdev)"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs_bridge import OvsBridgeManager
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            datapath_type=dict(type='str', choices=['system', 'netdev'], default='system'),
+            fail_mode=dict(type='str', choices=['standalone', 'secure']),
+            external_ids=dict(type='dict', default={}),
+            other_config=dict(type='dict', default={}),
+            ports=dict(type='list', elements='dict', options=dict(
+                name=dict(type='str', required=True),
+                type=dict(type='str', choices=['system', 'internal']),
+                tag=dict(type='int'),
+                addresses=dict(type='list', elements='str'),
+            )),
+            ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock'),
+            timeout=dict(type='int', default=20),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_OVSDBAPP:
+        module.fail_json(msg=missing_required_lib('ovsdbapp'), exception=str(OVSDBAPP_IMPORT_ERROR))
+    try:
+        result = OvsBridgeManager(module.params, check_mode=module.check_mode).run()
+    except NetwireError as err:
+        module.fail_json(msg=str(err), **err.details)
+    if not module._diff:
+        result.pop('diff', None)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,185 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: ovs_tunnel
+short_description: Manage the tunnel ports of one overlay on an Open vSwitch bridge
+version_added: 0.1.0
+description:
+  - Converges the set of GRE, VXLAN or Geneve tunnel ports of one overlay (O(network)) on one Open vSwitch
+    bridge: one port per remote, in one OVSDB transaction per run (ovsdbapp).
+  - Port names are deterministic, at most 15 characters, derived from the type, the overlay and the remote
+    (for example V(gre-3f2a9c01b7e)).
+  - Exclusive within what netwire owns - tunnel ports of this overlay on this bridge whose remote is not in
+    O(remotes) are removed. Other ports are never touched.
+  - A changed key, destination port, remote or local address is detected and converged in place.
+  - After the transaction every new or changed interface must have a valid OpenFlow port number; otherwise
+    the module fails with OVS's own C(error) for that interface.
+author:
+  - netwire.fabric contributors
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the overlay's tunnels (by remote) before and after.
+options:
+  bridge:
+    description:
+      - The OVS bridge carrying the overlay. It must exist and be owned by netwire (M(netwire.fabric.ovs_bridge)).
+    type: str
+    required: true
+  network:
+    description:
+      - Name of the overlay; recorded in C(external_ids) as V(netwire-network).
+    type: str
+    required: true
+  type:
+    description:
+      - Tunnel encapsulation.
+    type: str
+    choices: [gre, vxlan, geneve]
+    default: vxlan
+  remotes:
+    description:
+      - Underlay addresses of the other hosts of the overlay, one tunnel port each.
+    type: list
+    elements: str
+    default: []
+  key:
+    description:
+      - GRE key (0 to 4294967295) or VXLAN/Geneve VNI (0 to 16777215). Omitted means no key option.
+    type: int
+  dst_port:
+    description:
+      - UDP destination port for VXLAN and Geneve (OVS defaults to 4789 and 6081). Not valid for GRE.
+    type: int
+  local_ip:
+    description:
+      - Local tunnel endpoint address. Omitted lets OVS choose by route lookup.
+    type: str
+  options:
+    description:
+      - Extra interface options (for example V(csum=true) or V(tos=inherit)). Use the dedicated parameters
+        for C(remote_ip), C(key), C(dst_port) and C(local_ip).
+    type: dict
+    default: {}
+  state:
+    description:
+      - V(present) converges the tunnels to O(remotes), V(absent) removes every tunnel port of the overlay on
+        the bridge.
+    type: str
+    choices: [present, absent]
+    default: present
+  ovsdb_socket:
+    description:
+      - Path of the OVSDB server's unix socket (or an OVSDB remote such as V(tcp:127.0.0.1:6640)).
+    type: str
+    default: /run/openvswitch/db.sock
+  timeout:
+    description:
+      - Seconds to wait for OVSDB and for ovs-vswitchd to apply the transaction.
+    type: int
+    default: 20
+requirements:
+  - ovsdbapp on the managed host
+  - a running ovsdb-server and ovs-vswitchd
+notes:
+  - Never put two meshes between the same hosts on one bridge (for example a GRE and a VXLAN overlay); that
+    is a loop.
+  - With O(ref=netwire.fabric.ovs_bridge#module:datapath_type=netdev), the underlay address must be on an
+    internal port of an OVS bridge that owns the underlay NIC (userspace tunnelling).
+seealso:
+  - module: netwire.fabric.ovs_bridge
+  - module: netwire.fabric.net_info
+"""
+
+EXAMPLES = r"""
+- name: A VXLAN mesh for the app overlay towards two other hosts
+  netwire.fabric.ovs_tunnel:
+    bridge: br-app
+    network: app
+    type: vxlan
+    key: 4242
+    remotes: [198.19.0.12, 198.19.0.13]
+
+- name: A GRE overlay with a keyed tunnel
+  netwire.fabric.ovs_tunnel:
+    bridge: br-db
+    network: db
+    type: gre
+    key: 77
+    remotes: [198.19.0.12]
+
+- name: Remove every tunnel of the overlay
+  netwire.fabric.ovs_tunnel:
+    bridge: br-app
+    network: app
+    state: absent
+"""
+
+RETURN = r"""
+tunnels:
+  description: The tunnel ports of the overlay after the run (empty when absent). C(ofport) is null in check mode
+    for ports not created yet.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - port: vxl-1b2c3d4e5f6
+      remote: 198.19.0.12
+      type: vxlan
+      options: {remote_ip: 198.19.0.12, key: "4242"}
+      ofport: 2
+actions:
+  description: What was done (or would be done in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["add vxlan tunnel port vxl-1b2c3d4e5f6 to 198.19.0.12"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs_tunnel import OvsTunnelManager
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            bridge=dict(type='str', required=True),
+            network=dict(type='str', required=True),
+            type=dict(type='str', choices=['gre', 'vxlan', 'geneve'], default='vxlan'),
+            remotes=dict(type='list', elements='str', default=[]),
+            key=dict(type='int', no_log=False),
+            dst_port=dict(type='int'),
+            local_ip=dict(type='str'),
+            options=dict(type='dict', default={}),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock'),
+            timeout=dict(type='int', default=20),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_OVSDBAPP:
+        module.fail_json(msg=missing_required_lib('ovsdbapp'), exception=str(OVSDBAPP_IMPORT_ERROR))
+    try:
+        result = OvsTunnelManager(module.params, check_mode=module.check_mode).run()
+    except NetwireError as err:
+        module.fail_json(msg=str(err), **err.details)
+    if not module._diff:
+        result.pop('diff', None)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
