@@ -65,6 +65,17 @@ def _attrs(msg):
     return dict((k, v) for k, v in msg.get('attrs', []) if k != 'UNKNOWN')
 
 
+def _ipv6_disabled(attrs):
+    spec = attrs.get('IFLA_AF_SPEC')
+    if not spec or not hasattr(spec, 'get'):
+        return None
+    inet6 = _attrs(spec).get('AF_INET6')
+    if not inet6 or not hasattr(inet6, 'get'):
+        return True
+    conf = _attrs(inet6).get('IFLA_INET6_CONF') or {}
+    return bool(conf.get('disable_ipv6')) if hasattr(conf, 'get') else None
+
+
 def parse_link(msg):
     """Flatten an RTM_NEWLINK message into the dict the managers use."""
     attrs = _attrs(msg)
@@ -83,6 +94,7 @@ def parse_link(msg):
     return {
         'index': msg['index'],
         'ifname': attrs.get('IFLA_IFNAME'),
+        'ipv6_disabled': _ipv6_disabled(attrs),
         'kind': info_attrs.get('IFLA_INFO_KIND'),
         'slave_kind': info_attrs.get('IFLA_INFO_SLAVE_KIND'),
         'alias': attrs.get('IFLA_IFALIAS') or None,

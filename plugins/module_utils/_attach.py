@@ -1,0 +1,510 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Manager of one container interface (netwire.fabric.container_attach).
+
+A veth pair: the container end is created directly inside the container's
+namespace, the host end is plugged into a bridge by a *bridge backend*. Both
+ends carry the ownership alias ``netwire:attach:<identity>/<ifname>``; the
+host end's name and the default MAC are derived from the same identity, so a
+rerun (or a rerun after a container restart) finds them again.
+
+Bridge backends
+---------------
+Everything that depends on the bridge type lives behind :class:`BridgeBackend`:
+detecting the type, the bridge's MTU, reading the port's current state and
+queueing the steps that plug the host end in. The Linux bridge backend is
+here; an Open vSwitch backend registers itself with :func:`register_backend`
+(module_utils/_ovsdb.py) and is picked by ``bridge_type`` or detected.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import os
+import socket
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
+    InvalidParameter,
+    NetwireError,
+    NotOwned,
+    failure,
+)
+from ansible_collections.netwire.fabric.plugins.module_utils._linkops import (
+    Plan,
+    plan_addresses,
+    sort_addresses,
+)
+from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
+    MAIN_TABLE,
+    RTPROT_NETWIRE,
+    send_gratuitous_arp,
+)
+from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
+
+ATTACH_KIND = 'attach'
+HOST_IFNAME_PREFIX = 'nw'
+SCOPE_LINK = 253
+BRPORT_HAIRPIN = 1
+
+
+def attach_alias(identity, ifname):
+    return v.owner_alias(ATTACH_KIND, '%s/%s' % (identity, ifname))
+
+
+def host_ifname_for(identity, ifname):
+    return v.derived_ifname(HOST_IFNAME_PREFIX, '%s/%s' % (identity, ifname))
+
+
+# ---------------------------------------------------------------- backends
+
+class BridgeBackend(object):
+    """How a host end gets onto one type of bridge. Subclass and register."""
+
+    name = None
+
+    def detect(self, ctx, bridge, netns=None):
+        """True when ``bridge`` is a bridge of this type."""
+        raise NotImplementedError
+
+    def bridge_mtu(self, ctx, bridge, netns=None):
+        raise NotImplementedError
+
+    def port_state(self, ctx, host_link, netns=None):
+        """The backend's view of the host end, merged into the attachment state."""
+        raise NotImplementedError
+
+    def plan_attach(self, plan, ctx, host_ifname, index_ref, bridge, params, current, netns=None):
+        """Queue the steps that make the host end a port of ``bridge`` as ``params`` asks.
+
+        ``current`` is :meth:`port_state` of the existing host end, or ``{}``
+        when the host end is (re)created by this plan. Returns the predicted
+        port state.
+        """
+        raise NotImplementedError
+
+    def plan_detach(self, plan, ctx, host_ifname, host_link, netns=None):
+        """Queue what removing the host end leaves behind (nothing for Linux)."""
+        return None
+
+
+class LinuxBridgeBackend(BridgeBackend):
+    name = 'linux'
+
+    def detect(self, ctx, bridge, netns=None):
+        link = ctx.link(bridge, netns)
+        return link is not None and link['kind'] == 'bridge'
+
+    def bridge_mtu(self, ctx, bridge, netns=None):
+        return ctx.link(bridge, netns)['mtu']
+
+    def port_state(self, ctx, host_link, netns=None):
+        master = ctx.link_by_index(host_link['master'], netns) if host_link.get('master') else None
+        return {'bridge': master['ifname'] if master else None,
+                'hairpin': bool(host_link['slave'].get('mode')) if master else False}
+
+    def plan_attach(self, plan, ctx, host_ifname, index_ref, bridge, params, current, netns=None):
+        if current.get('bridge') != bridge:
+            plan.step('plug %s into bridge %s' % (host_ifname, bridge), self._enslave, ctx, host_ifname, index_ref,
+                      bridge, netns)
+        hairpin = bool(params.get('hairpin'))
+        if bool(current.get('hairpin')) != hairpin:
+            plan.step('set hairpin %s on %s' % ('on' if hairpin else 'off', host_ifname), self._hairpin, ctx,
+                      host_ifname, index_ref, hairpin, netns)
+        return {'bridge': bridge, 'hairpin': hairpin}
+
+    @staticmethod
+    def _enslave(ctx, host_ifname, index_ref, bridge, netns):
+        master = ctx.link(bridge, netns)
+        ctx.call('plug into bridge %s' % bridge, 'interface', host_ifname, 'link', 'set', index=index_ref(),
+                 master=master['index'], netns=netns)
+
+    @staticmethod
+    def _hairpin(ctx, host_ifname, index_ref, hairpin, netns):
+        ctx.call('set hairpin on', 'interface', host_ifname, 'brport', 'set', index=index_ref(),
+                 mode=BRPORT_HAIRPIN if hairpin else 0, netns=netns)
+
+
+BRIDGE_BACKENDS = {}
+_BACKEND_ORDER = []
+
+
+def register_backend(backend):
+    """Make a bridge backend selectable (``bridge_type``) and detectable."""
+    if backend.name not in BRIDGE_BACKENDS:
+        _BACKEND_ORDER.append(backend.name)
+    BRIDGE_BACKENDS[backend.name] = backend
+
+
+register_backend(LinuxBridgeBackend())
+
+
+def select_backend(ctx, bridge, bridge_type='auto', netns=None):
+    """The backend that owns ``bridge``, or a clear error naming what is wrong."""
+    if bridge_type and bridge_type != 'auto':
+        backend = BRIDGE_BACKENDS.get(bridge_type)
+        if backend is None:
+            raise InvalidParameter("bridge_type '%s' is not supported here (known: %s)"
+                                   % (bridge_type, ', '.join(_BACKEND_ORDER)))
+        candidates = [backend]
+    else:
+        candidates = [BRIDGE_BACKENDS[name] for name in _BACKEND_ORDER]
+    for backend in candidates:
+        if backend.detect(ctx, bridge, netns):
+            return backend
+    link = ctx.link(bridge, netns)
+    if link is not None:
+        raise InvalidParameter("'%s' is a %s, not a %s bridge" % (
+            bridge, link['kind'] or 'plain interface', bridge_type if bridge_type != 'auto' else 'known'))
+    raise InvalidParameter("bridge '%s' does not exist" % bridge)
+
+
+# ---------------------------------------------------------------- parameters
+
+def _route_key(route):
+    net = ipaddress.ip_network(route['dest'])
+    return (net.version, net.network_address, net.prefixlen, route.get('via') or '')
+
+
+def normalize_params(params):
+    """Validate everything that needs no host state (pure)."""
+    p = dict(params)
+    p['ifname'] = v.ifname(p.get('ifname') or 'eth1', 'container interface name')
+    if p.get('host_ifname'):
+        p['host_ifname'] = v.ifname(p['host_ifname'], 'host interface name')
+    if p.get('state', 'present') == 'absent':
+        return p
+    if not p.get('bridge'):
+        raise InvalidParameter('bridge is required with state=present')
+    v.ifname(p['bridge'], 'bridge name')
+    if p.get('mac') and p.get('mac_seed'):
+        raise InvalidParameter('mac and mac_seed are mutually exclusive')
+    if p.get('mac'):
+        p['mac'] = v.mac(p['mac'])
+    v.int_range(p.get('mtu'), 68, 65535, 'mtu')
+    p['addresses'] = v.interface_addresses(p.get('addresses'))
+    nets = [ipaddress.ip_interface(a).network for a in p['addresses']]
+    for key, version in (('gateway', 4), ('gateway6', 6)):
+        if p.get(key):
+            gw = ipaddress.ip_address(v.ip_address(p[key], key))
+            if gw.version != version:
+                raise InvalidParameter('%s %s is not an IPv%d address' % (key, p[key], version))
+            if not any(n.version == version for n in nets):
+                raise InvalidParameter('%s %s needs an IPv%d address on the interface' % (key, gw, version))
+            if any(gw == ipaddress.ip_interface(a).ip for a in p['addresses']):
+                raise InvalidParameter('%s %s is one of the interface\'s own addresses' % (key, gw))
+            p[key] = gw.compressed
+    routes = []
+    for route in p.get('routes') or []:
+        if not isinstance(route, dict) or not route.get('dest'):
+            raise InvalidParameter('every route needs a dest')
+        dest = v.network(route['dest'], 'route destination')
+        via = v.ip_address(route['via'], 'route gateway') if route.get('via') else None
+        if via and (':' in via) != (':' in dest):
+            raise InvalidParameter('route %s via %s mixes IPv4 and IPv6' % (dest, via))
+        if ipaddress.ip_network(dest).prefixlen == 0:
+            raise InvalidParameter('use gateway/gateway6 for the default route, not routes')
+        routes.append({'dest': dest, 'via': via})
+    p['routes'] = sorted(routes, key=_route_key)
+    return p
+
+
+def wanted_routes(p):
+    """The exact set of owned routes on the container interface (pure).
+
+    A gateway outside every subnet of the interface first gets a host route
+    (scope link), so the default route through it is accepted by the kernel.
+    """
+    routes = []
+    nets = [ipaddress.ip_interface(a).network for a in p['addresses']]
+    for key, default in (('gateway', '0.0.0.0/0'), ('gateway6', '::/0')):
+        gw = p.get(key)
+        if not gw:
+            continue
+        ip = ipaddress.ip_address(gw)
+        if not any(ip in n for n in nets):
+            routes.append({'dest': '%s/%d' % (gw, ip.max_prefixlen), 'via': None})
+        routes.append({'dest': default, 'via': gw})
+    for route in p['routes']:
+        if route not in routes:
+            routes.append(route)
+    return sorted(routes, key=_route_key)
+
+
+# ---------------------------------------------------------------- manager
+
+class ContainerAttachManager(object):
+    def __init__(self, ctx, params, netns=None):
+        self.ctx = ctx
+        self.netns = netns  # the host side's namespace (None: where the module runs)
+        self.raw_params = params
+        self.plan = Plan(ctx)
+        self.predicted = {}
+
+    def _fail(self, verb, reason, cls=InvalidParameter):
+        return failure(verb, 'container interface', '%s:%s' % (self.raw_params.get('container'),
+                                                                  self.raw_params.get('ifname') or 'eth1'),
+                       reason, cls)
+
+    def run(self):
+        try:
+            self.params = normalize_params(self.raw_params)
+        except InvalidParameter as err:
+            raise self._fail('attach', err.msg)
+        if self.params['state'] == 'absent':
+            before = self.plan_absent()
+            after = {}
+        else:
+            try:
+                self.ns = resolve(self.params['container'], self.params.get('container_type') or 'auto')
+            except NetwireError as err:
+                raise self._fail('attach', err.msg.split(': ', 1)[-1], type(err))
+            before = self.read_state()
+            self.plan_present(before)
+            after = None
+        self.plan.apply()
+        if after is None:
+            after = self.predicted if self.ctx.check_mode else self.read_state()
+        return {'changed': self.plan.changed, 'actions': self.plan.actions,
+                'diff': {'before': before, 'after': after}, 'attachment': after}
+
+    # ---------------------------------------------------------------- reading
+
+    def _names(self):
+        p = self.params
+        host_ifname = p.get('host_ifname') or host_ifname_for(self.ns.identity, p['ifname'])
+        return host_ifname, attach_alias(self.ns.identity, p['ifname'])
+
+    def _links(self):
+        """(host end, container end, paired?) as they are now."""
+        host_ifname, alias = self._names()
+        host = self.ctx.link(host_ifname, self.netns)
+        peer = self.ctx.link(self.params['ifname'], self.ns.path)
+        paired = bool(host and peer and host['kind'] == 'veth' and peer['kind'] == 'veth'
+                      and host['link'] == peer['index'] and peer['link'] == host['index'])
+        if paired and host.get('link_netnsid') is not None:
+            nsid = self.ctx.netnsid(self.ns.path)
+            if nsid is not None and nsid != host['link_netnsid']:
+                paired = False
+        return host, peer, paired
+
+    def read_state(self):
+        host, peer, paired = self._links()
+        if not paired:
+            return {}
+        host_ifname, alias = self._names()
+        if host['alias'] != alias or peer['alias'] != alias:
+            return {}
+        backend, port = None, {'bridge': None}
+        wanted_type = self.params.get('bridge_type') or 'auto'
+        for name in _BACKEND_ORDER:
+            if wanted_type not in ('auto', name):
+                continue
+            seen = BRIDGE_BACKENDS[name].port_state(self.ctx, host, self.netns)
+            if seen.get('bridge'):
+                backend, port = BRIDGE_BACKENDS[name], seen
+                break
+        state = {
+            'container': self.ns.name,
+            'identity': self.ns.identity,
+            'netns': self.ns.path,
+            'ifname': self.params['ifname'],
+            'host_ifname': host['ifname'],
+            'bridge_type': backend.name if backend else None,
+            'mac': peer['mac'],
+            'mtu': peer['mtu'],
+            'host_mtu': host['mtu'],
+            'up': peer['up'] and host['up'],
+            'addresses': sort_addresses(self.ctx.link_addresses(peer['index'], self.ns.path)),
+            'routes': self._owned_routes(peer['index']),
+        }
+        state.update(port)
+        return state
+
+    def _owned_routes(self, index):
+        routes = []
+        for r in self.ctx.routes(self.ns.path):
+            if r['oif'] == index and r['proto'] == RTPROT_NETWIRE and r['table'] == MAIN_TABLE:
+                routes.append({'dest': str(ipaddress.ip_network(r['dst'])), 'via': r['gateway']})
+        return sorted(routes, key=_route_key)
+
+    # ---------------------------------------------------------------- absent
+
+    def _candidate_identities(self):
+        """Identities to look for when the container itself is gone."""
+        ref = str(self.params['container'])
+        kinds = [self.params.get('container_type') or 'auto']
+        if kinds == ['auto']:
+            kinds = ['docker', 'podman', 'netns', 'path', 'pid']
+        return ['%s:%s' % (k, ref) for k in kinds]
+
+    def plan_absent(self):
+        p = self.params
+        try:
+            self.ns = resolve(p['container'], p.get('container_type') or 'auto')
+        except InvalidParameter:
+            self.ns = None
+        if self.ns is not None:
+            before = self.read_state()
+            identities = [self.ns.identity]
+        else:
+            before = {}
+            identities = self._candidate_identities()
+        aliases = set(attach_alias(i, p['ifname']) for i in identities)
+        names = set(host_ifname_for(i, p['ifname']) for i in identities)
+        if p.get('host_ifname'):
+            names = set([p['host_ifname']])
+        for name in sorted(names):
+            link = self.ctx.link(name, self.netns)
+            if link is None:
+                continue
+            if link['alias'] not in aliases:
+                if p.get('host_ifname'):
+                    raise self._fail('detach', "interface '%s' exists but is not this attachment"
+                                     " (alias %r); it is left alone" % (name, link['alias']), NotOwned)
+                continue
+            for backend_name in _BACKEND_ORDER:
+                BRIDGE_BACKENDS[backend_name].plan_detach(self.plan, self.ctx, name, link, self.netns)
+            self.plan.step('delete veth pair %s' % name, self.ctx.call, 'delete', 'veth', name, 'link', 'del',
+                           index=link['index'], netns=self.netns)
+        return before
+
+    # ---------------------------------------------------------------- present
+
+    def plan_present(self, current):
+        p, ctx, ns = self.params, self.ctx, self.ns
+        host_ifname, alias = self._names()
+        try:
+            backend = select_backend(ctx, p['bridge'], p.get('bridge_type') or 'auto', self.netns)
+        except InvalidParameter as err:
+            raise self._fail('attach', err.msg)
+        host, peer, paired = self._links()
+        # Ownership: never touch an interface we did not create.
+        if host is not None and host['alias'] != alias:
+            raise self._fail('attach', "host interface '%s' exists but is not this attachment (alias %r);"
+                             " it is left alone" % (host_ifname, host['alias']), NotOwned)
+        if peer is not None and peer['alias'] != alias:
+            raise self._fail('attach', "the container already has an interface '%s' that netwire did not create"
+                             % p['ifname'], NotOwned)
+        if any(':' in a for a in p['addresses']) or p.get('gateway6') or any(':' in r['dest'] for r in p['routes']):
+            probe = peer or ctx.link('lo', ns.path)
+            if probe is not None and probe.get('ipv6_disabled'):
+                raise self._fail('attach', 'IPv6 is disabled in the container (net.ipv6.conf.*.disable_ipv6=1);'
+                                 ' give only IPv4 addresses or enable IPv6 there')
+        mac = p.get('mac') or v.derived_mac(p.get('mac_seed') or '%s/%s' % (ns.identity, p['ifname']))
+        mtu = p.get('mtu') or backend.bridge_mtu(ctx, p['bridge'], self.netns)
+        routes = wanted_routes(p)
+        self._check_route_conflicts(routes, peer['index'] if (paired and peer) else None)
+
+        fresh = not (paired and current)
+        if not paired or not current:
+            if host is not None:
+                self.plan.step('remove stale host end %s (its container end is gone: container restarted?)'
+                               % host_ifname, ctx.call, 'remove stale', 'veth', host_ifname, 'link', 'del',
+                               index=host['index'], netns=self.netns)
+            if peer is not None:
+                self.plan.step('remove stale container end %s in %s' % (p['ifname'], ns.name), ctx.call,
+                               'remove stale', 'veth', p['ifname'], 'link', 'del', index=peer['index'],
+                               netns=ns.path)
+            self.plan.step('create veth %s <-> %s:%s' % (host_ifname, ns.name, p['ifname']), self._create_pair,
+                           host_ifname, alias, mac, mtu)
+            current = {}
+
+        host_ref = (lambda: ctx.link(host_ifname, self.netns)['index'])
+        peer_ref = (lambda: ctx.link(p['ifname'], ns.path)['index'])
+        # host end: MTU, then the bridge, then up
+        if not fresh and current.get('host_mtu') != mtu:
+            self.plan.step('set %s mtu %d' % (host_ifname, mtu), self._set, host_ifname, host_ref, self.netns,
+                           mtu=mtu)
+        port = backend.plan_attach(self.plan, ctx, host_ifname, host_ref, p['bridge'], p,
+                                   {} if fresh else dict((k, current.get(k)) for k in ('bridge', 'hairpin')),
+                                   self.netns)
+        # container end: link attributes, addresses, up, routes
+        if not fresh:
+            if current.get('mac') != mac:
+                self.plan.step('set %s mac %s' % (p['ifname'], mac), self._set, p['ifname'], peer_ref, ns.path,
+                               address=mac)
+            if current.get('mtu') != mtu:
+                self.plan.step('set %s mtu %d' % (p['ifname'], mtu), self._set, p['ifname'], peer_ref, ns.path,
+                               mtu=mtu)
+        have_routes = current.get('routes', [])
+        for route in have_routes:
+            if route not in routes:
+                self.plan.step('remove route %s%s' % (route['dest'], ' via %s' % route['via'] if route['via'] else ''),
+                               self._route, 'del', route, peer_ref)
+        added, _ = plan_addresses(self.plan, p['ifname'], peer_ref, current.get('addresses', []), p['addresses'],
+                                  ns.path)
+        if not current.get('up'):
+            self.plan.step('set %s and %s up' % (host_ifname, p['ifname']), self._up, host_ifname, host_ref,
+                           peer_ref)
+        # on-link routes first: a gateway outside the subnet needs its host route
+        for route in sorted(routes, key=lambda r: r['via'] is not None):
+            if route not in have_routes:
+                self.plan.step('add route %s%s' % (route['dest'], ' via %s' % route['via'] if route['via'] else ''),
+                               self._route, 'add', route, peer_ref)
+        v4_added = [a.split('/')[0] for a in added if ':' not in a]
+        if p.get('gratuitous_arp', True) and v4_added:
+            self.plan.step('announce %s with gratuitous ARP' % ', '.join(v4_added), self._garp, mac, v4_added)
+        self.predicted = {
+            'container': ns.name, 'identity': ns.identity, 'netns': ns.path, 'ifname': p['ifname'],
+            'host_ifname': host_ifname, 'bridge_type': backend.name, 'mac': mac, 'mtu': mtu, 'host_mtu': mtu,
+            'up': True, 'addresses': sort_addresses(p['addresses']), 'routes': routes,
+        }
+        self.predicted.update(port)
+
+    def _check_route_conflicts(self, routes, our_index):
+        """A wanted route whose destination is already routed by something else is a conflict."""
+        theirs = [r for r in self.ctx.routes(self.ns.path)
+                  if r['table'] == MAIN_TABLE and not (r['oif'] == our_index and r['proto'] == RTPROT_NETWIRE)]
+        for route in routes:
+            for r in theirs:
+                if str(ipaddress.ip_network(r['dst'])) == route['dest'] and r['priority'] in (None, 0):
+                    raise self._fail('attach', 'the container already has a route to %s (via %s) that netwire'
+                                     ' does not own' % (route['dest'], r['gateway'] or 'a link'))
+
+    # ---------------------------------------------------------------- steps
+
+    def _create_pair(self, host_ifname, alias, mac, mtu):
+        p, ctx, ns = self.params, self.ctx, self.ns
+        fd = os.open(ns.path, os.O_RDONLY)
+        try:
+            ctx.call('create', 'veth', host_ifname, 'link', 'add', ifname=host_ifname, kind='veth', mtu=mtu,
+                     peer={'ifname': p['ifname'], 'net_ns_fd': fd, 'address': mac, 'mtu': mtu},
+                     netns=self.netns)
+        finally:
+            os.close(fd)
+        ctx.invalidate(ns.path)
+        host = ctx.link(host_ifname, self.netns)
+        ctx.call('mark', 'veth', host_ifname, 'link', 'set', index=host['index'], ifalias=alias, netns=self.netns)
+        peer = ctx.link(p['ifname'], ns.path)
+        if peer is None:
+            raise failure('create', 'veth', host_ifname, 'the container end did not appear in %s' % ns.path)
+        ctx.call('mark', 'veth', p['ifname'], 'link', 'set', index=peer['index'], ifalias=alias,
+                 address=mac, netns=ns.path)
+
+    def _set(self, name, index_ref, netns, **attrs):
+        self.ctx.call('configure', 'interface', name, 'link', 'set', index=index_ref(), netns=netns, **attrs)
+
+    def _up(self, host_ifname, host_ref, peer_ref):
+        self.ctx.call('bring up', 'interface', self.params['ifname'], 'link', 'set', index=peer_ref(),
+                      state='up', netns=self.ns.path)
+        self.ctx.call('bring up', 'interface', host_ifname, 'link', 'set', index=host_ref(), state='up',
+                      netns=self.netns)
+
+    def _route(self, command, route, peer_ref):
+        family = socket.AF_INET6 if ':' in route['dest'] else socket.AF_INET
+        kwargs = {'dst': route['dest'], 'oif': peer_ref(), 'proto': RTPROT_NETWIRE, 'table': MAIN_TABLE,
+                  'family': family}
+        if route['via']:
+            kwargs['gateway'] = route['via']
+        else:
+            kwargs['scope'] = SCOPE_LINK
+        verb = '%s route %s%s on' % ('add' if command == 'add' else 'remove', route['dest'],
+                                     ' via %s' % route['via'] if route['via'] else '')
+        self.ctx.call(verb, 'interface', self.params['ifname'], 'route', command, netns=self.ns.path, **kwargs)
+
+    def _garp(self, mac, addresses):
+        send_gratuitous_arp(self.ns.path, self.params['ifname'], mac, addresses)

@@ -1,0 +1,241 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: container_attach
+short_description: Attach a container to a bridge with a veth pair
+version_added: 0.1.0
+description:
+  - Manages one network interface of a container, the job pipework does, declaratively and idempotently.
+  - A veth pair is created with its container end directly inside the container's network namespace and its
+    host end plugged into a bridge. Both ends are brought up, the container end gets its addresses, MAC, MTU,
+    default gateway and routes.
+  - The host end's name and the default MAC address are derived from the container and O(ifname), so reruns find
+    the same interface. Both ends carry the alias V(netwire:attach:<container>/<ifname>); interfaces without it
+    are never changed.
+  - When the container was restarted (new network namespace), a rerun removes the stale host end and attaches
+    again.
+author:
+  - netwire.fabric contributors
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the attachment before and after.
+options:
+  container:
+    description:
+      - The container. A Docker name or ID, a Podman name or ID, a PID, a named network namespace
+        (C(/run/netns/<name>)) or the path of a network namespace file.
+    type: str
+    required: true
+  container_type:
+    description:
+      - How to read O(container). V(auto) takes a path when it starts with V(/), a PID when it is a number,
+        a named namespace when one exists by that name, then a Docker container, then a Podman container.
+    type: str
+    choices: [auto, docker, podman, pid, netns, path]
+    default: auto
+  state:
+    description:
+      - V(present) creates or converges the interface; V(absent) removes the veth pair (also when the container
+        is already gone).
+    type: str
+    choices: [present, absent]
+    default: present
+  bridge:
+    description:
+      - The bridge the host end is plugged into. Required when O(state=present).
+    type: str
+  bridge_type:
+    description:
+      - The kind of bridge. V(auto) detects it.
+    type: str
+    choices: [auto, linux]
+    default: auto
+  ifname:
+    description: Name of the interface inside the container.
+    type: str
+    default: eth1
+  host_ifname:
+    description:
+      - Name of the host end. Default is V(nw) followed by a hash of the container identity and O(ifname)
+        (15 characters, stable across reruns and container restarts).
+    type: str
+  addresses:
+    description:
+      - The exact list of addresses of the container interface, IPv4 and IPv6, each with its prefix length
+        (for example V(10.20.0.5/24), V(fd00:20::5/64)). IPv6 link-local addresses are ignored.
+    type: list
+    elements: str
+    default: []
+  mac:
+    description: MAC address of the container interface.
+    type: str
+  mac_seed:
+    description:
+      - Derive the MAC address from this string (a locally administered address). Without O(mac) and
+        O(mac_seed) the MAC is derived from the container identity and O(ifname).
+    type: str
+  mtu:
+    description: MTU of both ends. Defaults to the bridge's MTU.
+    type: int
+  gateway:
+    description:
+      - IPv4 default gateway of the container. When it lies outside every subnet of the interface, a host route
+        to it is added first.
+    type: str
+  gateway6:
+    description: IPv6 default gateway of the container, handled like O(gateway).
+    type: str
+  routes:
+    description:
+      - Extra routes through this interface. Together with the gateway routes, the exact set of routes netwire
+        owns on the interface (others are removed).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dest:
+        description: Destination network with prefix length.
+        type: str
+        required: true
+      via:
+        description: Next hop. Without it the destination is on-link.
+        type: str
+  hairpin:
+    description: Let frames leave the bridge port they came in on (needed for NAT hairpin to the same container).
+    type: bool
+    default: false
+  gratuitous_arp:
+    description: Announce newly added IPv4 addresses with gratuitous ARP from inside the container.
+    type: bool
+    default: true
+requirements:
+  - pyroute2 >= 0.7 on the managed host
+  - For Docker references, access to the Docker Engine socket (C(/run/docker.sock)); no Docker SDK is needed.
+notes:
+  - Routes added by this module use the routing protocol number 110, which marks them as owned.
+seealso:
+  - module: netwire.fabric.linux_bridge
+  - module: netwire.fabric.net_info
+"""
+
+EXAMPLES = r"""
+- name: Attach the web1 Docker container to nw-app
+  netwire.fabric.container_attach:
+    container: web1
+    bridge: nw-app
+    addresses:
+      - 10.20.0.5/24
+      - fd00:20::5/64
+    gateway: 10.20.0.1
+
+- name: A plain network namespace as a container, with an extra route
+  netwire.fabric.container_attach:
+    container: /run/netns/blue
+    ifname: eth2
+    bridge: nw-db
+    addresses: [10.30.0.7/24]
+    routes:
+      - dest: 10.40.0.0/16
+        via: 10.30.0.1
+
+- name: Detach
+  netwire.fabric.container_attach:
+    container: web1
+    state: absent
+"""
+
+RETURN = r"""
+attachment:
+  description: The attachment after the run (predicted in check mode); empty when absent.
+  returned: always
+  type: dict
+  sample:
+    container: web1
+    identity: docker:web1
+    netns: /proc/4242/ns/net
+    ifname: eth1
+    host_ifname: nw3f0c9a1b2d4e6
+    bridge: nw-app
+    bridge_type: linux
+    hairpin: false
+    mac: "9a:1c:44:02:7e:10"
+    mtu: 1450
+    host_mtu: 1450
+    up: true
+    addresses: [10.20.0.5/24]
+    routes:
+      - dest: 0.0.0.0/0
+        via: 10.20.0.1
+actions:
+  description: What was done (or would be done in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
+    HAS_PYROUTE2,
+    PYROUTE2_IMPORT_ERROR,
+    NetlinkSession,
+)
+from ansible_collections.netwire.fabric.plugins.module_utils._attach import ContainerAttachManager
+
+
+def argument_spec():
+    return dict(
+        container=dict(type='str', required=True),
+        container_type=dict(type='str', choices=['auto', 'docker', 'podman', 'pid', 'netns', 'path'],
+                            default='auto'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        bridge=dict(type='str'),
+        bridge_type=dict(type='str', choices=['auto', 'linux'], default='auto'),
+        ifname=dict(type='str', default='eth1'),
+        host_ifname=dict(type='str'),
+        addresses=dict(type='list', elements='str', default=[]),
+        mac=dict(type='str'),
+        mac_seed=dict(type='str'),
+        mtu=dict(type='int'),
+        gateway=dict(type='str'),
+        gateway6=dict(type='str'),
+        routes=dict(type='list', elements='dict', default=[], options=dict(
+            dest=dict(type='str', required=True),
+            via=dict(type='str'),
+        )),
+        hairpin=dict(type='bool', default=False),
+        gratuitous_arp=dict(type='bool', default=True),
+    )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        required_if=[('state', 'present', ['bridge'])],
+        mutually_exclusive=[('mac', 'mac_seed')],
+        supports_check_mode=True,
+    )
+    if not HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
+    try:
+        with NetlinkSession(check_mode=module.check_mode) as ctx:
+            result = ContainerAttachManager(ctx, module.params).run()
+    except NetwireError as err:
+        module.fail_json(msg=str(err), **err.details)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
