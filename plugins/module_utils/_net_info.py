@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only facts about what netwire owns on a host (netwire.fabric.net_info).
+
+Everything is read in bulk: one link, address and route dump per namespace
+through the same :class:`NetlinkSession` the managers use.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._attach import ATTACH_KIND
+from ansible_collections.netwire.fabric.plugins.module_utils._linkops import sort_addresses
+from ansible_collections.netwire.fabric.plugins.module_utils._linux_bridge import bridge_state
+from ansible_collections.netwire.fabric.plugins.module_utils._linux_tunnel import tunnel_state
+from ansible_collections.netwire.fabric.plugins.module_utils._netlink import MAIN_TABLE, RTPROT_NETWIRE
+from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
+
+TUNNEL_KINDS = ('vxlan', 'gretap', 'geneve')
+ATTACH_PREFIX = v.owner_alias(ATTACH_KIND, '')
+
+
+def link_facts(ctx, link, netns=None):
+    master = ctx.link_by_index(link['master'], netns) if link['master'] else None
+    return {
+        'name': link['ifname'],
+        'index': link['index'],
+        'kind': link['kind'],
+        'alias': link['alias'],
+        'owned': v.is_owned(link['alias']),
+        'mtu': link['mtu'],
+        'mac': link['mac'],
+        'up': link['up'],
+        'operstate': link['operstate'],
+        'master': master['ifname'] if master else None,
+        'addresses': sort_addresses(ctx.link_addresses(link['index'], netns)),
+    }
+
+
+def parse_attach_alias(alias):
+    """'netwire:attach:docker:web1/eth1' -> ('docker:web1', 'eth1')."""
+    rest = alias[len(ATTACH_PREFIX):]
+    identity, _, ifname = rest.rpartition('/')
+    return identity, ifname
+
+
+def namespace_facts(ctx, netns, all_links=False):
+    links = sorted(ctx.links(netns).values(), key=lambda l: l['index'])
+    return [link_facts(ctx, l, netns) for l in links if all_links or v.is_owned(l['alias'])]
+
+
+def gather(ctx, containers=None, container_type='auto', all_links=False):
+    host_links = ctx.links()
+    facts = {
+        'links': namespace_facts(ctx, None, all_links),
+        'bridges': {},
+        'tunnels': {},
+        'attachments': [],
+        'containers': {},
+    }
+    for link in sorted(host_links.values(), key=lambda l: l['index']):
+        if not v.is_owned(link['alias']):
+            continue
+        if link['kind'] == 'bridge':
+            facts['bridges'][link['ifname']] = bridge_state(ctx, link)
+        elif link['kind'] in TUNNEL_KINDS:
+            facts['tunnels'][link['ifname']] = tunnel_state(ctx, link)
+        elif link['alias'].startswith(ATTACH_PREFIX):
+            identity, ifname = parse_attach_alias(link['alias'])
+            master = ctx.link_by_index(link['master']) if link['master'] else None
+            facts['attachments'].append({
+                'host_ifname': link['ifname'], 'identity': identity, 'ifname': ifname,
+                'bridge': master['ifname'] if master else None, 'mtu': link['mtu'], 'up': link['up'],
+                'peer_netnsid': link['link_netnsid'],
+            })
+    for ref in containers or []:
+        ns = resolve(ref, container_type)
+        routes = [r for r in ctx.routes(ns.path) if r['proto'] == RTPROT_NETWIRE and r['table'] == MAIN_TABLE]
+        by_index = dict((l['index'], l['ifname']) for l in ctx.links(ns.path).values())
+        facts['containers'][ref] = {
+            'identity': ns.identity,
+            'netns': ns.path,
+            'pid': ns.pid,
+            'links': namespace_facts(ctx, ns.path, all_links),
+            'routes': [{'dest': r['dst'], 'via': r['gateway'], 'dev': by_index.get(r['oif'])} for r in routes],
+        }
+    return facts

@@ -1,0 +1,129 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: net_info
+short_description: Facts about the network objects netwire owns on a host
+version_added: 0.1.0
+description:
+  - Reads, and never changes, the links netwire owns in the host's network namespace (bridges, tunnels with
+    their flood remotes, container attachments), and optionally the owned interfaces and routes inside
+    given containers.
+  - With O(all_links=true) every link is listed, owned or not.
+author:
+  - netwire.fabric contributors
+extends_documentation_fragment: []
+attributes:
+  check_mode:
+    support: full
+    description: The module never changes anything.
+  diff_mode:
+    support: none
+    description: Nothing to diff.
+options:
+  containers:
+    description:
+      - Containers whose namespaces are inspected too (Docker or Podman name or ID, PID, named network namespace
+        or namespace path; see M(netwire.fabric.container_attach)).
+    type: list
+    elements: str
+    default: []
+  container_type:
+    description: How to read each entry of O(containers).
+    type: str
+    choices: [auto, docker, podman, pid, netns, path]
+    default: auto
+  all_links:
+    description: List every link, not only the owned ones.
+    type: bool
+    default: false
+requirements:
+  - pyroute2 >= 0.7 on the managed host
+seealso:
+  - module: netwire.fabric.linux_bridge
+  - module: netwire.fabric.linux_tunnel
+  - module: netwire.fabric.container_attach
+"""
+
+EXAMPLES = r"""
+- name: What netwire owns on this host, and inside web1
+  netwire.fabric.net_info:
+    containers: [web1]
+  register: net
+
+- name: Show the remotes of every kernel tunnel
+  ansible.builtin.debug:
+    msg: "{{ net.tunnels | dict2items | map(attribute='value.remotes') | list }}"
+"""
+
+RETURN = r"""
+links:
+  description: Links of the host namespace (owned ones, or all with O(all_links=true)).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: nw-app, index: 7, kind: bridge, alias: "netwire:bridge", owned: true, mtu: 1450,
+       mac: "02:42:0a:14:00:01", up: true, operstate: UP, master: null, addresses: [10.20.0.1/24]}
+bridges:
+  description: Owned Linux bridges by name, as returned by M(netwire.fabric.linux_bridge).
+  returned: always
+  type: dict
+tunnels:
+  description: Owned kernel tunnels by name, with their remotes, as returned by M(netwire.fabric.linux_tunnel).
+  returned: always
+  type: dict
+attachments:
+  description: Host ends of container attachments.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {host_ifname: nw3f0c9a1b2d4e6, identity: "docker:web1", ifname: eth1, bridge: nw-app, mtu: 1450,
+       up: true, peer_netnsid: 0}
+containers:
+  description: Per requested container, its namespace, its links and the routes netwire owns there.
+  returned: always
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
+    HAS_PYROUTE2,
+    PYROUTE2_IMPORT_ERROR,
+    NetlinkSession,
+)
+from ansible_collections.netwire.fabric.plugins.module_utils._net_info import gather
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            containers=dict(type='list', elements='str', default=[]),
+            container_type=dict(type='str', choices=['auto', 'docker', 'podman', 'pid', 'netns', 'path'],
+                                default='auto'),
+            all_links=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
+    try:
+        with NetlinkSession(check_mode=True) as ctx:
+            facts = gather(ctx, module.params['containers'], module.params['container_type'],
+                           module.params['all_links'])
+    except NetwireError as err:
+        module.fail_json(msg=str(err), **err.details)
+    module.exit_json(changed=False, **facts)
+
+
+if __name__ == '__main__':
+    main()
