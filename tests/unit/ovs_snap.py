@@ -1,0 +1,117 @@
+"""Builders for OVSDB snapshots (the plain dicts _ovsdb.snapshot_from_rows returns)."""
+
+from tests.unit import _collection_path  # noqa: F401  (makes the collection importable)
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+
+
+def snap(*bridges):
+    """snap(bridge(...), bridge(...)) -> a full snapshot."""
+    out = _ovsdb.empty_snapshot()
+    for br, ports, ifaces in bridges:
+        out["bridges"][br["name"]] = br
+        out["ports"].update(ports)
+        out["interfaces"].update(ifaces)
+    return out
+
+
+def bridge(name, owned=True, datapath_type="netdev", fail_mode=None, external_ids=None, other_config=None, ports=()):
+    """A bridge with its local port plus ``ports`` (made with :func:`port`)."""
+    ids = dict(_ovsdb.owner_ids("bridge") if owned else {}, **(external_ids or {}))
+    all_ports = [port(name, itype="internal", ids=ids)] + list(ports)
+    br = {"name": name, "datapath_type": datapath_type, "fail_mode": fail_mode, "external_ids": ids,
+          "other_config": dict(other_config or {}), "ports": sorted(p["name"] for p, _ in all_ports)}
+    pmap, imap = {}, {}
+    for p, i in all_ports:
+        p["bridge"] = name
+        pmap[p["name"]] = p
+        imap[i["name"]] = i
+    return br, pmap, imap
+
+
+def port(name, itype="", ids=None, tag=None, options=None, ofport=1, error=None):
+    p = {"name": name, "bridge": None, "tag": tag, "external_ids": dict(ids or {}), "interfaces": [name]}
+    i = {"name": name, "port": name, "type": itype, "options": dict(options or {}),
+         "external_ids": dict(ids or {}), "ofport": ofport, "error": error}
+    return p, i
+
+
+def member(name, bridge_name, itype="", tag=None):
+    return port(name, itype, _ovsdb.owner_ids("member", bridge=bridge_name), tag=tag)
+
+
+def foreign(name, itype="", tag=None):
+    return port(name, itype, {"some-tool": "x"}, tag=tag)
+
+
+def apply_ops(s, ops):
+    """A tiny in-memory OVSDB: apply planner ops to a snapshot (for idempotency tests)."""
+    def add_port(br, name, pcols, icols):
+        pcols, icols = dict(pcols or {}), dict(icols or {})
+        s["ports"][name] = {"name": name, "bridge": br, "tag": pcols.get("tag"),
+                            "external_ids": dict(pcols.get("external_ids") or {}), "interfaces": [name]}
+        s["interfaces"][name] = {"name": name, "port": name, "type": icols.get("type", ""),
+                                 "options": dict(icols.get("options") or {}),
+                                 "external_ids": dict(icols.get("external_ids") or {}), "ofport": 7, "error": None}
+        s["bridges"][br]["ports"] = sorted(s["bridges"][br]["ports"] + [name])
+
+    def del_port(br, name):
+        s["bridges"][br]["ports"] = [p for p in s["bridges"][br]["ports"] if p != name]
+        del s["ports"][name]
+        del s["interfaces"][name]
+
+    for o in ops:
+        kind = o["op"]
+        if kind == "add_bridge":
+            cols = o.get("bridge") or {}
+            s["bridges"][o["name"]] = {"name": o["name"], "datapath_type": cols.get("datapath_type", ""),
+                                       "fail_mode": cols.get("fail_mode"),
+                                       "external_ids": dict(cols.get("external_ids") or {}),
+                                       "other_config": dict(cols.get("other_config") or {}), "ports": []}
+            add_port(o["name"], o["name"], o.get("port"), dict(o.get("interface") or {}, type="internal"))
+        elif kind == "update_bridge":
+            s["bridges"][o["name"]].update(o["columns"])
+        elif kind == "del_bridge":
+            for p in list(s["bridges"][o["name"]]["ports"]):
+                del_port(o["name"], p)
+            del s["bridges"][o["name"]]
+        elif kind == "add_port":
+            assert o["name"] not in s["ports"], "duplicate port %s" % o["name"]
+            add_port(o["bridge"], o["name"], o.get("port"), o.get("interface"))
+        elif kind == "update_port":
+            s["ports"][o["name"]].update(o["columns"])
+        elif kind == "update_interface":
+            s["interfaces"][o["name"]].update(o["columns"])
+        elif kind == "del_port":
+            del_port(o["bridge"], o["name"])
+        else:
+            raise AssertionError("unknown op %r" % kind)
+    return s
+
+
+class FakeClient(object):
+    """Stands in for _ovsdb.OvsdbClient in manager tests: an in-memory OVSDB."""
+
+    def __init__(self, s, errors=None):
+        self.s = s
+        self.errors = dict(errors or {})
+        self.transactions = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def snapshot(self):
+        import copy
+        return copy.deepcopy(self.s)
+
+    def apply(self, ops, *args):
+        if ops:
+            self.transactions.append(ops)
+            apply_ops(self.s, ops)
+        return [o["name"] for o in ops if o["op"] in ("add_port", "add_bridge")]
+
+    def interface_errors(self, names, settle=0):
+        return dict((n, self.errors[n]) for n in names if n in self.errors)

@@ -1,0 +1,130 @@
+"""OVS attachments, facts and the OVSDB snapshot conversion (pure parts)."""
+
+from types import SimpleNamespace as Row
+
+import pytest
+
+from tests.unit.ovs_snap import apply_ops, bridge, foreign, member, port, snap
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_attach as oa
+from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_facts
+from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_netlink
+from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
+    InvalidParameter,
+    MissingDependency,
+    NotOwned,
+)
+
+
+def attached(name, container="web1", interface="eth0", network="app", br="br-app", tag=None, ofport=3):
+    return port(name, "", oa.attach_ids(container, interface, network, br), tag=tag, ofport=ofport)
+
+
+def test_attach_adds_a_marked_access_port_and_is_idempotent():
+    s = snap(bridge("br-app"))
+    ops, actions = oa.plan_attach(s, "br-app", "nw-web1-0", "web1", "eth0", "app", tag=10)
+    assert [o["op"] for o in ops] == ["add_port"]
+    ids = ops[0]["port"]["external_ids"]
+    assert ids == {"netwire-owner": "netwire.fabric", "netwire-role": "attach", "netwire-container": "web1",
+                   "netwire-interface": "eth0", "netwire-network": "app", "netwire-bridge": "br-app"}
+    assert ops[0]["port"]["tag"] == 10 and ops[0]["interface"]["external_ids"] == ids
+    apply_ops(s, ops)
+    assert oa.plan_attach(s, "br-app", "nw-web1-0", "web1", "eth0", "app", tag=10) == ([], [])
+
+
+def test_retag_and_stale_port_after_restart():
+    s = snap(bridge("br-app", ports=[attached("old-web1", ofport=-1), attached("nw-web1-0", tag=10)]))
+    ops, actions = oa.plan_attach(s, "br-app", "nw-web1-0", "web1", "eth0", "app", tag=20)
+    assert ops == [_ovsdb.op("del_port", bridge="br-app", name="old-web1"),
+                   _ovsdb.op("update_port", name="nw-web1-0", columns={"tag": 20})]
+    assert actions == ["remove stale OVS port old-web1", "set tag of nw-web1-0 to 20"]
+
+
+def test_find_stale_port_matches_external_ids_only():
+    s = snap(bridge("br-app", ports=[attached("a1"), attached("b1", container="web2"), foreign("c1"),
+                                     attached("d1", network="db")]))
+    assert oa.find_stale_port(s, "web1", "eth0") == "a1"
+    assert oa.find_stale_ports(s, "web1", "eth0") == ["a1", "d1"]
+    assert oa.find_stale_ports(s, "web1", "eth0", network="app", keep="a1") == []
+    assert oa.find_stale_port(s, "nobody", "eth0") is None
+
+
+def test_detach_removes_only_that_containers_ports():
+    s = snap(bridge("br-app", ports=[attached("a1"), attached("b1", container="web2"), foreign("c1")]))
+    ops, actions = oa.plan_detach(s, "web1", "eth0")
+    assert ops == [_ovsdb.op("del_port", bridge="br-app", name="a1")]
+
+
+def test_attach_refuses_foreign_bridge_foreign_port_and_missing_bridge():
+    with pytest.raises(InvalidParameter, match="does not exist"):
+        oa.plan_attach(snap(), "br-app", "p1", "web1", "eth0")
+    with pytest.raises(NotOwned):
+        oa.plan_attach(snap(bridge("br-app", owned=False)), "br-app", "p1", "web1", "eth0")
+    with pytest.raises(NotOwned, match="p1"):
+        oa.plan_attach(snap(bridge("br-app", ports=[foreign("p1")])), "br-app", "p1", "web1", "eth0")
+    with pytest.raises(InvalidParameter, match="member port"):
+        oa.plan_attach(snap(bridge("br-app", ports=[member("p1", "br-app")])), "br-app", "p1", "web1", "eth0")
+    with pytest.raises(InvalidParameter, match="0..4095"):
+        oa.plan_attach(snap(bridge("br-app")), "br-app", "p1", "web1", "eth0", tag=4096)
+
+
+def test_netdev_detection():
+    s = snap(bridge("br-n", datapath_type="netdev"), bridge("br-s", datapath_type=""))
+    assert oa.is_netdev_bridge(s, "br-n") and not oa.is_netdev_bridge(s, "br-s")
+    assert not oa.is_netdev_bridge(s, "missing")
+
+
+def test_facts_report_only_owned_objects_grouped_by_role():
+    from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_tunnel as ot
+
+    t = list(ot.desired_tunnels(ot.normalize_params({"bridge": "br-app", "network": "app", "type": "gre",
+                                                     "remotes": ["198.19.0.12"], "key": 1})).items())[0]
+    s = snap(bridge("br-app", ports=[attached("a1", tag=5), member("eth1", "br-app"), foreign("x1"),
+                                     port(t[0], "gre", t[1]["external_ids"], options=t[1]["options"])]),
+             bridge("br-theirs", owned=False))
+    f = _ovs_facts.facts_from_snapshot(s)
+    assert [b["name"] for b in f["bridges"]] == ["br-app"]
+    assert [p["name"] for p in f["ports"]] == ["eth1"]
+    assert f["tunnels"][0]["remote"] == "198.19.0.12" and f["tunnels"][0]["options"]["key"] == "1"
+    assert f["attachments"] == [{"name": "a1", "bridge": "br-app", "type": "system", "tag": 5, "ofport": 3,
+                                 "error": None, "network": "app", "container": "web1", "interface": "eth0"}]
+
+
+def test_facts_without_ovs_is_a_fact_not_an_error(tmp_path):
+    f = _ovs_facts.ovs_facts(socket_path=str(tmp_path / "db.sock"))
+    assert f["available"] is False and "not running" in f["reason"] and f["bridges"] == []
+
+
+def test_client_reports_ovs_not_running(tmp_path):
+    with pytest.raises(MissingDependency, match="Open vSwitch is not running"):
+        _ovsdb.OvsdbClient(str(tmp_path / "db.sock")).connect()
+
+
+def test_client_endpoint_forms():
+    assert _ovsdb.OvsdbClient().endpoint == "unix:/run/openvswitch/db.sock"
+    assert _ovsdb.OvsdbClient("/tmp/x.sock").endpoint == "unix:/tmp/x.sock"
+    assert _ovsdb.OvsdbClient("tcp:127.0.0.1:6640").endpoint == "tcp:127.0.0.1:6640"
+
+
+def test_snapshot_from_rows_flattens_optional_columns_and_links_names():
+    iface = Row(uuid=2, name="p1", type="", options={}, external_ids={"a": "b"}, ofport=[5], error=[])
+    local_if = Row(uuid=4, name="br0", type="internal", options={}, external_ids={}, ofport=[65534], error=[])
+    p1 = Row(uuid=1, name="p1", tag=[10], external_ids={}, interfaces=[iface])
+    local = Row(uuid=3, name="br0", tag=[], external_ids={}, interfaces=[local_if])
+    br = Row(uuid=9, name="br0", datapath_type="", fail_mode=["secure"], external_ids={}, other_config={},
+             ports=[p1, local])
+    s = _ovsdb.snapshot_from_rows([br], [p1, local], [iface, local_if])
+    assert s["bridges"]["br0"]["fail_mode"] == "secure" and s["bridges"]["br0"]["ports"] == ["br0", "p1"]
+    assert s["ports"]["p1"] == {"name": "p1", "bridge": "br0", "tag": 10, "external_ids": {}, "interfaces": ["p1"]}
+    assert s["interfaces"]["p1"]["ofport"] == 5 and s["interfaces"]["p1"]["error"] is None
+    assert s["interfaces"]["p1"]["port"] == "p1" and s["ports"]["br0"]["tag"] is None
+
+
+def test_address_planning_is_exclusive_and_canonical():
+    assert _ovs_netlink.normalize_address("fd00:0::1/64") == "fd00::1/64"
+    assert _ovs_netlink.normalize_address("10.0.0.1") == "10.0.0.1/32"
+    assert _ovs_netlink.plan_addresses(["10.0.0.1/24", "10.0.0.9/24"], ["10.0.0.1/24", "10.0.0.2/24"]) == (
+        ["10.0.0.2/24"], ["10.0.0.9/24"])
+    with pytest.raises(InvalidParameter):
+        _ovs_netlink.normalize_address("10.0.0.256/24")
