@@ -6,6 +6,7 @@ namespaces. Traffic stays between lab namespaces and is bounded.
 """
 
 import json
+import subprocess
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_each_host_has_its_own_empty_ovs_database(lab):
 
 def test_each_host_sees_only_its_own_interfaces(lab):
     root_links = {l["ifname"]: l.get("address") for l in json.loads(
-        __import__("subprocess").run(["ip", "-j", "link"], capture_output=True, text=True).stdout)}
+        subprocess.run(["ip", "-j", "link"], capture_output=True, text=True, check=True).stdout)}
     macs = set()
     for h in lab.hosts:
         links = h.json(["ip", "-j", "link"])

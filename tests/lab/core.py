@@ -167,7 +167,7 @@ def sh(cmd, check=True, input=None, timeout=60, env=None, cwd="/"):
     """Run a command (list, or string for /bin/sh -c) and return CompletedProcess (text)."""
     argv = cmd if isinstance(cmd, (list, tuple)) else ["/bin/sh", "-c", cmd]
     proc = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout,
-                          env=env or LAB_ENV, cwd=cwd)
+                          env=env or LAB_ENV, cwd=cwd, check=False)
     if check and proc.returncode != 0:
         raise LabError("command failed (rc=%d): %s\nstdout: %s\nstderr: %s"
                        % (proc.returncode, " ".join(shlex.quote(a) for a in argv),
@@ -247,7 +247,7 @@ def reap_children():
     """Collect every exited child (adopted daemons included) without blocking."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, _status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
@@ -463,8 +463,8 @@ class Lab:
             log("lab: bring-up failed; tearing down what was made")
             self.down(log=lambda *_: None)
             raise
-        log("lab: up: %s; inventory %s" % (", ".join("%s=%s" % (h.name, h.mgmt_ip) for h in self.hosts),
-                                            self.inventory))
+        summary = ", ".join("%s=%s" % (h.name, h.mgmt_ip) for h in self.hosts)
+        log("lab: up: %s; inventory %s" % (summary, self.inventory))
 
     def _root_links(self):
         links = sh(["ip", "-j", "link", "show"]).stdout
@@ -660,7 +660,7 @@ class Lab:
         # Processes started in lab namespaces (sshd, OVS daemons, test servers)
         # outlive whoever started them: find them by namespace. Repeat, since a
         # dying sshd session may still be forking.
-        for _ in range(3):
+        for _attempt in range(3):
             pids = processes_in_namespaces(inodes)
             if not pids:
                 break

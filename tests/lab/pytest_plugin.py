@@ -54,7 +54,8 @@ def run_ansible(lab: Lab, pattern, module, args=None, check=False, diff=False, t
             "ANSIBLE_CALLBACK_TREE_DIR": tree,
             "ANSIBLE_DEPRECATION_WARNINGS": "0",
         })
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(REPO))
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(REPO),
+                              check=False)
         results = {}
         for f in Path(tree).iterdir():
             results[f.name] = json.loads(f.read_text())

@@ -30,7 +30,8 @@ def cli(*args, env_extra=None, check=True):
     env = dict(os.environ, NETWIRE_LAB_INSTANCE=INSTANCE)
     env.pop("NETWIRE_LAB_CRASH_AT", None)
     env.update(env_extra or {})
-    proc = subprocess.run(CLI + list(args), cwd=str(REPO), capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(CLI + list(args), cwd=str(REPO), capture_output=True, text=True, env=env, timeout=300,
+                          check=False)
     if check:
         assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
     return proc
@@ -61,9 +62,12 @@ def processes():
     return procs
 
 
+def run(*argv):
+    return subprocess.run(list(argv), capture_output=True, text=True, check=False).stdout
+
+
 def snapshot():
     reap_children()
-    run = lambda *a: subprocess.run(list(a), capture_output=True, text=True).stdout  # noqa: E731
     with open("/proc/self/mountinfo") as f:
         mounts = f.read()
     return {
@@ -104,7 +108,7 @@ def no_lab_running():
     if lab is not None:
         pytest.fail("a lab is already up (%s); the lifecycle test needs a machine without one" % lab.lab_dir)
     become_subreaper()
-    subprocess.run(CLI + ["down"], cwd=str(REPO), capture_output=True,
+    subprocess.run(CLI + ["down"], cwd=str(REPO), capture_output=True, check=True,
                    env=dict(os.environ, NETWIRE_LAB_INSTANCE=INSTANCE))
     # The machine's Docker Engine is a prerequisite, not part of the lab: make sure it
     # runs before the "before" snapshot (make setup starts it too).
@@ -124,7 +128,7 @@ def test_up_down_restores_the_machine_exactly():
     known = str(lab.ssh_dir / "known_hosts")
     for h in lab.hosts:
         out = subprocess.run(["ssh", "-i", key, "-o", "UserKnownHostsFile=" + known, "-o", "BatchMode=yes",
-                              "root@" + h.mgmt_ip, "hostname"], capture_output=True, text=True, timeout=30)
+                              "root@" + h.mgmt_ip, "hostname"], capture_output=True, text=True, timeout=30, check=False)
         assert out.stdout.strip() == h.name, out.stderr
     h1 = lab.hosts[0]
     h1.run(["docker", "run", "-d", "--network", "none", "--label", "netwire.lab=%s" % INSTANCE,
@@ -149,7 +153,7 @@ def test_up_after_a_crashed_up_cleans_up_first():
     assert crashed.returncode == 70, crashed.stderr
     lab = Lab.load(int(INSTANCE))
     assert lab is not None, "the crash left no state to recover from: the test proves nothing"
-    assert any(l for l in json.loads(subprocess.run(["ip", "-j", "link"], capture_output=True, text=True).stdout)
+    assert any(l for l in json.loads(run("ip", "-j", "link"))
                if l["ifname"] == lab.mgmt_bridge)
     cli("up", "--hosts", "2")
     lab = Lab.load(int(INSTANCE))
@@ -172,7 +176,7 @@ def test_lab_refuses_to_start_when_a_lab_range_is_already_routed():
               "exec %s -m tests.lab up" % sys.executable)
     env = dict(os.environ, NETWIRE_LAB_INSTANCE="3")
     proc = subprocess.run(["unshare", "--net", "sh", "-c", script], cwd=str(REPO), capture_output=True,
-                          text=True, env=env, timeout=60)
+                          text=True, env=env, timeout=60, check=False)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert "refusing to start the lab" in proc.stderr
     assert "203.0.113.0/24" in proc.stderr
