@@ -1,0 +1,53 @@
+"""A fake NetlinkSession for planner tests: links and addresses in memory, calls recorded."""
+
+import tests.unit._collection_path  # noqa: F401
+
+
+def link(index, ifname, kind=None, alias=None, mtu=1500, mac="02:00:00:00:00:%02x", up=True, master=None,
+         peer=None, data=None, slave=None):
+    return {"index": index, "ifname": ifname, "kind": kind, "slave_kind": None, "alias": alias, "mtu": mtu,
+            "mac": mac % index if "%" in mac else mac, "up": up, "operstate": "UP" if up else "DOWN",
+            "master": master, "link": peer, "link_netnsid": None, "data": data or {}, "slave": slave or {},
+            "ipv6_disabled": False}
+
+
+class FakeSession:
+    def __init__(self, links=(), addresses=None, routes=None, check_mode=False, namespaces=None):
+        self.check_mode = check_mode
+        self.ns = {None: {l["ifname"]: l for l in links}}
+        for path, ns_links in (namespaces or {}).items():
+            self.ns[path] = {l["ifname"]: l for l in ns_links}
+        self.addrs = addresses or {}
+        self.route_table = routes or {}
+        self.calls = []
+
+    def links(self, netns=None):
+        return self.ns.setdefault(netns, {})
+
+    def link(self, name, netns=None):
+        return self.links(netns).get(name)
+
+    def link_by_index(self, index, netns=None):
+        for l in self.links(netns).values():
+            if l["index"] == index:
+                return l
+        return None
+
+    def link_addresses(self, index, netns=None, include_link_local=False):
+        return list(self.addrs.get((netns, index), []))
+
+    def routes(self, netns=None):
+        return list(self.route_table.get(netns, []))
+
+    def flood_remotes(self, index, netns=None):
+        return []
+
+    def netnsid(self, netns):
+        return None
+
+    def invalidate(self, netns=None):
+        pass
+
+    def call(self, verb, what, name, method, *args, **kwargs):
+        self.calls.append((method, args, kwargs))
+        return []

@@ -1,0 +1,186 @@
+"""container_attach: normalizer, route planning, bridge backend seam, planner with fakes."""
+
+import pytest
+
+from tests.unit.linux_fakes import FakeSession, link
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _attach as at
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, NotOwned
+from ansible_collections.netwire.fabric.plugins.module_utils._netns import ContainerNamespace
+
+BASE = dict(container="c1", container_type="auto", state="present", bridge="nwbr", bridge_type="auto",
+            ifname="eth1", host_ifname=None, addresses=[], mac=None, mac_seed=None, mtu=None, gateway=None,
+            gateway6=None, routes=[], hairpin=False, gratuitous_arp=True)
+NS = ContainerNamespace("c1", "netns", "/run/netns/c1", "netns:c1", "c1")
+
+
+def params(**kw):
+    p = dict(BASE)
+    p.update(kw)
+    return p
+
+
+@pytest.mark.parametrize("kw,fragment", [
+    (dict(addresses=["10.1.0.5"]), "no prefix"),
+    (dict(addresses=["10.1.0.0/24"]), "network address"),
+    (dict(addresses=["10.1.0.255/24"]), "broadcast address"),
+    (dict(addresses=["10.1.0.5/40"]), "not a valid CIDR"),
+    (dict(ifname="e" * 16), "longer than 15"),
+    (dict(host_ifname="h" * 16), "longer than 15"),
+    (dict(bridge=None), "bridge is required"),
+    (dict(mac="00:11:22:33:44:55", mac_seed="x"), "mutually exclusive"),
+    (dict(addresses=["10.1.0.5/24"], gateway="fd00::1"), "is not an IPv4"),
+    (dict(addresses=["fd00::5/64"], gateway="10.1.0.1"), "needs an IPv4 address"),
+    (dict(addresses=["10.1.0.5/24"], gateway="10.1.0.5"), "own addresses"),
+    (dict(routes=[{"dest": "10.9.0.0/16", "via": "fd00::1"}]), "mixes IPv4 and IPv6"),
+    (dict(routes=[{"dest": "0.0.0.0/0", "via": "10.1.0.1"}]), "use gateway"),
+    (dict(routes=[{"dest": "10.9.0.1/16"}]), "not a valid network"),
+])
+def test_bad_input(kw, fragment):
+    with pytest.raises(InvalidParameter, match=fragment):
+        at.normalize_params(params(**kw))
+
+
+def test_gateway_outside_the_subnet_gets_a_host_route_first():
+    p = at.normalize_params(params(addresses=["10.1.0.5/24"], gateway="10.254.0.1",
+                                   routes=[{"dest": "10.9.0.0/16", "via": "10.1.0.1"}]))
+    assert at.wanted_routes(p) == [
+        {"dest": "0.0.0.0/0", "via": "10.254.0.1"},
+        {"dest": "10.9.0.0/16", "via": "10.1.0.1"},
+        {"dest": "10.254.0.1/32", "via": None},
+    ]
+    inside = at.normalize_params(params(addresses=["10.1.0.5/24"], gateway="10.1.0.1"))
+    assert at.wanted_routes(inside) == [{"dest": "0.0.0.0/0", "via": "10.1.0.1"}]
+
+
+def test_host_names_and_aliases_are_deterministic():
+    assert at.host_ifname_for("docker:web1", "eth1") == at.host_ifname_for("docker:web1", "eth1")
+    assert len(at.host_ifname_for("docker:web1", "eth1")) == 15
+    assert at.attach_alias("docker:web1", "eth1") == "netwire:attach:docker:web1/eth1"
+
+
+class Manager(at.ContainerAttachManager):
+    """The manager with the container already resolved (no Docker in unit tests)."""
+
+    def run(self):
+        self.params = at.normalize_params(self.raw_params)
+        self.ns = NS
+        before = self.read_state()
+        self.plan_present(before)
+        self.plan.apply()
+        return {"changed": self.plan.changed, "actions": self.plan.actions, "attachment": self.predicted}
+
+
+def bridge(kind="bridge", mtu=1450):
+    return link(5, "nwbr", kind=kind, alias="netwire:bridge", mtu=mtu)
+
+
+def test_fresh_attach_in_check_mode():
+    ctx = FakeSession([bridge()], check_mode=True, namespaces={NS.path: [link(1, "lo")]})
+    res = Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1")).run()
+    host = at.host_ifname_for("netns:c1", "eth1")
+    assert res["actions"] == [
+        "create veth %s <-> c1:eth1" % host, "plug %s into bridge nwbr" % host, "add address 10.1.0.5/24 to eth1",
+        "set %s and eth1 up" % host, "add route 0.0.0.0/0 via 10.1.0.1", "announce 10.1.0.5 with gratuitous ARP"]
+    assert ctx.calls == []
+    assert res["attachment"]["mtu"] == 1450, "defaults to the bridge MTU"
+    assert res["attachment"]["mac"] == at.v.derived_mac("netns:c1/eth1")
+
+
+def paired(host_alias=None, peer_alias=None, master=5, mac=None, mode=0):
+    host_name = at.host_ifname_for("netns:c1", "eth1")
+    alias = at.attach_alias("netns:c1", "eth1")
+    host = link(20, host_name, kind="veth", alias=host_alias or alias, master=master, peer=2, mtu=1450,
+                slave={"mode": mode})
+    peer = link(2, "eth1", kind="veth", alias=peer_alias or alias, peer=20, mtu=1450,
+                mac=mac or at.v.derived_mac("netns:c1/eth1"))
+    return host, peer
+
+
+def test_converged_attachment_is_not_changed():
+    host, peer = paired()
+    ctx = FakeSession([bridge(), host], namespaces={NS.path: [link(1, "lo"), peer]},
+                      addresses={(NS.path, 2): ["10.1.0.5/24"]},
+                      routes={NS.path: [{"dst": "0.0.0.0/0", "gateway": "10.1.0.1", "oif": 2, "proto": 110,
+                                         "table": 254, "priority": None}]})
+    res = Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1")).run()
+    assert not res["changed"], res["actions"]
+    assert ctx.calls == []
+
+
+def test_stale_host_end_is_replaced():
+    host, _ = paired()
+    host["link"] = 9  # its peer lives in the container's old namespace
+    ctx = FakeSession([bridge(), host], check_mode=True, namespaces={NS.path: [link(1, "lo")]})
+    res = Manager(ctx, params(addresses=["10.1.0.5/24"])).run()
+    assert res["actions"][0].startswith("remove stale host end %s" % host["ifname"])
+    assert res["actions"][1].startswith("create veth")
+
+
+def test_parameter_change_converges_in_place():
+    host, peer = paired()
+    ctx = FakeSession([bridge(), host], check_mode=True, namespaces={NS.path: [link(1, "lo"), peer]},
+                      addresses={(NS.path, 2): ["10.1.0.5/24"]})
+    res = Manager(ctx, params(addresses=["10.1.0.6/24"], mtu=1400, hairpin=True)).run()
+    assert res["actions"] == [
+        "set %s mtu 1400" % host["ifname"], "set hairpin on on %s" % host["ifname"], "set eth1 mtu 1400",
+        "remove address 10.1.0.5/24 from eth1", "add address 10.1.0.6/24 to eth1",
+        "announce 10.1.0.6 with gratuitous ARP"]
+
+
+def test_foreign_interfaces_are_never_touched():
+    host, peer = paired(host_alias="something-else")
+    ctx = FakeSession([bridge(), host], namespaces={NS.path: [link(1, "lo"), peer]})
+    with pytest.raises(NotOwned, match="not this attachment"):
+        Manager(ctx, params()).run()
+    ctx = FakeSession([bridge()], namespaces={NS.path: [link(1, "lo"), link(2, "eth1", kind="veth")]})
+    with pytest.raises(NotOwned, match="netwire did not create"):
+        Manager(ctx, params()).run()
+    assert ctx.calls == []
+
+
+def test_route_owned_by_someone_else_is_a_conflict():
+    ctx = FakeSession([bridge()], namespaces={NS.path: [link(1, "lo"), link(3, "eth0", kind="veth")]},
+                      routes={NS.path: [{"dst": "0.0.0.0/0", "gateway": "172.17.0.1", "oif": 3, "proto": 3,
+                                         "table": 254, "priority": None}]})
+    with pytest.raises(InvalidParameter, match="already has a route to 0.0.0.0/0"):
+        Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1")).run()
+
+
+@pytest.mark.parametrize("links,bridge_type,fragment", [
+    ([], "auto", "bridge 'nwbr' does not exist"),
+    ([link(5, "nwbr", kind="veth")], "auto", "'nwbr' is a veth, not a known bridge"),
+    ([bridge()], "ovs-not-registered", "not supported here"),
+])
+def test_backend_selection_errors(links, bridge_type, fragment):
+    with pytest.raises(InvalidParameter, match=fragment):
+        at.select_backend(FakeSession(links), "nwbr", bridge_type)
+
+
+def test_a_registered_backend_is_detected_and_used():
+    class Fake(at.BridgeBackend):
+        name = "fake"
+
+        def detect(self, ctx, bridge, netns=None):
+            return bridge == "fakebr"
+
+        def bridge_mtu(self, ctx, bridge, netns=None):
+            return 1400
+
+        def port_state(self, ctx, host_link, netns=None):
+            return {"bridge": None}
+
+        def plan_attach(self, plan, ctx, host_ifname, index_ref, bridge, params, current, netns=None):
+            plan.step("fake-plug %s into %s" % (host_ifname, bridge), lambda: None)
+            return {"bridge": bridge, "vlan": params.get("vlan")}
+
+    at.register_backend(Fake())
+    try:
+        ctx = FakeSession([], check_mode=True, namespaces={NS.path: [link(1, "lo")]})
+        assert at.select_backend(ctx, "fakebr").name == "fake"
+        res = Manager(ctx, params(bridge="fakebr", addresses=["10.1.0.5/24"])).run()
+        assert any(a.startswith("fake-plug") for a in res["actions"])
+        assert res["attachment"]["bridge_type"] == "fake" and res["attachment"]["mtu"] == 1400
+    finally:
+        at.BRIDGE_BACKENDS.pop("fake")
+        at._BACKEND_ORDER.remove("fake")

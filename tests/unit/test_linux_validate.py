@@ -1,0 +1,82 @@
+"""Normalizers shared by the Linux data-plane modules."""
+
+import pytest
+
+import tests.unit._collection_path  # noqa: F401
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+
+
+@pytest.mark.parametrize("name", ["eth1", "nw-app", "a" * 15, "br.0"])
+def test_valid_interface_names(name):
+    assert v.ifname(name) == name
+
+
+@pytest.mark.parametrize("name,fragment", [
+    ("a" * 16, "longer than 15"), ("", "non-empty"), ("a/b", "characters"), ("a b", "characters"),
+    ("a:b", "characters"), (".", "characters"),
+])
+def test_bad_interface_names(name, fragment):
+    with pytest.raises(InvalidParameter, match=fragment):
+        v.ifname(name)
+
+
+@pytest.mark.parametrize("text,canonical", [
+    ("10.1.0.5/24", "10.1.0.5/24"), (" 10.1.0.5/24 ", "10.1.0.5/24"), ("fd00:0::5/64", "fd00::5/64"),
+    ("10.1.0.0/31", "10.1.0.0/31"), ("10.1.0.1/32", "10.1.0.1/32"), ("FD00::1/128", "fd00::1/128"),
+])
+def test_interface_addresses_are_canonical(text, canonical):
+    assert v.interface_address(text) == canonical
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("10.1.0.5", "no prefix"), ("10.1.0.0/24", "network address"), ("10.1.0.255/24", "broadcast"),
+    ("10.1.0.300/24", "not a valid CIDR"), ("10.1.0.5/33", "not a valid CIDR"), ("fd00::/64", "network address"),
+    ("nonsense/24", "not a valid CIDR"), ("224.0.0.5/24", "cannot be assigned"),
+])
+def test_bad_interface_addresses(text, fragment):
+    with pytest.raises(InvalidParameter, match=fragment):
+        v.interface_address(text)
+
+
+def test_duplicate_address_is_refused():
+    with pytest.raises(InvalidParameter, match="twice"):
+        v.interface_addresses(["10.1.0.5/24", "10.1.0.5/16"])
+
+
+def test_mac_normalization_and_refusals():
+    assert v.mac("02-AA-bb-00-00-01") == "02:aa:bb:00:00:01"
+    for bad in ("02:aa:bb:00:00", "01:00:5e:00:00:01", "00:00:00:00:00:00", "zz:aa:bb:00:00:01"):
+        with pytest.raises(InvalidParameter):
+            v.mac(bad)
+
+
+def test_derived_mac_is_stable_local_unicast():
+    a = v.derived_mac("docker:web1/eth1")
+    assert a == v.derived_mac("docker:web1/eth1")
+    assert a != v.derived_mac("docker:web2/eth1")
+    first = int(a[:2], 16)
+    assert first & 0x02 and not first & 0x01
+    assert v.mac(a) == a
+
+
+def test_derived_ifname_fits_and_is_stable():
+    name = v.derived_ifname("nw", "docker:web1/eth1")
+    assert len(name) == 15 and name.startswith("nw")
+    assert name == v.derived_ifname("nw", "docker:web1/eth1")
+    assert name != v.derived_ifname("nw", "docker:web1/eth2")
+
+
+def test_ownership_alias():
+    assert v.is_owned(v.owner_alias("bridge"))
+    assert v.owner_alias("attach", "netns:c1/eth1") == "netwire:attach:netns:c1/eth1"
+    assert not v.is_owned(None) and not v.is_owned("docker0") and not v.is_owned("")
+
+
+def test_network_destinations():
+    assert v.network("10.9.0.0/16") == "10.9.0.0/16"
+    assert v.network("default") == "0.0.0.0/0"
+    with pytest.raises(InvalidParameter, match="not a valid network"):
+        v.network("10.9.0.1/16")
+    with pytest.raises(InvalidParameter, match="no prefix"):
+        v.network("10.9.0.0")
