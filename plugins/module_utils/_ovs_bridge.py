@@ -273,6 +273,7 @@ class OvsBridgeManager(object):
             snap = self.client.snapshot()
             ops, tracker, internal = plan(snap, self.p)
             before = bridge_view(snap, name)
+            self._check_system_ports(ops)
             addr_plans = self._plan_addresses(internal, tracker, new_bridge=snap["bridges"].get(name) is None)
             if not self.check_mode:
                 new_ifaces = self.client.apply(ops, "apply", "OVS bridge", name)
@@ -294,6 +295,21 @@ class OvsBridgeManager(object):
             "bridge": after,
             "diff": tracker.diff(before, after),
         }
+
+    def _check_system_ports(self, ops):
+        """A host interface must exist before it becomes a port: fail before the transaction."""
+        wanted = [o["name"] for o in ops if o["op"] == "add_port" and not o["interface"].get("type")]
+        if not wanted:
+            return
+        ipr = self.ipr_factory()
+        try:
+            missing = [n for n in wanted if not _ovs_netlink.read_port_state(ipr, n)["exists"]]
+        finally:
+            ipr.close()
+        if missing:
+            raise failure("add", "ports to OVS bridge", self.p["name"],
+                          "no such host interface: %s (use type internal to create an OVS internal port)"
+                          % ", ".join(missing), InvalidParameter)
 
     def _plan_addresses(self, internal, tracker, new_bridge):
         plans = []
