@@ -38,9 +38,18 @@ def cli(*args, env_extra=None, check=True):
 
 
 def processes():
-    """Every user-space process (pid, ppid, state, cmdline), zombies included."""
-    procs = set()
+    """User-space processes that the lab could have left behind, zombies included.
+
+    That is every process living in a namespace other than this test's own
+    (lab hosts, containers), every descendant of this test process (the lab's
+    daemons are re-parented to it, see above), and every process whose command
+    line names a lab folder. Unrelated processes elsewhere on the machine (a
+    shell somebody opened meanwhile) are not the lab's doing and are left out,
+    so that the comparison is exact where it matters and never flaky.
+    """
     me = os.getpid()
+    own_ns = {k: os.stat("/proc/self/ns/%s" % k).st_ino for k in ("net", "mnt", "uts")}
+    table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -54,12 +63,28 @@ def processes():
             continue
         fields = stat.rsplit(")", 1)[1].split()
         state, ppid = fields[0], int(fields[1])
-        if pid == 2 or ppid == 2:  # kernel threads come and go on their own
+        if pid == 2 or ppid == 2 or pid == me:  # kernel threads come and go on their own
             continue
-        if pid == me:
-            continue
-        procs.add((pid, ppid, state, cmdline or stat.split("(", 1)[1].rsplit(")", 1)[0]))
-    return procs
+        namespaced = False
+        for kind, ino in own_ns.items():
+            try:
+                namespaced |= os.stat("/proc/%d/ns/%s" % (pid, kind)).st_ino != ino
+            except OSError:  # zombies have no namespaces left
+                pass
+        table[pid] = (ppid, state, cmdline or stat.split("(", 1)[1].rsplit(")", 1)[0], namespaced)
+
+    def descends_from_me(pid):
+        seen = set()
+        while pid in table and pid not in seen:
+            seen.add(pid)
+            pid = table[pid][0]
+            if pid == me:
+                return True
+        return False
+
+    lab_dirs = (str(REPO / ".lab"),)
+    return {(pid, ppid, state, cmd) for pid, (ppid, state, cmd, namespaced) in table.items()
+            if namespaced or descends_from_me(pid) or any(d in cmd for d in lab_dirs)}
 
 
 def run(*argv):
