@@ -22,12 +22,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import ipaddress
 import os
 import socket
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
+    BackendError,
     InvalidParameter,
     NetwireError,
     NotOwned,
@@ -140,6 +142,16 @@ def register_backend(backend):
 
 
 register_backend(LinuxBridgeBackend())
+
+
+def _register_ovs():
+    # Imported here, not at the top: _ovs_attach needs no import from this file,
+    # and hosts without ovsdbapp still get the Linux backend.
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs_attach import OvsBridgeBackend
+    register_backend(OvsBridgeBackend())
+
+
+_register_ovs()
 
 
 def select_backend(ctx, bridge, bridge_type='auto', netns=None):
@@ -435,8 +447,12 @@ class ContainerAttachManager(object):
             if route not in routes:
                 self.plan.step('remove route %s%s' % (route['dest'], ' via %s' % route['via'] if route['via'] else ''),
                                self._route, 'del', route, peer_ref)
-        added, _ = plan_addresses(self.plan, p['ifname'], peer_ref, current.get('addresses', []), p['addresses'],
-                                  ns.path)
+        added, removed = plan_addresses(self.plan, p['ifname'], peer_ref, current.get('addresses', []),
+                                        p['addresses'], ns.path)
+        if added or removed or not current.get('up'):
+            # The kernel drops IPv4 routes through an interface that loses its
+            # last address or goes down: put every wanted route (back) in place.
+            have_routes = []
         if not current.get('up'):
             self.plan.step('set %s and %s up' % (host_ifname, p['ifname']), self._up, host_ifname, host_ref,
                            peer_ref)
@@ -495,6 +511,7 @@ class ContainerAttachManager(object):
                       netns=self.netns)
 
     def _route(self, command, route, peer_ref):
+        """Add (as replace: idempotent) or delete (already gone is fine) an owned route."""
         family = socket.AF_INET6 if ':' in route['dest'] else socket.AF_INET
         kwargs = {'dst': route['dest'], 'oif': peer_ref(), 'proto': RTPROT_NETWIRE, 'table': MAIN_TABLE,
                   'family': family}
@@ -504,7 +521,13 @@ class ContainerAttachManager(object):
             kwargs['scope'] = SCOPE_LINK
         verb = '%s route %s%s on' % ('add' if command == 'add' else 'remove', route['dest'],
                                      ' via %s' % route['via'] if route['via'] else '')
-        self.ctx.call(verb, 'interface', self.params['ifname'], 'route', command, netns=self.ns.path, **kwargs)
+        try:
+            self.ctx.call(verb, 'interface', self.params['ifname'], 'route',
+                          'replace' if command == 'add' else command, netns=self.ns.path, **kwargs)
+        except BackendError as err:
+            if command == 'del' and '(errno %d)' % errno.ESRCH in err.msg:
+                return
+            raise
 
     def _garp(self, mac, addresses):
         send_gratuitous_arp(self.ns.path, self.params['ifname'], mac, addresses)

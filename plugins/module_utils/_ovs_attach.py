@@ -19,6 +19,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_netlink
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
@@ -191,3 +193,143 @@ def attach_port(bridge, port, container, interface, network=None, tag=None, sock
     """Function form of :meth:`OvsAttachBackend.attach`."""
     return OvsAttachBackend(socket_path, check_mode).attach(bridge, port, container, interface, network, tag,
                                                             peer, peer_netns)
+
+
+class OvsBridgeBackend(object):
+    """container_attach's bridge backend for Open vSwitch (see ``_attach.BridgeBackend``).
+
+    Duck-typed rather than subclassed so that ``_attach`` can import and
+    register it without an import cycle. One OVSDB connection per run, opened
+    lazily (hosts without OVS never pay for it), one transaction per attach.
+
+    Parameters it reads from container_attach: ``container``, ``container_type``,
+    ``ifname``, ``vlan_tag`` (access VLAN) and ``network`` (recorded in
+    external_ids).
+    """
+
+    name = "ovs"
+
+    def __init__(self, socket_path=None, client_factory=None, netns_resolver=None):
+        self.socket_path = socket_path
+        self._client_factory = client_factory or (lambda: _ovsdb.OvsdbClient(self.socket_path))
+        self._netns_resolver = netns_resolver
+        self._client = None
+        self._snap = None
+
+    # -- OVSDB access (lazy, cached for the run)
+    def _available(self):
+        if self._client is not None:
+            return True
+        if not _ovsdb.HAS_OVSDBAPP:
+            return False
+        probe = _ovsdb.OvsdbClient(self.socket_path)
+        return not probe.endpoint.startswith("unix:") or os.path.exists(probe.socket_path)
+
+    def _connect(self):
+        if self._client is None:
+            self._client = self._client_factory()
+            self._client.connect()
+        return self._client
+
+    def snapshot(self, refresh=False):
+        if self._snap is None or refresh:
+            self._snap = self._connect().snapshot()
+        return self._snap
+
+    # -- the seam
+    def detect(self, ctx, bridge, netns=None):
+        if not self._available():
+            return False
+        return bridge in self.snapshot()["bridges"]
+
+    def bridge_mtu(self, ctx, bridge, netns=None):
+        link = ctx.link(bridge, netns)
+        return link["mtu"] if link else 1500
+
+    def port_state(self, ctx, host_link, netns=None):
+        if not self._available():
+            return {"bridge": None}
+        port = self.snapshot()["ports"].get(host_link["ifname"])
+        if not port or not _ovsdb.is_owned(port["external_ids"]):
+            return {"bridge": None}
+        return {"bridge": port["bridge"], "vlan_tag": port["tag"]}
+
+    def plan_attach(self, plan, ctx, host_ifname, index_ref, bridge, params, current, netns=None):
+        snap = self.snapshot()
+        container = str(params["container"])
+        ifname = params.get("ifname") or "eth1"
+        network = params.get("network")
+        tag = params.get("vlan_tag")
+        ops, actions = plan_attach(snap, bridge, host_ifname, container, ifname, network, tag)
+        if not current and host_ifname in snap["ports"] and not any(o["op"] == "add_port" for o in ops):
+            # The veth is (re)created by this run (container restart) while OVS still has the port.
+            # ovs-vswitchd keeps its socket on the old, deleted device even when the port is deleted and
+            # added back in one transaction, so this recovery path takes two: remove, then add.
+            removal = [o for o in ops if o["op"] == "del_port"] + [
+                _ovsdb.op("del_port", bridge=snap["ports"][host_ifname]["bridge"], name=host_ifname)]
+            addition = plan_attach(_without_port(snap, host_ifname), bridge, host_ifname, container, ifname,
+                                   network, tag, remove_stale=False)[0]
+            actions = [a for a in actions if a.startswith("remove stale")] + [
+                "re-add OVS port %s on bridge %s for the new veth" % (host_ifname, bridge)]
+            plan.step("; ".join(actions), self._apply_sequence, [removal, addition], host_ifname)
+        elif ops:
+            plan.step("; ".join(actions), self._apply, ops, host_ifname)
+        if is_netdev_bridge(snap, bridge):
+            peer_ns = self._peer_netns(params)
+            needs = not current
+            if not needs:
+                try:
+                    needs = (_ovs_netlink.tx_checksum_enabled(host_ifname, netns)
+                             or _ovs_netlink.tx_checksum_enabled(ifname, peer_ns))
+                except (OSError, IOError):
+                    needs = True
+            if needs:
+                plan.step("turn TX checksum offload off on %s and %s (userspace datapath)" % (host_ifname, ifname),
+                          self._offload_off, host_ifname, netns, ifname, peer_ns)
+        return {"bridge": bridge, "vlan_tag": None if tag is None else int(tag)}
+
+    def plan_detach(self, plan, ctx, host_ifname, host_link, netns=None):
+        if not self._available():
+            return None
+        port = self.snapshot()["ports"].get(host_ifname)
+        if not port or not _ovsdb.is_owned(port["external_ids"]):
+            return None
+        if port["external_ids"].get(_ovsdb.ROLE_KEY) != _ovsdb.ROLE_ATTACH:
+            return None
+        plan.step("remove OVS port %s from bridge %s" % (host_ifname, port["bridge"]), self._apply,
+                  [_ovsdb.op("del_port", bridge=port["bridge"], name=host_ifname)], None)
+        return None
+
+    # -- steps (run by the Plan, never in check mode)
+    def _apply(self, ops, port):
+        client = self._connect()
+        client.apply(ops, "attach" if port else "detach", "OVS port", port or "")
+        self._snap = None
+        if port:
+            bad = client.interface_errors([port])
+            if bad:
+                raise failure("attach", "OVS port", port, "OVS reports %s" % _ovsdb.describe_interface_errors(bad),
+                              BackendError)
+
+    def _apply_sequence(self, batches, port):
+        self._apply(batches[0], None)
+        self._apply(batches[1], port)
+
+    @staticmethod
+    def _offload_off(host_ifname, netns, ifname, peer_ns):
+        _ovs_netlink.disable_tx_checksum(host_ifname, netns)
+        _ovs_netlink.disable_tx_checksum(ifname, peer_ns)
+
+    def _peer_netns(self, params):
+        if self._netns_resolver is not None:
+            return self._netns_resolver(params)
+        from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
+
+        return resolve(params["container"], params.get("container_type") or "auto").path
+
+
+def _without_port(snap, name):
+    out = {"bridges": dict(snap["bridges"]), "ports": dict(snap["ports"]), "interfaces": dict(snap["interfaces"])}
+    out["ports"].pop(name, None)
+    out["interfaces"].pop(name, None)
+    return out

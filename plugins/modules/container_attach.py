@@ -57,10 +57,22 @@ options:
     type: str
   bridge_type:
     description:
-      - The kind of bridge. V(auto) detects it.
+      - The kind of bridge. V(auto) detects it (a Linux bridge first, then an Open vSwitch bridge).
+      - With V(ovs) the host end becomes a port of the OVS bridge whose C(external_ids) name the owner,
+        container, interface and O(network); on a userspace (V(netdev)) OVS bridge TX checksum offload is
+        turned off on both veth ends.
     type: str
-    choices: [auto, linux]
+    choices: [auto, linux, ovs]
     default: auto
+  vlan_tag:
+    description:
+      - Access VLAN (0 to 4095) of the host end on an Open vSwitch bridge. Omit for an untagged port.
+    type: int
+  network:
+    description:
+      - Name of the network the interface belongs to, recorded in the OVS port's C(external_ids)
+        (V(netwire-network)). Only used with Open vSwitch bridges.
+    type: str
   ifname:
     description: Name of the interface inside the container.
     type: str
@@ -202,7 +214,9 @@ def argument_spec():
                             default='auto'),
         state=dict(type='str', choices=['present', 'absent'], default='present'),
         bridge=dict(type='str'),
-        bridge_type=dict(type='str', choices=['auto', 'linux'], default='auto'),
+        bridge_type=dict(type='str', choices=['auto', 'linux', 'ovs'], default='auto'),
+        vlan_tag=dict(type='int'),
+        network=dict(type='str'),
         ifname=dict(type='str', default='eth1'),
         host_ifname=dict(type='str'),
         addresses=dict(type='list', elements='str', default=[]),

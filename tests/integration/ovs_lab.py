@@ -80,7 +80,8 @@ def restore_underlay(host):
     host.module("ovs_bridge", {"name": UNDERLAY_BR, "state": "absent"})
     host.run(["ip", "addr", "replace", "%s/24" % host.underlay_ip, "dev", host.underlay_if], check=False)
     host.run(["ip", "link", "set", host.underlay_if, "up"], check=False)
-    host.run(["ip", "route", "replace", "default", "via", UNDERLAY_GW, "dev", host.underlay_if], check=False)
+    host.run(["ip", "route", "replace", "default", "via", UNDERLAY_GW, "dev", host.underlay_if, "proto", "static"],
+             check=False)
 
 
 def ping(ns, ip, count=2, wait=1):
@@ -103,9 +104,15 @@ def tcp(server, client, ip, port=5201, size="256K"):
         for _ in range(20):
             out = client.run(["timeout", "8", "iperf3", "-c", ip, "-p", str(port), "-n", size,
                               "--connect-timeout", "1000", "-J"], check=False)
-            if out.returncode == 0:
-                return json.loads(out.stdout)["end"]["sum_received"]["bytes"] > 0
-            if "Connection refused" not in out.stdout + out.stderr:
+            try:
+                data = json.loads(out.stdout)
+            except ValueError:
+                data = {"error": out.stdout + out.stderr}
+            error = data.get("error") or ("" if out.returncode == 0 else "rc %d" % out.returncode)
+            if not error:
+                return data["end"]["sum_received"]["bytes"] > 0
+            if "refused" not in error:
+                print("tcp to %s failed: %s" % (ip, error))
                 return False
         return False
     finally:

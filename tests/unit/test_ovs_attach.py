@@ -128,3 +128,84 @@ def test_address_planning_is_exclusive_and_canonical():
         ["10.0.0.2/24"], ["10.0.0.9/24"])
     with pytest.raises(InvalidParameter):
         _ovs_netlink.normalize_address("10.0.0.256/24")
+
+
+class _Plan(object):
+    def __init__(self):
+        self.steps = []
+
+    def step(self, action, func, *args, **kwargs):
+        self.steps.append((action, func, args))
+
+
+class _Ctx(object):
+    def link(self, name, netns=None):
+        return {"mtu": 1450} if name == "br-app" else None
+
+
+def _backend(s):
+    from tests.unit.ovs_snap import FakeClient
+
+    client = FakeClient(s)
+    backend = oa.OvsBridgeBackend(client_factory=lambda: _Connectable(client),
+                                  netns_resolver=lambda params: "/run/netns/" + params["container"])
+    backend._available = lambda: True
+    return backend, client
+
+
+class _Connectable(object):
+    def __init__(self, client):
+        self.client = client
+
+    def connect(self):
+        return self
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_backend_seam_detects_plans_one_transaction_and_turns_offload_off():
+    s = snap(bridge("br-app", datapath_type="netdev"))
+    backend, client = _backend(s)
+    assert backend.detect(_Ctx(), "br-app") and not backend.detect(_Ctx(), "br-other")
+    assert backend.bridge_mtu(_Ctx(), "br-app") == 1450
+    plan = _Plan()
+    params = {"container": "c1", "container_type": "netns", "ifname": "eth1", "vlan_tag": 10, "network": "app"}
+    predicted = backend.plan_attach(plan, _Ctx(), "nwabc", None, "br-app", params, {})
+    assert predicted == {"bridge": "br-app", "vlan_tag": 10}
+    assert [a for a, _, _ in plan.steps] == [
+        "add port nwabc to OVS bridge br-app (tag 10)",
+        "turn TX checksum offload off on nwabc and eth1 (userspace datapath)"]
+    assert plan.steps[1][2] == ("nwabc", None, "eth1", "/run/netns/c1")
+    action, func, args = plan.steps[0]
+    func(*args)
+    assert len(client.transactions) == 1 and s["ports"]["nwabc"]["tag"] == 10
+    assert backend.port_state(_Ctx(), {"ifname": "nwabc"}) == {"bridge": "br-app", "vlan_tag": 10}
+    assert backend.port_state(_Ctx(), {"ifname": "other"}) == {"bridge": None}
+
+
+def test_backend_re_adds_the_port_when_the_veth_is_recreated_and_detaches():
+    s = snap(bridge("br-app", datapath_type="", ports=[attached("nwabc", container="c1", interface="eth1",
+                                                                 network="app", ofport=-1)]))
+    backend, client = _backend(s)
+    plan = _Plan()
+    params = {"container": "c1", "ifname": "eth1", "network": "app"}
+    backend.plan_attach(plan, _Ctx(), "nwabc", None, "br-app", params, {})
+    assert [a for a, _, _ in plan.steps] == ["re-add OVS port nwabc on bridge br-app for the new veth"]
+    removal, addition = plan.steps[0][2][0]
+    assert [o["op"] for o in removal] == ["del_port"] and [o["op"] for o in addition] == ["add_port"]
+    plan.steps[0][1](*plan.steps[0][2])
+    assert len(client.transactions) == 2 and s["ports"]["nwabc"]["external_ids"]["netwire-container"] == "c1"
+    plan = _Plan()
+    backend.plan_detach(plan, _Ctx(), "nwabc", {})
+    assert [a for a, _, _ in plan.steps] == ["remove OVS port nwabc from bridge br-app"]
+    plan = _Plan()
+    backend.plan_detach(plan, _Ctx(), "nwzzz", {})
+    assert plan.steps == []
+
+
+def test_backend_is_registered_with_container_attach_after_linux():
+    from ansible_collections.netwire.fabric.plugins.module_utils import _attach
+
+    assert _attach._BACKEND_ORDER[:2] == ["linux", "ovs"]
+    assert isinstance(_attach.BRIDGE_BACKENDS["ovs"], oa.OvsBridgeBackend)
