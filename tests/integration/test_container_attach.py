@@ -1,0 +1,220 @@
+"""container_attach: Docker containers and plain namespaces on a Linux bridge in a lab host."""
+
+import json
+
+import pytest
+
+from tests.lab.pytest_plugin import Container
+
+from tests.integration.linux_helpers import (
+    addresses,
+    assert_failed,
+    kind,
+    link,
+    link_in,
+    routes,
+    snapshot,
+)
+
+pytestmark = pytest.mark.lab
+
+BR = "nwt-abr"
+FOREIGN = ["nwt-abrx", "nwt-abrv", "nwt-abrw"]  # unowned bridge and veth pair, names like ours
+
+
+@pytest.fixture
+def host(lab):
+    h = lab.host("host1")
+    res = h.module("linux_bridge", {"name": BR, "addresses": ["10.34.0.1/24", "fd00:34::1/64"]})
+    assert not res.get("failed"), res
+    h.run("ip link add nwt-abrx type bridge; ip link add nwt-abrv type veth peer name nwt-abrw;"
+          " ip link set nwt-abrv master nwt-abrx")
+    yield h
+    h.run("for l in %s; do ip link del $l 2>/dev/null; done; true" % " ".join([BR] + FOREIGN))
+
+
+def host_ends(host, identity):
+    """Links of the host that carry this container's attachment mark."""
+    alias_prefix = "netwire:attach:%s/" % identity
+    return sorted(l["ifname"] for l in host.json(["ip", "-j", "link"]) if (l.get("ifalias") or "").startswith(alias_prefix))
+
+
+def ns_path(c):
+    return "/proc/%d/ns/net" % c.pid
+
+
+def test_docker_attach_lifecycle(host, container):
+    c = container()
+    identity = "docker:%s" % c.name
+    foreign_before = snapshot(host, FOREIGN)
+    params = {"container": c.name, "bridge": BR, "addresses": ["10.34.0.11/24"], "gateway": "10.34.0.1"}
+
+    res = host.module("container_attach", params, check=True, diff=True)
+    assert res["changed"] and res["diff"]["before"] == {}, res
+    planned = res["attachment"]
+    assert len(planned["host_ifname"]) <= 15 and planned["bridge"] == BR and planned["mtu"] == 1500
+    assert link(host, planned["host_ifname"]) is None, "check mode created the host end"
+    assert link_in(host, ns_path(c), "eth1") is None, "check mode created the container end"
+
+    res = host.module("container_attach", params)
+    assert res["changed"], res
+    hend = link(host, planned["host_ifname"])
+    assert kind(hend) == "veth" and hend["master"] == BR and "UP" in hend["flags"]
+    assert hend["ifalias"] == "netwire:attach:%s/eth1" % identity
+    cend = link_in(host, ns_path(c), "eth1")
+    assert cend["address"] == planned["mac"] and "UP" in cend["flags"] and cend["mtu"] == 1500
+    assert addresses(host, "eth1", ns_path(c)) == ["10.34.0.11/24"]
+    default = [r for r in routes(host, ns_path(c)) if r["dst"] == "default"]
+    assert default == [dict(default[0], gateway="10.34.0.1", dev="eth1")] and default[0]["protocol"] == "110"
+
+    assert not host.module("container_attach", params)["changed"]
+    # the same container by ID is the same attachment
+    assert not host.module("container_attach", dict(params, container=c.id, container_type="docker"))["changed"]
+
+    changed = dict(params, addresses=["10.34.0.12/24"], mtu=1400, hairpin=True, mac_seed="web-seed")
+    res = host.module("container_attach", changed, check=True, diff=True)
+    assert res["changed"]
+    assert res["diff"]["before"]["addresses"] == ["10.34.0.11/24"]
+    assert res["diff"]["after"]["addresses"] == ["10.34.0.12/24"]
+    assert res["diff"]["before"]["mtu"] == 1500 and res["diff"]["after"]["mtu"] == 1400
+    assert res["diff"]["before"]["hairpin"] is False and res["diff"]["after"]["hairpin"] is True
+    assert addresses(host, "eth1", ns_path(c)) == ["10.34.0.11/24"], "check mode changed the address"
+
+    res = host.module("container_attach", changed)
+    assert res["changed"]
+    cend = link_in(host, ns_path(c), "eth1")
+    assert cend["mtu"] == 1400 and cend["address"] == res["attachment"]["mac"] != planned["mac"]
+    assert addresses(host, "eth1", ns_path(c)) == ["10.34.0.12/24"]
+    hend = link(host, planned["host_ifname"])
+    assert hend["mtu"] == 1400 and hend["linkinfo"]["info_slave_data"]["hairpin"] is True
+    again = host.module("container_attach", changed)
+    assert not again["changed"], again["actions"]
+
+    absent = {"container": c.name, "state": "absent"}
+    res = host.module("container_attach", absent, check=True)
+    assert res["changed"] and link(host, planned["host_ifname"]) is not None
+    assert host.module("container_attach", absent)["changed"]
+    assert link(host, planned["host_ifname"]) is None and link_in(host, ns_path(c), "eth1") is None
+    assert not host.module("container_attach", absent)["changed"]
+    assert snapshot(host, FOREIGN) == foreign_before
+
+
+def test_two_containers_talk_and_the_host_reaches_them(host, container, netns):
+    web = container()
+    db = netns(host, "nwt-db")
+    res = host.module("container_attach", {"container": web.name, "bridge": BR, "addresses": ["10.34.0.21/24"]})
+    assert res["changed"], res
+    res = host.module("container_attach", {"container": db.name, "bridge": BR,
+                                           "addresses": ["10.34.0.22/24", "fd00:34::22/64"]})
+    assert res["changed"], res
+    assert web.exec(["ping", "-c", "2", "-W", "2", "10.34.0.22"]).returncode == 0
+    assert db.run(["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.34.0.21"], check=False).returncode == 0
+    assert host.run(["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.34.0.21"], check=False).returncode == 0
+    assert db.run(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", "fd00:34::1"], check=False).returncode == 0
+
+
+def test_docker_restart_reattaches_without_stale_host_end(host, container):
+    c = container()
+    params = {"container": c.name, "bridge": BR, "addresses": ["10.34.0.31/24"], "gateway": "10.34.0.1"}
+    first = host.module("container_attach", params)
+    assert first["changed"]
+    old_ns = c.pid
+    c.restart()
+    assert c.pid != old_ns
+    res = host.module("container_attach", params)
+    assert res["changed"] and any(a.startswith("create veth") for a in res["actions"]), res
+    assert host_ends(host, "docker:%s" % c.name) == [first["attachment"]["host_ifname"]]
+    assert addresses(host, "eth1", ns_path(c)) == ["10.34.0.31/24"]
+    assert c.exec(["ping", "-c", "2", "-W", "2", "10.34.0.1"]).returncode == 0
+    assert not host.module("container_attach", params)["changed"]
+
+
+def test_stale_host_end_of_a_held_namespace_is_replaced(host, netns):
+    ns = netns(host, "nwt-held")
+    params = {"container": ns.name, "bridge": BR, "addresses": ["10.34.0.41/24"]}
+    first = host.module("container_attach", params)
+    assert first["changed"]
+    # Something keeps the old namespace alive (so the old veth survives) while the "container" gets a new one.
+    holder = int(ns.run("sleep 60 >/dev/null 2>&1 & echo $!").stdout.strip())
+    try:
+        host.run(["ip", "netns", "del", ns.name])
+        host.run(["ip", "netns", "add", ns.name])
+        stale = link(host, first["attachment"]["host_ifname"])
+        assert stale is not None, "the test needs the old host end to survive"
+        res = host.module("container_attach", params)
+        assert res["changed"]
+        assert res["actions"][0].startswith("remove stale host end %s" % first["attachment"]["host_ifname"])
+        assert host_ends(host, "netns:%s" % ns.name) == [first["attachment"]["host_ifname"]]
+        fresh = link(host, first["attachment"]["host_ifname"])
+        assert fresh["ifindex"] != stale["ifindex"]
+        assert addresses(host, "eth1", ns.path) == ["10.34.0.41/24"]
+        assert not host.module("container_attach", params)["changed"]
+    finally:
+        host.run(["kill", "-9", str(holder)], check=False)
+
+
+def test_gateway_outside_the_subnet_and_exact_routes(host, netns):
+    ns = netns(host, "nwt-rt")
+    params = {"container": ns.path, "bridge": BR, "addresses": ["10.34.0.51/24"], "gateway": "10.99.0.1",
+              "routes": [{"dest": "10.77.0.0/16", "via": "10.34.0.1"}]}
+    assert host.module("container_attach", params)["changed"]
+    have = {(r["dst"], r.get("gateway")) for r in routes(host, ns.path) if r.get("protocol") == "110"}
+    assert have == {("default", "10.99.0.1"), ("10.99.0.1", None), ("10.77.0.0/16", "10.34.0.1")}
+    assert not host.module("container_attach", params)["changed"]
+    params.update(gateway="10.34.0.1", routes=[{"dest": "10.78.0.0/16", "via": "10.34.0.1"}])
+    res = host.module("container_attach", params, diff=True)
+    assert res["changed"]
+    have = {(r["dst"], r.get("gateway")) for r in routes(host, ns.path) if r.get("protocol") == "110"}
+    assert have == {("default", "10.34.0.1"), ("10.78.0.0/16", "10.34.0.1")}
+
+
+@pytest.fixture(scope="module")
+def bad_setup(lab):
+    """Shared by every bad-input case (read-only for them): a stopped and a running container, and a
+    namespace whose eth1 netwire did not create."""
+    h = lab.host("host1")
+    stopped, running = Container("nwt-bad-stopped", lab.instance), Container("nwt-bad-running", lab.instance)
+    for c in (stopped, running):
+        c.remove()
+        c.start()
+    stopped.stop()
+    h.run("ip netns del nwt-feth 2>/dev/null; ip netns add nwt-feth;"
+          " ip netns exec nwt-feth ip link add eth1 type veth peer name eth9")
+    yield {"stopped": stopped.name, "running": running.name, "foreign_ns": "nwt-feth"}
+    for c in (stopped, running):
+        c.remove()
+    h.run(["ip", "netns", "del", "nwt-feth"], check=False)
+
+
+CASES = [
+    ({"addresses": ["10.34.0.300/24"]}, ["Failed to attach container interface", "not a valid CIDR"]),
+    ({"addresses": ["10.34.0.61"]}, ["no prefix length"]),
+    ({"addresses": ["10.34.0.0/24"]}, ["network address"]),
+    ({"addresses": ["10.34.0.255/24"]}, ["broadcast address"]),
+    ({"ifname": "eth-name-too-long"}, ["longer than 15"]),
+    ({"host_ifname": "host-name-too-long"}, ["longer than 15"]),
+    ({"container": "nwt-no-such-container"}, ["'nwt-no-such-container:eth1'", "no running Docker or Podman container"]),
+    ({"container": "{stopped}"}, ["is not running"]),
+    ({"bridge": "nwt-nobr"}, ["bridge 'nwt-nobr' does not exist"]),
+    ({"bridge": "nwt-abrv"}, ["'nwt-abrv' is a veth, not a known bridge"]),
+    ({"host_ifname": "nwt-abrv"}, ["host interface 'nwt-abrv' exists but is not this attachment"]),
+    ({"container": "{foreign_ns}"}, ["already has an interface 'eth1' that netwire did not create"]),
+    ({"mac": "02:00:00:00:00:01", "mac_seed": "x"}, ["mutually exclusive"]),
+    ({"addresses": ["10.34.0.61/24"], "gateway": "fd00:34::1"}, ["is not an IPv4 address"]),
+    ({"addresses": ["fd00:34::61/64"]}, ["IPv6 is disabled in the container"]),
+    ({"addresses": ["10.34.0.61/24"], "routes": [{"dest": "10.9.0.0/16", "via": "fd00::1"}]}, ["mixes IPv4"]),
+]
+
+
+@pytest.mark.parametrize("override,fragments", CASES, ids=[str(i) for i in range(len(CASES))])
+def test_bad_input_changes_nothing(host, bad_setup, override, fragments):
+    params = {"container": bad_setup["running"], "bridge": BR, "addresses": ["10.34.0.61/24"]}
+    params.update(json.loads(json.dumps(override).replace("{stopped}", bad_setup["stopped"])
+                             .replace("{foreign_ns}", bad_setup["foreign_ns"])))
+    names = [BR] + FOREIGN
+    before = snapshot(host, names)
+    before_links = sorted(l["ifname"] for l in host.json(["ip", "-j", "link"]))
+    for check in (True, False):
+        assert_failed(host.module("container_attach", params, check=check), *fragments)
+    assert snapshot(host, names) == before
+    assert sorted(l["ifname"] for l in host.json(["ip", "-j", "link"])) == before_links
