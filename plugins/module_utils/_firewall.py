@@ -360,11 +360,27 @@ def plan_ruleset(spec):
                               _chain("output", "nat", "output", -100, out),
                               _chain("postrouting", "nat", "postrouting", 100, post)]})
 
-    # bridge <t>_icc: bridged (port-to-port) traffic never reaches the inet forward hook
-    icc = [_rule([
-        _match(_payload("ip", "saddr"), _prefix(n.subnet)),
-        _match(_payload("ip", "daddr"), _prefix(n.subnet)),
-        {"drop": None}], "icc off %s" % n.name) for n in spec.networks if not n.icc]
+    # bridge <t>_icc: bridged (port-to-port) traffic never reaches the inet forward hook.
+    # Published container ports stay reachable from siblings: with br_netfilter a hairpinned
+    # (DNATed) packet is bridged, not routed, and it is reachable through the host anyway.
+    icc = []
+    for net in spec.networks:
+        if net.icc:
+            continue
+        for pub in spec.publications:
+            if pub.network == net.name:
+                icc.append(_rule([
+                    _match(_payload("ip", "daddr"), pub.container_address),
+                    _match(_payload(pub.proto, "dport"), pub.container_port),
+                    {"accept": None}], "published " + pub.describe()))
+                icc.append(_rule([
+                    _match(_payload("ip", "saddr"), pub.container_address),
+                    _match(_payload(pub.proto, "sport"), pub.container_port),
+                    {"accept": None}], "replies of published " + pub.describe()))
+        icc.append(_rule([
+            _match(_payload("ip", "saddr"), _prefix(net.subnet)),
+            _match(_payload("ip", "daddr"), _prefix(net.subnet)),
+            {"drop": None}], "icc off %s" % net.name))
     if icc:
         tables.append({"family": "bridge", "name": families["bridge"], "sets": [],
                        "chains": [_chain("forward", "filter", "forward", -200, icc)]})

@@ -25,8 +25,15 @@ description:
     bridge) works by routing through the host: the client targets the B(host address) the port is bound
     to, the packet is DNATed in C(prerouting) and routed back out of the same bridge, and it is
     masqueraded to the bridge address so the reply returns through the host. No hairpin mode on
-    bridge ports and no C(br_netfilter) is needed; reaching the port through the bridge's own address
-    works when O(publications[].bind_address=0.0.0.0)."
+    bridge ports and no C(br_netfilter) is needed; this also covers a container reaching its own
+    published port. Reaching the port through the bridge's own address works when
+    O(publications[].bind_address=0.0.0.0). Targeting the container address directly is plain
+    bridged traffic, not a publication."
+  - "When C(br_netfilter) is active (C(net.bridge.bridge-nf-call-iptables=1)), bridged IPv4 traffic also
+    passes the IP hooks; the tables are written to give the same result (traffic inside one zone is
+    accepted, the egress masquerade skips the network's own bridge). The one difference: a container
+    reaching B(its own) published port then needs hairpin mode on its bridge port
+    (C(container_attach) option C(hairpin))."
   - "B(Zones): every network belongs to a zone (default: a zone named like the network). Traffic between
     two networks of one zone is allowed; between zones only new connections of a declared
     O(flows) direction are allowed, and replies and related traffic (C(ct state established,related))
@@ -36,7 +43,9 @@ description:
   - "B(icc): traffic between two ports of one Linux bridge is bridged, not routed, and the C(inet) forward
     hook never sees it without C(br_netfilter). O(networks[].icc=false) therefore drops bridged IPv4
     traffic inside the network's subnet in a C(bridge) family forward chain. Traffic through the host
-    (to the gateway, egress, published ports) is not affected."
+    (to the gateway, egress, published ports) is not affected, and published container ports of the
+    network stay reachable from its other containers (they are through the host address anyway; with
+    C(br_netfilter) such hairpinned packets are bridged, not routed)."
   - B(IPv4 forwarding) (C(net.ipv4.ip_forward=1)) is the job of the role that prepares the host
     (host_prep), not of this module; the module warns when it is off in the target network namespace.
   - IPv4 only.

@@ -91,6 +91,18 @@ class Bed(object):
 BRNF = "net.bridge.bridge-nf-call-iptables"
 
 
+def _cleanup_script():
+    # host ends first: a namespace is freed asynchronously, and its veth peers with it
+    lines = []
+    for name in CONTAINERS:
+        ns = NS_PREFIX + name
+        lines += ["ip link del fwt-v%s 2>/dev/null" % name,
+                  "ip netns pids %s 2>/dev/null | xargs -r kill -9" % ns,
+                  "ip netns del %s 2>/dev/null" % ns]
+    lines += ["ip link del %s 2>/dev/null" % br for br, _ in BRIDGES.values()]
+    return "\n".join(lines) + "\ntrue"
+
+
 @pytest.fixture(scope="module", params=[0, 1], ids=["plain-bridge", "br_netfilter"])
 def bed(lab, request):
     """The test bed, once with bridged traffic invisible to the IP hooks (the supported, documented
@@ -121,6 +133,7 @@ def bed(lab, request):
                    # bounded server: answers its name on tcp/80 for at most 10 minutes
                    "ip netns exec %s timeout 600 busybox nc -ll -p 80 -e busybox echo %s "
                    ">/dev/null 2>&1 </dev/null &" % (ns, name)]
+    h.run(_cleanup_script(), check=False)  # leftovers of an interrupted run
     h.run("\n".join(script), timeout=60)
     h.run(["nft", "-f", "-"], input=SENTINEL)
     try:
@@ -129,11 +142,7 @@ def bed(lab, request):
         bed.module({"state": "absent"})
         bed.module({"state": "absent", "table_name": "fwalt"})
         h.run("nft delete table inet sentinel; nft delete table ip netwire_natx", check=False)
-        for name in CONTAINERS:
-            h.run("ip netns pids %s%s | xargs -r kill -9; ip netns del %s%s" % (NS_PREFIX, name, NS_PREFIX, name),
-                  check=False)
-        for br, _ in BRIDGES.values():
-            h.run(["ip", "link", "del", br], check=False)
+        h.run(_cleanup_script(), check=False)
         h.run(["sysctl", "-qw", "net.ipv4.ip_forward=%s" % forward], check=False)
         if brnf:
             h.run(["sysctl", "-qw", "%s=%s" % (BRNF, brnf)], check=False)
@@ -316,3 +325,55 @@ def test_masquerade_is_not_applied_between_our_networks(applied):
     assert [r["comment"] for r in egress] == ["egress dmz", "egress app"]
     assert all({"match": {"op": "!=", "left": {"payload": {"protocol": "ip", "field": "daddr"}},
                           "right": "@subnets"}} in r["expr"] for r in egress)
+
+
+def test_loopback_publication_is_the_default_and_needs_route_localnet(bed):
+    params = bed.params(publications=[{"network": "dmz", "host_port": 9090, "container_address": addr("dmz2"),
+                                       "container_port": 80}])
+    key = "net.ipv4.conf.fwt-dmz.route_localnet"
+    try:
+        res = bed.module(params)
+        assert not res.get("failed"), res
+        assert any("route_localnet" in str(w) for w in res.get("warnings", [])), res
+        # only reachable on the host's loopback, never from another host or container
+        assert bed.lab.outside.run("timeout 4 busybox nc -w 2 %s 9090 </dev/null" % bed.underlay,
+                                   check=False).stdout.strip() == ""
+        assert bed.tcp("dmz1", bed.underlay, 9090) == ""
+        bed.host.run(["sysctl", "-qw", key + "=1"])
+        assert bed.tcp("host", "127.0.0.1", 9090) == "dmz2"
+        res = bed.module(params)
+        assert res["changed"] is False and not res.get("warnings"), res
+    finally:
+        bed.host.run(["sysctl", "-qw", key + "=0"], check=False)
+        bed.module({"state": "absent"})
+
+
+def test_over_ssh_with_ansible_check_and_diff(bed):
+    args = bed.params()
+    res = bed.lab.ansible("host1", MODULE, args, check=True, diff=True)["host1"]
+    assert res["changed"] is True and not res.get("failed"), res
+    assert not OWNED & bed.tables()
+    res = bed.lab.ansible("host1", MODULE, args)["host1"]
+    assert res["changed"] is True and sorted(res["tables"]) == ["inet netwire", "ip netwire_nat"], res
+    res = bed.lab.ansible("host1", MODULE, args)["host1"]
+    assert res["changed"] is False, res
+    res = bed.lab.ansible("host1", MODULE, {"state": "absent"})["host1"]
+    assert res["changed"] is True and not OWNED & bed.tables()
+
+
+def test_icc_off_blocks_siblings_but_not_the_host_paths(bed):
+    params = bed.params()
+    params["networks"][0]["icc"] = False
+    try:
+        assert bed.module(params)["changed"] is True
+        assert bed.module(params)["changed"] is False
+        assert bed.tcp("dmz1", addr("dmz2")) == ""
+        assert not bed.ping("dmz2", addr("dmz1"))
+        # a published container port stays reachable from siblings (it is, through the host, anyway)
+        assert bed.tcp("dmz2", addr("dmz1")) == "dmz1"
+        # through the host: gateway, published port (hairpin), egress to the outside
+        assert bed.ping("dmz2", "10.61.1.1")
+        assert bed.tcp("dmz2", bed.underlay, 8080) == "dmz1"
+        assert bed.ping("dmz2", bed.lab.outside.ip)
+    finally:
+        bed.module({"state": "absent"})

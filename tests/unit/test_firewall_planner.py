@@ -227,3 +227,12 @@ def test_plan_scales_linearly(n):
     ruleset = plan(networks=nets, flows=[], publications=[])
     fwd = chain(ruleset, "inet", "forward")["rules"]
     assert len(fwd) == n + 2
+
+
+def test_icc_off_keeps_published_container_ports_reachable_from_siblings():
+    nets = [dict(NETS[0], icc=False)] + NETS[1:]
+    assert rendered_rules(plan(networks=nets), "bridge", "forward") == [
+        "ip daddr 10.1.0.10 tcp dport 80 accept",
+        "ip saddr 10.1.0.10 tcp sport 80 accept",
+        "ip saddr 10.1.0.0/24 ip daddr 10.1.0.0/24 drop",
+        "ip saddr 10.2.0.0/24 ip daddr 10.2.0.0/24 drop"]
