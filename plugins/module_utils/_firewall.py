@@ -97,8 +97,8 @@ class Publication(object):
         return ipaddress.ip_address(self.bind_address).is_loopback
 
     def describe(self):
-        return "%s %s:%d -> %s:%d" % (self.proto, self.bind_address, self.host_port,
-                                       self.container_address, self.container_port)
+        return "%s %s:%d -> %s:%d" % (
+            self.proto, self.bind_address, self.host_port, self.container_address, self.container_port)
 
 
 class FirewallSpec(object):

@@ -50,14 +50,15 @@ description:
     (host_prep), not of this module; the module warns when it is off in the target network namespace.
   - IPv4 only.
 author:
-  - netwire.fabric contributors
+  - netwire.fabric contributors (!UNKNOWN)
 attributes:
   check_mode:
     support: full
+    description: Reports what would change and changes nothing.
     details: The planned batch is validated by the kernel (C(nft -c)) but not committed.
   diff_mode:
     support: full
-    details: Before and after are our tables as nft text.
+    description: Shows our tables before and after, as nft text.
 options:
   state:
     description:
