@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .core import Lab, LabError, ensure_docker
+from .core import Lab, LabError, ensure_container, ensure_docker
 
 
 def main(argv=None):
@@ -17,12 +17,20 @@ def main(argv=None):
     sub.add_parser("down", help="remove everything the lab made")
     sub.add_parser("status", help="print the lab's hosts, or that no lab is up")
     sub.add_parser("prepare", help="start the machine's Docker Engine if needed and build the lab image")
+    ctr = sub.add_parser("containers", help="make sure lab containers with these names run (idempotent)")
+    ctr.add_argument("names", nargs="+", help="container names")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "up":
             Lab(n_hosts=args.hosts, mtu=args.mtu).up()
         elif args.cmd == "prepare":
             ensure_docker()
+        elif args.cmd == "containers":
+            lab = Lab.load()
+            if lab is None:
+                raise LabError("no lab is up: run `make lab-up` first")
+            for name in args.names:
+                print("lab: container %s %s" % (name, ensure_container(name, lab.instance)))
         elif args.cmd == "down":
             (Lab.load() or Lab()).down()
         else:

@@ -755,6 +755,23 @@ def build_image(log=print):
                            stdin=f, check=True, capture_output=True, env=LAB_ENV)
 
 
+def ensure_container(name, instance=0, image=IMAGE, command=("sleep", "infinity")):
+    """Make sure a lab container called ``name`` runs (``--network none``); say what was done."""
+    ensure_docker(log=lambda *_: None)
+    proc = sh(["docker", "inspect", name], check=False)
+    if proc.returncode == 0:
+        info = json.loads(proc.stdout)[0]
+        if info["Config"]["Labels"].get(CONTAINER_LABEL) != str(instance):
+            raise LabError("a container named %s exists that is not this lab's: refusing to touch it" % name)
+        if info["State"]["Running"]:
+            return "already running"
+        sh(["docker", "start", name])
+        return "started"
+    sh(["docker", "run", "-d", "--network", "none", "--name", name, "--hostname", name,
+        "--label", "%s=%d" % (CONTAINER_LABEL, instance), "--stop-timeout", "1", image] + list(command))
+    return "created"
+
+
 def remove_lab_containers(instance=0):
     if not docker_up():
         return
