@@ -43,12 +43,20 @@ options:
     description: List every link, not only the owned ones.
     type: bool
     default: false
+  ovsdb_socket:
+    description:
+      - Path of the Open vSwitch database socket read for RV(ovs). A host without Open vSwitch is reported
+        as such, not as an error.
+    type: str
+    default: /run/openvswitch/db.sock
 requirements:
   - pyroute2 >= 0.7 on the managed host
 seealso:
   - module: netwire.fabric.linux_bridge
   - module: netwire.fabric.linux_tunnel
   - module: netwire.fabric.container_attach
+  - module: netwire.fabric.ovs_bridge
+  - module: netwire.fabric.ovs_tunnel
 """
 
 EXAMPLES = r"""
@@ -91,6 +99,25 @@ containers:
   description: Per requested container, its namespace, its links and the routes netwire owns there.
   returned: always
   type: dict
+ovs:
+  description:
+    - The Open vSwitch objects netwire owns (C(external_ids) V(netwire-owner=netwire.fabric)), from one
+      OVSDB read. C(available) is false (with a C(reason)) when Open vSwitch is not running.
+    - Attachments on OVS bridges also get their C(bridge) and C(vlan_tag) filled in RV(attachments).
+  returned: always
+  type: dict
+  sample:
+    available: true
+    bridges:
+      - {name: br-app, datapath_type: netdev, fail_mode: null, external_ids: {netwire-owner: netwire.fabric},
+         other_config: {}, ports: [br-app, gre-3f2a9c01b7e, nw3f0c9a1b2d4e6]}
+    ports: []
+    tunnels:
+      - {name: gre-3f2a9c01b7e, bridge: br-app, type: gre, tag: null, ofport: 2, error: null, network: app,
+         remote: 198.19.0.12, options: {remote_ip: 198.19.0.12, key: "100"}}
+    attachments:
+      - {name: nw3f0c9a1b2d4e6, bridge: br-app, type: system, tag: 10, ofport: 1, error: null, network: app,
+         container: web1, interface: eth1}
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -102,6 +129,20 @@ from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
     NetlinkSession,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._net_info import gather
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs_facts import ovs_facts
+
+
+def add_ovs_facts(facts, socket_path):
+    """Report owned OVS objects, and complete attachments whose bridge is an OVS bridge."""
+    facts['ovs'] = ovs_facts(socket_path)
+    ports = dict((a['name'], a) for a in facts['ovs']['attachments'])
+    for attachment in facts['attachments']:
+        port = ports.get(attachment['host_ifname'])
+        if port is not None and not attachment.get('bridge'):
+            attachment['bridge'] = port['bridge']
+            attachment['bridge_type'] = 'ovs'
+            attachment['vlan_tag'] = port['tag']
+    return facts
 
 
 def main():
@@ -111,6 +152,7 @@ def main():
             container_type=dict(type='str', choices=['auto', 'docker', 'podman', 'pid', 'netns', 'path'],
                                 default='auto'),
             all_links=dict(type='bool', default=False),
+            ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock'),
         ),
         supports_check_mode=True,
     )
@@ -120,6 +162,7 @@ def main():
         with NetlinkSession(check_mode=True) as ctx:
             facts = gather(ctx, module.params['containers'], module.params['container_type'],
                            module.params['all_links'])
+        add_ovs_facts(facts, module.params['ovsdb_socket'])
     except NetwireError as err:
         module.fail_json(msg=str(err), **err.details)
     module.exit_json(changed=False, **facts)

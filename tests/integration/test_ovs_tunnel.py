@@ -266,3 +266,22 @@ def test_vlan_tagged_containers_reach_only_their_vlan(fabric):
                                            "state": "absent"})
             h1.run(["ip", "netns", "del", ns.name], check=False)
         ok(h1.module("ovs_bridge", {"name": "br-vlan", "state": "absent"}))
+
+
+def test_net_info_reports_owned_ovs_objects_only(fabric):
+    h1, h2 = fabric["h1"], fabric["h2"]
+    gre = tunnel(h1, GRE, remotes=[h2.underlay_ip])["tunnels"][0]
+    info = ok(h1.module("net_info", {}))
+    ovs = info["ovs"]
+    assert ovs["available"] and not info["changed"]
+    bridges = dict((b["name"], b) for b in ovs["bridges"])
+    assert {"br-gre", "br-vx", "br-underlay"} <= set(bridges) and "br-theirs" not in bridges
+    assert bridges["br-gre"]["datapath_type"] == "netdev"
+    assert [(t["name"], t["remote"], t["network"]) for t in ovs["tunnels"] if t["bridge"] == "br-gre"] == [
+        (gre["port"], h2.underlay_ip, GRE["network"])]
+    assert "theirs0" not in [p["name"] for p in ovs["ports"] + ovs["attachments"]]
+    assert [p["name"] for p in ovs["ports"]] == ["eth1"]  # br-underlay's member
+    ours = [a for a in info["attachments"] if a["identity"] == "netns:ovt-g1"]
+    assert len(ours) == 1 and ours[0]["bridge"] == "br-gre" and ours[0]["bridge_type"] == "ovs"
+    missing = ok(h1.module("net_info", {"ovsdb_socket": "/run/openvswitch/none.sock"}))["ovs"]
+    assert missing["available"] is False and "not running" in missing["reason"]
