@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Creates, converges or removes one kernel tunnel device over netlink (pyroute2).
   - For O(kind=vxlan) the peers in O(remotes) are programmed as flood entries of the device's forwarding
-    database (C(00:00:00:00:00:00 dst <peer>)), exactly: a peer that leaves the list leaves the FDB.
+    database (C(00:00:00:00:00:00 dst <peer>)), exactly; a peer that leaves the list leaves the FDB.
   - O(kind=gretap) and O(kind=geneve) devices are point-to-point and take exactly one remote. When the kernel
     cannot create the requested kind, the module fails and names the missing kernel support; this is detected
     in a throwaway namespace, so it also works in check mode.
