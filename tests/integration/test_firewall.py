@@ -377,3 +377,30 @@ def test_icc_off_blocks_siblings_but_not_the_host_paths(bed):
         assert bed.ping("dmz2", bed.lab.outside.ip)
     finally:
         bed.module({"state": "absent"})
+
+
+def test_docker_container_egress_and_published_port(bed, container):
+    """The same paths with a real Docker container (its namespace wired with plain ip commands)."""
+    web = container()
+    pid = web.pid
+    h = bed.host
+    try:
+        h.run("ip link add fwt-vweb type veth peer name eth0 netns %d && ip link set fwt-vweb master fwt-dmz up"
+              % pid)
+        nsenter = "nsenter --net=/proc/%d/ns/net -- " % pid
+        h.run(nsenter + "sh -c 'ip link set lo up; ip addr add 10.61.1.20/24 dev eth0; ip link set eth0 up; "
+              "ip route add default via 10.61.1.1'")
+        web.exec("timeout 300 busybox nc -ll -p 80 -e busybox echo web >/dev/null 2>&1 </dev/null &")
+        params = bed.params()
+        params["publications"].append({"name": "docker-web", "network": "dmz", "host_port": 8082,
+                                       "bind_address": bed.underlay, "container_address": "10.61.1.20",
+                                       "container_port": 80})
+        assert bed.module(params)["changed"] is True
+        assert web.exec(["ping", "-c", "1", "-W", "2", bed.lab.outside.ip]).returncode == 0
+        assert bed.lab.outside.run("timeout 4 busybox nc -w 2 %s 8082 </dev/null" % bed.underlay,
+                                   check=False).stdout.strip() == "web"
+        assert bed.tcp("dmz1", bed.underlay, 8082) == "web"
+        assert bed.tcp("be1", "10.61.1.20") == ""  # backend -> dmz stays closed
+    finally:
+        h.run(["ip", "link", "del", "fwt-vweb"], check=False)
+        bed.module({"state": "absent"})
