@@ -45,14 +45,17 @@ def find_nft():
 
 
 class NftClient(object):
-    """``runner(args, data) -> (rc, stdout, stderr)``; pass ``module.run_command`` glue from a module."""
+    """``runner(args, data) -> (rc, stdout, stderr)``; pass ``module.run_command`` glue from a module.
 
-    def __init__(self, runner=None, nft_path=None):
+    ``backend``: ``auto`` (the command, else the binding), ``cli`` or ``binding``.
+    """
+
+    def __init__(self, runner=None, nft_path=None, backend="auto"):
         self.runner = runner or _subprocess_runner
-        self.nft_path = nft_path or find_nft()
+        self.nft_path = None if backend == "binding" else (nft_path or find_nft())
         self._binding = None
         if not self.nft_path:
-            if not HAS_NFT_BINDING:
+            if backend == "cli" or not HAS_NFT_BINDING:
                 raise MissingDependency(
                     "Failed to find nftables: neither the 'nft' command nor the 'nftables' Python binding "
                     "is available (install the nftables package)")

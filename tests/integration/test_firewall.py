@@ -404,3 +404,34 @@ def test_docker_container_egress_and_published_port(bed, container):
     finally:
         h.run(["ip", "link", "del", "fwt-vweb"], check=False)
         bed.module({"state": "absent"})
+
+
+BINDING_SCRIPT = r"""
+import json, sys
+from ansible_collections.netwire.fabric.plugins.module_utils._nft import NftClient
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
+params = json.loads(sys.argv[1])
+out = []
+for step in ("check", "apply", "rerun", "absent"):
+    mgr = FirewallManager(NftClient(backend="binding"), "fwbind", check_mode=(step == "check"))
+    res = mgr.absent() if step == "absent" else mgr.present(params["networks"], params["flows"],
+                                                            params["publications"])
+    out.append([step, res["changed"], sorted(res["tables"])])
+print(json.dumps(out))
+"""
+
+
+def test_python_binding_backend_gives_the_same_result(bed):
+    """libnftables through its Python binding (used when the nft command is missing)."""
+    probe = bed.host.run(["/usr/bin/python3", "-c", "import nftables"], check=False)
+    if probe.returncode != 0:
+        pytest.skip("python3-nftables is not installed on this machine")
+    from tests.lab.modrun import ensure_collection_link
+    params = bed.params()
+    proc = bed.host.run(["/usr/bin/python3", "-c", BINDING_SCRIPT, json.dumps(params)],
+                        env={"PYTHONPATH": str(ensure_collection_link()), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    steps = json.loads(proc.stdout)
+    tables = ["inet fwbind", "ip fwbind_nat"]
+    assert steps == [["check", True, tables], ["apply", True, tables], ["rerun", False, tables],
+                     ["absent", True, []]], steps
+    assert not {("inet", "fwbind"), ("ip", "fwbind_nat")} & bed.tables()
