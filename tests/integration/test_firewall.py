@@ -435,3 +435,20 @@ def test_python_binding_backend_gives_the_same_result(bed):
     assert steps == [["check", True, tables], ["apply", True, tables], ["rerun", False, tables],
                      ["absent", True, []]], steps
     assert not {("inet", "fwbind"), ("ip", "fwbind_nat")} & bed.tables()
+
+
+def test_any_address_publication_answers_on_every_non_loopback_host_address(bed):
+    params = bed.params()
+    params["publications"] = [{"name": "any", "network": "dmz", "host_port": 8083, "bind_address": "0.0.0.0",
+                               "container_address": addr("dmz1"), "container_port": 80}]
+    try:
+        assert bed.module(params)["changed"] is True
+        assert bed.module(params)["changed"] is False
+        assert bed.lab.outside.run("timeout 4 busybox nc -w 2 %s 8083 </dev/null" % bed.underlay,
+                                   check=False).stdout.strip() == "dmz1"
+        assert bed.tcp("dmz2", "10.61.1.1", 8083) == "dmz1"      # the bridge's own address
+        assert bed.tcp("app1", "10.61.2.1", 8083) == "dmz1"      # another bridge's address
+        assert bed.tcp("host", bed.underlay, 8083) == "dmz1"
+        assert bed.tcp("host", "127.0.0.1", 8083) == ""          # loopback needs an explicit bind
+    finally:
+        bed.module({"state": "absent"})
