@@ -143,6 +143,14 @@ def _name(value, what):
     return value
 
 
+def _items(value, what):
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise _bad("parameters", what, "must be a list of dictionaries")
+    return value
+
+
 def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE_NAME):
     """Validate plain dicts into a :class:`FirewallSpec` (raises InvalidParameter)."""
     table_name = table_name or DEFAULT_TABLE_NAME
@@ -151,7 +159,7 @@ def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE
                    "table_name must start with a letter and use letters, digits and '_' (at most 32)")
 
     nets, by_name, by_bridge = [], {}, {}
-    for raw in networks or []:
+    for raw in _items(networks, "networks"):
         name = _name(raw.get("name"), "network")
         if name in by_name:
             raise _bad("network", name, "network defined twice")
@@ -181,25 +189,25 @@ def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE
 
     zones = set(n.zone for n in nets)
     flow_list = []
-    for raw in flows or []:
+    for raw in _items(flows, "flows"):
         src, dst = raw.get("from"), raw.get("to")
         label = "%s -> %s" % (src, dst)
         for zone in (src, dst):
-            if zone not in zones:
+            if not isinstance(zone, string_types) or zone not in zones:
                 raise _bad("flow", label, "unknown zone '%s' (known: %s)" % (zone, ", ".join(sorted(zones)) or "none"))
         if (src, dst) not in flow_list and src != dst:
             flow_list.append((src, dst))
 
     pubs, taken = [], {}
-    for index, raw in enumerate(publications or []):
+    for index, raw in enumerate(_items(publications, "publications")):
         label = raw.get("name") or "publications[%d]" % index
         net_name = raw.get("network")
-        if net_name not in by_name:
+        if not isinstance(net_name, string_types) or net_name not in by_name:
             raise _bad("publication", label, "unknown network '%s' (known: %s)"
                        % (net_name, ", ".join(sorted(by_name)) or "none"))
         net = by_name[net_name]
         proto = raw.get("proto") or "tcp"
-        if proto not in PROTOCOLS:
+        if not isinstance(proto, string_types) or proto not in PROTOCOLS:
             raise _bad("publication", label, "proto must be one of %s, got %r" % ("/".join(PROTOCOLS), proto))
         if raw.get("host_port") is None:
             raise _bad("publication", label, "host_port is required")
