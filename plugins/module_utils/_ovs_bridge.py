@@ -355,10 +355,10 @@ class OvsBridgeManager(object):
         p = self.p
         if p["state"] == "absent":
             return {"name": p["name"], "state": "absent"}
+        local_port = {"type": "internal", "tag": None, "owned": True, "role": _ovsdb.ROLE_BRIDGE}
         after = dict(before) if before.get("state") == "present" else {
             "name": p["name"], "state": "present", "owned": True, "external_ids": {}, "other_config": {},
-            "fail_mode": None, "ports": {p["name"]: {"type": "internal", "tag": None, "owned": True,
-                                                      "role": _ovsdb.ROLE_BRIDGE}},
+            "fail_mode": None, "ports": {p["name"]: local_port},
         }
         after = dict(after, datapath_type=p["datapath_type"])
         after["external_ids"] = dict(after["external_ids"], **dict(p["external_ids"], **_ovsdb.owner_ids(_ovsdb.ROLE_BRIDGE)))

@@ -135,7 +135,7 @@ def _ethtool_value(sock, ifname, cmd, data=0):
     import array
 
     buf = array.array("B", struct.pack("II", cmd, data))
-    addr, _ = buf.buffer_info()
+    addr = buf.buffer_info()[0]
     ifreq = struct.pack("16sP", ifname.encode()[:15], addr)
     fcntl.ioctl(sock.fileno(), SIOCETHTOOL, ifreq)
     return struct.unpack("II", buf.tobytes())[1]

@@ -154,8 +154,13 @@ def view(tunnels, p):
     }
 
 
-def plan(snap, p):
-    """Pure planner: (ops, tracker, before, after, touched_interface_names)."""
+def plan(snap, p, check_mode=False):
+    """Pure planner: (ops, tracker, before, after, touched_interface_names).
+
+    In check mode a missing bridge is not an error: in a ``--check`` run of a
+    playbook the ovs_bridge task before this one did not create it either, so
+    the tunnels are predicted as added.
+    """
     tracker = DifferenceTracker()
     ops = []
     bridge = p["bridge"]
@@ -170,11 +175,13 @@ def plan(snap, p):
                         "remove tunnel port %s (remote %s)" % (name, current[name]["remote"]))
         return ops, tracker, before, view({}, p), []
 
-    if br is None:
+    if br is None and check_mode:
+        tracker.action("bridge %s does not exist yet (check mode): assuming it will" % bridge)
+    elif br is None:
         raise failure("configure", "tunnels of overlay", p["network"],
                       "OVS bridge '%s' does not exist; create it first (netwire.fabric.ovs_bridge)" % bridge,
                       InvalidParameter)
-    if not _ovsdb.is_owned(br["external_ids"]):
+    if br is not None and not _ovsdb.is_owned(br["external_ids"]):
         raise failure("configure", "tunnels of overlay", p["network"],
                       "OVS bridge '%s' was not created by netwire.fabric; tunnels are only added to owned bridges"
                       % bridge, NotOwned)
@@ -241,7 +248,7 @@ class OvsTunnelManager(object):
         p = self.p
         with self.client:
             snap = self.client.snapshot()
-            ops, tracker, before, after, touched = plan(snap, p)
+            ops, tracker, before, after, touched = plan(snap, p, self.check_mode)
             tunnels = []
             if not self.check_mode:
                 self.client.apply(ops, "apply", "tunnels of overlay", p["network"])

@@ -18,7 +18,7 @@ description:
     module fails instead.
   - Addresses of internal ports are set over netlink (pyroute2) after the transaction.
 author:
-  - netwire.fabric contributors
+  - netwire.fabric contributors (!UNKNOWN)
 attributes:
   check_mode:
     support: full

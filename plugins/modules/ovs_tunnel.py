@@ -13,16 +13,16 @@ short_description: Manage the tunnel ports of one overlay on an Open vSwitch bri
 version_added: 0.1.0
 description:
   - Converges the set of GRE, VXLAN or Geneve tunnel ports of one overlay (O(network)) on one Open vSwitch
-    bridge: one port per remote, in one OVSDB transaction per run (ovsdbapp).
+    bridge, one port per remote, in one OVSDB transaction per run (ovsdbapp).
   - Port names are deterministic, at most 15 characters, derived from the type, the overlay and the remote
     (for example V(gre-3f2a9c01b7e)).
-  - Exclusive within what netwire owns - tunnel ports of this overlay on this bridge whose remote is not in
+  - Exclusive within what netwire owns. Tunnel ports of this overlay on this bridge whose remote is not in
     O(remotes) are removed. Other ports are never touched.
   - A changed key, destination port, remote or local address is detected and converged in place.
   - After the transaction every new or changed interface must have a valid OpenFlow port number; otherwise
     the module fails with OVS's own C(error) for that interface.
 author:
-  - netwire.fabric contributors
+  - netwire.fabric contributors (!UNKNOWN)
 attributes:
   check_mode:
     support: full
@@ -94,7 +94,7 @@ requirements:
 notes:
   - Never put two meshes between the same hosts on one bridge (for example a GRE and a VXLAN overlay); that
     is a loop.
-  - With O(ref=netwire.fabric.ovs_bridge#module:datapath_type=netdev), the underlay address must be on an
+  - With O(netwire.fabric.ovs_bridge#module:datapath_type=netdev), the underlay address must be on an
     internal port of an OVS bridge that owns the underlay NIC (userspace tunnelling).
 seealso:
   - module: netwire.fabric.ovs_bridge
