@@ -37,6 +37,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linkops import (
     Plan,
+    index_of,
     plan_addresses,
     sort_addresses,
 )
@@ -257,9 +258,8 @@ class ContainerAttachManager(object):
         self.predicted = {}
 
     def _fail(self, verb, reason, cls=InvalidParameter):
-        return failure(verb, 'container interface', '%s:%s' % (self.raw_params.get('container'),
-                                                                  self.raw_params.get('ifname') or 'eth1'),
-                       reason, cls)
+        name = '%s:%s' % (self.raw_params.get('container'), self.raw_params.get('ifname') or 'eth1')
+        return failure(verb, 'container interface', name, reason, cls)
 
     def run(self):
         try:
@@ -425,8 +425,8 @@ class ContainerAttachManager(object):
                            host_ifname, alias, mac, mtu)
             current = {}
 
-        host_ref = (lambda: ctx.link(host_ifname, self.netns)['index'])
-        peer_ref = (lambda: ctx.link(p['ifname'], ns.path)['index'])
+        host_ref = index_of(ctx, host_ifname, self.netns)
+        peer_ref = index_of(ctx, p['ifname'], ns.path)
         # host end: MTU, then the bridge, then up
         if not fresh and current.get('host_mtu') != mtu:
             self.plan.step('set %s mtu %d' % (host_ifname, mtu), self._set, host_ifname, host_ref, self.netns,

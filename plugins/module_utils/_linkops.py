@@ -78,6 +78,13 @@ def plan_addresses(plan, name, index_ref, current, wanted, netns=None):
     return to_add, to_remove
 
 
+def index_of(ctx, name, netns=None):
+    """A callable giving ``name``'s index at apply time (the link may be created by the plan)."""
+    def current_index():
+        return ctx.link(name, netns)['index']
+    return current_index
+
+
 def resolve_index(ctx, index_ref, name, netns=None):
     if callable(index_ref):
         return index_ref()

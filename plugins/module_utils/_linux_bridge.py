@@ -16,6 +16,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linkops import (
     Plan,
+    index_of,
     plan_addresses,
     sort_addresses,
 )
@@ -189,7 +190,7 @@ class LinuxBridgeManager(object):
                            'bridge', name, 'link', 'set', index=link['index'], kind='bridge', netns=netns,
                            **br_attrs)
 
-        index_ref = (lambda: ctx.link(name, netns)['index'])
+        index_ref = index_of(ctx, name, netns)
         # member ports
         if p.get('ports') is not None:
             for port in p['ports']:

@@ -21,7 +21,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     NotOwned,
     failure,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._linkops import Plan
+from ansible_collections.netwire.fabric.plugins.module_utils._linkops import Plan, index_of
 from ansible_collections.netwire.fabric.plugins.module_utils._netlink import KIND_MODULES, probe_link_kind
 
 TUNNEL_ALIAS = v.owner_alias('tunnel')
@@ -268,7 +268,7 @@ class LinuxTunnelManager(object):
             self.plan.step('create %s %s' % (p['kind'], name), self._create, attrs)
         for field in ('vni', 'local', 'dev', 'port', 'learning'):
             predicted[field] = wanted[field]
-        index_ref = (lambda: ctx.link(name, netns)['index'])
+        index_ref = index_of(ctx, name, netns)
         if p.get('mtu') and predicted['mtu'] != p['mtu']:
             if link is not None and not recreate:
                 self.plan.step('set %s mtu %s' % (name, p['mtu']), self._set, index_ref, mtu=p['mtu'])

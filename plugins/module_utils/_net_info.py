@@ -43,7 +43,7 @@ def link_facts(ctx, link, netns=None):
 def parse_attach_alias(alias):
     """'netwire:attach:docker:web1/eth1' -> ('docker:web1', 'eth1')."""
     rest = alias[len(ATTACH_PREFIX):]
-    identity, _, ifname = rest.rpartition('/')
+    identity, dummy, ifname = rest.rpartition('/')
     return identity, ifname
 
 

@@ -301,7 +301,7 @@ def _in_child(func):
         except BaseException:
             code = 1
         os._exit(code)
-    _, status = os.waitpid(pid, 0)
+    status = os.waitpid(pid, 0)[1]
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 255
 
 
@@ -353,7 +353,7 @@ def send_gratuitous_arp(netns, ifname, mac_text, ipv4_addresses, count=2):
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         try:
             sock.bind((ifname, 0))
-            for _ in range(count):
+            for dummy in range(count):
                 for ip_text in ipv4_addresses:
                     sock.send(_arp_frame(mac_text, ip_text))
         finally:

@@ -152,7 +152,7 @@ def resolve_docker(ref, required=True):
 def _podman_cli(ref):
     try:
         proc = subprocess.run(['podman', 'container', 'inspect', ref], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=30)
+                              stderr=subprocess.PIPE, timeout=30, check=False)
     except OSError:
         return False, None
     if proc.returncode != 0:

@@ -22,7 +22,7 @@ description:
   - When the container was restarted (new network namespace), a rerun removes the stale host end and attaches
     again.
 author:
-  - netwire.fabric contributors
+  - netwire.fabric contributors (!UNKNOWN)
 attributes:
   check_mode:
     support: full

@@ -17,7 +17,7 @@ description:
     interface of the same name without that mark is never changed or deleted; the module fails instead.
   - Options that are not given are left as they are.
 author:
-  - netwire.fabric contributors
+  - netwire.fabric contributors (!UNKNOWN)
 attributes:
   check_mode:
     support: full

@@ -23,7 +23,7 @@ description:
   - The device is marked as owned with the interface alias V(netwire:tunnel); an interface of the same name
     without that mark is never changed.
 author:
-  - netwire.fabric contributors
+  - netwire.fabric contributors (!UNKNOWN)
 attributes:
   check_mode:
     support: full

@@ -17,7 +17,7 @@ description:
     given containers.
   - With O(all_links=true) every link is listed, owned or not.
 author:
-  - netwire.fabric contributors
+  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment: []
 attributes:
   check_mode:

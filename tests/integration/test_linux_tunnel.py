@@ -17,40 +17,48 @@ def tunnel(host, peers, **extra):
 
 
 @pytest.fixture
-def overlay(lab, netns):
-    """host1 and host2 each with a bridge and a namespace container on it; no tunnel yet."""
+def overlay(lab, netns, container):
+    """host1 with a namespace container, host2 with a Docker container, each on its own bridge; no tunnel yet."""
     h1, h2, h3 = lab.host("host1"), lab.host("host2"), lab.host("host3")
-    containers = {}
-    for i, h in ((1, h1), (2, h2)):
+    c1, c2 = netns(h1, "nwt-c1"), container()
+    for i, h, ref in ((1, h1, c1.name), (2, h2, c2.name)):
         res = h.module("linux_bridge", {"name": BR, "mtu": 1450, "addresses": [SUBNET % i]})
         assert not res.get("failed"), res
-        ns = netns(h, "nwt-c%d" % i)
-        res = h.module("container_attach", {"container": ns.name, "bridge": BR, "addresses": [SUBNET % (10 + i)]})
-        assert not res.get("failed"), res
-        containers[h.name] = ns
+        res = h.module("container_attach", {"container": ref, "bridge": BR, "addresses": [SUBNET % (10 + i)]})
+        assert not res.get("failed") and res["attachment"]["mtu"] == 1450, res
     h1.run("ip link add %s type vxlan id 99 dstport 4789 dev eth1; ip link set %s mtu 1400" % (FOREIGN_VX, FOREIGN_VX))
-    yield h1, h2, h3, containers
+    yield h1, h2, h3, c1, c2
     for h in (h1, h2):
         h.run("ip link del %s 2>/dev/null; ip link del %s 2>/dev/null; ip link del %s 2>/dev/null; true"
               % (VX, BR, FOREIGN_VX))
+
+
+@pytest.fixture
+def one_host(lab):
+    """host1 with our bridge and an unowned VXLAN device."""
+    h1 = lab.host("host1")
+    assert not h1.module("linux_bridge", {"name": BR}).get("failed")
+    h1.run("ip link add %s type vxlan id 99 dstport 4789 dev eth1" % FOREIGN_VX)
+    yield h1
+    h1.run("ip link del %s 2>/dev/null; ip link del %s 2>/dev/null; true" % (BR, FOREIGN_VX))
 
 
 def ping(ns, address, count=3):
     return ns.run(["ping", "-c", str(count), "-i", "0.2", "-W", "2", address], check=False)
 
 
-def tcp_exchange(server_ns, client_ns, address, port=5033):
-    """A bounded TCP exchange: the server answers with its hostname (the lab host's)."""
-    server_ns.run("(timeout 10 busybox nc -l -p %d -e /bin/hostname >/dev/null 2>&1 &)" % port)
-    for _ in range(20):
-        out = client_ns.run("timeout 3 busybox nc %s %d </dev/null" % (address, port), check=False)
+def tcp_exchange(server, client, address, port=5033):
+    """A bounded TCP exchange: the Docker container answers with its hostname (its short ID)."""
+    server.exec("(timeout 10 nc -l -p %d -e /bin/hostname >/dev/null 2>&1 &)" % port)
+    for dummy in range(20):
+        out = client.run("timeout 3 busybox nc %s %d </dev/null" % (address, port), check=False)
         if out.stdout.strip():
             return out.stdout.strip()
     return ""
 
 
 def test_vxlan_lifecycle_traffic_and_exact_fdb(overlay):
-    h1, h2, h3, cs = overlay
+    h1, h2, h3, c1, c2 = overlay
     foreign_before = snapshot(h1, [FOREIGN_VX])
     p1, p2 = tunnel(h1, [h2]), tunnel(h2, [h1])
 
@@ -74,9 +82,9 @@ def test_vxlan_lifecycle_traffic_and_exact_fdb(overlay):
         res = h.module("linux_tunnel", p)
         assert not res["changed"], res["actions"]
 
-    c1, c2 = cs["host1"], cs["host2"]
     assert ping(c1, "10.33.0.12").returncode == 0
-    assert tcp_exchange(c2, c1, "10.33.0.12") == "host2"
+    assert c2.exec(["ping", "-c", "2", "-W", "2", "10.33.0.11"]).returncode == 0
+    assert tcp_exchange(c2, c1, "10.33.0.12") == c2.id[:12]
 
     # a third peer joins, then leaves: the FDB holds exactly the declared peers
     wide = tunnel(h1, [h2, h3])
@@ -134,8 +142,8 @@ def test_missing_kernel_kind_is_named(lab, tunnel_kind, module):
     ({"name": FOREIGN_VX, "state": "absent"}, ["Failed to remove tunnel 'nwt-vxf'", "did not create"]),
     ({"name": VX, "vni": 5, "kind": "geneve", "remotes": []}, ["exactly one remote"]),
 ])
-def test_bad_input_changes_nothing(overlay, params, fragments):
-    h1 = overlay[0]
+def test_bad_input_changes_nothing(one_host, params, fragments):
+    h1 = one_host
     before = snapshot(h1, [VX, FOREIGN_VX, BR])
     for check in (True, False):
         assert_failed(h1.module("linux_tunnel", params, check=check), *fragments)

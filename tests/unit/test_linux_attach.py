@@ -109,7 +109,7 @@ def test_converged_attachment_is_not_changed():
 
 
 def test_stale_host_end_is_replaced():
-    host, _ = paired()
+    host = paired()[0]
     host["link"] = 9  # its peer lives in the container's old namespace
     ctx = FakeSession([bridge(), host], check_mode=True, namespaces={NS.path: [link(1, "lo")]})
     res = Manager(ctx, params(addresses=["10.1.0.5/24"])).run()
