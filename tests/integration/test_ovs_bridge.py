@@ -105,3 +105,19 @@ def test_clear_errors_and_nothing_half_applied(host):
     r = host.module("ovs_bridge", {"name": BR, "ovsdb_socket": "/run/openvswitch/nothing.sock"})
     assert r["failed"] and "Open vSwitch is not running" in r["msg"]
     assert BR not in rows(host, "Bridge")
+
+
+def test_over_ssh_with_ansible(lab):
+    """The modules run through a real ad-hoc Ansible call (SSH, the inventory's interpreter)."""
+    h3 = lab.host("host3")
+    args = {"name": "br-ssh", "datapath_type": "netdev", "fail_mode": "secure"}
+    try:
+        res = lab.ansible("host3", "netwire.fabric.ovs_bridge", args, check=True)["host3"]
+        assert res["changed"] and "br-ssh" not in rows(h3, "Bridge")
+        res = lab.ansible("host3", "netwire.fabric.ovs_bridge", args)["host3"]
+        assert res["changed"] and rows(h3, "Bridge")["br-ssh"]["fail_mode"] == "secure"
+        res = lab.ansible("host3", "netwire.fabric.ovs_bridge", args)["host3"]
+        assert not res["changed"]
+    finally:
+        res = lab.ansible("host3", "netwire.fabric.ovs_bridge", {"name": "br-ssh", "state": "absent"})["host3"]
+    assert "br-ssh" not in rows(h3, "Bridge")

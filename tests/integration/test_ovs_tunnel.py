@@ -101,6 +101,10 @@ def test_gre_overlay_carries_ping_and_tcp(fabric):
         assert all(t["ofport"] and t["ofport"] > 0 for t in r["tunnels"]), r["tunnels"]
     iface = rows(h1, "Interface")[r1["tunnels"][0]["port"]]
     assert iface["type"] == "gre" and iface["options"]["key"] == "100" and iface["error"] == []
+    # netdev bridge: container_attach turned TX checksum offload off on both veth ends
+    assert "tx-checksumming: off" in ns["g1"].run(["ethtool", "-k", "eth1"]).stdout
+    host_end = [a for a in ok(h1.module("net_info", {}))["attachments"] if a["identity"] == "netns:ovt-g1"][0]
+    assert "tx-checksumming: off" in h1.run(["ethtool", "-k", host_end["host_ifname"]]).stdout
     assert ping_eventually(ns["g1"], "10.41.0.2")
     assert tcp(ns["g2"], ns["g1"], "10.41.0.2"), "TCP across the GRE overlay failed"
     # the VXLAN overlay is a separate bridge: no tunnels there yet, so no path
