@@ -1,0 +1,462 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One host's whole plan in one module call, composing the single-object managers.
+
+The plan is the per-host data the model computes (``_model.host_plan``): each
+entry holds the arguments of the module that builds it. Every entry is checked
+against that module's argument spec before anything is touched, so bad input
+fails with nothing applied. Then, in dependency order, the same managers the
+single-object modules use converge each object, sharing one netlink socket per
+namespace. With ``purge`` (the default), objects we own on the host that the
+plan no longer declares are removed; ``state=absent`` removes everything we
+own on the host, in reverse order.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _specs
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
+    InvalidParameter,
+    NetwireError,
+)
+
+SECTIONS = ('fabric', 'containers', 'firewall')
+
+# plan key -> (argument spec, section, human name)
+ENTRY_KINDS = (
+    ('ovs_bridges', _specs.OVS_BRIDGE, 'fabric', 'OVS bridge'),
+    ('linux_bridges', _specs.LINUX_BRIDGE, 'fabric', 'Linux bridge'),
+    ('ovs_tunnels', _specs.OVS_TUNNEL, 'fabric', 'OVS tunnels'),
+    ('linux_tunnels', _specs.LINUX_TUNNEL, 'fabric', 'Linux tunnel'),
+    ('attachments', _specs.CONTAINER_ATTACH, 'containers', 'container attachment'),
+)
+
+BRIDGE_ALIAS = v.owner_alias('bridge')
+TUNNEL_ALIAS = v.owner_alias('tunnel')
+ATTACH_ALIAS_PREFIX = v.owner_alias('attach', '')
+
+
+def entry_label(key, entry):
+    if key == 'ovs_tunnels':
+        return '%s on %s' % (entry.get('network'), entry.get('bridge'))
+    if key == 'attachments':
+        return '%s:%s' % (entry.get('container'), entry.get('ifname', 'eth1'))
+    return str(entry.get('name'))
+
+
+def normalize_entries(plan, sections, state):
+    """Check every entry of ``plan`` against its module's argument spec.
+
+    Returns ``{plan key: [validated params]}`` (defaults filled in, ``state``
+    set); raises :class:`InvalidParameter` naming every bad entry by its path.
+    """
+    if not isinstance(plan, dict):
+        raise InvalidParameter("Failed to apply host plan: 'plan' must be a dict, got %s" % type(plan).__name__)
+    errors = []
+    out = {}
+    for key, spec, section, _what in ENTRY_KINDS:
+        entries = plan.get(key) or []
+        if section not in sections:
+            out[key] = []
+            continue
+        if not isinstance(entries, list):
+            errors.append('plan.%s: must be a list' % key)
+            continue
+        validated = []
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                errors.append('plan.%s[%d]: must be a dict' % (key, i))
+                continue
+            params = dict(entry)
+            params['state'] = state
+            result = ArgumentSpecValidator(spec).validate(params)
+            if result.error_messages:
+                errors.extend('plan.%s[%d] (%s): %s' % (key, i, entry_label(key, entry), m)
+                              for m in result.error_messages)
+                continue
+            validated.append(result.validated_parameters)
+        out[key] = validated
+    fw = plan.get('firewall') or {}
+    if 'firewall' in sections:
+        if not isinstance(fw, dict):
+            errors.append('plan.firewall: must be a dict')
+        else:
+            result = ArgumentSpecValidator(_specs.FIREWALL).validate(dict(fw, state=state))
+            if result.error_messages:
+                errors.extend('plan.firewall: %s' % m for m in result.error_messages)
+            else:
+                out['firewall'] = result.validated_parameters
+    if errors:
+        raise InvalidParameter('Failed to apply host plan: %d invalid entr%s: %s'
+                               % (len(errors), 'y' if len(errors) == 1 else 'ies', '; '.join(errors)),
+                               errors=errors)
+    return out
+
+
+class HostNetworkManager(object):
+    """Apply (or remove) one host's plan.
+
+    ``backends`` gives the manager classes; tests may swap them, the module
+    uses :func:`default_backends`.
+    """
+
+    def __init__(self, params, check_mode=False, backends=None):
+        self.params = params
+        self.check_mode = check_mode
+        self.b = backends or default_backends()
+        self.sections = params.get('sections') or list(SECTIONS)
+        self.state = params.get('state') or 'present'
+        self.results = []
+        self.actions = []
+        self.changed = False
+
+    # ------------------------------------------------------------ helpers
+    def _record(self, key, label, result):
+        changed = bool(result.get('changed'))
+        self.changed = self.changed or changed
+        for action in result.get('actions') or []:
+            self.actions.append('%s %s: %s' % (key, label, action))
+        self.results.append({'kind': key, 'name': label, 'changed': changed,
+                             'actions': result.get('actions') or [],
+                             'diff': result.get('diff')})
+
+    def _common(self, params):
+        p = dict(params)
+        for opt in ('ovsdb_socket', 'timeout'):
+            if self.params.get(opt) is not None and opt in p:
+                p[opt] = self.params[opt]
+        return p
+
+    # ------------------------------------------------------------ run
+    def run(self):
+        plan = self.params.get('plan') or {}
+        entries = normalize_entries(plan, self.sections, self.state)
+        with self.b['session'](check_mode=self.check_mode) as ctx:
+            if self.state == 'present':
+                self._present(ctx, plan, entries)
+            else:
+                self._absent(ctx, entries)
+        diff = {'before': {}, 'after': {}}
+        for r in self.results:
+            d = r.get('diff') or {}
+            if r['changed'] and d:
+                label = '%s/%s' % (r['kind'], r['name'])
+                diff['before'][label] = d.get('before')
+                diff['after'][label] = d.get('after')
+        return {
+            'changed': self.changed,
+            'actions': self.actions,
+            'results': self.results,
+            'diff': diff,
+        }
+
+    def _present(self, ctx, plan, entries):
+        fabric = 'fabric' in self.sections
+        # In check mode nothing is created, so an entry that depends on an
+        # object this same run would create (a tunnel on a new bridge) cannot be
+        # planned against live state: it is reported as a creation instead.
+        self.pending = set()
+        if fabric:
+            underlay = plan.get('underlay') or {}
+            migrate = self._underlay_migration(ctx, underlay) if underlay.get('bridge') else None
+            for p in entries['ovs_bridges']:
+                if migrate and p['name'] == underlay['bridge']:
+                    p = dict(p, external_ids=dict(p.get('external_ids') or {}, **migrate['ids']))
+                self._run_entry(ctx, 'ovs_bridges', p, (), lambda p=p: self.b['ovs_bridge'](
+                    self._common(p), check_mode=self.check_mode).run())
+            if migrate:
+                self._finish_underlay_migration(ctx, underlay, migrate)
+            for p in entries['linux_bridges']:
+                self._run_entry(ctx, 'linux_bridges', p, (), lambda p=p: self.b['linux_bridge'](ctx, p).run())
+            for p in entries['ovs_tunnels']:
+                self._run_entry(ctx, 'ovs_tunnels', p, (p['bridge'],), lambda p=p: self.b['ovs_tunnel'](
+                    self._common(p), check_mode=self.check_mode).run())
+            for p in entries['linux_tunnels']:
+                self._run_entry(ctx, 'linux_tunnels', p, (p.get('dev'), p.get('master')),
+                                lambda p=p: self.b['linux_tunnel'](ctx, p).run())
+        if 'containers' in self.sections:
+            for p in entries['attachments']:
+                self._run_entry(ctx, 'attachments', p, (p.get('bridge'),),
+                                lambda p=p: self.b['container_attach'](ctx, p).run())
+        if 'firewall' in self.sections:
+            fw = entries['firewall']
+            mgr = self.b['firewall'](check_mode=self.check_mode, table_name=fw.get('table_name'))
+            self._record('firewall', mgr.table_name, mgr.present(fw['networks'], fw['flows'], fw['publications']))
+        if self.params.get('purge', True):
+            self._purge(ctx, plan, entries)
+
+    def _run_entry(self, ctx, key, params, depends_on, run):
+        label = entry_label(key, params)
+        waiting = sorted(d for d in depends_on if d and d in self.pending)
+        if waiting:
+            self._record(key, label, {
+                'changed': True,
+                'actions': ['create (after %s, which this run creates)' % ', '.join(waiting)],
+                'diff': {'before': None, 'after': dict((k, v) for k, v in params.items() if v is not None)}})
+            if key in ('ovs_bridges', 'linux_bridges', 'linux_tunnels'):
+                self.pending.add(params['name'])
+            return
+        existed = key not in ('ovs_bridges', 'linux_bridges') or ctx.link(params['name']) is not None
+        self._record(key, label, run())
+        if self.check_mode and not existed:
+            self.pending.add(params['name'])
+
+    # ------------------------------------------------------------ underlay
+    # With the OVS userspace datapath, tunnels need the underlay address on an
+    # OVS bridge that owns the underlay NIC. The address (and the default route
+    # through it) move from the NIC to the bridge's internal port; what was there
+    # is recorded in the bridge's external_ids so that removing the bridge puts
+    # it back exactly. The NIC itself is never deleted or renamed.
+
+    def _underlay_migration(self, ctx, underlay):
+        nic = ctx.link(underlay['interface'])
+        if nic is None:
+            raise InvalidParameter("Failed to prepare underlay bridge '%s': no interface '%s' on this host"
+                                   % (underlay['bridge'], underlay['interface']))
+        address = '%s/%s' % (underlay['address'], underlay['prefix'])
+        gateway = None
+        br = ctx.link(underlay['bridge'])
+        for route in ctx.routes():
+            if route['dst'] == '0.0.0.0/0' and route['gateway'] and route['oif'] in (
+                    nic['index'], br and br['index']):
+                gateway = route['gateway']
+        ids = {'nw-underlay-nic': underlay['interface'], 'nw-underlay-address': address}
+        if gateway:
+            ids['nw-underlay-gateway'] = gateway
+        return {'ids': ids, 'nic': nic, 'address': address, 'gateway': gateway}
+
+    def _finish_underlay_migration(self, ctx, underlay, migrate):
+        nic = migrate['nic']
+        address = migrate['address']
+        actions = []
+        if address in ctx.link_addresses(nic['index']):
+            actions.append('move %s from %s to %s' % (address, nic['ifname'], underlay['bridge']))
+            if not self.check_mode:
+                ip, prefix = address.split('/')
+                ctx.call('move', 'underlay address', address, 'addr', 'del', index=nic['index'],
+                         address=ip, prefixlen=int(prefix))
+        br = None if self.check_mode else ctx.link(underlay['bridge'])
+        gw = migrate['gateway']
+        if gw and (br is None or not any(r['dst'] == '0.0.0.0/0' and r['oif'] == br['index']
+                                         for r in ctx.routes())):
+            actions.append('default route via %s dev %s' % (gw, underlay['bridge']))
+            if br is not None:
+                ctx.call('move', 'default route', gw, 'route', 'replace', dst='0.0.0.0/0', gateway=gw,
+                         oif=br['index'])
+        if actions:
+            self._record('underlay', underlay['bridge'], {
+                'changed': True, 'actions': actions,
+                'diff': {'before': {'nic_address': address}, 'after': {'bridge_address': address}}})
+
+    def _restore_underlay(self, ctx, bridges_ids):
+        """After our underlay bridge is gone: the NIC gets its address and default route back."""
+        for ids in bridges_ids:
+            nic_name = ids.get('nw-underlay-nic')
+            address = ids.get('nw-underlay-address')
+            if not nic_name or not address:
+                continue
+            actions = ['restore %s on %s' % (address, nic_name)]
+            gw = ids.get('nw-underlay-gateway')
+            if gw:
+                actions.append('default route via %s dev %s' % (gw, nic_name))
+            if not self.check_mode:
+                ctx.invalidate()
+                nic = ctx.link(nic_name)
+                if nic is None:
+                    continue
+                ip, prefix = address.split('/')
+                if address not in ctx.link_addresses(nic['index']):
+                    ctx.call('restore', 'underlay address', address, 'addr', 'add', index=nic['index'],
+                             address=ip, prefixlen=int(prefix))
+                ctx.call('restore', 'underlay interface', nic_name, 'link', 'set', index=nic['index'], state='up')
+                if gw:
+                    ctx.call('restore', 'default route', gw, 'route', 'replace', dst='0.0.0.0/0', gateway=gw,
+                             oif=nic['index'])
+            self._record('underlay', nic_name, {'changed': True, 'actions': actions,
+                                                 'diff': {'before': None, 'after': {'nic_address': address}}})
+
+    # ------------------------------------------------------------ purge/absent
+    def _declared_names(self, plan, entries):
+        names = set(plan.get('names') or [])
+        for key in ('ovs_bridges', 'linux_bridges', 'linux_tunnels'):
+            names.update(p['name'] for p in entries[key])
+        for p in entries['attachments']:
+            if p.get('host_ifname'):
+                names.add(p['host_ifname'])
+        return names
+
+    def _owned_links(self, ctx):
+        """Our links in the host namespace, by section."""
+        owned = {'fabric': [], 'containers': []}
+        for link in ctx.links().values():
+            alias = link.get('alias') or ''
+            if not v.is_owned(alias):
+                continue
+            if alias.startswith(ATTACH_ALIAS_PREFIX):
+                owned['containers'].append(link)
+            elif alias in (BRIDGE_ALIAS, TUNNEL_ALIAS) or alias.startswith(TUNNEL_ALIAS + ':') \
+                    or alias.startswith(BRIDGE_ALIAS + ':'):
+                owned['fabric'].append(link)
+        return owned
+
+    def _purge(self, ctx, plan, entries):
+        keep = self._declared_names(plan, entries)
+        owned = self._owned_links(ctx)
+        if 'containers' in self.sections:
+            for link in owned['containers']:
+                if link['ifname'] not in keep:
+                    self._delete_link(ctx, 'attachments', link)
+            self.b['ovs_attach_cleanup'](self, self.params.get('ovsdb_socket'), keep)
+        if 'fabric' in self.sections:
+            # tunnels before bridges: a tunnel may be a bridge's port
+            for link in sorted(owned['fabric'], key=lambda l: l.get('kind') == 'bridge'):
+                if link['ifname'] not in keep:
+                    self._delete_link(ctx, 'linux_bridges' if link.get('kind') == 'bridge' else 'linux_tunnels',
+                                      link)
+            self._restore_underlay(ctx, self._purge_ovs(keep, plan, entries, everything=False))
+
+    def _delete_link(self, ctx, key, link):
+        action = 'delete %s %s (owned, not declared)' % (link.get('kind') or 'link', link['ifname'])
+        if not self.check_mode:
+            ctx.call('delete', link.get('kind') or 'link', link['ifname'], 'link', 'del', index=link['index'])
+        self._record(key, link['ifname'], {'changed': True, 'actions': [action],
+                                           'diff': {'before': {'ifname': link['ifname'], 'kind': link.get('kind')},
+                                                    'after': None}})
+
+    def _purge_ovs(self, keep, plan, entries, everything):
+        """Remove our OVS bridges (and tunnels of networks) the plan does not declare."""
+        facts = self.b['ovs_facts'](self.params.get('ovsdb_socket'))
+        if facts is None:
+            return []
+        declared_bridges = set(p['name'] for p in entries['ovs_bridges'])
+        declared_tunnels = set((p['bridge'], p['network']) for p in entries['ovs_tunnels'])
+        for tunnel in facts.get('tunnel_sets', []):
+            if everything or (tunnel['bridge'], tunnel['network']) not in declared_tunnels:
+                if not everything and tunnel['bridge'] not in declared_bridges:
+                    continue  # goes with its bridge below
+                p = {'bridge': tunnel['bridge'], 'network': tunnel['network'], 'state': 'absent',
+                     'type': tunnel.get('type') or 'vxlan', 'remotes': [], 'options': {}}
+                p = ArgumentSpecValidator(_specs.OVS_TUNNEL).validate(p).validated_parameters
+                self._record('ovs_tunnels', entry_label('ovs_tunnels', p),
+                             self.b['ovs_tunnel'](self._common(p), check_mode=self.check_mode).run())
+        removed_ids = []
+        for name in facts.get('bridges', []):
+            if everything or name not in declared_bridges:
+                p = ArgumentSpecValidator(_specs.OVS_BRIDGE).validate(
+                    {'name': name, 'state': 'absent'}).validated_parameters
+                self._record('ovs_bridges', name,
+                             self.b['ovs_bridge'](self._common(p), check_mode=self.check_mode).run())
+                removed_ids.append(facts.get('bridge_ids', {}).get(name) or {})
+        return removed_ids
+
+    def _absent(self, ctx, entries):
+        """Remove everything we own on this host, in reverse order of building it."""
+        if 'firewall' in self.sections:
+            mgr = self.b['firewall'](check_mode=self.check_mode, table_name=(entries.get('firewall') or {}).get(
+                'table_name'))
+            self._record('firewall', mgr.table_name, mgr.absent())
+        owned = self._owned_links(ctx)
+        if 'containers' in self.sections:
+            for link in owned['containers']:
+                self._delete_link(ctx, 'attachments', link)
+            self.b['ovs_attach_cleanup'](self, self.params.get('ovsdb_socket'))
+        if 'fabric' in self.sections:
+            for link in sorted(owned['fabric'], key=lambda l: l.get('kind') == 'bridge'):
+                self._delete_link(ctx, 'linux_bridges' if link.get('kind') == 'bridge' else 'linux_tunnels', link)
+            self._restore_underlay(ctx, self._purge_ovs(set(), {}, entries, everything=True))
+
+
+# ---------------------------------------------------------------- backends
+
+def default_backends():
+    from ansible_collections.netwire.fabric.plugins.module_utils._netlink import NetlinkSession
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux_bridge import LinuxBridgeManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux_tunnel import LinuxTunnelManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._attach import ContainerAttachManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs_bridge import OvsBridgeManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs_tunnel import OvsTunnelManager
+
+    return {
+        'session': NetlinkSession,
+        'linux_bridge': LinuxBridgeManager,
+        'linux_tunnel': LinuxTunnelManager,
+        'container_attach': ContainerAttachManager,
+        'ovs_bridge': OvsBridgeManager,
+        'ovs_tunnel': OvsTunnelManager,
+        'firewall': _firewall_manager,
+        'ovs_facts': _owned_ovs,
+        'ovs_attach_cleanup': _ovs_attach_cleanup,
+    }
+
+
+class _FirewallAdapter(object):
+    """FirewallManager with the result shape the other managers return."""
+
+    def __init__(self, check_mode=False, table_name=None):
+        from ansible_collections.netwire.fabric.plugins.module_utils import _nft
+        from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
+        self.mgr = FirewallManager(_nft.NftClient(), table_name=table_name, check_mode=check_mode)
+        self.table_name = self.mgr.table_name
+
+    def present(self, networks, flows, publications):
+        return self.mgr.present(networks, flows, publications)
+
+    def absent(self):
+        return self.mgr.absent()
+
+
+def _firewall_manager(check_mode=False, table_name=None):
+    return _FirewallAdapter(check_mode=check_mode, table_name=table_name)
+
+
+def _owned_ovs(socket_path=None):
+    """Our OVS bridges and tunnel sets, or None when OVS is not there at all."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    client = _ovsdb.OvsdbClient(socket_path or _ovsdb.DEFAULT_SOCKET, _ovsdb.DEFAULT_TIMEOUT)
+    try:
+        with client:
+            snap = client.snapshot()
+    except NetwireError:
+        return None
+    bridges = sorted(name for name, br in snap['bridges'].items()
+                     if _ovsdb.is_owned(br['external_ids']))
+    sets = {}
+    for name, port in snap['ports'].items():
+        ids = port['external_ids']
+        if _ovsdb.is_owned(ids) and ids.get(_ovsdb.ROLE_KEY) == _ovsdb.ROLE_TUNNEL:
+            key = (port['bridge'], ids.get(_ovsdb.NETWORK_KEY))
+            iface = snap['interfaces'].get(name) or {}
+            sets.setdefault(key, {'bridge': port['bridge'], 'network': ids.get(_ovsdb.NETWORK_KEY),
+                                  'type': iface.get('type')})
+    return {'bridges': bridges, 'tunnel_sets': [sets[k] for k in sorted(sets, key=str)],
+            'bridge_ids': dict((name, dict(snap['bridges'][name]['external_ids'])) for name in bridges)}
+
+
+def _ovs_attach_cleanup(manager, socket_path=None, keep=None):
+    """Remove our attachment ports from OVS, but those named in ``keep`` (None: all)."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    client = _ovsdb.OvsdbClient(socket_path or _ovsdb.DEFAULT_SOCKET, _ovsdb.DEFAULT_TIMEOUT)
+    try:
+        with client:
+            snap = client.snapshot()
+            ops = []
+            for name, port in sorted(snap['ports'].items()):
+                ids = port['external_ids']
+                if _ovsdb.is_owned(ids) and ids.get(_ovsdb.ROLE_KEY) == _ovsdb.ROLE_ATTACH \
+                        and (keep is None or name not in keep):
+                    ops.append(_ovsdb.op('del_port', bridge=port['bridge'], name=name))
+            if ops:
+                if not manager.check_mode:
+                    client.apply(ops, 'remove', 'OVS attachment ports', 'all')
+                manager._record('attachments', 'ovs ports', {
+                    'changed': True, 'actions': ['remove OVS port %s' % o['name'] for o in ops],
+                    'diff': {'before': sorted(o['name'] for o in ops), 'after': []}})
+    except NetwireError:
+        return
+

@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument specs of the object modules, in one place.
+
+The single-object modules and host_network (which checks every entry of a host
+plan against the spec of the module that builds it) read them from here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+STATE = dict(type='str', choices=['present', 'absent'], default='present')
+
+LINUX_BRIDGE = dict(
+    name=dict(type='str', required=True),
+    state=STATE,
+    mtu=dict(type='int'),
+    stp=dict(type='bool', default=False),
+    forward_delay=dict(type='int'),
+    vlan_filtering=dict(type='bool', default=False),
+    mac=dict(type='str'),
+    addresses=dict(type='list', elements='str'),
+    ports=dict(type='list', elements='str'),
+    purge_ports=dict(type='bool', default=False),
+    up=dict(type='bool', default=True),
+)
+
+LINUX_TUNNEL = dict(
+    name=dict(type='str', required=True),
+    state=STATE,
+    kind=dict(type='str', choices=['vxlan', 'gretap', 'geneve'], default='vxlan'),
+    vni=dict(type='int'),
+    local=dict(type='str'),
+    dev=dict(type='str'),
+    port=dict(type='int'),
+    ttl=dict(type='int'),
+    learning=dict(type='bool', default=False),
+    udp_checksum=dict(type='bool'),
+    master=dict(type='str'),
+    mtu=dict(type='int'),
+    remotes=dict(type='list', elements='str', default=[]),
+    up=dict(type='bool', default=True),
+)
+
+CONTAINER_ATTACH = dict(
+    container=dict(type='str', required=True),
+    container_type=dict(type='str', choices=['auto', 'docker', 'podman', 'pid', 'netns', 'path'], default='auto'),
+    state=STATE,
+    bridge=dict(type='str'),
+    bridge_type=dict(type='str', choices=['auto', 'linux', 'ovs'], default='auto'),
+    vlan_tag=dict(type='int'),
+    network=dict(type='str'),
+    ifname=dict(type='str', default='eth1'),
+    host_ifname=dict(type='str'),
+    addresses=dict(type='list', elements='str', default=[]),
+    mac=dict(type='str'),
+    mac_seed=dict(type='str'),
+    mtu=dict(type='int'),
+    gateway=dict(type='str'),
+    gateway6=dict(type='str'),
+    routes=dict(type='list', elements='dict', default=[], options=dict(
+        dest=dict(type='str', required=True),
+        via=dict(type='str'),
+    )),
+    hairpin=dict(type='bool', default=False),
+    gratuitous_arp=dict(type='bool', default=True),
+)
+
+OVSDB_SOCKET = dict(type='str', default='/run/openvswitch/db.sock')
+OVSDB_TIMEOUT = dict(type='int', default=20)
+
+OVS_BRIDGE = dict(
+    name=dict(type='str', required=True),
+    state=STATE,
+    datapath_type=dict(type='str', choices=['system', 'netdev'], default='system'),
+    fail_mode=dict(type='str', choices=['standalone', 'secure']),
+    external_ids=dict(type='dict', default={}),
+    other_config=dict(type='dict', default={}),
+    ports=dict(type='list', elements='dict', options=dict(
+        name=dict(type='str', required=True),
+        type=dict(type='str', choices=['system', 'internal']),
+        tag=dict(type='int'),
+        addresses=dict(type='list', elements='str'),
+    )),
+    ovsdb_socket=OVSDB_SOCKET,
+    timeout=OVSDB_TIMEOUT,
+)
+
+OVS_TUNNEL = dict(
+    bridge=dict(type='str', required=True),
+    network=dict(type='str', required=True),
+    type=dict(type='str', choices=['gre', 'vxlan', 'geneve'], default='vxlan'),
+    remotes=dict(type='list', elements='str', default=[]),
+    key=dict(type='int', no_log=False),
+    dst_port=dict(type='int'),
+    local_ip=dict(type='str'),
+    options=dict(type='dict', default={}),
+    state=STATE,
+    ovsdb_socket=OVSDB_SOCKET,
+    timeout=OVSDB_TIMEOUT,
+)
+
+FIREWALL = dict(
+    state=STATE,
+    table_name=dict(type='str', default='netwire'),
+    networks=dict(type='list', elements='dict', default=[], options=dict(
+        name=dict(type='str', required=True),
+        subnet=dict(type='str', required=True),
+        bridge=dict(type='str', required=True),
+        nat=dict(type='bool', default=True),
+        icc=dict(type='bool', default=True),
+        zone=dict(type='str'),
+    )),
+    flows=dict(type='list', elements='dict', default=[], options={
+        'from': dict(type='str', required=True),
+        'to': dict(type='str', required=True),
+    }),
+    publications=dict(type='list', elements='dict', default=[], options=dict(
+        name=dict(type='str'),
+        network=dict(type='str', required=True),
+        proto=dict(type='str', choices=['tcp', 'udp'], default='tcp'),
+        host_port=dict(type='int', required=True),
+        bind_address=dict(type='str', default='127.0.0.1'),
+        container_address=dict(type='str', required=True),
+        container_port=dict(type='int'),
+    )),
+)

@@ -1,0 +1,146 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: host_network
+short_description: Apply one host's whole netwire plan in one call
+version_added: 0.1.0
+description:
+  - Builds, converges or removes everything netwire.fabric manages on one host from the host's plan, the per-host
+    data that M(netwire.fabric.netwire_validate) computes from the model: OVS bridges (and the underlay bridge the
+    userspace datapath needs), Linux bridges, OVS tunnel meshes, kernel tunnels, container attachments and the
+    firewall.
+  - Each plan entry holds the arguments of the module that builds that kind of object
+    (M(netwire.fabric.ovs_bridge), M(netwire.fabric.linux_bridge), M(netwire.fabric.ovs_tunnel),
+    M(netwire.fabric.linux_tunnel), M(netwire.fabric.container_attach), M(netwire.fabric.firewall)) and is converged
+    by the same code, so a plan behaves exactly like the equivalent single-object tasks, in one module call per host
+    whatever the number of networks, tunnels or containers.
+  - Every entry is checked against its module's options before anything is changed; a bad entry fails the call
+    naming its path in the plan, with nothing applied.
+  - With O(purge=true), objects netwire.fabric owns on the host that the plan does not declare (a network or
+    container removed from the model) are removed. Objects netwire.fabric did not create are never touched.
+  - With O(datapath_type=netdev) OVS networks that tunnel, the plan names an underlay bridge that owns the underlay
+    interface; its address and default route move onto that bridge's internal port (userspace tunnelling needs
+    that), and are put back on the interface when the bridge is removed. See the collection's C(docs/ovs.md).
+author:
+  - netwire.fabric contributors (!UNKNOWN)
+attributes:
+  check_mode:
+    support: full
+    description: Reports every change the plan would make and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the before and after of every object that changes, keyed by kind and name.
+options:
+  plan:
+    description:
+      - The host's plan, as returned for this host by M(netwire.fabric.netwire_validate) (C(plans[inventory_hostname])).
+      - Keys used are C(ovs_bridges), C(linux_bridges), C(ovs_tunnels), C(linux_tunnels), C(attachments),
+        C(firewall), C(underlay) and C(names). Unknown keys are ignored.
+    type: dict
+    default: {}
+  state:
+    description:
+      - V(present) builds and converges the plan.
+      - V(absent) removes everything netwire.fabric owns on the host in the chosen O(sections), in reverse order;
+        the plan is not needed for that.
+    type: str
+    choices: [present, absent]
+    default: present
+  sections:
+    description:
+      - Which parts of the plan to act on. V(fabric) is bridges and tunnels, V(containers) the attachments,
+        V(firewall) the nftables tables. The collection's roles call the module once per section.
+    type: list
+    elements: str
+    choices: [fabric, containers, firewall]
+    default: [fabric, containers, firewall]
+  purge:
+    description:
+      - With O(state=present), remove objects netwire.fabric owns in the chosen sections that the plan does not
+        declare.
+    type: bool
+    default: true
+  ovsdb_socket:
+    description:
+      - The OVSDB server's unix socket.
+    type: str
+    default: /run/openvswitch/db.sock
+notes:
+  - IPv4 forwarding is the job of the C(netwire.fabric.host_prep) role.
+requirements:
+  - pyroute2
+  - ovsdbapp (for OVS networks)
+  - nftables (the C(nft) command, for the firewall)
+seealso:
+  - module: netwire.fabric.netwire_validate
+  - module: netwire.fabric.net_info
+"""
+
+EXAMPLES = r"""
+- name: Validate the model and compute every host's plan
+  netwire.fabric.netwire_validate:
+  run_once: true
+  register: netwire_model
+
+- name: Build bridges and tunnels
+  netwire.fabric.host_network:
+    plan: "{{ netwire_model.plans[inventory_hostname] }}"
+    sections: [fabric]
+
+- name: Remove everything netwire.fabric made on the host
+  netwire.fabric.host_network:
+    state: absent
+"""
+
+RETURN = r"""
+actions:
+  description: What was done (or, in check mode, would be done), one line per change.
+  returned: always
+  type: list
+  elements: str
+  sample: ["linux_bridges nw-app: create bridge nw-app", "ovs_tunnels dmz on nw-dmz: add gre tunnel port gre-... to 198.19.0.12"]
+results:
+  description: One entry per object acted on, with its kind, name, whether it changed, its actions and its diff.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._host_network import HostNetworkManager, SECTIONS
+from ansible_collections.netwire.fabric.plugins.module_utils._netlink import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            plan=dict(type='dict', default={}),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            sections=dict(type='list', elements='str', choices=list(SECTIONS), default=list(SECTIONS)),
+            purge=dict(type='bool', default=True),
+            ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock'),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
+    try:
+        result = HostNetworkManager(module.params, check_mode=module.check_mode).run()
+    except NetwireError as err:
+        module.fail_json(msg=str(err), **err.details)
+    if not module._diff:
+        result.pop('diff', None)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
