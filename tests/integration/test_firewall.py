@@ -266,7 +266,8 @@ def test_nat_egress_reaches_outside_with_the_underlay_address(applied):
     try:
         import time
         time.sleep(1.0)
-        assert bed.ping("dmz1", outside.ip)
+        # a few requests, so that a slow tcpdump start cannot miss them all
+        assert bed.ns("dmz1", ["ping", "-c", "3", "-i", "0.5", "-W", "1", outside.ip]).returncode == 0
         out, _ = cap.communicate(timeout=10)
     finally:
         if cap.poll() is None:
