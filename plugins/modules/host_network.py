@@ -13,7 +13,7 @@ short_description: Apply one host's whole netwire plan in one call
 version_added: 0.1.0
 description:
   - Builds, converges or removes everything netwire.fabric manages on one host from the host's plan, the per-host
-    data that M(netwire.fabric.netwire_validate) computes from the model: OVS bridges (and the underlay bridge the
+    data that M(netwire.fabric.netwire_validate) computes from the model; that is OVS bridges (and the underlay bridge the
     userspace datapath needs), Linux bridges, OVS tunnel meshes, kernel tunnels, container attachments and the
     firewall.
   - Each plan entry holds the arguments of the module that builds that kind of object
