@@ -1,9 +1,11 @@
 """container_attach: Docker containers and plain namespaces on a Linux bridge in a lab host."""
 
 import json
+import subprocess
 
 import pytest
 
+from tests.lab.core import venv_python
 from tests.lab.pytest_plugin import Container
 
 from tests.integration.linux_helpers import (
@@ -96,6 +98,9 @@ def test_docker_attach_lifecycle(host, container):
     assert host.module("container_attach", absent)["changed"]
     assert link(host, planned["host_ifname"]) is None and link_in(host, ns_path(c), "eth1") is None
     assert not host.module("container_attach", absent)["changed"]
+    c.remove()
+    gone = host.module("container_attach", absent)
+    assert not gone.get("failed") and not gone["changed"], gone
     assert snapshot(host, FOREIGN) == foreign_before
 
 
@@ -111,6 +116,43 @@ def test_two_containers_talk_and_the_host_reaches_them(host, container, netns):
     assert db.run(["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.34.0.21"], check=False).returncode == 0
     assert host.run(["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.34.0.21"], check=False).returncode == 0
     assert db.run(["ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", "fd00:34::1"], check=False).returncode == 0
+
+
+GARP_WATCH = r"""
+import socket, struct, sys, time
+bridge, want = sys.argv[1], socket.inet_aton(sys.argv[2])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+s.bind((bridge, 0))
+s.settimeout(0.5)
+print("ready", flush=True)
+deadline = time.time() + 8
+while time.time() < deadline:
+    try:
+        frame = s.recv(128)
+    except socket.timeout:
+        continue
+    op, sha, spa, tha, tpa = struct.unpack("!6xH6s4s6s4s", frame[14:42])
+    if op == 1 and spa == want and tpa == want:
+        print("garp", ":".join("%02x" % b for b in sha), flush=True)
+        sys.exit(0)
+sys.exit(1)
+"""
+
+
+def test_new_addresses_are_announced_with_gratuitous_arp(host, netns):
+    ns = netns(host, "nwt-garp")
+    watch = host.popen([venv_python(), "-c", GARP_WATCH, BR,
+                        "10.34.0.71"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert watch.stdout.readline().strip() == "ready"
+        res = host.module("container_attach", {"container": ns.name, "bridge": BR, "addresses": ["10.34.0.71/24"]})
+        assert "announce 10.34.0.71 with gratuitous ARP" in res["actions"]
+        assert watch.wait(timeout=10) == 0, "no gratuitous ARP seen on the bridge"
+        assert watch.stdout.read().split() == ["garp", res["attachment"]["mac"]]
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
 
 
 def test_docker_restart_reattaches_without_stale_host_end(host, container):
