@@ -441,7 +441,9 @@ def test_python_binding_backend_gives_the_same_result(bed):
 def test_any_address_publication_answers_on_every_non_loopback_host_address(bed):
     params = bed.params()
     params["publications"] = [{"name": "any", "network": "dmz", "host_port": 8083, "bind_address": "0.0.0.0",
-                               "container_address": addr("dmz1"), "container_port": 80}]
+                               "container_address": addr("dmz1"), "container_port": 80},
+                              {"name": "dns", "network": "app", "proto": "udp", "host_port": 8083,
+                               "bind_address": "0.0.0.0", "container_address": addr("app1"), "container_port": 53}]
     try:
         assert bed.module(params)["changed"] is True
         assert bed.module(params)["changed"] is False
