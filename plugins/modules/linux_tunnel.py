@@ -74,7 +74,9 @@ options:
     description: Compute UDP checksums on outer IPv4 packets. Left as the kernel sets it when omitted.
     type: bool
   master:
-    description: Bridge the tunnel device is a port of. It must exist and be a Linux bridge.
+    description:
+      - Bridge the tunnel device is a port of. It must exist and be a Linux bridge.
+      - Omit it for a tunnel without a master (an existing master is released).
     type: str
   mtu:
     description: MTU of the tunnel device (the kernel derives one from O(dev) when omitted).
