@@ -24,7 +24,6 @@ import os
 from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_netlink
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
-    BackendError,
     InvalidParameter,
     NotOwned,
     failure,
@@ -158,11 +157,7 @@ class OvsAttachBackend(object):
             netdev = is_netdev_bridge(snap, bridge)
             ofport = (snap["interfaces"].get(port) or {}).get("ofport")
             if not self.check_mode:
-                self.client.apply(ops, "attach", "port", port)
-                bad = self.client.interface_errors([port])
-                if bad:
-                    raise failure("attach", "port", port, "OVS reports %s" % _ovsdb.describe_interface_errors(bad),
-                                  BackendError, actions=actions)
+                self.client.apply_checked(snap, ops, [port], "attach", "port", port, actions=actions)
                 ofport = self.client.snapshot()["interfaces"][port]["ofport"]
         if netdev:
             for ifname, netns in ((port, None), (peer, peer_netns)):
@@ -303,13 +298,12 @@ class OvsBridgeBackend(object):
     # -- steps (run by the Plan, never in check mode)
     def _apply(self, ops, port):
         client = self._connect()
-        client.apply(ops, "attach" if port else "detach", "OVS port", port or "")
+        snap = client.snapshot()
         self._snap = None
         if port:
-            bad = client.interface_errors([port])
-            if bad:
-                raise failure("attach", "OVS port", port, "OVS reports %s" % _ovsdb.describe_interface_errors(bad),
-                              BackendError)
+            client.apply_checked(snap, ops, [port], "attach", "OVS port", port)
+        else:
+            client.apply(ops, "detach", "OVS port", "")
 
     def _apply_sequence(self, batches, port):
         self._apply(batches[0], None)

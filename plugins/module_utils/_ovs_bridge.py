@@ -19,7 +19,6 @@ from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_netlink
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
-    BackendError,
     InvalidParameter,
     NotOwned,
     failure,
@@ -276,11 +275,7 @@ class OvsBridgeManager(object):
             self._check_system_ports(ops)
             addr_plans = self._plan_addresses(internal, tracker, new_bridge=snap["bridges"].get(name) is None)
             if not self.check_mode:
-                new_ifaces = self.client.apply(ops, "apply", "OVS bridge", name)
-                bad = self.client.interface_errors(new_ifaces)
-                if bad:
-                    raise failure("add", "ports to OVS bridge", name,
-                                  "OVS could not set up %s" % _ovsdb.describe_interface_errors(bad), BackendError)
+                self.client.apply_checked(snap, ops, [], "configure", "OVS bridge", name, actions=tracker.actions)
                 self._apply_addresses(addr_plans)
                 after = bridge_view(self.client.snapshot(), name)
             else:

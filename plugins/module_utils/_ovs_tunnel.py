@@ -251,13 +251,9 @@ class OvsTunnelManager(object):
             ops, tracker, before, after, touched = plan(snap, p, self.check_mode)
             tunnels = []
             if not self.check_mode:
-                self.client.apply(ops, "apply", "tunnels of overlay", p["network"])
+                self.client.apply_checked(snap, ops, touched, "configure", "tunnels of overlay", p["network"],
+                                          actions=tracker.actions)
                 if p["state"] == "present":
-                    bad = self.client.interface_errors(touched)
-                    if bad:
-                        raise failure("configure", "tunnels of overlay", p["network"],
-                                      "OVS rejected %s" % _ovsdb.describe_interface_errors(bad), BackendError,
-                                      actions=tracker.actions)
                     snap = self.client.snapshot()
             if p["state"] == "present":
                 live = current_tunnels(snap, p["bridge"], p["network"])

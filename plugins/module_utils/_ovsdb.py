@@ -325,6 +325,21 @@ class OvsdbClient(object):
                           BackendError)
         return list(cmd.new_interfaces)
 
+    def apply_checked(self, snap, ops, names, verb, kind, name, **details):
+        """:meth:`apply`, then check ``names`` got a valid ofport; on failure roll
+        the transaction back (a second one) and raise OVS's own error."""
+        new = self.apply(ops, verb, kind, name)
+        bad = self.interface_errors(list(names) + [n for n in new if n not in names])
+        if not bad:
+            return new
+        reason = "OVS rejected %s" % describe_interface_errors(bad)
+        try:
+            self.apply(inverse_ops(snap, ops), "roll back", kind, name)
+            reason += "; the change was rolled back"
+        except BackendError as exc:
+            reason += "; rolling back failed too: %s" % exc
+        raise failure(verb, kind, name, reason, BackendError, **details)
+
     def interface_errors(self, names, settle=3.0):
         """Interfaces among ``names`` without a valid ofport, with OVS's error.
 
@@ -345,6 +360,42 @@ class OvsdbClient(object):
             if not bad or time.time() >= deadline:
                 return bad
             time.sleep(0.1)
+
+
+def inverse_ops(snap, ops):
+    """Ops that undo ``ops`` applied on top of ``snap`` (used to roll back a run
+    whose interfaces OVS rejected, so that nothing stays half-applied).
+
+    Deleting a whole bridge is not undone (a failed ofport check never follows
+    one: deletions add no interface).
+    """
+    undo = []
+    for item in reversed(ops):
+        kind = item["op"]
+        if kind == "add_bridge":
+            undo.append(op("del_bridge", name=item["name"]))
+        elif kind == "update_bridge":
+            old = snap["bridges"][item["name"]]
+            undo.append(op("update_bridge", name=item["name"],
+                           columns=dict((c, old.get(c)) for c in item["columns"])))
+        elif kind == "add_port":
+            undo.append(op("del_port", bridge=item["bridge"], name=item["name"]))
+        elif kind == "update_port":
+            old = snap["ports"][item["name"]]
+            undo.append(op("update_port", name=item["name"], columns=dict((c, old.get(c)) for c in item["columns"])))
+        elif kind == "update_interface":
+            old = snap["interfaces"][item["name"]]
+            undo.append(op("update_interface", name=item["name"],
+                           columns=dict((c, old.get(c)) for c in item["columns"])))
+        elif kind == "del_port":
+            port = snap["ports"].get(item["name"])
+            iface = snap["interfaces"].get(item["name"])
+            if port is not None and iface is not None:
+                undo.append(op("add_port", bridge=item["bridge"], name=item["name"],
+                               port={"tag": port["tag"], "external_ids": dict(port["external_ids"])},
+                               interface={"type": iface["type"], "options": dict(iface["options"]),
+                                          "external_ids": dict(iface["external_ids"])}))
+    return undo
 
 
 def ports_on_bridge(snap, bridge):

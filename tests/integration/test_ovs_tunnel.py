@@ -289,3 +289,18 @@ def test_net_info_reports_owned_ovs_objects_only(fabric):
     assert len(ours) == 1 and ours[0]["bridge"] == "br-gre" and ours[0]["bridge_type"] == "ovs"
     missing = ok(h1.module("net_info", {"ovsdb_socket": "/run/openvswitch/none.sock"}))["ovs"]
     assert missing["available"] is False and "not running" in missing["reason"]
+
+
+def test_interface_ovs_rejects_is_reported_and_rolled_back(fabric):
+    """Two overlays with the same type, VNI and remote on one host: OVS refuses the
+    second tunnel (ofport -1, 'File exists'); the module says so and leaves nothing behind."""
+    h1, h2 = fabric["h1"], fabric["h2"]
+    tunnel(h1, VX, remotes=[h2.underlay_ip])
+    ok(h1.module("ovs_bridge", {"name": "br-seqt", "datapath_type": "netdev"}))
+    dup = dict(VX, bridge="br-seqt", network="ovt-dup", remotes=[h2.underlay_ip])
+    r = h1.module("ovs_tunnel", dup)
+    assert r.get("failed") and "File exists" in r["msg"] and "rolled back" in r["msg"], r
+    assert ports_of(h1, "br-seqt") == {"br-seqt"}
+    ok(h1.module("ovs_bridge", {"name": "br-seqt", "state": "absent"}))
+    tunnel(h2, VX, remotes=[h1.underlay_ip])
+    assert ping_eventually(fabric["ns"]["v1"], "10.42.0.2")

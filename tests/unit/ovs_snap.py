@@ -108,10 +108,14 @@ class FakeClient(object):
         return copy.deepcopy(self.s)
 
     def apply(self, ops, *args):
+        self.seen_ops = getattr(self, "seen_ops", []) + [ops]
         if ops:
             self.transactions.append(ops)
             apply_ops(self.s, ops)
         return [o["name"] for o in ops if o["op"] in ("add_port", "add_bridge")]
+
+    # the real roll-back logic, over this fake's apply/interface_errors
+    apply_checked = _ovsdb.OvsdbClient.apply_checked
 
     def interface_errors(self, names, settle=0):
         return dict((n, self.errors[n]) for n in names if n in self.errors)

@@ -217,3 +217,39 @@ def test_manager_reports_ovs_interface_error():
     with pytest.raises(BackendError, match="could not add network device") as err:
         m.run()
     assert bad in str(err.value) and err.value.details["actions"]
+
+
+def test_rejected_interfaces_are_rolled_back_to_the_previous_state():
+    s = snap(bridge("br-app"))
+    m, client = manager(s, key=42)
+    m.run()
+    before = copy.deepcopy(s)
+    # a key change plus a new remote, which OVS rejects
+    new = ot.port_name("gre", "app", "198.19.0.14")
+    m, client = manager(s, key=43, remotes=["198.19.0.12", "198.19.0.14"],
+                        errors={new: "could not add network device %s to ofproto (File exists)" % new})
+    with pytest.raises(BackendError, match=r"File exists\); the change was rolled back"):
+        m.run()
+    assert len(client.transactions) == 2
+    assert s["ports"].keys() == before["ports"].keys()
+    for name in before["interfaces"]:
+        assert s["interfaces"][name]["options"] == before["interfaces"][name]["options"]
+
+
+def test_inverse_ops_undo_every_kind_of_op():
+    s = snap(bridge("br-a", ports=[member("eth1", "br-a", tag=5)]), bridge("br-b"))
+    s["bridges"]["br-b"]["fail_mode"] = "secure"
+    original = copy.deepcopy(s)
+    ops = [
+        _ovsdb.op("update_bridge", name="br-b", columns={"fail_mode": None, "other_config": {"a": "1"}}),
+        _ovsdb.op("del_port", bridge="br-a", name="eth1"),
+        _ovsdb.op("add_port", bridge="br-b", name="eth1", port={"tag": 7, "external_ids": {}},
+                  interface={"type": "", "external_ids": {}}),
+        _ovsdb.op("update_interface", name="eth1", columns={"type": "internal"}),
+        _ovsdb.op("add_bridge", name="br-c", bridge={}, port={}, interface={}),
+    ]
+    apply_ops(s, ops)
+    apply_ops(s, _ovsdb.inverse_ops(original, ops))
+    for table in ("bridges", "ports"):
+        assert s[table] == original[table]
+    assert s["interfaces"]["eth1"]["type"] == original["interfaces"]["eth1"]["type"]
