@@ -1,0 +1,90 @@
+"""The pyroute2 adapter: message flattening, one socket per namespace, error mapping."""
+
+import pytest
+
+import tests.unit._collection_path  # noqa: F401  pylint: disable=unused-import
+from ansible_collections.netwire.fabric.plugins.module_utils import _netlink
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, MissingDependency
+
+BRIDGE_MSG = {
+    "index": 7, "flags": 0x1003, "family": 0,
+    "attrs": [
+        ("IFLA_IFNAME", "nw-app"), ("IFLA_MTU", 1450), ("IFLA_ADDRESS", "02:00:00:00:00:07"),
+        ("IFLA_IFALIAS", "netwire:bridge"), ("IFLA_OPERSTATE", "UP"), ("UNKNOWN", {"header": {}}),
+        ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "bridge"), ("IFLA_INFO_DATA", {"attrs": [
+            ("IFLA_BR_FORWARD_DELAY", 1500), ("IFLA_BR_STP_STATE", 0), ("IFLA_BR_VLAN_FILTERING", 0)]})]}),
+        ("IFLA_AF_SPEC", {"attrs": [("AF_INET6", {"attrs": [("IFLA_INET6_CONF", {"disable_ipv6": 0})]})]}),
+    ],
+}
+PORT_MSG = {
+    "index": 9, "flags": 0x1002, "family": 0,
+    "attrs": [
+        ("IFLA_IFNAME", "nw0123"), ("IFLA_MTU", 1450), ("IFLA_MASTER", 7), ("IFLA_LINK", 2),
+        ("IFLA_LINK_NETNSID", 1),
+        ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "veth"), ("IFLA_INFO_SLAVE_KIND", "bridge"),
+                                     ("IFLA_INFO_SLAVE_DATA", {"attrs": [("IFLA_BRPORT_MODE", 1)]})]}),
+        ("IFLA_AF_SPEC", {"attrs": [("AF_INET", {})]}),
+    ],
+}
+
+
+def test_parse_link_flattens_what_the_managers_compare():
+    link = _netlink.parse_link(BRIDGE_MSG)
+    assert link["ifname"] == "nw-app" and link["kind"] == "bridge" and link["up"] is True
+    assert link["data"] == {"forward_delay": 1500, "stp_state": 0, "vlan_filtering": 0}
+    assert link["alias"] == "netwire:bridge" and link["ipv6_disabled"] is False
+    port = _netlink.parse_link(PORT_MSG)
+    assert port["up"] is False and port["master"] == 7 and port["link"] == 2 and port["link_netnsid"] == 1
+    assert port["slave"] == {"mode": 1} and port["alias"] is None
+    assert port["ipv6_disabled"] is True, "no AF_INET6 block means IPv6 is off on the link"
+
+
+def test_parse_addr_and_route():
+    v4 = {"index": 7, "family": 2, "prefixlen": 24, "attrs": [("IFA_ADDRESS", "10.1.0.1"), ("IFA_LOCAL", "10.1.0.1")]}
+    ll = {"index": 7, "family": 10, "prefixlen": 64, "attrs": [("IFA_ADDRESS", "fe80::1")]}
+    assert _netlink.parse_addr(v4)["address"] == "10.1.0.1/24"
+    assert _netlink.parse_addr(ll)["link_local"] is True
+    route = _netlink.parse_route({"family": 2, "dst_len": 0, "proto": 110, "scope": 0, "table": 254,
+                                  "attrs": [("RTA_GATEWAY", "10.1.0.1"), ("RTA_OIF", 3)]})
+    assert route["dst"] == "0.0.0.0/0" and route["gateway"] == "10.1.0.1" and route["proto"] == 110
+
+
+class CountingIPRoute:
+    opened = []
+
+    def __init__(self, netns=None, flags=None):
+        self.netns = netns
+        CountingIPRoute.opened.append((netns, flags))
+
+    def get_links(self):
+        return [BRIDGE_MSG, PORT_MSG]
+
+    def get_addr(self):
+        return []
+
+    def link(self, *args, **kwargs):
+        raise _netlink.NetlinkError(95, "Operation not supported") if kwargs.get("kind") == "gretap" else \
+            _netlink.NetlinkError(17, "File exists")
+
+    def close(self):
+        pass
+
+
+def test_one_socket_per_namespace_and_cached_dumps(monkeypatch):
+    CountingIPRoute.opened = []
+    monkeypatch.setattr(_netlink, "IPRoute", CountingIPRoute)
+    with _netlink.NetlinkSession() as ctx:
+        for dummy in range(3):
+            assert ctx.link("nw-app")["index"] == 7
+            assert ctx.link("nw0123", "/run/netns/c1")["master"] == 7
+            ctx.link_addresses(7)
+    assert CountingIPRoute.opened == [(None, None), ("/run/netns/c1", 0)], "flags=0: a missing namespace is an error"
+
+
+def test_netlink_errors_become_collection_errors(monkeypatch):
+    monkeypatch.setattr(_netlink, "IPRoute", CountingIPRoute)
+    with _netlink.NetlinkSession() as ctx:
+        with pytest.raises(MissingDependency, match="Failed to create tunnel 'gt': Operation not supported"):
+            ctx.call("create", "tunnel", "gt", "link", "add", kind="gretap")
+        with pytest.raises(BackendError, match="Failed to create bridge 'br': File exists \\(errno 17\\)"):
+            ctx.call("create", "bridge", "br", "link", "add", kind="bridge")
