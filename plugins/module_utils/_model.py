@@ -286,7 +286,7 @@ def _unknown_keys(f, path, value, known):
 
 def _name(f, path, key, what):
     if not isinstance(key, str):
-        f.add(path, '%s name %s must be a string' % (what, _kind(key)))
+        f.add(path, '%s name %r must be a string, got %s' % (what, key, _kind(key)))
         return False
     if not NAME_RE.match(key):
         f.add(path, "%s name '%s' must start with a letter or digit and hold only letters, digits, '_', '.', '-'"
@@ -1209,7 +1209,6 @@ def host_plan(normalized, host):
                                        'stp': False})
         else:
             p['ovs_bridges'].append({'name': net['bridge'], 'datapath_type': h['ovs_datapath'],
-                                     'external_ids': {'netwire-network': net['name']},
                                      'ports': [{'name': net['bridge'], 'type': 'internal',
                                                 'addresses': [address]}]})
         remotes = [hosts[r]['underlay_address'] for r in net['hosts'] if r != host]
