@@ -279,7 +279,7 @@ class OvsBridgeManager(object):
                 self._apply_addresses(addr_plans)
                 after = bridge_view(self.client.snapshot(), name)
             else:
-                after = self._predict(before, tracker)
+                after = bridge_view(_ovsdb.simulate(snap, ops), name)
         for view in (before, after):
             for pname, addrs in self._addresses_view(addr_plans, view is after).items():
                 if pname in view.get("ports", {}):
@@ -344,27 +344,3 @@ class OvsBridgeManager(object):
     @staticmethod
     def _addresses_view(plans, after):
         return dict((i["name"], i["wanted"] if after else i["current"]) for i in plans)
-
-    def _predict(self, before, tracker):
-        """After-state for check mode, derived from the desired parameters."""
-        p = self.p
-        if p["state"] == "absent":
-            return {"name": p["name"], "state": "absent"}
-        local_port = {"type": "internal", "tag": None, "owned": True, "role": _ovsdb.ROLE_BRIDGE}
-        after = dict(before) if before.get("state") == "present" else {
-            "name": p["name"], "state": "present", "owned": True, "external_ids": {}, "other_config": {},
-            "fail_mode": None, "ports": {p["name"]: local_port},
-        }
-        after = dict(after, datapath_type=p["datapath_type"])
-        after["external_ids"] = dict(after["external_ids"], **dict(p["external_ids"], **_ovsdb.owner_ids(_ovsdb.ROLE_BRIDGE)))
-        after["other_config"] = dict(after["other_config"], **p["other_config"])
-        if p["fail_mode"] is not None:
-            after["fail_mode"] = p["fail_mode"]
-        if p["ports"] is not None:
-            ports = dict((n, dict(v)) for n, v in after["ports"].items()
-                         if v.get("role") != _ovsdb.ROLE_MEMBER or n in [x["name"] for x in p["ports"]])
-            for port in p["ports"]:
-                ports[port["name"]] = {"type": port["type"], "tag": port["tag"], "owned": True,
-                                       "role": ports.get(port["name"], {}).get("role") or _ovsdb.ROLE_MEMBER}
-            after["ports"] = ports
-        return after

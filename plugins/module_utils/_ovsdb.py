@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import logging
 import os
 import time
@@ -396,6 +397,59 @@ def inverse_ops(snap, ops):
                                interface={"type": iface["type"], "options": dict(iface["options"]),
                                           "external_ids": dict(iface["external_ids"])}))
     return undo
+
+
+def simulate(snap, ops):
+    """The snapshot after ``ops`` (pure; nothing is sent to OVSDB).
+
+    Lets several planners be chained into one transaction (plan the bridge,
+    simulate, plan its tunnels on the result) and predicts check-mode results.
+    ofport of new interfaces is unknown (None).
+    """
+    s = copy.deepcopy(snap)
+
+    def add_port(br, name, pcols, icols):
+        pcols, icols = dict(pcols or {}), dict(icols or {})
+        s["ports"][name] = {"name": name, "bridge": br, "tag": pcols.get("tag"),
+                            "external_ids": dict(pcols.get("external_ids") or {}), "interfaces": [name]}
+        s["interfaces"][name] = {"name": name, "port": name, "type": icols.get("type", ""),
+                                 "options": dict(icols.get("options") or {}),
+                                 "external_ids": dict(icols.get("external_ids") or {}), "ofport": None, "error": None}
+        s["bridges"][br]["ports"] = sorted(s["bridges"][br]["ports"] + [name])
+
+    def del_port(br, name):
+        s["bridges"][br]["ports"] = [n for n in s["bridges"][br]["ports"] if n != name]
+        del s["ports"][name]
+        del s["interfaces"][name]
+
+    for o in ops:
+        kind = o["op"]
+        if kind == "add_bridge":
+            cols = o.get("bridge") or {}
+            s["bridges"][o["name"]] = {"name": o["name"], "datapath_type": cols.get("datapath_type", ""),
+                                       "fail_mode": cols.get("fail_mode"),
+                                       "external_ids": dict(cols.get("external_ids") or {}),
+                                       "other_config": dict(cols.get("other_config") or {}), "ports": []}
+            add_port(o["name"], o["name"], o.get("port"), dict(o.get("interface") or {}, type="internal"))
+        elif kind == "update_bridge":
+            s["bridges"][o["name"]].update(o["columns"])
+        elif kind == "del_bridge":
+            for pname in list(s["bridges"][o["name"]]["ports"]):
+                del_port(o["name"], pname)
+            del s["bridges"][o["name"]]
+        elif kind == "add_port":
+            if o["name"] in s["ports"]:
+                raise ValueError("duplicate port %s" % o["name"])
+            add_port(o["bridge"], o["name"], o.get("port"), o.get("interface"))
+        elif kind == "update_port":
+            s["ports"][o["name"]].update(o["columns"])
+        elif kind == "update_interface":
+            s["interfaces"][o["name"]].update(o["columns"])
+        elif kind == "del_port":
+            del_port(o["bridge"], o["name"])
+        else:
+            raise ValueError("unknown OVSDB op %r" % kind)
+    return s
 
 
 def ports_on_bridge(snap, bridge):

@@ -45,47 +45,10 @@ def foreign(name, itype="", tag=None):
 
 
 def apply_ops(s, ops):
-    """A tiny in-memory OVSDB: apply planner ops to a snapshot (for idempotency tests)."""
-    def add_port(br, name, pcols, icols):
-        pcols, icols = dict(pcols or {}), dict(icols or {})
-        s["ports"][name] = {"name": name, "bridge": br, "tag": pcols.get("tag"),
-                            "external_ids": dict(pcols.get("external_ids") or {}), "interfaces": [name]}
-        s["interfaces"][name] = {"name": name, "port": name, "type": icols.get("type", ""),
-                                 "options": dict(icols.get("options") or {}),
-                                 "external_ids": dict(icols.get("external_ids") or {}), "ofport": 7, "error": None}
-        s["bridges"][br]["ports"] = sorted(s["bridges"][br]["ports"] + [name])
-
-    def del_port(br, name):
-        s["bridges"][br]["ports"] = [p for p in s["bridges"][br]["ports"] if p != name]
-        del s["ports"][name]
-        del s["interfaces"][name]
-
-    for o in ops:
-        kind = o["op"]
-        if kind == "add_bridge":
-            cols = o.get("bridge") or {}
-            s["bridges"][o["name"]] = {"name": o["name"], "datapath_type": cols.get("datapath_type", ""),
-                                       "fail_mode": cols.get("fail_mode"),
-                                       "external_ids": dict(cols.get("external_ids") or {}),
-                                       "other_config": dict(cols.get("other_config") or {}), "ports": []}
-            add_port(o["name"], o["name"], o.get("port"), dict(o.get("interface") or {}, type="internal"))
-        elif kind == "update_bridge":
-            s["bridges"][o["name"]].update(o["columns"])
-        elif kind == "del_bridge":
-            for p in list(s["bridges"][o["name"]]["ports"]):
-                del_port(o["name"], p)
-            del s["bridges"][o["name"]]
-        elif kind == "add_port":
-            assert o["name"] not in s["ports"], "duplicate port %s" % o["name"]
-            add_port(o["bridge"], o["name"], o.get("port"), o.get("interface"))
-        elif kind == "update_port":
-            s["ports"][o["name"]].update(o["columns"])
-        elif kind == "update_interface":
-            s["interfaces"][o["name"]].update(o["columns"])
-        elif kind == "del_port":
-            del_port(o["bridge"], o["name"])
-        else:
-            raise AssertionError("unknown op %r" % kind)
+    """Apply planner ops to a snapshot in place (the module's own simulator)."""
+    new = _ovsdb.simulate(s, ops)
+    s.clear()
+    s.update(new)
     return s
 
 
@@ -112,7 +75,11 @@ class FakeClient(object):
         if ops:
             self.transactions.append(ops)
             apply_ops(self.s, ops)
-        return [o["name"] for o in ops if o["op"] in ("add_port", "add_bridge")]
+        new = [o["name"] for o in ops if o["op"] in ("add_port", "add_bridge")]
+        for name in new:  # what ovs-vswitchd does after the transaction
+            if name in self.s["interfaces"]:
+                self.s["interfaces"][name]["ofport"] = -1 if name in self.errors else 7
+        return new
 
     # the real roll-back logic, over this fake's apply/interface_errors
     apply_checked = _ovsdb.OvsdbClient.apply_checked

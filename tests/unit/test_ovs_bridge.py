@@ -168,3 +168,29 @@ def test_manager_check_mode_and_apply_with_fake_ovsdb():
     assert result["bridge"]["owned"] and result["bridge"]["ports"]["br-app"]["role"] == "bridge"
     result = ob.OvsBridgeManager(args, client=client).run()
     assert not result["changed"] and len(client.transactions) == 1
+
+
+def test_check_mode_prediction_matches_the_applied_result():
+    from tests.unit.ovs_snap import FakeClient
+
+    s = snap(bridge("br-app", ports=[member("old0", "br-app"), foreign("x0")]))
+    args = {"name": "br-app", "datapath_type": "netdev", "fail_mode": "secure", "external_ids": {"k": "v"},
+            "other_config": {"a": 1}, "ports": [{"name": "new0", "type": "internal", "tag": 3}]}
+    predicted = ob.OvsBridgeManager(args, check_mode=True, client=FakeClient(s),
+                                    ipr_factory=_LinksUp).run()
+    applied = ob.OvsBridgeManager(args, client=FakeClient(s), ipr_factory=_LinksUp).run()
+    assert predicted["bridge"] == applied["bridge"] and predicted["actions"] == applied["actions"]
+    assert set(applied["bridge"]["ports"]) == {"br-app", "new0", "x0"}
+
+
+class _LinksUp(object):
+    """An IPRoute stand-in: every link exists, is up and has no address."""
+
+    def link(self, *args, **kwargs):
+        return [{"index": 1, "flags": 1}]
+
+    def addr(self, *args, **kwargs):
+        return []
+
+    def close(self):
+        pass
