@@ -253,3 +253,31 @@ def test_inverse_ops_undo_every_kind_of_op():
     for table in ("bridges", "ports"):
         assert s[table] == original[table]
     assert s["interfaces"]["eth1"]["type"] == original["interfaces"]["eth1"]["type"]
+
+
+REMOTES = ["198.19.0.%d" % i for i in range(11, 17)]
+
+
+@given(
+    first=st.lists(st.sampled_from(REMOTES), max_size=5),
+    second=st.lists(st.sampled_from(REMOTES), max_size=5),
+    ttype=st.sampled_from(["gre", "vxlan", "geneve"]),
+    keys=st.tuples(st.integers(0, 2 ** 24 - 1), st.integers(0, 2 ** 24 - 1)),
+    other_remotes=st.lists(st.sampled_from(REMOTES), max_size=3),
+)
+@settings(max_examples=150, deadline=None)
+def test_converges_exclusively_within_our_overlay(first, second, ttype, keys, other_remotes):
+    other = ot.desired_tunnels(params(network="other", type=ttype, remotes=other_remotes))
+    s = snap(bridge("br-app", ports=[foreign("theirs0", "gre", tag=3)]
+                    + [port(n, t["type"], t["external_ids"], options=t["options"]) for n, t in other.items()]))
+    untouched = lambda snapshot: dict((n, snapshot["interfaces"][n]) for n in list(other) + ["theirs0"])  # noqa: E731
+    baseline = copy.deepcopy(untouched(s))
+    for remotes, key in ((first, keys[0]), (second, keys[1])):
+        p = params(type=ttype, remotes=remotes, key=key)
+        converge(s, p)
+        mine = ot.current_tunnels(s, "br-app", "app")
+        assert sorted(t["remote"] for t in mine.values()) == sorted(set(remotes))
+        assert all(t["options"]["key"] == str(key) for t in mine.values())
+        assert untouched(s) == baseline
+    converge(s, params(type=ttype, state="absent"))
+    assert ot.current_tunnels(s, "br-app", "app") == {} and untouched(s) == baseline
