@@ -304,3 +304,30 @@ def test_interface_ovs_rejects_is_reported_and_rolled_back(fabric):
     ok(h1.module("ovs_bridge", {"name": "br-seqt", "state": "absent"}))
     tunnel(h2, VX, remotes=[h1.underlay_ip])
     assert ping_eventually(fabric["ns"]["v1"], "10.42.0.2")
+
+
+def test_docker_container_on_ovs_across_gre_and_after_restart(fabric, container):
+    h1, h2 = fabric["h1"], fabric["h2"]
+    tunnel(h1, GRE, remotes=[h2.underlay_ip])
+    tunnel(h2, GRE, remotes=[h1.underlay_ip])
+    c = container()
+    params = {"container": c.name, "container_type": "docker", "bridge": "br-gre", "ifname": "eth1",
+              "addresses": ["10.41.0.11/24"], "mtu": MTU, "network": GRE["network"]}
+
+    def reaches_g2():
+        return any(c.exec(["ping", "-c", "1", "-W", "1", "10.41.0.2"]).returncode == 0 for _ in range(4))
+
+    try:
+        r = ok(h1.module("container_attach", params))  # bridge_type auto: detected as OVS
+        assert r["attachment"]["bridge_type"] == "ovs"
+        port = r["attachment"]["host_ifname"]
+        assert rows(h1, "Port")[port]["external_ids"]["netwire-container"] == c.name
+        assert reaches_g2()
+        c.restart()
+        r = ok(h1.module("container_attach", params))
+        assert r["changed"] and any(a.startswith("re-add OVS port %s" % port) for a in r["actions"])
+        assert not ok(h1.module("container_attach", params))["changed"]
+        assert reaches_g2()
+    finally:
+        ok(h1.module("container_attach", {"container": c.name, "ifname": "eth1", "state": "absent"}))
+    assert port not in rows(h1, "Port")
