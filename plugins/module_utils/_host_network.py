@@ -241,12 +241,13 @@ class HostNetworkManager(object):
                 ip, prefix = address.split('/')
                 ctx.call('move', 'underlay address', address, 'addr', 'del', index=nic['index'],
                          address=ip, prefixlen=int(prefix))
-        br = None if self.check_mode else ctx.link(underlay['bridge'])
+        ctx.invalidate()
+        br = ctx.link(underlay['bridge'])
         gw = migrate['gateway']
         if gw and (br is None or not any(r['dst'] == '0.0.0.0/0' and r['oif'] == br['index']
                                          for r in ctx.routes())):
             actions.append('default route via %s dev %s' % (gw, underlay['bridge']))
-            if br is not None:
+            if br is not None and not self.check_mode:
                 ctx.call('move', 'default route', gw, 'route', 'replace', dst='0.0.0.0/0', gateway=gw,
                          oif=br['index'])
         if actions:

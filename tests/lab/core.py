@@ -156,6 +156,8 @@ def render_inventory(hosts, key_path: Path, known_hosts: Path, python: str) -> s
         "ansible_python_interpreter=%s" % python,
         "netwire_lab_outside_ip=%s" % OUTSIDE_IP,
         "netwire_lab_underlay_gateway=%s" % UNDERLAY_GW,
+        "# Lab hosts share the machine's /etc: keep forwarding out of /etc/sysctl.d.",
+        "host_prep_sysctl_persist=false",
         "",
     ]
     return "\n".join(lines)
