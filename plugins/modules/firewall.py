@@ -204,40 +204,20 @@ ruleset:
   type: dict
 """
 
+import copy
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
 from ansible_collections.netwire.fabric.plugins.module_utils._nft import NftClient
+from ansible_collections.netwire.fabric.plugins.module_utils._specs import FIREWALL
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            table_name=dict(type="str", default="netwire"),
-            networks=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str", required=True),
-                subnet=dict(type="str", required=True),
-                bridge=dict(type="str", required=True),
-                nat=dict(type="bool", default=True),
-                icc=dict(type="bool", default=True),
-                zone=dict(type="str"),
-            )),
-            flows=dict(type="list", elements="dict", default=[], options={
-                "from": dict(type="str", required=True),
-                "to": dict(type="str", required=True),
-            }),
-            publications=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str"),
-                network=dict(type="str", required=True),
-                proto=dict(type="str", choices=["tcp", "udp"], default="tcp"),
-                host_port=dict(type="int", required=True),
-                bind_address=dict(type="str", default="127.0.0.1"),
-                container_address=dict(type="str", required=True),
-                container_port=dict(type="int"),
-            )),
-        ),
+        # shared with host_network, which checks its plan's firewall entry against the same spec
+        argument_spec=copy.deepcopy(FIREWALL),
         supports_check_mode=True,
     )
     params = module.params

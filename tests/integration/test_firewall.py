@@ -13,6 +13,8 @@ router does not NAT, so the outside host sees whatever source the lab host sends
 """
 
 import json
+import subprocess
+import time
 
 import pytest
 
@@ -262,9 +264,8 @@ def applied(bed):
 def test_nat_egress_reaches_outside_with_the_underlay_address(applied):
     bed, outside = applied, applied.lab.outside
     cap = outside.popen(["timeout", "8", "tcpdump", "-l", "-n", "-c", "1", "-i", "eth0", "icmp[icmptype] == 8"],
-                        stdout=__import__("subprocess").PIPE, stderr=__import__("subprocess").DEVNULL, text=True)
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        import time
         time.sleep(1.0)
         # a few requests, so that a slow tcpdump start cannot miss them all
         assert bed.ns("dmz1", ["ping", "-c", "3", "-i", "0.5", "-W", "1", outside.ip]).returncode == 0
