@@ -409,7 +409,8 @@ class ContainerAttachManager(object):
         mac = p.get('mac') or v.derived_mac(p.get('mac_seed') or '%s/%s' % (ns.identity, p['ifname']))
         mtu = p.get('mtu') or backend.bridge_mtu(ctx, p['bridge'], self.netns)
         routes = wanted_routes(p)
-        self._check_route_conflicts(routes, peer['index'] if (paired and peer) else None)
+        # (peer, if any, carries our alias by now: its routes are this attachment's own)
+        self._check_route_conflicts(routes, peer['index'] if peer else None)
 
         fresh = not (paired and current)
         if not paired or not current:
@@ -472,14 +473,19 @@ class ContainerAttachManager(object):
         self.predicted.update(port)
 
     def _check_route_conflicts(self, routes, our_index):
-        """A wanted route whose destination is already routed by something else is a conflict."""
+        """A wanted route whose destination is already routed by something else is a conflict.
+
+        Routes are installed with ``replace`` (idempotent), which would silently
+        take over another route to the same destination: refuse instead, whether
+        that route is foreign or belongs to another attachment of the container.
+        """
         theirs = [r for r in self.ctx.routes(self.ns.path)
                   if r['table'] == MAIN_TABLE and not (r['oif'] == our_index and r['proto'] == RTPROT_NETWIRE)]
         for route in routes:
             for r in theirs:
-                if str(ipaddress.ip_network(r['dst'])) == route['dest'] and r['priority'] in (None, 0):
-                    raise self._fail('attach', 'the container already has a route to %s (via %s) that netwire'
-                                     ' does not own' % (route['dest'], r['gateway'] or 'a link'))
+                if str(ipaddress.ip_network(r['dst'])) == route['dest']:
+                    raise self._fail('attach', 'the container already has a route to %s (via %s) that this'
+                                     ' attachment does not own' % (route['dest'], r['gateway'] or 'a link'))
 
     # ---------------------------------------------------------------- steps
 

@@ -222,10 +222,15 @@ def bad_setup(lab):
     stopped.stop()
     h.run("ip netns del nwt-feth 2>/dev/null; ip netns add nwt-feth;"
           " ip netns exec nwt-feth ip link add eth1 type veth peer name eth9")
-    yield {"stopped": stopped.name, "running": running.name, "foreign_ns": "nwt-feth"}
+    h.run("ip netns del nwt-froute 2>/dev/null; ip netns add nwt-froute;"
+          " ip netns exec nwt-froute sh -c 'ip link add eth0 type veth peer name eth9;"
+          " ip addr add 10.77.0.2/24 dev eth0; ip link set eth0 up; ip link set eth9 up;"
+          " ip route add default via 10.77.0.1'")
+    yield {"stopped": stopped.name, "running": running.name, "foreign_ns": "nwt-feth", "routed_ns": "nwt-froute"}
     for c in (stopped, running):
         c.remove()
     h.run(["ip", "netns", "del", "nwt-feth"], check=False)
+    h.run(["ip", "netns", "del", "nwt-froute"], check=False)
 
 
 CASES = [
@@ -242,6 +247,8 @@ CASES = [
     ({"host_ifname": "nwt-abrv"}, ["host interface 'nwt-abrv' exists but is not this attachment"]),
     ({"container": "{foreign_ns}"}, ["already has an interface 'eth1' that netwire did not create"]),
     ({"mac": "02:00:00:00:00:01", "mac_seed": "x"}, ["mutually exclusive"]),
+    ({"container": "{routed_ns}", "gateway": "10.34.0.1"},
+     ["already has a route to 0.0.0.0/0 (via 10.77.0.1) that this attachment does not own"]),
     ({"addresses": ["10.34.0.61/24"], "gateway": "fd00:34::1"}, ["is not an IPv4 address"]),
     ({"addresses": ["fd00:34::61/64"]}, ["IPv6 is disabled in the container"]),
     ({"addresses": ["10.34.0.61/24"], "routes": [{"dest": "10.9.0.0/16", "via": "fd00::1"}]}, ["mixes IPv4"]),
@@ -252,7 +259,8 @@ CASES = [
 def test_bad_input_changes_nothing(host, bad_setup, override, fragments):
     params = {"container": bad_setup["running"], "bridge": BR, "addresses": ["10.34.0.61/24"]}
     params.update(json.loads(json.dumps(override).replace("{stopped}", bad_setup["stopped"])
-                             .replace("{foreign_ns}", bad_setup["foreign_ns"])))
+                             .replace("{foreign_ns}", bad_setup["foreign_ns"])
+                             .replace("{routed_ns}", bad_setup["routed_ns"])))
     names = [BR] + FOREIGN
     before = snapshot(host, names)
     before_links = sorted(l["ifname"] for l in host.json(["ip", "-j", "link"]))

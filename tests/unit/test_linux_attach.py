@@ -147,6 +147,14 @@ def test_route_owned_by_someone_else_is_a_conflict():
         Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1")).run()
 
 
+def test_routes_of_another_attachment_or_ipv6_metrics_still_conflict():
+    other = {"dst": "::/0", "gateway": "fd00::9", "oif": 3, "proto": 110, "table": 254, "priority": 1024}
+    ctx = FakeSession([bridge()], namespaces={NS.path: [link(1, "lo"), link(3, "eth0", kind="veth")]},
+                      routes={NS.path: [other]})
+    with pytest.raises(InvalidParameter, match="already has a route to ::/0 .*this attachment does not own"):
+        Manager(ctx, params(addresses=["fd00::5/64"], gateway6="fd00::1")).run()
+
+
 @pytest.mark.parametrize("links,bridge_type,fragment", [
     ([], "auto", "bridge 'nwbr' does not exist"),
     ([link(5, "nwbr", kind="veth")], "auto", "'nwbr' is a veth, not a known bridge"),
