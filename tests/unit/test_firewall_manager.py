@@ -162,3 +162,14 @@ def test_plan_matches_capture_sanity():
     tables = fw.present_tables(fw.normalize_listing(LISTING, fw.table_names() + [("inet", "sentinel")]))
     assert sorted(tables) == [("bridge", "netwire_icc"), ("inet", "netwire"), ("inet", "sentinel"),
                               ("ip", "netwire_nat")]
+
+
+def test_missing_nft_and_binding_is_a_clear_dependency_error(monkeypatch):
+    from ansible_collections.netwire.fabric.plugins.module_utils import _nft
+    from ansible_collections.netwire.fabric.plugins.module_utils._errors import MissingDependency
+    monkeypatch.setattr(_nft, "find_nft", lambda: None)
+    monkeypatch.setattr(_nft, "HAS_NFT_BINDING", False)
+    with pytest.raises(MissingDependency, match="neither the 'nft' command nor the 'nftables' Python binding"):
+        _nft.NftClient()
+    with pytest.raises(MissingDependency):
+        _nft.NftClient(backend="cli")
