@@ -217,6 +217,8 @@ class LinuxBridgeManager(object):
             self.plan.step('set %s %s' % (name, 'up' if p['up'] else 'down'), self._set_state, index_ref, p['up'])
             predicted['up'] = p['up']
         self.predicted = predicted
+        if link is None:
+            ctx.expect_link(name, 'bridge', netns, mtu=predicted['mtu'], alias=BRIDGE_ALIAS, up=predicted['up'])
 
     @staticmethod
     def _describe(attrs):

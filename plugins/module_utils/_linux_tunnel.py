@@ -296,6 +296,9 @@ class LinuxTunnelManager(object):
             predicted['up'] = wanted['up']
         predicted['owned'] = True
         self.predicted = predicted
+        if link is None:
+            ctx.expect_link(name, p['kind'], netns, mtu=predicted['mtu'], alias=TUNNEL_ALIAS,
+                            master=predicted['master'], up=predicted['up'])
 
     def _create(self, attrs):
         name = self.params['name']

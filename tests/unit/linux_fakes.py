@@ -48,6 +48,13 @@ class FakeSession:
     def invalidate(self, netns=None):
         pass
 
+    def expect_link(self, name, kind, netns=None, mtu=1500, alias=None, master=None, up=True):
+        if self.check_mode and name not in self.links(netns):
+            index = -1 - len(self.links(netns))
+            master_link = self.link(master, netns) if master else None
+            self.links(netns)[name] = link(index, name, kind=kind, alias=alias, mtu=mtu, up=up,
+                                           master=master_link["index"] if master_link else None)
+
     def call(self, verb, what, name, method, *args, **kwargs):
         self.calls.append((method, args, kwargs))
         return []

@@ -192,3 +192,22 @@ def test_a_registered_backend_is_detected_and_used():
     finally:
         at.BRIDGE_BACKENDS.pop("fake")
         at._BACKEND_ORDER.remove("fake")
+
+
+def test_composed_check_mode_sees_what_earlier_managers_would_create():
+    """host_network's shape: one session, bridge then tunnel then attachment, in check mode."""
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux_bridge import LinuxBridgeManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux_tunnel import LinuxTunnelManager
+
+    ctx = FakeSession([link(2, "eth1", kind="veth")], addresses={(None, 2): ["198.19.0.11/24"]}, check_mode=True,
+                      namespaces={NS.path: [link(1, "lo")]})
+    br = LinuxBridgeManager(ctx, dict(name="nwbr", state="present", mtu=1450, stp=False, forward_delay=None,
+                                      vlan_filtering=False, mac=None, addresses=["10.1.0.1/24"], ports=None,
+                                      purge_ports=False, up=True)).run()
+    vx = LinuxTunnelManager(ctx, dict(name="vx", state="present", kind="vxlan", vni=42, local=None, dev="eth1",
+                                      port=None, ttl=None, learning=False, udp_checksum=None, master="nwbr",
+                                      mtu=1450, remotes=["198.19.0.12"], up=True)).run()
+    att = Manager(ctx, params(addresses=["10.1.0.5/24"])).run()
+    assert br["changed"] and vx["changed"] and att["changed"]
+    assert vx["tunnel"]["master"] == "nwbr" and att["attachment"]["mtu"] == 1450
+    assert ctx.calls == []

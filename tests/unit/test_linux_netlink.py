@@ -88,3 +88,17 @@ def test_netlink_errors_become_collection_errors(monkeypatch):
             ctx.call("create", "tunnel", "gt", "link", "add", kind="gretap")
         with pytest.raises(BackendError, match="Failed to create bridge 'br': File exists \\(errno 17\\)"):
             ctx.call("create", "bridge", "br", "link", "add", kind="bridge")
+
+
+def test_expected_links_exist_only_in_check_mode(monkeypatch):
+    monkeypatch.setattr(_netlink, "IPRoute", CountingIPRoute)
+    with _netlink.NetlinkSession(check_mode=True) as ctx:
+        ctx.expect_link("nw-new", "bridge", mtu=1450)
+        ctx.expect_link("vx-new", "vxlan", master="nw-new")
+        assert ctx.link("nw-new")["index"] < 0 and ctx.link("nw-new")["mtu"] == 1450
+        assert ctx.link("vx-new")["master"] == ctx.link("nw-new")["index"]
+        ctx.expect_link("nw-app", "bridge", mtu=9000)
+        assert ctx.link("nw-app")["mtu"] == 1450, "a real link is never shadowed"
+    with _netlink.NetlinkSession(check_mode=False) as ctx:
+        ctx.expect_link("nw-new", "bridge")
+        assert ctx.link("nw-new") is None
