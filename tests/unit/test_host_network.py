@@ -1,0 +1,215 @@
+"""host_network: entry checking, composition order, check-mode dependencies, purge.
+
+The managers are replaced by recorders: what is tested here is the
+composition (the managers themselves have their own unit and lab tests).
+"""
+
+import pytest
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _host_network as hn
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+
+
+class Session(object):
+    """Stands for NetlinkSession: links by name, records deletions."""
+
+    def __init__(self, links=None, check_mode=False):
+        self._links = dict((l['ifname'], l) for l in (links or []))
+        self.check_mode = check_mode
+        self.calls = []
+
+    def __call__(self, check_mode=False):
+        self.check_mode = check_mode
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def links(self, netns=None):
+        return dict(self._links)
+
+    def link(self, name, netns=None):
+        return self._links.get(name)
+
+    def link_addresses(self, index, netns=None):
+        return []
+
+    def routes(self, netns=None):
+        return []
+
+    def invalidate(self, netns=None):
+        pass
+
+    def call(self, verb, what, name, method, *args, **kwargs):
+        self.calls.append((verb, what, name, method, kwargs.get('index')))
+        self._links.pop(name, None)
+
+
+def backends(session, log, existing=(), ovs=None):
+    def manager(kind):
+        class Mgr(object):
+            def __init__(self, *args, **kwargs):
+                self.p = args[-1] if kind in ('linux_bridge', 'linux_tunnel', 'container_attach') else args[0]
+                self.check_mode = kwargs.get('check_mode', False)
+
+            def run(self):
+                name = hn.entry_label({'ovs_tunnel': 'ovs_tunnels', 'container_attach': 'attachments'}.get(
+                    kind, kind + 's'), self.p)
+                log.append((kind, name, self.p['state']))
+                changed = name not in existing
+                return {'changed': changed, 'actions': ['%s %s' % (kind, name)] if changed else [],
+                        'diff': {'before': None, 'after': {'name': name}}}
+        return Mgr
+
+    class Firewall(object):
+        table_name = 'netwire'
+
+        def __init__(self, check_mode=False, table_name=None):
+            pass
+
+        def present(self, networks, flows, publications):
+            log.append(('firewall', [n['name'] for n in networks], 'present'))
+            return {'changed': False, 'actions': []}
+
+        def absent(self):
+            log.append(('firewall', None, 'absent'))
+            return {'changed': True, 'actions': ['delete tables']}
+
+    return {
+        'session': session,
+        'linux_bridge': manager('linux_bridge'),
+        'linux_tunnel': manager('linux_tunnel'),
+        'container_attach': manager('container_attach'),
+        'ovs_bridge': manager('ovs_bridge'),
+        'ovs_tunnel': manager('ovs_tunnel'),
+        'firewall': Firewall,
+        'ovs_facts': lambda socket=None: ovs,
+        'ovs_attach_cleanup': lambda mgr, socket=None, keep=None: log.append(('ovs_attach_cleanup', keep, None)),
+    }
+
+
+PLAN = {
+    'underlay': {'interface': 'eth1', 'address': '198.19.0.11', 'prefix': 24, 'bridge': None},
+    'ovs_bridges': [{'name': 'nw-dmz', 'datapath_type': 'netdev',
+                     'ports': [{'name': 'nw-dmz', 'type': 'internal', 'addresses': ['10.10.0.1/24']}]}],
+    'linux_bridges': [{'name': 'nw-app', 'mtu': 1450, 'addresses': ['10.20.0.1/24']}],
+    'ovs_tunnels': [{'bridge': 'nw-dmz', 'network': 'dmz', 'type': 'gre', 'key': 110, 'remotes': ['198.19.0.12']}],
+    'linux_tunnels': [{'name': 'nwx-app', 'vni': 120, 'master': 'nw-app', 'remotes': ['198.19.0.12']}],
+    'attachments': [{'container': 'web1', 'bridge': 'nw-dmz', 'host_ifname': 'nwabc', 'addresses': ['10.10.0.5/24']}],
+    'firewall': {'networks': [{'name': 'dmz', 'subnet': '10.10.0.0/24', 'bridge': 'nw-dmz'}]},
+    'names': ['nw-dmz', 'nw-app', 'nwx-app', 'nwabc'],
+}
+
+
+def run(plan=PLAN, links=(), check=False, state='present', sections=None, existing=(), ovs=None, purge=True):
+    log = []
+    session = Session(links)
+    params = {'plan': plan, 'state': state, 'sections': sections or list(hn.SECTIONS), 'purge': purge}
+    result = hn.HostNetworkManager(params, check_mode=check, backends=backends(session, log, existing, ovs)).run()
+    return result, log, session
+
+
+def link(name, alias, kind='bridge', index=7):
+    return {'ifname': name, 'alias': alias, 'kind': kind, 'index': index}
+
+
+def test_builds_in_dependency_order_and_reports_every_action():
+    result, log, _ = run(links=[link('nw-dmz', None), link('nw-app', 'netwire:bridge')])
+    assert [entry[0] for entry in log] == ['ovs_bridge', 'linux_bridge', 'ovs_tunnel', 'linux_tunnel',
+                                           'container_attach', 'firewall', 'ovs_attach_cleanup']
+    assert result['changed'] is True
+    assert 'linux_bridges nw-app: linux_bridge nw-app' in result['actions']
+    assert set(result['diff']['after']) >= {'linux_bridges/nw-app', 'attachments/web1:eth1'}
+
+
+def test_nothing_changed_when_every_manager_reports_converged():
+    names = ['nw-dmz', 'nw-app', 'dmz on nw-dmz', 'nwx-app', 'web1:eth1']
+    result, _, _ = run(links=[link('nw-dmz', None), link('nw-app', 'netwire:bridge')], existing=names)
+    assert result['changed'] is False
+    assert result['actions'] == []
+
+
+def test_check_mode_reports_dependents_of_new_objects_without_planning_them_on_live_state():
+    result, log, session = run(check=True)
+    # the bridges do not exist: their managers run (check mode), the tunnel and the
+    # attachment that need them are reported as creations instead of failing
+    assert [entry[0] for entry in log] == ['ovs_bridge', 'linux_bridge', 'firewall', 'ovs_attach_cleanup']
+    waiting = [a for a in result['actions'] if 'which this run creates' in a]
+    assert len(waiting) == 3, result['actions']
+    assert session.calls == []
+
+
+def test_every_bad_entry_is_named_and_nothing_runs():
+    plan = dict(PLAN, linux_bridges=[{'mtu': 'big'}], attachments=[{'container': 'web1', 'bogus': 1}])
+    with pytest.raises(InvalidParameter) as err:
+        run(plan=plan)
+    msg = str(err.value)
+    assert 'plan.linux_bridges[0]' in msg and 'name' in msg
+    assert 'plan.attachments[0] (web1:eth1)' in msg and 'bogus' in msg
+    assert len(err.value.details['errors']) >= 3
+
+
+@pytest.mark.parametrize('plan,where', [
+    ('not a dict', "'plan' must be a dict"),
+    (dict(PLAN, ovs_tunnels={'bridge': 'x'}), 'plan.ovs_tunnels: must be a list'),
+    (dict(PLAN, linux_tunnels=['nwx-app']), 'plan.linux_tunnels[0]: must be a dict'),
+    (dict(PLAN, firewall={'networks': [{'name': 'dmz'}]}), 'plan.firewall'),
+])
+def test_malformed_plans_fail_cleanly(plan, where):
+    with pytest.raises(InvalidParameter, match=__import__('re').escape(where)):
+        run(plan=plan)
+
+
+def test_purge_removes_only_owned_undeclared_links_tunnels_before_bridges():
+    links = [
+        link('nw-dmz', None), link('nw-app', 'netwire:bridge', index=3),
+        link('nw-old', 'netwire:bridge', index=4),                       # owned, no longer declared
+        link('nwx-old', 'netwire:tunnel', kind='vxlan', index=5),        # owned, no longer declared
+        link('nwdead', 'netwire:attach:oldc/eth1', kind='veth', index=6),  # owned attachment, gone from plan
+        link('br-user', None, index=8), link('vx-user', 'user says hi', kind='vxlan', index=9),  # not ours
+    ]
+    result, _, session = run(links=links)
+    deleted = [c[2] for c in session.calls]
+    assert deleted == ['nwdead', 'nwx-old', 'nw-old']
+    assert 'br-user' not in deleted and 'vx-user' not in deleted
+
+
+def test_purge_can_be_turned_off():
+    links = [link('nw-old', 'netwire:bridge', index=4)]
+    _, _, session = run(links=links, purge=False)
+    assert session.calls == []
+
+
+def test_purge_in_check_mode_deletes_nothing_but_says_so():
+    links = [link('nw-old', 'netwire:bridge', index=4)]
+    result, _, session = run(links=links, check=True)
+    assert session.calls == []
+    assert any('delete bridge nw-old' in a for a in result['actions'])
+
+
+def test_sections_limit_what_is_touched():
+    _, log, _ = run(sections=['containers'], links=[link('nw-old', 'netwire:bridge', index=4)])
+    assert [e[0] for e in log] == ['container_attach', 'ovs_attach_cleanup']
+
+
+def test_absent_removes_everything_owned_in_reverse_order():
+    links = [link('nw-app', 'netwire:bridge', index=3), link('nwx-app', 'netwire:tunnel', kind='vxlan', index=5),
+             link('nwabc', 'netwire:attach:web1/eth1', kind='veth', index=6), link('br-user', None, index=8)]
+    ovs = {'bridges': ['nw-dmz'], 'tunnel_sets': [{'bridge': 'nw-dmz', 'network': 'dmz', 'type': 'gre'}],
+           'bridge_ids': {'nw-dmz': {}}}
+    result, log, session = run(plan={}, links=links, state='absent', ovs=ovs)
+    assert [c[2] for c in session.calls] == ['nwabc', 'nwx-app', 'nw-app']
+    assert [e[0] for e in log] == ['firewall', 'ovs_attach_cleanup', 'ovs_tunnel', 'ovs_bridge']
+    assert all(e[2] == 'absent' for e in log if e[0] in ('ovs_tunnel', 'ovs_bridge', 'firewall'))
+    assert result['changed'] is True
+
+
+def test_absent_on_a_clean_host_changes_nothing():
+    result, log, session = run(plan={}, links=[link('br-user', None)], state='absent',
+                               ovs={'bridges': [], 'tunnel_sets': [], 'bridge_ids': {}})
+    # the firewall recorder always reports a change on absent; everything else is quiet
+    assert session.calls == []
+    assert [e[0] for e in log] == ['firewall', 'ovs_attach_cleanup']
