@@ -415,11 +415,11 @@ def _host_settings(f, name, hvars):
         body = _as_dict(f, vpath, hvars.get(var), var)
         if body is None:
             continue
-        if _unknown_keys(f, vpath, body, HOST_KEYS) or True:
-            for key in HOST_KEYS:
-                if body.get(key) is not None:
-                    merged[key] = body[key]
-                    origin[key] = _path(vpath, key)
+        _unknown_keys(f, vpath, body, HOST_KEYS)
+        for key in HOST_KEYS:
+            if body.get(key) is not None:
+                merged[key] = body[key]
+                origin[key] = _path(vpath, key)
 
     def where(key):
         return origin.get(key, _path(_path(base, 'netwire_host'), key))

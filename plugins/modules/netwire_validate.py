@@ -23,7 +23,7 @@ description:
     underlay MTU, a host port is published twice, or a value has the wrong type or an unknown key.
   - The model is described in C(docs/model.md) of the collection.
 author:
-  - netwire.fabric contributors
+  - netwire.fabric contributors (!UNKNOWN)
 attributes:
   check_mode:
     support: full

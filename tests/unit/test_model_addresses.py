@@ -111,8 +111,8 @@ def test_auto_address_is_a_pure_function_of_its_names():
 def test_host_addresses_are_the_first_of_the_subnet_by_index():
     model = model_of("10.1.0.0/24", {"c1": "h1"})
     plans = m.plan(model, hosts())
-    assert [plans[h]["networks"]["net"]["address"] for h in HOST_NAMES] == ["10.1.0.1/24", "10.1.0.2/24",
-                                                                         "10.1.0.3/24"]
+    wanted = ["10.1.0.1/24", "10.1.0.2/24", "10.1.0.3/24"]
+    assert [plans[h]["networks"]["net"]["address"] for h in HOST_NAMES] == wanted
 
 
 def test_default_host_index_is_the_position_by_name_around_pinned_ones():
