@@ -100,13 +100,15 @@ def test_vxlan_lifecycle_traffic_and_exact_fdb(overlay):
     assert ping(c1, "10.33.0.12").returncode == 0
 
     # a parameter the kernel cannot change in place: the device is recreated with its master and FDB
-    for h, p in ((h1, tunnel(h1, [h2], vni=3302)), (h2, tunnel(h2, [h1], vni=3302))):
+    for h, p in ((h1, tunnel(h1, [h2], vni=3302, ttl=16, udp_checksum=False)),
+                 (h2, tunnel(h2, [h1], vni=3302, ttl=16, udp_checksum=False))):
         res = h.module("linux_tunnel", p)
-        assert res["changed"] and "recreate vxlan %s (vni changed)" % VX in res["actions"], res
-    assert link(h1, VX)["linkinfo"]["info_data"]["id"] == 3302 and link(h1, VX)["master"] == BR
+        assert res["changed"] and "recreate vxlan %s (vni, ttl, udp_checksum changed)" % VX in res["actions"], res
+    data = link(h1, VX)["linkinfo"]["info_data"]
+    assert data["id"] == 3302 and data["ttl"] == 16 and data["udp_csum"] is False and link(h1, VX)["master"] == BR
     assert fdb_remotes(h1, VX) == [h2.underlay_ip]
     assert ping(c1, "10.33.0.12").returncode == 0
-    assert not h1.module("linux_tunnel", tunnel(h1, [h2], vni=3302))["changed"]
+    assert not h1.module("linux_tunnel", tunnel(h1, [h2], vni=3302, ttl=16, udp_checksum=False))["changed"]
 
     res = h1.module("linux_tunnel", {"name": VX, "state": "absent"}, check=True)
     assert res["changed"] and link(h1, VX) is not None
