@@ -215,7 +215,8 @@ def bad_setup(lab):
     """Shared by every bad-input case (read-only for them): a stopped and a running container, and a
     namespace whose eth1 netwire did not create."""
     h = lab.host("host1")
-    stopped, running = Container("nwt-bad-stopped", lab.instance), Container("nwt-bad-running", lab.instance)
+    stopped = Container("nwt-bad-stopped-%d" % lab.instance, lab.instance)
+    running = Container("nwt-bad-running-%d" % lab.instance, lab.instance)
     for c in (stopped, running):
         c.remove()
         c.start()
