@@ -356,11 +356,23 @@ class OvsdbClient(object):
                 ofport = iface and iface["ofport"]
                 if not iface or ofport is None or ofport < 1:
                     bad[name] = (iface and iface["error"]) or (
-                        "no ofport assigned (is ovs-vswitchd running?)" if iface else "interface missing"
-                    )
+                        self._no_ofport_reason(snap, iface["port"]) if iface else "interface missing")
             if not bad or time.time() >= deadline:
                 return bad
             time.sleep(0.1)
+
+    def _no_ofport_reason(self, snap, port):
+        """Why an interface has no ofport and no error: vswitchd down, or a datapath it cannot open."""
+        with self._conn.lock:
+            ovs = self.api._ovs
+            applied = (ovs.cur_cfg or 0) >= (ovs.next_cfg or 0)
+        if not applied:
+            return "no ofport assigned: ovs-vswitchd did not apply the change (is it running?)"
+        bridge = (snap["ports"].get(port) or {}).get("bridge")
+        if (snap["bridges"].get(bridge) or {}).get("datapath_type", "") in ("", "system"):
+            return ("no ofport assigned: ovs-vswitchd could not open the kernel datapath of bridge '%s' "
+                    "(is the openvswitch kernel module loaded? without it use datapath_type netdev)" % bridge)
+        return "no ofport assigned (see ovs-vswitchd.log)"
 
 
 def inverse_ops(snap, ops):

@@ -102,6 +102,10 @@ def test_clear_errors_and_nothing_half_applied(host):
     assert r["failed"] and "at most 15" in r["msg"]
     r = host.module("ovs_bridge", {"name": BR, "ports": [{"name": "p0", "addresses": ["10.0.0.1/24"]}]})
     assert r["failed"] and "internal" in r["msg"]
+    # the lab kernel has no openvswitch module: the default (kernel) datapath cannot work
+    r = host.module("ovs_bridge", {"name": BR})
+    assert r["failed"] and "could not open the kernel datapath" in r["msg"] and "rolled back" in r["msg"], r
+    assert BR not in rows(host, "Bridge")
     r = host.module("ovs_bridge", {"name": BR, "ovsdb_socket": "/run/openvswitch/nothing.sock"})
     assert r["failed"] and "Open vSwitch is not running" in r["msg"]
     assert BR not in rows(host, "Bridge")
