@@ -436,8 +436,11 @@ def _host_settings(f, name, hvars):
                                    'ovs_datapath') or 'system'
     facts = hvars.get('ansible_facts') if isinstance(hvars.get('ansible_facts'), dict) else {}
     iface_facts = {}
-    if host['underlay_interface'] and isinstance(facts.get(host['underlay_interface']), dict):
-        iface_facts = facts[host['underlay_interface']]
+    if host['underlay_interface']:
+        # Ansible's fact names turn '-' and ':' of interface names into '_'
+        key = re.sub(r'[-:]', '_', host['underlay_interface'])
+        iface_facts = facts.get(host['underlay_interface']) or facts.get(key) or {}
+        iface_facts = iface_facts if isinstance(iface_facts, dict) else {}
     if 'underlay_mtu' in merged:
         mtu = _int(f, where('underlay_mtu'), merged['underlay_mtu'], 576, 65535, 'underlay MTU')
         host['underlay_mtu'] = mtu or DEFAULT_UNDERLAY_MTU
@@ -759,6 +762,9 @@ def _interface(f, path, cname, index, body, nets):
             if why:
                 f.add(gpath, 'gateway %s %s' % (addr, why))
                 addr = None
+        if addr is not None and str(addr) == itf['address']:
+            f.add(gpath, "gateway %s is the interface's own address" % addr)
+            addr = None
         itf['gateway'] = str(addr) if addr is not None else None
     return itf
 
@@ -1051,8 +1057,8 @@ def _publications(f, containers, hosts):
                 if host is None:
                     continue
                 if host['underlay_address'] is None:
-                    f.add(pub['path'] + '.bind', "bind 'underlay' needs the underlay address of host %s"
-                          % c['host'])
+                    f.add(pub['path'] + '.bind', "bind 'underlay' (the default) needs the underlay address of "
+                          "host %s: set its netwire_host.underlay_address, or bind to an address" % c['host'])
                     continue
                 pub['bind'] = host['underlay_address']
             if host is None:

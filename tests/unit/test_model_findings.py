@@ -159,14 +159,15 @@ def test_bad_macs(mac, fragment):
 
 
 @pytest.mark.parametrize("gateway,fragment", [
-    ("10.7.0.1", "gateway 10.7.0.1 is outside the subnet 10.1.0.0/24"),
-    ("10.1.0.255", "gateway 10.1.0.255 is the broadcast address"),
+    ("10.7.0.1", "gateway 10.7.0.1 is outside the subnet 10.2.0.0/24"),
+    ("10.2.0.255", "gateway 10.2.0.255 is the broadcast address"),
     ("router", "is not an IPv4 address, 'auto' or 'none'"),
+    ("10.2.0.50", "gateway 10.2.0.50 is the interface's own address"),
 ])
 def test_bad_gateways(gateway, fragment):
     model = base()
-    model["netwire_containers"]["web1"]["interfaces"][0]["gateway"] = gateway
-    assert_finding(findings(model), "netwire_containers.web1.interfaces[0].gateway", fragment)
+    model["netwire_containers"]["api1"]["interfaces"][0]["gateway"] = gateway
+    assert_finding(findings(model), "netwire_containers.api1.interfaces[0].gateway", fragment)
 
 
 def test_two_default_gateways():
@@ -311,6 +312,29 @@ def test_underlay_address_defaults_to_the_lab_variable_then_facts():
     assert normalized["hosts"]["h1"]["underlay_address"] == "198.19.0.21"
     h2 = normalized["hosts"]["h2"]
     assert (h2["underlay_address"], h2["underlay_prefix"], h2["underlay_mtu"]) == ("198.19.0.22", 24, 9000)
+
+
+def test_underlay_facts_of_an_interface_with_a_dash():
+    host_vars = hosts()
+    host_vars["h1"]["netwire_host"] = {"underlay_interface": "br-ul", "index": 1}
+    host_vars["h1"]["ansible_facts"] = {"br_ul": {"mtu": 1600, "ipv4": {"address": "198.19.0.31"}}}
+    normalized, found, _w = m.analyze(base(), host_vars)
+    assert found == []
+    assert (normalized["hosts"]["h1"]["underlay_address"], normalized["hosts"]["h1"]["underlay_mtu"]) == (
+        "198.19.0.31", 1600)
+
+
+def test_publication_on_the_underlay_of_a_host_without_one():
+    host_vars = hosts()
+    host_vars["h3"]["netwire_host"].pop("underlay_address")
+    model = base()
+    model["netwire_containers"]["solo"] = {"host": "h3", "interfaces": [{"network": "solo"}],
+                                           "publish": [{"host_port": 80}]}
+    model["netwire_networks"]["solo"] = {"subnet": "10.3.0.0/24", "zone": "app"}
+    assert_finding(findings(model, host_vars), "netwire_containers.solo.publish[0].bind",
+                   "bind 'underlay' (the default) needs the underlay address of host h3")
+    model["netwire_containers"]["solo"]["publish"][0]["bind"] = "0.0.0.0"
+    assert findings(model, host_vars) == []
 
 
 def test_netdev_ovs_overlay_needs_an_underlay_prefix():
