@@ -223,6 +223,13 @@ def _path(base, key):
     return "%s[%r]" % (base, text)
 
 
+def _at(*parts):
+    path = ''
+    for part in parts:
+        path = _path(path, part)
+    return path
+
+
 class _Findings(object):
     def __init__(self):
         self.items = []
@@ -401,7 +408,7 @@ def _zones(f, raw):
     for zone in sorted(zones):
         for i, target in enumerate(zones[zone]['allow_to']):
             if target not in zones:
-                f.add('netwire_zones.%s.allow_to[%d]' % (zone, i), "unknown zone '%s'" % target)
+                f.add(_at('netwire_zones', zone, 'allow_to', i), "unknown zone '%s'" % target)
     return zones
 
 
@@ -647,7 +654,7 @@ def _networks(f, raw, zones, hosts):
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             if nets[a]['net'].overlaps(nets[b]['net']):
-                f.add('netwire_networks.%s.subnet' % b, 'subnet %s overlaps subnet %s of network %s'
+                f.add(_at('netwire_networks', b, 'subnet'), 'subnet %s overlaps subnet %s of network %s'
                       % (nets[b]['subnet'], nets[a]['subnet'], a))
     owners = {}
     for name in sorted(nets):
@@ -663,7 +670,7 @@ def _networks(f, raw, zones, hosts):
             continue
         ident = (net['overlay'], net['key'])
         if ident in keys:
-            f.add('netwire_networks.%s.key' % name, '%s key %d is also the key of network %s'
+            f.add(_at('netwire_networks', name, 'key'), '%s key %d is also the key of network %s'
                   % (net['overlay'], net['key'], keys[ident]))
         keys.setdefault(ident, name)
     return nets
@@ -899,7 +906,7 @@ def _span(f, nets, containers, hosts):
             net['hosts'] = sorted(net['hosts_setting'])
             for host, cname, i in users.get(name, []):
                 if host not in net['hosts']:
-                    f.add('netwire_containers.%s.interfaces[%d].network' % (cname, i),
+                    f.add(_at('netwire_containers', cname, 'interfaces', i, 'network'),
                           'network %s does not span host %s (its hosts: %s)'
                           % (name, host, ', '.join(net['hosts']) or 'none'))
         if net['overlay'] == 'none' and len(net['hosts']) > 1:
@@ -993,7 +1000,7 @@ def _mtus(f, nets, hosts):
         else:
             net['mtu'] = net['mtu_setting']
             if net['mtu'] > floor - overhead:
-                f.add('netwire_networks.%s.mtu' % name,
+                f.add(_at('netwire_networks', name, 'mtu'),
                       'mtu %d does not fit %s encapsulation (%d bytes) over the underlay MTU %d of host %s: '
                       'at most %d' % (net['mtu'], net['overlay'], overhead, floor, low[0]['name'] if low else '?',
                                       floor - overhead))
@@ -1017,7 +1024,7 @@ def _addresses(f, nets, containers, hosts):
         for i, itf in enumerate(containers[cname]['interfaces']):
             order.append((itf['auto'], cname, i, itf))
     for _auto, cname, i, itf in sorted(order, key=lambda t: (t[0], t[1], t[2])):
-        path = 'netwire_containers.%s.interfaces[%d]' % (cname, i)
+        path = _at('netwire_containers', cname, 'interfaces', i)
         if itf['network'] in by_net and itf['address']:
             claims = by_net[itf['network']]
             other = claims.get(itf['address'])
@@ -1078,14 +1085,14 @@ def _names(f, nets, containers, hosts):
         owners = {}
         for name in sorted(nets):
             if host in nets[name]['hosts']:
-                owners.setdefault(nets[name]['bridge'], 'netwire_networks.%s.bridge' % name)
+                owners.setdefault(nets[name]['bridge'], _at('netwire_networks', name, 'bridge'))
         for cname in sorted(containers):
             c = containers[cname]
             if c['host'] != host:
                 continue
             for i, itf in enumerate(c['interfaces']):
                 veth = veth_host_name(cname, itf['ifname'])
-                path = 'netwire_containers.%s.interfaces[%d].ifname' % (cname, i)
+                path = _at('netwire_containers', cname, 'interfaces', i, 'ifname')
                 if veth in owners:
                     f.add(path, "host end name '%s' is also the name of %s" % (veth, owners[veth]))
                 owners.setdefault(veth, path)
