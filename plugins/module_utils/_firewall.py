@@ -289,6 +289,7 @@ def _zone_set(zone):
     return "zone_" + zone
 
 
+ICMP_REPLY_TYPES = ("echo-reply", "destination-unreachable", "time-exceeded", "parameter-problem")
 _CT_DNAT = _match({"ct": {"key": "status"}}, "dnat", op="in")
 _LOOPBACK = ipaddress.IPv4Network(u"127.0.0.0/8")
 
@@ -332,6 +333,23 @@ def plan_ruleset(spec):
             _match(_payload("ip", "saddr"), "@" + _zone_set(src)),
             _match(_payload("ip", "daddr"), "@" + _zone_set(dst)),
             {"accept": None}], "flow %s -> %s" % (src, dst)))
+    # Across hosts, routing between networks is asymmetric: a container's gateway
+    # is its own host, so the reply of a flow A -> B is routed by B's host, which
+    # never saw the request and has no conntrack entry for it. Replies therefore
+    # pass on the reverse path when they cannot open a connection: TCP segments
+    # other than a bare SYN, and ICMP replies and errors. A new connection B -> A
+    # still needs a SYN (or an echo request), which only an allowed flow accepts.
+    for src, dst in spec.flows:
+        forward.append(_rule([
+            _match(_payload("ip", "saddr"), "@" + _zone_set(dst)),
+            _match(_payload("ip", "daddr"), "@" + _zone_set(src)),
+            _match({"&": [_payload("tcp", "flags"), ["syn", "ack"]]}, "syn", op="!="),
+            {"accept": None}], "replies of flow %s -> %s routed here (tcp)" % (src, dst)))
+        forward.append(_rule([
+            _match(_payload("ip", "saddr"), "@" + _zone_set(dst)),
+            _match(_payload("ip", "daddr"), "@" + _zone_set(src)),
+            _match(_payload("icmp", "type"), {"set": list(ICMP_REPLY_TYPES)}),
+            {"accept": None}], "replies of flow %s -> %s routed here (icmp)" % (src, dst)))
     forward.append(_rule([
         _match(_payload("ip", "saddr"), "@subnets"),
         _match(_payload("ip", "daddr"), "@subnets"),
@@ -589,6 +607,10 @@ def _render_left(left):
         return "ct " + left["ct"]["key"]
     if "fib" in left:
         return "fib %s %s" % (" . ".join(left["fib"].get("flags", [])), left["fib"].get("result"))
+    if "&" in left and len(left["&"]) == 2:
+        what, mask = left["&"]
+        mask = mask if isinstance(mask, list) else [mask]
+        return "%s & (%s)" % (_render_left(what), " | ".join(str(m) for m in mask))
     return json.dumps(left, sort_keys=True)
 
 

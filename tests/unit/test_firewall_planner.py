@@ -142,7 +142,26 @@ def test_rule_comments_explain_each_rule():
         "published tcp 198.19.0.11:8080 -> 10.1.0.10:80",
         "within zone dmz", "within zone app", "within zone backend",
         "flow dmz -> app", "flow app -> backend",
+        "replies of flow dmz -> app routed here (tcp)", "replies of flow dmz -> app routed here (icmp)",
+        "replies of flow app -> backend routed here (tcp)", "replies of flow app -> backend routed here (icmp)",
         "anything else between netwire networks"]
+
+
+def test_replies_on_the_reverse_path_pass_but_cannot_open_connections():
+    """Cross-host routing is asymmetric: the reply host never saw the request.
+
+    Only segments that cannot open a TCP connection (anything but a bare SYN)
+    and ICMP replies/errors pass from B back to A; a SYN or an echo request
+    from B to A still meets the final drop.
+    """
+    rules = rendered_rules(plan(flows=[{"from": "dmz", "to": "app"}]), "inet", "forward")
+    tcp = "ip saddr @zone_app ip daddr @zone_dmz tcp flags & (syn | ack) != syn accept"
+    icmp = ("ip saddr @zone_app ip daddr @zone_dmz icmp type { destination-unreachable, echo-reply, "
+            "parameter-problem, time-exceeded } accept")
+    assert rules.index(tcp) < rules.index("ip saddr @subnets ip daddr @subnets drop")
+    assert icmp in rules
+    # nothing lets app open anything towards dmz: no rule app -> dmz without a reply-only condition
+    assert [r for r in rules if r.startswith("ip saddr @zone_app ip daddr @zone_dmz")] == [tcp, icmp]
 
 
 def test_plan_is_deterministic_and_independent_of_input_order():
