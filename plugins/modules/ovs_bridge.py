@@ -166,27 +166,13 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils._ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
+from ansible_collections.netwire.fabric.plugins.module_utils._specs import OVS_BRIDGE
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs_bridge import OvsBridgeManager
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            datapath_type=dict(type='str', choices=['system', 'netdev'], default='system'),
-            fail_mode=dict(type='str', choices=['standalone', 'secure']),
-            external_ids=dict(type='dict', default={}),
-            other_config=dict(type='dict', default={}),
-            ports=dict(type='list', elements='dict', options=dict(
-                name=dict(type='str', required=True),
-                type=dict(type='str', choices=['system', 'internal']),
-                tag=dict(type='int'),
-                addresses=dict(type='list', elements='str'),
-            )),
-            ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock'),
-            timeout=dict(type='int', default=20),
-        ),
+        argument_spec=OVS_BRIDGE,
         supports_check_mode=True,
     )
     if not HAS_OVSDBAPP:

@@ -150,24 +150,13 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils._ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
+from ansible_collections.netwire.fabric.plugins.module_utils._specs import OVS_TUNNEL
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs_tunnel import OvsTunnelManager
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            bridge=dict(type='str', required=True),
-            network=dict(type='str', required=True),
-            type=dict(type='str', choices=['gre', 'vxlan', 'geneve'], default='vxlan'),
-            remotes=dict(type='list', elements='str', default=[]),
-            key=dict(type='int', no_log=False),
-            dst_port=dict(type='int'),
-            local_ip=dict(type='str'),
-            options=dict(type='dict', default={}),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock'),
-            timeout=dict(type='int', default=20),
-        ),
+        argument_spec=OVS_TUNNEL,
         supports_check_mode=True,
     )
     if not HAS_OVSDBAPP:
