@@ -51,8 +51,12 @@ class ActionModule(ActionBase):
         for arg, var in ARG_TO_VAR:
             if args[arg] is not None:
                 model[var] = args[arg]
-            else:
-                model[var] = self._host_var(hostvars, me, var, findings)
+            elif task_vars.get(var) is not None:
+                # the task's own variables: inventory, play vars and extra vars alike
+                try:
+                    model[var] = self._templar.template(task_vars[var])
+                except AnsibleError as exc:
+                    findings.append({'path': var, 'msg': 'cannot be templated: %s' % exc})
 
         hosts = {}
         for name in names:
@@ -87,6 +91,8 @@ class ActionModule(ActionBase):
     @staticmethod
     def _host_var(hostvars, host, var, findings):
         """A variable of ``host`` as templated by Ansible; a templating error becomes a finding."""
+        if host not in hostvars:
+            return None
         try:
             hvars = hostvars[host]
             if var not in hvars:
@@ -99,7 +105,10 @@ class ActionModule(ActionBase):
             return None
 
     def _inconsistent(self, hostvars, me, names, args):
-        """The model must be one structure: every host must see the same netwire_* variables."""
+        """The model must be one structure: every host must see the same netwire_* variables.
+
+        Compares inventory variables (hostvars) only, so a model given as play or extra vars is no conflict.
+        """
         findings = []
         for arg, var in ARG_TO_VAR:
             if args[arg] is not None:

@@ -81,17 +81,15 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     var: netwire.plans.host1.linux_bridges
 
-- name: Validate a model given inline, for two hosts
+- name: Validate a model given inline, on one host
   netwire.fabric.netwire_validate:
-    hosts: [host1, host2]
+    hosts: [host1]
     zones:
       web: {}
     networks:
       front:
         subnet: 10.1.0.0/24
         zone: web
-        overlay: vxlan
-        key: 10
     containers:
       web1:
         host: host1

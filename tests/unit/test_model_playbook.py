@@ -5,6 +5,7 @@ timeout): validation must run and report anyway, because it never connects. Noth
 -vvv, Ansible would log an SSH connection attempt, and the output must hold none.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -124,11 +125,32 @@ def test_host_specific_model_is_a_finding(tmp_path):
     assert_no_connection(out)
 
 
+def adhoc(*args):
+    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([os.path.join(VENV_BIN, "ansible"), "-vvv"] + list(args),
+                          cwd=str(REPO), env=env, capture_output=True, text=True, timeout=120, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_inline_model_and_hosts_outside_the_inventory(unreachable):
+    args = json.dumps({"hosts": ["h1", "h2"], "zones": {"web": {}},
+                       "networks": {"front": {"subnet": "10.1.0.0/24", "zone": "web"}},
+                       "containers": {"web1": {"host": "h1", "interfaces": [{"network": "front"}]},
+                                      "web2": {"host": "h2", "interfaces": [{"network": "front"}]}}})
+    rc, out = adhoc("-i", str(unreachable), "host1", "-m", "netwire.fabric.netwire_validate", "-a", args)
+    assert rc != 0
+    assert "netwire_networks.front.overlay: network front spans 2 hosts (h1, h2) but has no overlay" in out
+    assert_no_connection(out)
+    small = json.loads(args)
+    del small["containers"]["web2"]
+    rc, out = adhoc("-i", str(unreachable), "host1", "-m", "netwire.fabric.netwire_validate", "-a", json.dumps(small))
+    assert rc == 0, out
+    assert "The netwire model is valid: 1 zones, 1 networks, 1 containers over 2 hosts" in out
+
+
 def test_the_connection_detector_sees_a_connection_attempt(unreachable):
     """Positive control for assert_no_connection, with an ssh that is /bin/false (no packet leaves)."""
-    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run([os.path.join(VENV_BIN, "ansible"), "-vvv", "-i", str(unreachable), "host1", "-m",
-                           "ansible.builtin.ping", "-e", "ansible_ssh_executable=/bin/false"],
-                          cwd=str(REPO), env=env, capture_output=True, text=True, timeout=120, check=False)
+    _rc, out = adhoc("-i", str(unreachable), "host1", "-m", "ansible.builtin.ping", "-e",
+                     "ansible_ssh_executable=/bin/false")
     with pytest.raises(AssertionError):
-        assert_no_connection(proc.stdout + proc.stderr)
+        assert_no_connection(out)
