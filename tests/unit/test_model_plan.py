@@ -183,3 +183,59 @@ def test_derived_mac_is_locally_administered_unicast():
     mac = m.derive_mac("web1", "eth1")
     first = int(mac[:2], 16)
     assert first & 2 and not first & 1 and mac == m.derive_mac("web1", "eth1")
+
+
+# ---------------------------------------------------------------- random sound models
+
+ZONES = ["dmz", "app", "db"]
+NETS = st.lists(st.tuples(st.sampled_from(["linux", "ovs"]), st.sampled_from(["none", "vxlan", "gre", "geneve"]),
+                          st.booleans(), st.sampled_from([None, 5, 100])), min_size=1, max_size=4)
+
+
+@st.composite
+def sound_ish_models(draw):
+    """Models of the right shape with random choices; some have findings, which is fine."""
+    networks = {}
+    for i, (backend, overlay, nat, vlan) in enumerate(draw(NETS)):
+        net = {"subnet": "10.%d.0.0/24" % (i + 1), "zone": draw(st.sampled_from(ZONES)), "backend": backend,
+               "overlay": overlay, "nat": nat}
+        if overlay != "none":
+            net["key"] = i + 1
+            if overlay in ("vxlan", "geneve"):
+                net["port"] = {"linux": 8472, "ovs": 4789}[backend] + (1 if overlay == "geneve" else 0)
+        if vlan and backend == "ovs":
+            net["vlan"] = vlan
+        if draw(st.booleans()):
+            net["mtu"] = draw(st.integers(1200, 1500))
+        networks["n%d" % i] = net
+    containers = {}
+    for i in range(draw(st.integers(0, 6))):
+        host = "h%d" % draw(st.integers(1, 3))
+        nets = draw(st.lists(st.sampled_from(sorted(networks)), min_size=1, max_size=2, unique=True))
+        c = {"host": host, "interfaces": [{"network": n} for n in nets]}
+        if draw(st.booleans()):
+            c["publish"] = [{"host_port": 8000 + i, "proto": draw(st.sampled_from(["tcp", "udp"]))}]
+        containers["c%d" % i] = c
+    zones = dict((z, {"allow_to": draw(st.lists(st.sampled_from(ZONES), max_size=2, unique=True))}) for z in ZONES)
+    return {"netwire_zones": zones, "netwire_networks": networks, "netwire_containers": containers}
+
+
+@settings(max_examples=150, deadline=None)
+@given(sound_ish_models(), st.sampled_from(["system", "netdev"]))
+def test_every_sound_models_plan_is_accepted_by_the_modules(model, datapath):
+    host_vars = hosts()
+    for hv in host_vars.values():
+        hv["netwire_host"]["ovs_datapath"] = datapath
+    normalized, found, _w = m.analyze(model, host_vars)
+    if found:
+        return
+    options = dict((module, documented_options(module)) for _k, module, _n in CONSUMERS)
+    for plan in m.plans_of(normalized).values():
+        for plan_key, module, normalize in CONSUMERS:
+            for entry in plan[plan_key]:
+                assert set(entry) <= set(options[module])
+                params = dict(options[module])
+                params.update(entry)
+                normalize(params)
+        _firewall.build_spec(**plan["firewall"])
+        assert len(set(plan["names"])) == len(plan["names"])
