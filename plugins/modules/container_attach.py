@@ -196,9 +196,12 @@ actions:
   elements: str
 """
 
+import copy
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._specs import CONTAINER_ATTACH
 from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
@@ -207,36 +210,9 @@ from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
 from ansible_collections.netwire.fabric.plugins.module_utils._attach import ContainerAttachManager
 
 
-def argument_spec():
-    return dict(
-        container=dict(type='str', required=True),
-        container_type=dict(type='str', choices=['auto', 'docker', 'podman', 'pid', 'netns', 'path'],
-                            default='auto'),
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        bridge=dict(type='str'),
-        bridge_type=dict(type='str', choices=['auto', 'linux', 'ovs'], default='auto'),
-        vlan_tag=dict(type='int'),
-        network=dict(type='str'),
-        ifname=dict(type='str', default='eth1'),
-        host_ifname=dict(type='str'),
-        addresses=dict(type='list', elements='str', default=[]),
-        mac=dict(type='str'),
-        mac_seed=dict(type='str'),
-        mtu=dict(type='int'),
-        gateway=dict(type='str'),
-        gateway6=dict(type='str'),
-        routes=dict(type='list', elements='dict', default=[], options=dict(
-            dest=dict(type='str', required=True),
-            via=dict(type='str'),
-        )),
-        hairpin=dict(type='bool', default=False),
-        gratuitous_arp=dict(type='bool', default=True),
-    )
-
-
 def main():
     module = AnsibleModule(
-        argument_spec=argument_spec(),
+        argument_spec=copy.deepcopy(CONTAINER_ATTACH),
         required_if=[('state', 'present', ['bridge'])],
         mutually_exclusive=[('mac', 'mac_seed')],
         supports_check_mode=True,

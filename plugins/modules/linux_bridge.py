@@ -138,9 +138,12 @@ actions:
   sample: ["create bridge nw-app", "add address 10.20.0.1/24 to nw-app", "set nw-app up"]
 """
 
+import copy
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._specs import LINUX_BRIDGE
 from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
@@ -151,19 +154,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux_bridge impor
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            mtu=dict(type='int'),
-            stp=dict(type='bool', default=False),
-            forward_delay=dict(type='int'),
-            vlan_filtering=dict(type='bool', default=False),
-            mac=dict(type='str'),
-            addresses=dict(type='list', elements='str'),
-            ports=dict(type='list', elements='str'),
-            purge_ports=dict(type='bool', default=False),
-            up=dict(type='bool', default=True),
-        ),
+        argument_spec=copy.deepcopy(LINUX_BRIDGE),
         supports_check_mode=True,
     )
     if not HAS_PYROUTE2:

@@ -142,9 +142,12 @@ actions:
   elements: str
 """
 
+import copy
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._specs import LINUX_TUNNEL
 from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
@@ -155,22 +158,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux_tunnel impor
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            kind=dict(type='str', choices=['vxlan', 'gretap', 'geneve'], default='vxlan'),
-            vni=dict(type='int'),
-            local=dict(type='str'),
-            dev=dict(type='str'),
-            port=dict(type='int'),
-            ttl=dict(type='int'),
-            learning=dict(type='bool', default=False),
-            udp_checksum=dict(type='bool'),
-            master=dict(type='str'),
-            mtu=dict(type='int'),
-            remotes=dict(type='list', elements='str', default=[]),
-            up=dict(type='bool', default=True),
-        ),
+        argument_spec=copy.deepcopy(LINUX_TUNNEL),
         required_if=[('state', 'present', ['vni'])],
         supports_check_mode=True,
     )
