@@ -399,6 +399,10 @@ class ContainerAttachManager(object):
             raise self._fail('attach', "host interface '%s' exists but is not this attachment (alias %r);"
                              " it is left alone" % (host_ifname, host['alias']), NotOwned)
         if peer is not None and peer['alias'] != alias:
+            if v.is_owned(peer['alias']):
+                raise self._fail('attach', "the container's interface '%s' belongs to another netwire attachment"
+                                 " (%s); refer to the container the same way, or detach that first"
+                                 % (p['ifname'], peer['alias']), NotOwned)
             raise self._fail('attach', "the container already has an interface '%s' that netwire did not create"
                              % p['ifname'], NotOwned)
         if any(':' in a for a in p['addresses']) or p.get('gateway6') or any(':' in r['dest'] for r in p['routes']):

@@ -70,8 +70,11 @@ def test_docker_attach_lifecycle(host, container):
     assert default == [dict(default[0], gateway="10.34.0.1", dev="eth1")] and default[0]["protocol"] == "110"
 
     assert not host.module("container_attach", params)["changed"]
-    # the same container by ID is the same attachment
+    # the same container by ID is the same attachment; by PID it is another identity, which must not take it over
     assert not host.module("container_attach", dict(params, container=c.id, container_type="docker"))["changed"]
+    by_pid = host.module("container_attach", dict(params, container=str(c.pid)))
+    assert_failed(by_pid, "belongs to another netwire attachment (netwire:attach:%s/eth1)" % identity)
+    assert link(host, planned["host_ifname"])["ifindex"] == hend["ifindex"]
 
     changed = dict(params, addresses=["10.34.0.12/24"], mtu=1400, hairpin=True, mac_seed="web-seed")
     res = host.module("container_attach", changed, check=True, diff=True)

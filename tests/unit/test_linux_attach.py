@@ -211,3 +211,11 @@ def test_composed_check_mode_sees_what_earlier_managers_would_create():
     assert br["changed"] and vx["changed"] and att["changed"]
     assert vx["tunnel"]["master"] == "nwbr" and att["attachment"]["mtu"] == 1450
     assert ctx.calls == []
+
+
+def test_interface_of_another_attachment_is_named_as_such():
+    peer = paired()[1]
+    peer["alias"] = at.attach_alias("docker:web1", "eth1")
+    ctx = FakeSession([bridge()], namespaces={NS.path: [link(1, "lo"), peer]})
+    with pytest.raises(NotOwned, match="belongs to another netwire attachment"):
+        Manager(ctx, params()).run()
