@@ -200,17 +200,22 @@ def test_stale_host_end_of_a_held_namespace_is_replaced(host, netns):
 
 def test_gateway_outside_the_subnet_and_exact_routes(host, netns):
     ns = netns(host, "nwt-rt")
-    params = {"container": ns.path, "bridge": BR, "addresses": ["10.34.0.51/24"], "gateway": "10.99.0.1",
+    params = {"container": ns.path, "bridge": BR, "addresses": ["10.34.0.51/24", "fd00:34::51/64"],
+              "gateway": "10.99.0.1", "gateway6": "fd00:99::1",
               "routes": [{"dest": "10.77.0.0/16", "via": "10.34.0.1"}]}
     assert host.module("container_attach", params)["changed"]
     have = {(r["dst"], r.get("gateway")) for r in routes(host, ns.path) if r.get("protocol") == "110"}
     assert have == {("default", "10.99.0.1"), ("10.99.0.1", None), ("10.77.0.0/16", "10.34.0.1")}
+    have6 = {(r["dst"], r.get("gateway")) for r in routes(host, ns.path, "-6") if r.get("protocol") == "110"}
+    assert have6 == {("default", "fd00:99::1"), ("fd00:99::1", None)}
     assert not host.module("container_attach", params)["changed"]
-    params.update(gateway="10.34.0.1", routes=[{"dest": "10.78.0.0/16", "via": "10.34.0.1"}])
+    params.update(gateway="10.34.0.1", gateway6=None, routes=[{"dest": "10.78.0.0/16", "via": "10.34.0.1"}])
     res = host.module("container_attach", params, diff=True)
     assert res["changed"]
     have = {(r["dst"], r.get("gateway")) for r in routes(host, ns.path) if r.get("protocol") == "110"}
     assert have == {("default", "10.34.0.1"), ("10.78.0.0/16", "10.34.0.1")}
+    assert not [r for r in routes(host, ns.path, "-6") if r.get("protocol") == "110"]
+    assert not host.module("container_attach", params)["changed"]
 
 
 @pytest.fixture(scope="module")
