@@ -869,6 +869,14 @@ def _containers(f, raw, nets, hosts):
         if body.get('description') is not None and not isinstance(body['description'], str):
             f.add(_path(path, 'description'), 'description must be a string')
         result[name] = c
+    refs = {}
+    for name in sorted(result):
+        c = result[name]
+        ident = (c['host'], c['ref'])
+        if c['host'] and ident in refs:
+            f.add(_at('netwire_containers', name, 'ref'), "container %s on host %s is also declared as %s: one "
+                  "container, one entry" % (c['ref'], c['host'], refs[ident]))
+        refs.setdefault(ident, name)
     return result
 
 

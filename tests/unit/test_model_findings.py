@@ -54,6 +54,13 @@ def test_container_outside_its_networks_span():
                    "network front does not span host h2")
 
 
+def test_one_container_declared_twice():
+    model = base()
+    model["netwire_containers"]["web2"]["ref"] = "api1"
+    assert_finding(findings(model), "netwire_containers.web2.ref",
+                   "container api1 on host h2 is also declared as api1: one container, one entry")
+
+
 def test_publication_of_a_network_without_interface():
     model = base()
     model["netwire_containers"]["web1"]["publish"][0]["network"] = "other"
