@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the live hosts must look like, derived from the model (pure: no host access).
+
+Everything here is computed from the normalized model and the per-host plans of
+``_model`` (the same plans ``site.yml`` applies), so the audit and the build can
+never disagree about what the model means. Each expectation carries ``id`` (the
+pytest id: it names the model element) and ``path`` (its place in the model, for
+assertion messages).
+"""
+
+from __future__ import annotations
+
+MODEL_VARS = ("netwire_zones", "netwire_networks", "netwire_containers")
+HOST_VARS = ("netwire_host", "netwire_host_defaults", "netwire_lab_underlay_ip", "ansible_facts")
+
+
+def model_inputs(hostvars):
+    """(model, hosts) for ``_model.analyze`` from ``{host: variables}``, like netwire_validate does."""
+    model = {}
+    first = sorted(hostvars)[0] if hostvars else None
+    for var in MODEL_VARS:
+        model[var] = hostvars[first].get(var) if first else None
+    hosts = {}
+    for name, hvars in hostvars.items():
+        hosts[name] = dict((v, hvars[v]) for v in HOST_VARS if hvars.get(v) is not None)
+    return model, hosts
+
+
+def inconsistent(hostvars):
+    """Hosts that see another model than the first host (the model must be defined once, for all)."""
+    names = sorted(hostvars)
+    out = []
+    for var in MODEL_VARS:
+        for name in names[1:]:
+            if hostvars[name].get(var) != hostvars[names[0]].get(var):
+                out.append("hostvars.%s.%s differs from what host %s sees" % (name, var, names[0]))
+    return out
+
+
+# ---------------------------------------------------------------- per host
+
+def bridges(plans):
+    """Every bridge a host must have: the networks' bridges and the netdev underlay bridge."""
+    out = []
+    for host in sorted(plans):
+        p = plans[host]
+        u = p["underlay"]
+        if u.get("bridge"):
+            out.append({"id": "%s-%s" % (host, u["bridge"]), "host": host, "name": u["bridge"], "kind": "ovs",
+                        "mtu": u["mtu"], "address": "%s/%d" % (u["address"], u["prefix"]),
+                        "path": "netwire_host.underlay_interface (host %s, underlay bridge)" % host,
+                        "mtu_path": "netwire_host.underlay_mtu (host %s)" % host})
+        for net in sorted(p["networks"]):
+            n = p["networks"][net]
+            out.append({"id": "%s-%s" % (host, n["bridge"]), "host": host, "name": n["bridge"],
+                        "kind": n["backend"], "mtu": n["mtu"], "address": n["address"], "network": net,
+                        "path": "netwire_networks.%s (bridge %s on host %s)" % (net, n["bridge"], host),
+                        "mtu_path": "netwire_networks.%s.mtu" % net})
+    return out
+
+
+def tunnels(plans):
+    """Per host and overlay network: the tunnel objects and the exact set of peers."""
+    out = []
+    for host in sorted(plans):
+        p = plans[host]
+        by_net = {}
+        for t in p["linux_tunnels"]:
+            net = [n for n, v in p["networks"].items() if v["bridge"] == t["master"]][0]
+            by_net.setdefault(net, {"backend": "linux", "devices": []})["devices"].append(t)
+        for t in p["ovs_tunnels"]:
+            by_net[t["network"]] = {"backend": "ovs", "tunnel": t}
+        for net in sorted(by_net):
+            entry = dict(by_net[net], id="%s-%s" % (host, net), host=host, network=net,
+                         path="netwire_networks.%s (overlay %s on host %s)"
+                         % (net, p["networks"][net]["overlay"], host))
+            if entry["backend"] == "linux":
+                entry["remotes"] = sorted(r for d in entry["devices"] for r in d["remotes"])
+            else:
+                entry["remotes"] = sorted(entry["tunnel"]["remotes"])
+            out.append(entry)
+    return out
+
+
+def attachments(plans, model):
+    """Every container interface, with the container and interface index it comes from."""
+    out = []
+    containers = model["containers"]
+    for host in sorted(plans):
+        for a in plans[host]["attachments"]:
+            cname = [c for c in sorted(containers) if containers[c]["host"] == host and
+                     containers[c]["ref"] == a["container"] and
+                     any(i["ifname"] == a["ifname"] for i in containers[c]["interfaces"])][0]
+            index = [i for i, itf in enumerate(containers[cname]["interfaces"]) if itf["ifname"] == a["ifname"]][0]
+            out.append({"id": "%s.%s" % (cname, a["ifname"]), "host": host, "container": cname,
+                        "ref": a["container"], "ref_type": a["container_type"], "attach": a,
+                        "path": "netwire_containers.%s.interfaces[%d]" % (cname, index)})
+    return out
+
+
+def container_refs(model):
+    """{container: (host, ref, ref_type)} of every container of the model."""
+    return dict((c, (v["host"], v["ref"], v["ref_type"])) for c, v in model["containers"].items())
+
+
+# ---------------------------------------------------------------- traffic
+
+def _zone_allows(zones, src_zone, dst_zone):
+    return src_zone == dst_zone or dst_zone in (zones.get(src_zone) or {}).get("allow_to", [])
+
+
+def egress_interface(container, network):
+    """The interface a container's packets to ``network`` leave by: a direct one, else its gateway's."""
+    for itf in container["interfaces"]:
+        if itf["network"] == network:
+            return itf
+    for itf in container["interfaces"]:
+        if itf.get("gateway"):
+            return itf
+    return None
+
+
+def pairs(model):
+    """Every (source container, destination interface) with whether the model lets it connect.
+
+    Allowed: the same network with icc on, the same zone, or a zone flow the
+    destination's zone is in (``allow_to``); a source without a route there
+    (no interface on the network, no gateway) is denied.
+    """
+    nets, zones, containers = model["networks"], model["zones"], model["containers"]
+    out = []
+    for src in sorted(containers):
+        for dst in sorted(containers):
+            if src == dst:
+                continue
+            itfs = containers[dst]["interfaces"]
+            for itf in itfs:
+                dnet = nets[itf["network"]]
+                via = egress_interface(containers[src], itf["network"])
+                if via is None:
+                    allowed, why = False, "%s has no interface on %s and no gateway" % (src, itf["network"])
+                elif via["network"] == itf["network"]:
+                    allowed = bool(dnet["icc"])
+                    why = "same network %s, icc %s" % (itf["network"], "on" if dnet["icc"] else "off")
+                else:
+                    snet = nets[via["network"]]
+                    allowed = _zone_allows(zones, snet["zone"], dnet["zone"])
+                    why = "zone %s -> zone %s %s" % (snet["zone"], dnet["zone"],
+                                                    "allowed" if allowed else "not allowed")
+                name = "%s->%s" % (src, dst) if len(itfs) == 1 else "%s->%s.%s" % (src, dst, itf["ifname"])
+                out.append({"id": name, "src": src, "dst": dst, "address": itf["address"],
+                            "ifname": itf["ifname"], "network": itf["network"], "allowed": allowed, "why": why,
+                            "same_network": via is not None and via["network"] == itf["network"],
+                            "cross_host": containers[src]["host"] != containers[dst]["host"],
+                            "mtu": dnet["mtu"],
+                            "path": "netwire_zones / netwire_networks.%s (%s)" % (itf["network"], why)})
+    return out
+
+
+def mtu_pairs(model):
+    """Allowed pairs on one network across hosts: the path MTU there is the interface MTU."""
+    return [p for p in pairs(model) if p["allowed"] and p["same_network"] and p["cross_host"]]
+
+
+def egress(model):
+    """Per container: whether its traffic to the outside is masqueraded (nat of its gateway's network)."""
+    out = []
+    for cname in sorted(model["containers"]):
+        c = model["containers"][cname]
+        via = [i for i in c["interfaces"] if i.get("gateway")]
+        if not via:
+            continue
+        net = model["networks"][via[0]["network"]]
+        index = c["interfaces"].index(via[0])
+        out.append({"id": cname, "container": cname, "nat": bool(net["nat"]), "network": via[0]["network"],
+                    "path": "netwire_networks.%s.nat (gateway of netwire_containers.%s.interfaces[%d])"
+                    % (via[0]["network"], cname, index)})
+    return out
+
+
+def publications(model):
+    """Every published port with the address to knock on."""
+    out = []
+    for cname in sorted(model["containers"]):
+        c = model["containers"][cname]
+        for i, pub in enumerate(c["publish"]):
+            out.append({"id": "%s:%s/%d" % (cname, pub["proto"], pub["host_port"]), "container": cname,
+                        "host": c["host"], "proto": pub["proto"], "host_port": pub["host_port"],
+                        "port": pub["port"], "bind": pub["bind"],
+                        "path": "netwire_containers.%s.publish[%d]" % (cname, i)})
+    return out
+
+
+def server_ports(model, probe_port):
+    """{container: [(proto, port)]} the audit's servers listen on: the probe port and published ports."""
+    out = {}
+    for cname in sorted(model["containers"]):
+        ports = [("tcp", probe_port)]
+        for pub in model["containers"][cname]["publish"]:
+            if (pub["proto"], pub["port"]) not in ports:
+                ports.append((pub["proto"], pub["port"]))
+        out[cname] = ports
+    return out

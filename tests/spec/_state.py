@@ -1,0 +1,280 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading live state from a host (testinfra ``host.run``), always as JSON, and traffic probes.
+
+State is read in bulk, once per host and per container (``ip -j -d addr``,
+``bridge -j fdb``, ``ovs-vsctl -f json``, ``nft -j``), and cached for the run.
+Probes run inside a container's network namespace with the host's tools
+(``nsenter --net``), so the audited containers need no tools of their own, and
+every probe is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+OWNER_ALIAS_PREFIX = "netwire:"
+OWNER_EXTERNAL_ID = ("netwire-owner", "netwire.fabric")
+
+# A TCP/UDP server for the reachability probes: binds every (proto, port) it is
+# given in the current network namespace (SO_REUSEPORT, so two audits can run at
+# once), prints what it bound as JSON, then detaches and answers every connection
+# or datagram with a token naming its container, until killed or the deadline.
+SERVER = r'''
+import json, os, selectors, signal, socket, sys
+name, deadline, specs = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+socks, bound, busy = [], [], []
+for proto, port in specs:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        s.bind(("0.0.0.0", port))
+    except OSError as exc:
+        busy.append([proto, port, str(exc)])
+        s.close()
+        continue
+    if proto == "tcp":
+        s.listen(64)
+    s.setblocking(False)
+    socks.append((proto, s))
+    bound.append([proto, port])
+pid = os.fork()
+if pid:
+    print(json.dumps({"pid": pid, "bound": bound, "busy": busy}))
+    sys.stdout.flush()
+    os._exit(0)
+os.setsid()
+null = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(null, fd)
+signal.alarm(deadline)
+token = ("netwire-spec %s\n" % name).encode()
+sel = selectors.DefaultSelector()
+for proto, s in socks:
+    sel.register(s, selectors.EVENT_READ, proto)
+while True:
+    for key, _mask in sel.select():
+        try:
+            if key.data == "tcp":
+                conn, _addr = key.fileobj.accept()
+                conn.settimeout(1)
+                try:
+                    conn.sendall(token)
+                finally:
+                    conn.close()
+            else:
+                _data, addr = key.fileobj.recvfrom(2048)
+                key.fileobj.sendto(token, addr)
+        except OSError:
+            pass
+'''
+
+CLIENT = r'''
+import json, socket, sys
+proto, addr, port, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+try:
+    if proto == "tcp":
+        s = socket.create_connection((addr, port), timeout=timeout)
+        s.settimeout(timeout)
+        data = b""
+        while len(data) < 4096:
+            chunk = s.recv(256)
+            if not chunk:
+                break
+            data += chunk
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(timeout)
+        s.sendto(b"netwire-spec probe\n", (addr, port))
+        data, _peer = s.recvfrom(2048)
+    out = {"ok": True, "reply": data.decode("utf-8", "replace").strip()}
+except (OSError, socket.timeout) as exc:
+    out = {"ok": False, "error": "%s: %s" % (type(exc).__name__, exc)}
+print(json.dumps(out))
+'''
+
+
+def token(container):
+    return "netwire-spec %s" % container
+
+
+# ---------------------------------------------------------------- OVS JSON
+
+def ovs_value(value):
+    """Decode one OVSDB JSON cell: ["uuid", u], ["set", [...]], ["map", [[k, v], ...]] or a scalar."""
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
+        kind, body = value
+        if kind in ("uuid", "named-uuid"):
+            return body
+        if kind == "set":
+            return [ovs_value(v) for v in body]
+        if kind == "map":
+            return dict((ovs_value(k), ovs_value(v)) for k, v in body)
+    return value
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def ovs_rows(doc):
+    """Rows of an ``ovs-vsctl -f json list`` output as dicts."""
+    heads = doc.get("headings", [])
+    return [dict(zip(heads, (ovs_value(c) for c in row))) for row in doc.get("data", [])]
+
+
+def owned_row(row):
+    ids = row.get("external_ids") or {}
+    return isinstance(ids, dict) and ids.get(OWNER_EXTERNAL_ID[0]) == OWNER_EXTERNAL_ID[1]
+
+
+# ---------------------------------------------------------------- host state
+
+class HostState:
+    """A host's state, read once per run and only when a check needs it."""
+
+    def __init__(self, name, host, python="python3"):
+        self.name = name
+        self.host = host
+        self.python = python
+        self._cache = {}
+        self._lock = threading.Lock()
+
+    def _json(self, key, command, *args):
+        with self._lock:
+            if key not in self._cache:
+                res = self.host.run(command, *args)
+                if res.rc != 0:
+                    self._cache[key] = (None, "`%s` failed on %s (rc %d): %s"
+                                        % (key, self.name, res.rc, (res.stderr or res.stdout).strip()[:400]))
+                else:
+                    try:
+                        self._cache[key] = (json.loads(res.stdout or "null"), None)
+                    except ValueError as exc:
+                        self._cache[key] = (None, "`%s` on %s gave no JSON: %s" % (key, self.name, exc))
+            return self._cache[key]
+
+    def read(self, key, command, *args):
+        """Parsed JSON of a command; AssertionError naming the command when it cannot be read."""
+        data, error = self._json(key, command, *args)
+        assert error is None, error
+        return data
+
+    # --- links
+    def links(self):
+        return dict((l["ifname"], l) for l in self.read("ip -j -d addr show", "ip -j -d addr show") or [])
+
+    def fdb(self):
+        return self.read("bridge -j fdb show", "bridge -j fdb show") or []
+
+    # --- OVS
+    def ovs(self, table, columns):
+        doc = self.read("ovs-vsctl list %s" % table, "ovs-vsctl -f json --columns=%s list %s"
+                        % (",".join(columns), table))
+        return ovs_rows(doc or {})
+
+    def ovs_model(self):
+        """{bridges: {name: row}, ports: {name: row}, interfaces: {name: row}, port_bridge: {port: bridge}}."""
+        bridges = self.ovs("Bridge", ["_uuid", "name", "datapath_type", "ports", "external_ids"])
+        ports = self.ovs("Port", ["_uuid", "name", "tag", "interfaces", "external_ids"])
+        itfs = self.ovs("Interface", ["_uuid", "name", "type", "options", "external_ids", "ofport", "error"])
+        port_by_uuid = dict((p["_uuid"], p["name"]) for p in ports)
+        port_bridge = {}
+        for b in bridges:
+            for u in as_list(b["ports"]):
+                if u in port_by_uuid:
+                    port_bridge[port_by_uuid[u]] = b["name"]
+        return {"bridges": dict((b["name"], b) for b in bridges), "ports": dict((p["name"], p) for p in ports),
+                "interfaces": dict((i["name"], i) for i in itfs), "port_bridge": port_bridge}
+
+    def has_ovs(self):
+        data, error = self._json("ovs-vsctl list Bridge", "ovs-vsctl -f json --columns=%s list %s"
+                                 % (",".join(["_uuid", "name", "datapath_type", "ports", "external_ids"]), "Bridge"))
+        return error is None
+
+    # --- nftables
+    def nft(self):
+        return self.read("nft -j list ruleset", "nft -j list ruleset")
+
+    # --- containers
+    def netns_of(self, ref, ref_type):
+        """The network namespace path of a container reference, or an AssertionError saying why not."""
+        key = "netns %s %s" % (ref_type, ref)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self._resolve(ref, ref_type)
+        path, error = self._cache[key]
+        assert error is None, error
+        return path
+
+    def _resolve(self, ref, ref_type):
+        if ref_type == "pid":
+            return "/proc/%s/ns/net" % ref, None
+        if ref_type == "netns":
+            return "/run/netns/%s" % ref, None
+        if ref_type == "path":
+            return ref, None
+        tried = []
+        for engine in (("docker",) if ref_type == "docker" else ("podman",) if ref_type == "podman"
+                       else ("docker", "podman")):
+            res = self.host.run("%s inspect --type container %%s" % engine, ref)
+            if res.rc != 0:
+                tried.append("%s: %s" % (engine, (res.stderr or res.stdout).strip()[:200]))
+                continue
+            info = json.loads(res.stdout)[0]
+            state = info.get("State") or {}
+            if not state.get("Running") or not state.get("Pid"):
+                return None, "container %s is not running on %s (%s status: %s)" % (
+                    ref, self.name, engine, state.get("Status"))
+            return "/proc/%d/ns/net" % state["Pid"], None
+        return None, "container %s not found on %s (%s)" % (ref, self.name, "; ".join(tried))
+
+    def in_netns(self, netns, command, *args):
+        return self.host.run("nsenter --net=%s " + command, netns, *args)
+
+    def container(self, ref, ref_type):
+        """{links: {ifname: link}, routes: [...]} inside a container (cached)."""
+        netns = self.netns_of(ref, ref_type)
+        links = self.read("links in %s" % netns, "nsenter --net=%s ip -j -d addr show", netns) or []
+        routes = self.read("routes in %s" % netns, "nsenter --net=%s ip -j route show", netns) or []
+        return {"netns": netns, "links": dict((l["ifname"], l) for l in links), "routes": routes}
+
+    # --- probes (bounded)
+    def ping(self, netns, address, count=2, wait=2, size=None, dont_fragment=False):
+        cmd = "nsenter --net=%s timeout 10 ping -n -c %s -W %s -i 0.2"
+        args = [netns, str(count), str(wait)]
+        if dont_fragment:
+            cmd += " -M do"
+        if size is not None:
+            cmd += " -s %s"
+            args.append(str(size))
+        res = self.host.run(cmd + " %s", *(args + [address]))
+        # rc 0: replies; 1: none; 2: an error the kernel reported (unreachable, message too long)
+        out = {"ok": res.rc == 0, "rc": res.rc, "output": (res.stdout + res.stderr).strip()}
+        if res.rc not in (0, 1, 2):
+            out["probe_failed"] = True
+        return out
+
+    def connect(self, netns, proto, address, port, timeout=2):
+        prefix = "nsenter --net=%s " % netns if netns else ""
+        res = self.host.run(prefix + "timeout 10 %s -c %s %s %s %s %s", self.python, CLIENT, proto, address,
+                            str(port), str(timeout))
+        try:
+            return json.loads(res.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"ok": False, "probe_failed": True,
+                    "error": "probe failed (rc %d): %s" % (res.rc, (res.stderr or res.stdout)[-300:])}
+
+    def serve(self, netns, container, ports, deadline):
+        res = self.host.run("nsenter --net=%s %s -c %s %s %s %s", netns, self.python, SERVER, container,
+                            str(deadline), json.dumps(ports))
+        if res.rc != 0:
+            return {"error": "server for %s did not start on %s (rc %d): %s"
+                    % (container, self.name, res.rc, (res.stderr or res.stdout)[-300:])}
+        return json.loads(res.stdout.strip().splitlines()[-1])
+
+    def kill(self, pid):
+        self.host.run("kill %s", str(pid))

@@ -1,0 +1,395 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The netwire spec suite: pytest-testinfra checks derived from the model in the inventory.
+
+Run (docs/audit.md):
+
+    pytest --hosts=ansible://all --ansible-inventory=INVENTORY [--ansible-inventory=MORE ...] tests/spec
+
+testinfra keeps only the last ``--ansible-inventory``; this conftest collects
+every one of them (and ``--netwire-inventory``, or ``NETWIRE_SPEC_INVENTORY``,
+comma-separated) and hands them all to Ansible through ``ANSIBLE_INVENTORY``,
+so a model directory can be combined with the inventory that knows how to
+reach the hosts, exactly like ``ansible-playbook -i A -i B``.
+
+The model is read from the inventory variables (``ansible-inventory --list``
+through testinfra's Ansible runner), validated and planned with the
+collection's own ``_model`` (found next to this directory: the checkout or the
+installed collection), and every test is parametrized with ids naming the model
+element it checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+COLLECTION_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PROBE_PORT = 47011
+SERVER_DEADLINE = 300
+POOL = 8
+
+
+def _collection_base():
+    """A directory holding ansible_collections/netwire/fabric for this very collection."""
+    root = COLLECTION_ROOT
+    if root.parent.name == "netwire" and root.parent.parent.name == "ansible_collections":
+        return root.parent.parent.parent
+    base = Path(tempfile.mkdtemp(prefix="netwire-spec-"))
+    (base / "ansible_collections" / "netwire").mkdir(parents=True)
+    (base / "ansible_collections" / "netwire" / "fabric").symlink_to(root)
+    return base
+
+
+_BASE = _collection_base()
+if str(_BASE) not in sys.path:
+    sys.path.insert(0, str(_BASE))
+# The drift check runs the collection's module through the ansible CLI: make it this collection.
+os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(
+    [str(_BASE)] + [p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p] +
+    [os.path.expanduser("~/.ansible/collections"), "/usr/share/ansible/collections"])
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _firewall, _model  # noqa: E402
+
+from . import _expect  # noqa: E402
+from ._state import HostState  # noqa: E402
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("netwire", "netwire spec audit")
+    group.addoption("--netwire-inventory", action="append", default=[],
+                    help="an inventory source holding the model or the hosts (repeatable); also "
+                         "NETWIRE_SPEC_INVENTORY=a,b and every --ansible-inventory")
+    group.addoption("--netwire-probe-port", type=int,
+                    default=int(os.environ.get("NETWIRE_SPEC_PROBE_PORT", DEFAULT_PROBE_PORT)),
+                    help="TCP port of the audit's probe servers inside the containers (default %d)"
+                         % DEFAULT_PROBE_PORT)
+
+
+def _inventory_sources(config):
+    sources = []
+    args = list(config.invocation_params.args)
+    for i, arg in enumerate(args):
+        if arg == "--ansible-inventory" and i + 1 < len(args):
+            sources.append(args[i + 1])
+        elif arg.startswith("--ansible-inventory="):
+            sources.append(arg.split("=", 1)[1])
+    sources += config.getoption("netwire_inventory") or []
+    sources += [s for s in os.environ.get("NETWIRE_SPEC_INVENTORY", "").split(",") if s]
+    out = []
+    for s in sources:
+        s = os.path.abspath(s) if os.path.exists(s) else s
+        if s not in out:
+            out.append(s)
+    return out
+
+
+def pytest_configure(config):
+    sources = _inventory_sources(config)
+    if sources:
+        os.environ["ANSIBLE_INVENTORY"] = ",".join(sources)
+        # testinfra would pass only the last one with -i: let Ansible read them all from the environment
+        config.option.ansible_inventory = None
+    config._netwire_spec = None
+
+
+# ---------------------------------------------------------------- the spec
+
+class Spec:
+    """The model as the inventory states it, its plans, and the hosts under audit."""
+
+    def __init__(self, config):
+        import testinfra
+        from testinfra.utils.ansible_runner import AnsibleRunner
+
+        self.error = None
+        self.findings = []
+        self.warnings = []
+        self.plans = {}
+        self.model = None
+        self.hostvars = {}
+        self.states = {}
+        self.probe_port = config.getoption("netwire_probe_port")
+        try:
+            runner = AnsibleRunner.get_runner(None)
+            names = runner.get_hosts("all")
+            self.hostvars = dict((n, runner.get_variables(n)) for n in names)
+        except Exception as exc:  # any inventory problem: reported by test_model_valid
+            self.error = "cannot read the inventory (%s): %s" % (os.environ.get("ANSIBLE_INVENTORY"), exc)
+            return
+        model_in, hosts_in = _expect.model_inputs(self.hostvars)
+        if not any(model_in.values()):
+            self.error = ("the inventory (%s) holds no netwire model (netwire_zones, netwire_networks, "
+                          "netwire_containers)" % os.environ.get("ANSIBLE_INVENTORY"))
+            return
+        self.findings = ["%s: differs between hosts" % m for m in _expect.inconsistent(self.hostvars)]
+        normalized, findings, self.warnings = _model.analyze(model_in, hosts_in)
+        self.findings += ["%s: %s" % (f["path"], f["msg"]) for f in findings]
+        if self.findings:
+            return
+        self.model = normalized
+        self.plans = _model.plans_of(normalized)
+        pattern = config.option.hosts or "ansible://all"
+        selected = testinfra.get_hosts(pattern.split(","), ansible_inventory=None)
+        for h in selected:
+            name = getattr(h.backend, "host", None) or h.backend.get_hostname()
+            if name in self.plans:
+                self.states[name] = HostState(name, h, _python(self.hostvars.get(name, {})))
+
+    @property
+    def hosts(self):
+        return sorted(self.states)
+
+    def plans_audited(self):
+        return dict((h, p) for h, p in self.plans.items() if h in self.states)
+
+    def container_host(self, cname):
+        return self.model["containers"][cname]["host"]
+
+    def audited(self, *containers):
+        return all(self.container_host(c) in self.states for c in containers)
+
+
+def _python(hvars):
+    interp = hvars.get("ansible_python_interpreter")
+    if isinstance(interp, str) and interp.startswith("/") and "{{" not in interp:
+        return interp
+    return "python3"
+
+
+def get_spec(config):
+    if config._netwire_spec is None:
+        config._netwire_spec = Spec(config)
+    return config._netwire_spec
+
+
+@pytest.fixture(scope="session")
+def spec(request):
+    return get_spec(request.config)
+
+
+# ---------------------------------------------------------------- parametrization
+
+def firewall_items(spec):
+    """Sets and rules of our nft tables per host, as _firewall plans them from the host's plan."""
+    items = []
+    for host, plan in sorted(spec.plans_audited().items()):
+        fw = plan["firewall"]
+        desired = _firewall.plan_ruleset(_firewall.build_spec(fw["networks"], fw["flows"], fw["publications"]))
+        for table in desired["tables"]:
+            tname = "%s/%s" % (table["family"], table["name"])
+            for s in table["sets"]:
+                items.append({"id": "%s-%s/%s" % (host, tname, s["name"]), "host": host, "kind": "set",
+                              "family": table["family"], "table": table["name"], "name": s["name"], "want": s,
+                              "path": _firewall_path(table, s["name"])})
+            for chain in table["chains"]:
+                header = dict((k, v) for k, v in chain.items() if k != "rules")
+                for i, rule in enumerate(chain["rules"]):
+                    label = rule.get("comment") or "rule %d" % i
+                    items.append({"id": "%s-%s/%s/%s" % (host, tname, chain["name"], label), "host": host,
+                                  "kind": "rule", "family": table["family"], "table": table["name"],
+                                  "chain": chain["name"], "header": header, "label": label, "want": rule,
+                                  "path": _firewall_path(table, label)})
+    return items
+
+
+def _firewall_path(table, label):
+    if label.startswith("flow ") or label.startswith("within zone"):
+        return "netwire_zones (%s)" % label
+    if label.startswith("publish"):
+        return "netwire_containers.*.publish (%s)" % label
+    for word in ("egress ", "hairpin ", "icc off "):
+        if label.startswith(word):
+            return "netwire_networks.%s (%s)" % (label[len(word):], label)
+    return "netwire_networks (%s, table %s %s)" % (label, table["family"], table["name"])
+
+
+def _param(metafunc, name, items):
+    metafunc.parametrize(name, items, ids=[i["id"] for i in items])
+
+
+def pytest_generate_tests(metafunc):
+    names = metafunc.fixturenames
+    wanted = [n for n in ("bridge", "tunnel", "attachment", "nft_item", "audited_host", "pair_allowed",
+                          "pair_denied", "egress_nat", "egress_blocked", "publication", "mtu_pair")
+              if n in names]
+    if not wanted:
+        return
+    spec = get_spec(metafunc.config)
+    if spec.model is None:
+        for n in wanted:
+            metafunc.parametrize(n, [])
+        return
+    plans = spec.plans_audited()
+    model = spec.model
+    for n in wanted:
+        if n == "bridge":
+            _param(metafunc, n, _expect.bridges(plans))
+        elif n == "tunnel":
+            _param(metafunc, n, _expect.tunnels(plans))
+        elif n == "attachment":
+            _param(metafunc, n, _expect.attachments(plans, model))
+        elif n == "nft_item":
+            _param(metafunc, n, firewall_items(spec))
+        elif n == "audited_host":
+            metafunc.parametrize(n, spec.hosts)
+        elif n in ("pair_allowed", "pair_denied"):
+            want = n == "pair_allowed"
+            items = []
+            for p in _expect.pairs(model):
+                if p["allowed"] == want and spec.audited(p["src"], p["dst"]):
+                    for proto in ("icmp", "tcp"):
+                        items.append(dict(p, proto=proto, pair=p["id"], id="%s-%s" % (p["id"], proto)))
+            _param(metafunc, n, items)
+        elif n in ("egress_nat", "egress_blocked"):
+            want = n == "egress_nat"
+            _param(metafunc, n, [e for e in _expect.egress(model) if e["nat"] == want and spec.audited(e["id"])])
+        elif n == "publication":
+            _param(metafunc, n, [p for p in _expect.publications(model) if spec.audited(p["container"])])
+        elif n == "mtu_pair":
+            _param(metafunc, n, [p for p in _expect.mtu_pairs(model) if spec.audited(p["src"], p["dst"])])
+
+
+# ---------------------------------------------------------------- traffic, once per run
+
+class Traffic:
+    """Probe servers in every container, then every probe at once (bounded, in parallel)."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.netns = {}      # container -> netns path
+        self.errors = {}     # container -> why it cannot be probed
+        self.servers = {}    # container -> server report
+        self.results = {}    # probe key -> result
+        self._done = False
+        self._lock = threading.Lock()
+
+    def state_of(self, cname):
+        return self.spec.states[self.spec.container_host(cname)]
+
+    def _resolve(self, cname):
+        c = self.spec.model["containers"][cname]
+        st = self.state_of(cname)
+        try:
+            self.netns[cname] = st.netns_of(c["ref"], c["ref_type"])
+        except AssertionError as exc:
+            self.errors[cname] = str(exc)
+
+    def _serve(self, cname, ports):
+        res = self.state_of(cname).serve(self.netns[cname], cname, ports, SERVER_DEADLINE)
+        self.servers[cname] = res
+
+    def run(self):
+        with self._lock:
+            if self._done:
+                return self
+            self._done = True
+            model = self.spec.model
+            cnames = [c for c in sorted(model["containers"]) if self.spec.audited(c)]
+            with ThreadPoolExecutor(POOL) as pool:
+                list(pool.map(self._resolve, cnames))
+                ports = _expect.server_ports(model, self.spec.probe_port)
+                list(pool.map(lambda c: self._serve(c, ports[c]), [c for c in cnames if c in self.netns]))
+                jobs = self._jobs()
+                futures = dict((key, pool.submit(fn)) for key, fn in jobs)
+                for key, fut in futures.items():
+                    try:
+                        self.results[key] = fut.result()
+                    except Exception as exc:  # a probe that could not run is a failed probe
+                        self.results[key] = {"ok": False, "probe_failed": True, "error": "probe error: %s" % exc}
+            return self
+
+    def _jobs(self):
+        model, jobs = self.spec.model, []
+        port = self.spec.probe_port
+        for p in _expect.pairs(model):
+            if p["src"] in self.netns and p["dst"] in self.netns:
+                st, ns = self.state_of(p["src"]), self.netns[p["src"]]
+                jobs.append((("icmp", p["id"]), lambda st=st, ns=ns, a=p["address"]: st.ping(ns, a)))
+                jobs.append((("tcp", p["id"]), lambda st=st, ns=ns, a=p["address"]: st.connect(ns, "tcp", a, port)))
+        for p in _expect.mtu_pairs(model):
+            if p["src"] in self.netns and p["dst"] in self.netns:
+                st, ns = self.state_of(p["src"]), self.netns[p["src"]]
+                size = p["mtu"] - 28
+                jobs.append((("mtu", p["id"]), lambda st=st, ns=ns, a=p["address"], s=size: st.ping(
+                    ns, a, count=1, wait=2, size=s, dont_fragment=True)))
+                jobs.append((("mtu+1", p["id"]), lambda st=st, ns=ns, a=p["address"], s=size + 1: st.ping(
+                    ns, a, count=1, wait=2, size=s, dont_fragment=True)))
+        outside = self.outside_ip()
+        if outside:
+            for e in _expect.egress(model):
+                if e["container"] in self.netns:
+                    st, ns = self.state_of(e["container"]), self.netns[e["container"]]
+                    jobs.append((("egress", e["id"]), lambda st=st, ns=ns: st.ping(ns, outside)))
+        for pub in _expect.publications(model):
+            if pub["container"] not in self.netns:
+                continue
+            origin, target = self.publication_route(pub)
+            if origin is None:
+                continue
+            st = self.spec.states[origin]
+            jobs.append((("publish", pub["id"]), lambda st=st, pub=pub, t=target: st.connect(
+                None, pub["proto"], t, pub["host_port"])))
+        return jobs
+
+    def outside_ip(self):
+        for h in self.spec.hosts:
+            ip = self.spec.hostvars.get(h, {}).get("netwire_lab_outside_ip")
+            if ip:
+                return ip
+        return None
+
+    def publication_route(self, pub):
+        """(host to connect from, address to connect to) for a published port."""
+        host = pub["host"]
+        if pub["bind"].startswith("127."):
+            return host, pub["bind"]
+        target = pub["bind"]
+        if target == "0.0.0.0":
+            target = self.spec.plans[host]["underlay"]["address"]
+        others = [h for h in self.spec.hosts if h != host]
+        return (others[0] if others else host), target
+
+    def stop(self):
+        for cname, res in self.servers.items():
+            if isinstance(res, dict) and res.get("pid"):
+                try:
+                    self.state_of(cname).kill(res["pid"])
+                except Exception:  # the deadline stops it anyway
+                    pass
+
+
+@pytest.fixture(scope="session")
+def traffic(spec):
+    t = Traffic(spec)
+    yield t
+    t.stop()
+
+
+# ---------------------------------------------------------------- drift, once per run
+
+@pytest.fixture(scope="session")
+def drift(spec):
+    """Check-mode runs of host_network with each audited host's plan, in parallel."""
+    from testinfra.modules.ansible import AnsibleException
+
+    def check(host):
+        st = spec.states[host]
+        try:
+            return st.host.ansible("netwire.fabric.host_network", json.dumps({"plan": spec.plans[host]}),
+                                   check=True)
+        except AnsibleException as exc:
+            return dict(exc.result, failed=True)
+        except Exception as exc:
+            return {"failed": True, "msg": "cannot run netwire.fabric.host_network: %s" % exc}
+
+    with ThreadPoolExecutor(POOL) as pool:
+        return dict(zip(spec.hosts, pool.map(check, spec.hosts)))

@@ -1,0 +1,294 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Per host: bridges, tunnels, container interfaces and their host ends, our nft tables, ownership."""
+
+from __future__ import annotations
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _firewall, _model
+
+from ._state import OWNER_ALIAS_PREFIX, as_list, owned_row
+
+
+def _addresses(link):
+    return ["%s/%d" % (a["local"], a["prefixlen"]) for a in link.get("addr_info", []) if a.get("family") == "inet"]
+
+
+def _kind(link):
+    return (link.get("linkinfo") or {}).get("info_kind")
+
+
+def test_model_valid(spec):
+    """The inventory holds a sound model (the audit derives everything else from it)."""
+    assert spec.error is None, spec.error
+    assert not spec.findings, "the netwire model has problems:\n  " + "\n  ".join(spec.findings)
+    assert spec.hosts, "no host of the model is selected by --hosts"
+
+
+def test_bridge(spec, bridge):
+    st = spec.states[bridge["host"]]
+    where = "%s: bridge %s on %s" % (bridge["path"], bridge["name"], bridge["host"])
+    links = st.links()
+    link = links.get(bridge["name"])
+    if bridge["kind"] == "linux":
+        assert link is not None, "%s does not exist" % where
+        assert _kind(link) == "bridge", "%s is a %s link, not a Linux bridge" % (where, _kind(link))
+        assert (link.get("ifalias") or "").startswith(OWNER_ALIAS_PREFIX), \
+            "%s is not marked as netwire's (ifalias %r)" % (where, link.get("ifalias"))
+    else:
+        ovs = st.ovs_model()
+        row = ovs["bridges"].get(bridge["name"])
+        assert row is not None, "%s: no OVS bridge of that name" % where
+        assert owned_row(row), "%s: the OVS bridge is not marked netwire-owner=netwire.fabric" % where
+        want_dp = spec.plans[bridge["host"]]["underlay"]["ovs_datapath"]
+        assert (row.get("datapath_type") or "system") == want_dp, \
+            "%s: datapath_type %r, the model says %r (netwire_host.ovs_datapath)" % (
+                where, row.get("datapath_type"), want_dp)
+        assert ovs["port_bridge"].get(bridge["name"]) == bridge["name"], \
+            "%s: its internal port is not on the bridge" % where
+        want_ports = [p["name"] for b in spec.plans[bridge["host"]]["ovs_bridges"] if b["name"] == bridge["name"]
+                      for p in b["ports"]]
+        missing = [p for p in want_ports if ovs["port_bridge"].get(p) != bridge["name"]]
+        assert not missing, "%s: ports %s are not on the bridge" % (where, ", ".join(missing))
+        assert link is not None, "%s: the bridge's internal interface does not exist in the kernel" % where
+    assert link["mtu"] == bridge["mtu"], "%s: mtu %d, the model says %d (%s)" % (
+        where, link["mtu"], bridge["mtu"], bridge["mtu_path"])
+    assert bridge["address"] in _addresses(link), "%s: address %s missing (has %s)" % (
+        where, bridge["address"], ", ".join(_addresses(link)) or "none")
+    assert "UP" in link.get("flags", []), "%s is down" % where
+
+
+def test_tunnel_peers(spec, tunnel):
+    """The tunnel mesh of a network on a host: exactly the declared peers, with the declared parameters."""
+    st = spec.states[tunnel["host"]]
+    where = "%s on %s" % (tunnel["path"], tunnel["host"])
+    if tunnel["backend"] == "linux":
+        links = st.links()
+        found = []
+        for dev in tunnel["devices"]:
+            link = links.get(dev["name"])
+            assert link is not None, "%s: tunnel device %s does not exist" % (where, dev["name"])
+            kind, data = _kind(link), (link.get("linkinfo") or {}).get("info_data") or {}
+            assert kind == dev["kind"], "%s: %s is a %s device, the model needs %s" % (
+                where, dev["name"], kind, dev["kind"])
+            assert link.get("master") == dev["master"], "%s: %s sits on %r, not on bridge %s" % (
+                where, dev["name"], link.get("master"), dev["master"])
+            assert link["mtu"] == dev["mtu"], "%s: %s has mtu %d, the model says %d" % (
+                where, dev["name"], link["mtu"], dev["mtu"])
+            assert data.get("id", dev["vni"]) == dev["vni"], "%s: %s has VNI/key %s, the model says %s" % (
+                where, dev["name"], data.get("id"), dev["vni"])
+            assert data.get("local") == dev["local"], "%s: %s has local %s, the model says %s" % (
+                where, dev["name"], data.get("local"), dev["local"])
+            if dev.get("port") and "port" in data:
+                assert data["port"] == dev["port"], "%s: %s uses UDP port %s, the model says %s" % (
+                    where, dev["name"], data["port"], dev["port"])
+            if dev["kind"] == "vxlan":
+                flood = sorted(e["dst"] for e in st.fdb() if e.get("ifname") == dev["name"] and
+                               e.get("mac") == "00:00:00:00:00:00" and e.get("dst"))
+                found += flood
+            else:
+                found.append(data.get("remote"))
+        assert sorted(found) == tunnel["remotes"], "%s: peers %s, the model declares %s%s" % (
+            where, ", ".join(sorted(found)) or "none", ", ".join(tunnel["remotes"]),
+            _stale(found, tunnel["remotes"]))
+    else:
+        t = tunnel["tunnel"]
+        ovs = st.ovs_model()
+        assert t["bridge"] in ovs["bridges"], "%s: OVS bridge %s does not exist" % (where, t["bridge"])
+        found = []
+        for name, itf in sorted(ovs["interfaces"].items()):
+            port = ovs["ports"].get(name)
+            if itf.get("type") != t["type"] or ovs["port_bridge"].get(name) != t["bridge"]:
+                continue
+            opts = itf.get("options") or {}
+            remote = opts.get("remote_ip")
+            found.append(remote)
+            assert port is not None and owned_row(port), "%s: tunnel port %s is not netwire's" % (where, name)
+            assert name == _model.ovs_tunnel_port_name(t["type"], t["network"], remote), \
+                "%s: tunnel port %s to %s does not have its derived name %s" % (
+                    where, name, remote, _model.ovs_tunnel_port_name(t["type"], t["network"], remote))
+            assert opts.get("key") == str(t["key"]), "%s: port %s has key %s, the model says %s" % (
+                where, name, opts.get("key"), t["key"])
+            assert opts.get("local_ip") in (None, t["local_ip"]), "%s: port %s has local_ip %s, not %s" % (
+                where, name, opts.get("local_ip"), t["local_ip"])
+            if t.get("dst_port"):
+                assert opts.get("dst_port", "4789" if t["type"] == "vxlan" else "6081") == str(t["dst_port"]), \
+                    "%s: port %s has dst_port %s, the model says %s" % (where, name, opts.get("dst_port"),
+                                                                       t["dst_port"])
+            errors = [e for e in as_list(itf.get("error") or []) if e]
+            assert not errors and itf.get("ofport") not in (-1, [-1]), \
+                "%s: OVS rejected tunnel port %s: %s" % (where, name, "; ".join(errors) or "ofport -1")
+        assert sorted(found) == tunnel["remotes"], "%s: peers %s, the model declares %s%s" % (
+            where, ", ".join(sorted(str(f) for f in found)) or "none", ", ".join(tunnel["remotes"]),
+            _stale(found, tunnel["remotes"]))
+
+
+def _stale(found, wanted):
+    stale = sorted(set(str(f) for f in found) - set(wanted))
+    missing = sorted(set(wanted) - set(str(f) for f in found))
+    out = ""
+    if stale:
+        out += " (stale: %s)" % ", ".join(stale)
+    if missing:
+        out += " (missing: %s)" % ", ".join(missing)
+    return out
+
+
+def test_container_interface(spec, attachment):
+    """Inside the container: the interface with its address, mac, mtu, state and default route."""
+    a = attachment["attach"]
+    st = spec.states[attachment["host"]]
+    where = "%s: %s in container %s on %s" % (attachment["path"], a["ifname"], attachment["container"],
+                                              attachment["host"])
+    try:
+        inside = st.container(attachment["ref"], attachment["ref_type"])
+    except AssertionError as exc:
+        raise AssertionError("%s: %s" % (where, exc))
+    link = inside["links"].get(a["ifname"])
+    assert link is not None, "%s does not exist (the container has %s)" % (where, ", ".join(inside["links"]))
+    for addr in a["addresses"]:
+        assert addr in _addresses(link), "%s: address %s missing (has %s)" % (
+            where, addr, ", ".join(_addresses(link)) or "none")
+    assert link.get("address") == a["mac"], "%s: mac %s, the model says %s" % (where, link.get("address"), a["mac"])
+    assert link["mtu"] == a["mtu"], "%s: mtu %d, the model says %d" % (where, link["mtu"], a["mtu"])
+    assert link.get("operstate") == "UP", "%s: state %s, not UP" % (where, link.get("operstate"))
+    if a.get("gateway"):
+        defaults = [r for r in inside["routes"] if r.get("dst") == "default"]
+        assert any(r.get("gateway") == a["gateway"] and r.get("dev") == a["ifname"] for r in defaults), \
+            "%s: no default route via %s (default routes: %s)" % (
+                where, a["gateway"], ", ".join("via %s dev %s" % (r.get("gateway"), r.get("dev")) for r in defaults)
+                or "none")
+
+
+def test_host_end(spec, attachment):
+    """On the host: the veth end of that very interface, up, on the network's bridge (and VLAN)."""
+    a = attachment["attach"]
+    st = spec.states[attachment["host"]]
+    where = "%s: host end %s of %s.%s on %s" % (attachment["path"], a["host_ifname"], attachment["container"],
+                                               a["ifname"], attachment["host"])
+    link = st.links().get(a["host_ifname"])
+    assert link is not None, "%s does not exist" % where
+    assert (link.get("ifalias") or "").startswith(OWNER_ALIAS_PREFIX), "%s is not marked as netwire's" % where
+    assert "UP" in link.get("flags", []), "%s is down" % where
+    assert link["mtu"] == a["mtu"], "%s: mtu %d, the model says %d" % (where, link["mtu"], a["mtu"])
+    try:
+        inside = st.container(attachment["ref"], attachment["ref_type"])
+        peer = inside["links"].get(a["ifname"])
+    except AssertionError:
+        peer = None
+    assert peer is not None and peer.get("link_index") == link["ifindex"], \
+        "%s is not the peer of the container's %s (a stale end?)" % (where, a["ifname"])
+    if a["bridge_type"] == "linux":
+        assert link.get("master") == a["bridge"], "%s sits on %r, not on bridge %s" % (
+            where, link.get("master"), a["bridge"])
+    else:
+        ovs = st.ovs_model()
+        assert ovs["port_bridge"].get(a["host_ifname"]) == a["bridge"], "%s is on OVS bridge %r, not %s" % (
+            where, ovs["port_bridge"].get(a["host_ifname"]), a["bridge"])
+        tag = ovs["ports"][a["host_ifname"]].get("tag")
+        tag = tag if not isinstance(tag, list) else (tag[0] if tag else None)
+        assert tag == a.get("vlan_tag"), "%s: VLAN tag %r, the model says %r (netwire_networks.%s.vlan)" % (
+            where, tag, a.get("vlan_tag"), a["network"])
+
+
+def _current_tables(st):
+    return _firewall.normalize_listing(st.nft(), _firewall.table_names())
+
+
+def test_nft(spec, nft_item):
+    """One set or rule of our nftables tables, exactly as the firewall plans it from the model."""
+    st = spec.states[nft_item["host"]]
+    where = "%s: %s %s %s in table %s %s on %s" % (
+        nft_item["path"], nft_item["kind"], nft_item.get("chain", ""), nft_item.get("label", nft_item.get("name")),
+        nft_item["family"], nft_item["table"], nft_item["host"])
+    current = _current_tables(st)
+    tables = [t for t in current["tables"] if (t["family"], t["name"]) == (nft_item["family"], nft_item["table"])]
+    assert tables, "%s: the table does not exist" % where
+    table = tables[0]
+    if nft_item["kind"] == "set":
+        sets = [s for s in table["sets"] if s["name"] == nft_item["name"]]
+        assert sets, "%s: the set does not exist" % where
+        assert sets[0] == nft_item["want"], "%s: set is %s, the model needs %s" % (where, sets[0], nft_item["want"])
+        return
+    chains = [c for c in table["chains"] if c["name"] == nft_item["chain"]]
+    assert chains, "%s: the chain does not exist" % where
+    header = dict((k, v) for k, v in chains[0].items() if k != "rules")
+    assert header == nft_item["header"], "%s: chain is %s, the model needs %s" % (where, header, nft_item["header"])
+    rules = [r for r in chains[0]["rules"] if (r.get("comment") or "") == (nft_item["want"].get("comment") or "")]
+    assert rules, "%s: the rule is missing (want: %s)" % (where, _rule_text(nft_item["want"]))
+    assert rules[0] == nft_item["want"], "%s: the rule differs:\n  have %s\n  want %s" % (
+        where, _rule_text(rules[0]), _rule_text(nft_item["want"]))
+
+
+def _rule_text(rule):
+    return " ".join(_firewall.render_expr(e) for e in rule["expr"])
+
+
+def test_nft_nothing_else(spec, audited_host):
+    """Our tables hold nothing the model does not declare, and the declared rules are in order."""
+    st = spec.states[audited_host]
+    fw = spec.plans[audited_host]["firewall"]
+    desired = _firewall.plan_ruleset(_firewall.build_spec(fw["networks"], fw["flows"], fw["publications"]))
+    current = _current_tables(st)
+    want = dict(((t["family"], t["name"]), t) for t in desired["tables"])
+    extra = []
+    for t in current["tables"]:
+        tname = "%s %s" % (t["family"], t["name"])
+        w = want.get((t["family"], t["name"]))
+        if w is None:
+            extra.append("table %s (the model needs no such table on this host)" % tname)
+            continue
+        wsets = dict((s["name"], s) for s in w["sets"])
+        extra += ["set %s in %s" % (s["name"], tname) for s in t["sets"] if s["name"] not in wsets]
+        wchains = dict((c["name"], c) for c in w["chains"])
+        for c in t["chains"]:
+            wc = wchains.get(c["name"])
+            if wc is None:
+                extra.append("chain %s in %s" % (c["name"], tname))
+                continue
+            wanted = [r for r in wc["rules"]]
+            for r in c["rules"]:
+                if r not in wanted:
+                    extra.append("rule %r in %s %s" % (r.get("comment") or r["expr"], tname, c["name"]))
+            order = [wanted.index(r) for r in c["rules"] if r in wanted]
+            if order != sorted(order):
+                extra.append("rules of %s %s out of the planned order" % (tname, c["name"]))
+    assert not extra, "nft tables on %s hold what the model does not declare (netwire_networks/netwire_zones): %s" \
+        % (audited_host, "; ".join(extra))
+
+
+def test_no_stray_links(spec, audited_host):
+    """No link marked as netwire's that the host's plan does not name."""
+    st = spec.states[audited_host]
+    names = set(spec.plans[audited_host]["names"])
+    stray = sorted("%s (%s)" % (n, l.get("ifalias")) for n, l in st.links().items()
+                   if (l.get("ifalias") or "").startswith(OWNER_ALIAS_PREFIX) and n not in names)
+    assert not stray, "links owned by netwire on %s that the model does not declare: %s" % (
+        audited_host, ", ".join(stray))
+
+
+def test_no_stray_ovs(spec, audited_host):
+    """No OVS bridge, port or interface with netwire's external_ids that the host's plan does not declare."""
+    st = spec.states[audited_host]
+    plan = spec.plans[audited_host]
+    if not plan["ovs_bridges"] and not st.has_ovs():
+        return  # no OVS on a host that needs none
+    bridges = set(b["name"] for b in plan["ovs_bridges"])
+    ports = set(p["name"] for b in plan["ovs_bridges"] for p in b["ports"])
+    ports |= set(_model.ovs_tunnel_port_name(t["type"], t["network"], r) for t in plan["ovs_tunnels"]
+                 for r in t["remotes"])
+    ports |= set(a["host_ifname"] for a in plan["attachments"] if a["bridge_type"] == "ovs")
+    ovs = st.ovs_model()
+    stray = ["bridge %s" % n for n, r in sorted(ovs["bridges"].items()) if owned_row(r) and n not in bridges]
+    stray += ["port %s" % n for n, r in sorted(ovs["ports"].items()) if owned_row(r) and n not in ports]
+    stray += ["interface %s" % n for n, r in sorted(ovs["interfaces"].items()) if owned_row(r) and n not in ports]
+    assert not stray, "OVS rows owned by netwire on %s that the model does not declare: %s" % (
+        audited_host, ", ".join(stray))
+
+
+def test_no_drift(spec, drift, audited_host):
+    """A check-mode run of the host's whole plan (netwire.fabric.host_network) would change nothing."""
+    res = drift[audited_host]
+    assert not res.get("failed"), "host_network check mode failed on %s: %s" % (audited_host, res.get("msg"))
+    assert not res.get("changed"), "%s drifted from the model; host_network would:\n  %s" % (
+        audited_host, "\n  ".join(res.get("actions") or ["(no actions reported)"]))
