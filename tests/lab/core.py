@@ -539,6 +539,16 @@ class Lab:
             r.link("set", index=ext, state="up")
             r.addr("add", index=ext, address=OUTSIDE_GW, prefixlen=OUTSIDE_NET.prefixlen)
         self.router.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        # The lab's veths stand for real NICs, which fill in checksums. A veth
+        # hands packets on with the checksum left to "offload"; the OVS userspace
+        # datapath (netdev bridges owning eth1) forwards them as they are, and
+        # TCP then fails while ping works. So every underlay and outside link
+        # computes its checksums in software.
+        self.router.run(" && ".join(["ethtool -K %s tx off >/dev/null" % dev for dev in
+                                     ["ext0"] + ["u-%s" % h.name for h in self.hosts]]))
+        self.outside.run("ethtool -K eth0 tx off >/dev/null")
+        for h in self.hosts:
+            h.run("ethtool -K %s tx off >/dev/null" % h.underlay_if)
 
         with IPRoute(netns=outside_ns, flags=0) as o:
             o.link("set", index=1, state="up")

@@ -68,6 +68,55 @@ def run_ansible(lab: Lab, pattern, module, args=None, check=False, diff=False, t
 Lab.ansible = run_ansible
 
 
+class PlaybookRun(object):
+    """The outcome of one ansible-playbook run: rc, output and the recap per host."""
+
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.recap = {}
+        in_recap = False
+        for line in proc.stdout.splitlines():
+            if line.startswith("PLAY RECAP"):
+                in_recap = True
+                continue
+            if in_recap and ":" in line:
+                host, _sep, counts = line.partition(":")
+                self.recap[host.strip()] = dict((k, int(v)) for k, v in
+                                                (item.split("=") for item in counts.split()))
+
+    def changed(self):
+        return dict((h, r["changed"]) for h, r in self.recap.items())
+
+    def __repr__(self):
+        return "PlaybookRun(rc=%d, recap=%r)\n%s\n%s" % (self.rc, self.recap, self.stdout[-6000:],
+                                                         self.stderr[-3000:])
+
+
+def run_playbook(lab, playbook, inventories=(), check=False, diff=False, extra_vars=None, timeout=600):
+    """ansible-playbook over real SSH against the lab (plus extra inventory sources)."""
+    argv = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(lab.inventory)]
+    for inv in inventories:
+        argv += ["-i", str(inv)]
+    if check:
+        argv.append("--check")
+    if diff:
+        argv.append("--diff")
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
+    argv.append(str(REPO / playbook))
+    env = dict(LAB_ENV)
+    env.update({"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_DEPRECATION_WARNINGS": "0",
+                "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=str(REPO),
+                          check=False)
+    return PlaybookRun(proc)
+
+
+Lab.playbook = run_playbook
+
+
 # ------------------------------------------------------------------ fixtures
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,203 @@
+"""The example model end to end: site.yml builds it, reruns change nothing, the
+zones hold across hosts, a broken model stops before any host is touched, and
+down.yml leaves nothing of ours behind.
+
+The expectations below are written out by hand from examples/model (three
+zones: dmz -> app -> backend), not computed by the collection's own model code,
+so that this test checks the collection instead of repeating it.
+"""
+
+import json
+import re
+import shutil
+
+import pytest
+import yaml
+
+from tests.lab.core import REPO, ensure_container, sh
+
+pytestmark = pytest.mark.lab
+
+EXAMPLE = REPO / "examples" / "model"
+CONTAINERS = ("web1", "web2", "app1", "db1")
+# Docker container names are global to the machine: each lab instance refers
+# to its own containers (the model's ``ref``), so that labs can run side by side.
+DOCKER = {}
+MODEL = None
+
+# (source, destination): may a new connection be opened?
+REACH = {
+    ("web1", "web2"): True, ("web2", "web1"): True,      # same network (dmz, icc on), across hosts (GRE)
+    ("web1", "app1"): True, ("web2", "app1"): True,      # dmz -> app allowed (kernel VXLAN network)
+    ("app1", "db1"): True,                               # app -> backend allowed (OVS VXLAN network)
+    ("app1", "web1"): False, ("app1", "web2"): False,    # app -> dmz: not allowed
+    ("db1", "app1"): False, ("db1", "web1"): False,      # backend -> anything: not allowed
+    ("web1", "db1"): False, ("web2", "db1"): False,      # dmz -> backend: not allowed
+}
+ADDRESS = re.compile(r"inet (\d+\.\d+\.\d+\.\d+)/(\d+)")
+
+
+def ok(run, what):
+    assert run.rc == 0, "%s failed: %r" % (what, run)
+    return run
+
+
+def container_address(name):
+    out = sh(["docker", "exec", DOCKER[name], "ip", "-o", "-4", "addr", "show", "dev", "eth1"], check=False).stdout
+    found = ADDRESS.search(out)
+    return found.group(1) if found else None
+
+
+def ping(src, dst_ip):
+    return sh(["docker", "exec", DOCKER[src], "ping", "-c", "2", "-i", "0.2", "-W", "2", "-q", dst_ip],
+              check=False, timeout=15).returncode == 0
+
+
+def tcp(src, dst, dst_ip, port=7001):
+    """A one-shot bounded TCP exchange: True when the client got the server's greeting."""
+    sh(["docker", "exec", "-d", DOCKER[dst], "timeout", "8", "nc", "-l", "-p", str(port), "-e", "echo", "hi-" + dst])
+    try:
+        for _attempt in range(10):
+            out = sh(["docker", "exec", DOCKER[src], "timeout", "3", "nc", "-w", "2", dst_ip, str(port)],
+                     check=False, timeout=10, input="")
+            if ("hi-" + dst) in out.stdout:
+                return True
+            if "refused" not in out.stderr + out.stdout:
+                return False
+        return False
+    finally:
+        sh(["docker", "exec", DOCKER[dst], "pkill", "-f", "nc -l -p %d" % port], check=False)
+
+
+def owned_state(host):
+    """Everything netwire.fabric could have left on a lab host."""
+    links = [l["ifname"] for l in host.json(["ip", "-j", "link"])
+             if (l.get("ifalias") or "").startswith("netwire:")]
+    bridges = host.run(["ovs-vsctl", "list-br"]).stdout.split()
+    tables = [t["table"]["name"] for t in json.loads(host.run(["nft", "-j", "list", "tables"]).stdout)["nftables"]
+              if "table" in t and t["table"]["name"].startswith("netwire")]
+    return {"links": links, "ovs_bridges": bridges, "nft_tables": tables}
+
+
+@pytest.fixture(scope="module")
+def site(lab, tmp_path_factory):
+    global MODEL
+    MODEL = tmp_path_factory.mktemp("model") / "model"
+    shutil.copytree(str(EXAMPLE), str(MODEL))
+    all_vars = MODEL / "group_vars" / "all.yml"
+    model = yaml.safe_load(all_vars.read_text())
+    for name in CONTAINERS:
+        DOCKER[name] = "lab%d-%s" % (lab.instance, name)
+        model["netwire_containers"][name]["ref"] = DOCKER[name]
+        ensure_container(DOCKER[name], lab.instance)
+    all_vars.write_text(yaml.safe_dump(model, sort_keys=False))
+    first = lab.playbook("playbooks/site.yml", [MODEL])
+    yield first
+    lab.playbook("playbooks/down.yml", [MODEL])
+    for name in CONTAINERS:
+        sh(["docker", "rm", "-f", DOCKER[name]], check=False)
+
+
+def test_site_builds_the_example_on_every_host(site, lab):
+    ok(site, "site.yml")
+    assert sorted(site.recap) == sorted(h.name for h in lab.hosts)
+    assert all(changes > 0 for changes in site.changed().values()), site.recap
+    for name in CONTAINERS:
+        assert container_address(name), "%s has no address on eth1" % name
+
+
+def test_rerun_changes_nothing(site, lab):
+    again = ok(lab.playbook("playbooks/site.yml", [MODEL]), "site.yml rerun")
+    assert set(again.changed().values()) == {0}, again.recap
+
+
+def test_check_diff_on_a_converged_lab_changes_nothing(site, lab):
+    check = ok(lab.playbook("playbooks/site.yml", [MODEL], check=True, diff=True), "site.yml --check --diff")
+    assert set(check.changed().values()) == {0}, check.recap
+
+
+def test_one_module_call_per_host_and_section(site):
+    # The play output names each task once per host; whatever the number of networks,
+    # tunnels and containers, host_network runs twice per host (fabric, containers).
+    assert site.stdout.count("TASK [netwire.fabric.fabric : Converge bridges, tunnels and the firewall]") == 1
+    assert site.stdout.count("TASK [netwire.fabric.containers : Converge the container attachments]") == 1
+
+
+@pytest.mark.parametrize("pair", sorted(REACH), ids=lambda p: "%s->%s" % p)
+def test_zones_hold_across_hosts(site, pair):
+    src, dst = pair
+    dst_ip = container_address(dst)
+    assert dst_ip
+    expected = REACH[pair]
+    assert ping(src, dst_ip) is expected, "ICMP %s -> %s (%s) should %s" % (
+        src, dst, dst_ip, "pass" if expected else "be blocked")
+    assert tcp(src, dst, dst_ip) is expected, "TCP %s -> %s (%s) should %s" % (
+        src, dst, dst_ip, "connect" if expected else "be blocked")
+
+
+def test_nat_egress_only_for_networks_with_nat(site, lab):
+    outside = lab.outside.ip
+    assert ping("web1", outside), "dmz has nat: true, web1 should reach the outside host"
+    assert ping("app1", outside), "app has nat: true"
+    assert not ping("db1", outside), "backend has nat: false, db1 must not reach the outside host"
+
+
+def test_published_port_answers_from_the_outside_host(site, lab):
+    sh(["docker", "exec", "-d", DOCKER["web1"], "timeout", "10", "nc", "-l", "-p", "80", "-e", "echo", "hello-web1"])
+    host1 = lab.host("host1")
+    try:
+        for _attempt in range(10):
+            out = lab.outside.run(["timeout", "3", "busybox", "nc", "-w", "2", host1.underlay_ip, "8080"],
+                                  check=False, input="")
+            if "hello-web1" in out.stdout:
+                break
+        assert "hello-web1" in out.stdout, out
+    finally:
+        sh(["docker", "exec", DOCKER["web1"], "pkill", "-f", "nc -l -p 80"], check=False)
+
+
+def test_restarted_container_is_reattached_with_the_same_address(site, lab):
+    before = container_address("web2")
+    sh(["docker", "restart", "-t", "1", DOCKER["web2"]], timeout=60)
+    assert container_address("web2") is None, "a restarted container starts without our interface"
+    rerun = ok(lab.playbook("playbooks/site.yml", [MODEL]), "site.yml after a restart")
+    assert rerun.changed() == {"host1": 0, "host2": 1, "host3": 0}, rerun.recap
+    assert container_address("web2") == before
+    stale = [l["ifname"] for l in lab.host("host2").json(["ip", "-j", "link"])
+             if (l.get("ifalias") or "").startswith("netwire:attach") and l.get("operstate") == "DOWN"]
+    assert stale == [], "stale host ends left behind: %s" % stale
+    assert ping("web1", before)
+
+
+def test_broken_model_stops_before_any_host_is_touched(site, lab):
+    states = dict((h.name, owned_state(h)) for h in lab.hosts)
+    broken = {"netwire_networks": {
+        "dmz": {"subnet": "10.10.0.0/24", "zone": "dmz", "backend": "ovs", "overlay": "gre", "key": 110},
+        "app": {"subnet": "10.10.0.128/25", "zone": "app", "backend": "linux", "overlay": "vxlan", "key": 120,
+                "port": 8472, "hosts": ["host1", "host2", "host3"]},
+        "backend": {"subnet": "10.30.0.0/24", "zone": "backend", "backend": "ovs", "overlay": "vxlan", "key": 130,
+                    "hosts": ["host2", "host3"]},
+    }}
+    run = lab.playbook("playbooks/site.yml", [MODEL], extra_vars=broken)
+    assert run.rc != 0
+    assert "netwire_networks.dmz.subnet: subnet 10.10.0.0/24 overlaps subnet 10.10.0.128/25" in run.stdout, run
+    assert "Converge bridges" not in run.stdout and "Prepare the hosts" not in run.stdout
+    assert dict((h.name, owned_state(h)) for h in lab.hosts) == states
+
+
+def test_down_leaves_nothing_of_ours(site, lab):
+    down = ok(lab.playbook("playbooks/down.yml", [MODEL]), "down.yml")
+    assert all(c > 0 for c in down.changed().values()), down.recap
+    for h in lab.hosts:
+        assert owned_state(h) == {"links": [], "ovs_bridges": [], "nft_tables": []}, h.name
+        addrs = [a["local"] for a in h.json(["ip", "-j", "-4", "addr", "show", "dev", h.underlay_if])[0]["addr_info"]]
+        assert addrs == [h.underlay_ip], "%s: the underlay address is back on %s" % (h.name, h.underlay_if)
+        routes = h.json(["ip", "-j", "route", "show", "default"])
+        assert [(r["gateway"], r["dev"]) for r in routes] == [("198.19.0.1", h.underlay_if)]
+    for name in CONTAINERS:
+        assert container_address(name) is None
+    again = ok(lab.playbook("playbooks/down.yml", [MODEL]), "down.yml again")
+    assert set(again.changed().values()) == {0}, again.recap
+    # the underlay still carries traffic between the hosts
+    out = lab.hosts[0].run(["ping", "-c", "1", "-W", "2", lab.hosts[1].underlay_ip], check=False)
+    assert out.returncode == 0
