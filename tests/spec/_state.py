@@ -163,6 +163,17 @@ class HostState:
         assert error is None, error
         return data
 
+    def prefetch(self, plan, refs):
+        """Every read a host's checks need, as (callable) jobs to run in parallel."""
+        jobs = [self.links, self.fdb, self.nft]
+        if plan["ovs_bridges"] or plan["ovs_tunnels"]:
+            jobs.append(lambda: self.ovs_model())
+        else:
+            jobs.append(self.has_ovs)
+        for ref, ref_type in refs:
+            jobs.append(lambda ref=ref, ref_type=ref_type: self.container(ref, ref_type))
+        return jobs
+
     # --- links
     def links(self):
         return dict((l["ifname"], l) for l in self.read("ip -j -d addr show", "ip -j -d addr show") or [])

@@ -117,6 +117,7 @@ class Spec:
         self.model = None
         self.hostvars = {}
         self.states = {}
+        self.control_dir = None
         self.probe_port = config.getoption("netwire_probe_port")
         try:
             runner = AnsibleRunner.get_runner(None)
@@ -139,14 +140,27 @@ class Spec:
         self.plans = _model.plans_of(normalized)
         pattern = config.option.hosts or "ansible://all"
         selected = testinfra.get_hosts(pattern.split(","), ansible_inventory=None)
+        self.control_dir = control_dir = tempfile.mkdtemp(prefix="nw-spec-ssh-")
         for h in selected:
             name = getattr(h.backend, "host", None) or h.backend.get_hostname()
             if name in self.plans:
+                _share_ssh(runner, name, control_dir)
                 self.states[name] = HostState(name, h, _python(self.hostvars.get(name, {})))
 
     @property
     def hosts(self):
         return sorted(self.states)
+
+    def close(self):
+        """Stop the shared SSH connections of the run."""
+        if not self.control_dir:
+            return
+        import shutil
+        import subprocess
+        for sock in os.listdir(self.control_dir):
+            subprocess.run(["ssh", "-o", "ControlPath=" + os.path.join(self.control_dir, sock), "-O", "exit",
+                            "netwire-spec"], capture_output=True, timeout=10, check=False)
+        shutil.rmtree(self.control_dir, ignore_errors=True)
 
     def plans_audited(self):
         return dict((h, p) for h, p in self.plans.items() if h in self.states)
@@ -156,6 +170,22 @@ class Spec:
 
     def audited(self, *containers):
         return all(self.container_host(c) in self.states for c in containers)
+
+
+def _share_ssh(runner, name, control_dir):
+    """One SSH connection per host for the whole run.
+
+    testinfra's SSH backend passes the inventory's ControlMaster/ControlPersist
+    options but no ControlPath unless ansible.cfg names one, and without a
+    ControlPath ssh opens a new connection for every command.
+    """
+    try:
+        inner = runner.get_host(name, ssh_config=None, ssh_identity_file=None)
+    except Exception:
+        return
+    backend = getattr(inner, "backend", None)
+    if backend is not None and hasattr(backend, "controlpath") and not backend.controlpath:
+        backend.controlpath = os.path.join(control_dir, "%%C")  # the command line is %-formatted
 
 
 def _python(hvars):
@@ -173,7 +203,41 @@ def get_spec(config):
 
 @pytest.fixture(scope="session")
 def spec(request):
-    return get_spec(request.config)
+    """The spec; the traffic probes and the drift check start in the background at once."""
+    spec = get_spec(request.config)
+    if spec.model is None:
+        yield spec
+        return
+    spec.background = ThreadPoolExecutor(2)
+    spec.traffic = Traffic(spec)
+    spec.traffic_run = spec.background.submit(spec.traffic.run)
+    spec.drift_run = spec.background.submit(_drift, spec)
+    _prefetch(spec)
+    try:
+        yield spec
+    finally:
+        spec.traffic_run.result()
+        spec.drift_run.result()
+        spec.traffic.stop()
+        spec.background.shutdown()
+        spec.close()
+
+
+def _prefetch(spec):
+    """Read every host's state at once (parallel); a read that fails is reported by the checks needing it."""
+    jobs = []
+    for host, st in spec.states.items():
+        refs = [(c["ref"], c["ref_type"]) for c in spec.model["containers"].values() if c["host"] == host]
+        jobs += st.prefetch(spec.plans[host], refs)
+
+    def run(job):
+        try:
+            job()
+        except AssertionError:
+            pass
+
+    with ThreadPoolExecutor(POOL) as pool:
+        list(pool.map(run, jobs))
 
 
 # ---------------------------------------------------------------- parametrization
@@ -369,15 +433,18 @@ class Traffic:
 
 @pytest.fixture(scope="session")
 def traffic(spec):
-    t = Traffic(spec)
-    yield t
-    t.stop()
+    spec.traffic_run.result()
+    return spec.traffic
 
 
 # ---------------------------------------------------------------- drift, once per run
 
 @pytest.fixture(scope="session")
 def drift(spec):
+    return spec.drift_run.result()
+
+
+def _drift(spec):
     """Check-mode runs of host_network with each audited host's plan, in parallel."""
     from testinfra.modules.ansible import AnsibleException
 

@@ -27,7 +27,7 @@ def test_model_valid(spec):
 
 def test_bridge(spec, bridge):
     st = spec.states[bridge["host"]]
-    where = "%s: bridge %s on %s" % (bridge["path"], bridge["name"], bridge["host"])
+    where = bridge["path"]
     links = st.links()
     link = links.get(bridge["name"])
     if bridge["kind"] == "linux":
