@@ -1,7 +1,5 @@
 """A fake NetlinkSession for planner tests: links and addresses in memory, calls recorded."""
 
-import tests.unit._collection_path  # noqa: F401  pylint: disable=unused-import
-
 
 def link(index, ifname, kind=None, alias=None, mtu=1500, mac="02:00:00:00:00:%02x", up=True, master=None,
          peer=None, data=None, slave=None):

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import yaml
 
-import tests.unit._collection_path  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.netwire.fabric.plugins.module_utils import _model as m
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,7 +1,5 @@
 """Builders for OVSDB snapshots (the plain dicts _ovsdb.snapshot_from_rows returns)."""
 
-from tests.unit import _collection_path  # noqa: F401  (makes the collection importable)
-
 from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
 
 
@@ -20,7 +18,7 @@ def bridge(name, owned=True, datapath_type="netdev", fail_mode=None, external_id
     ids = dict(_ovsdb.owner_ids("bridge") if owned else {}, **(external_ids or {}))
     all_ports = [port(name, itype="internal", ids=ids)] + list(ports)
     br = {"name": name, "datapath_type": datapath_type, "fail_mode": fail_mode, "external_ids": ids,
-          "other_config": dict(other_config or {}), "ports": sorted(p["name"] for p, _ in all_ports)}
+          "other_config": dict(other_config or {}), "ports": sorted(p["name"] for p, _iface in all_ports)}
     pmap, imap = {}, {}
     for p, i in all_ports:
         p["bridge"] = name

@@ -2,7 +2,6 @@
 
 import pytest
 
-import tests.unit._collection_path  # noqa: F401
 from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import tests.unit._collection_path  # noqa: F401
 from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, InvalidParameter
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
@@ -74,7 +73,7 @@ def test_check_mode_only_validates(proc):
     client = FakeClient(only_sentinel())
     result = manager(client, proc, check=True).present(NETS, FLOWS, PUBS)
     assert result["changed"] is True
-    assert [check for _, check in client.batches] == [True]
+    assert [check for _batch, check in client.batches] == [True]
 
 
 def test_change_replaces_changed_tables_and_deletes_unneeded_icc_table(proc):

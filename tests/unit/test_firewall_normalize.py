@@ -4,7 +4,6 @@ import copy
 import json
 from pathlib import Path
 
-import tests.unit._collection_path  # noqa: F401
 from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
 
 LISTING = json.loads((Path(__file__).parent / "fixtures" / "firewall_listing.json").read_text())

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-import tests.unit._collection_path  # noqa: F401
 from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
 
 NETS = [
@@ -17,7 +16,10 @@ PUBS = [{"name": "web", "network": "dmz", "host_port": 8080, "bind_address": "19
          "container_address": "10.1.0.10", "container_port": 80}]
 
 
-def plan(networks=NETS, flows=FLOWS, publications=PUBS, table_name="netwire"):
+def plan(networks=None, flows=None, publications=None, table_name="netwire"):
+    networks = NETS if networks is None else networks
+    flows = FLOWS if flows is None else flows
+    publications = PUBS if publications is None else publications
     return fw.plan_ruleset(fw.build_spec(networks, flows, publications, table_name))
 
 
@@ -213,7 +215,7 @@ def test_transaction_is_valid_json_with_sets_before_rules():
     batch = fw.transaction(plan(), [], fw.table_names())["nftables"]
     json.dumps(batch)
     kinds = [list(list(c.values())[0])[0] for c in batch if "add" in c]
-    inet = [k for k in kinds]
+    inet = list(kinds)
     assert inet.index("set") < inet.index("rule")
     assert inet.index("chain") < inet.index("rule")
 

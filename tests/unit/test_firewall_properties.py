@@ -2,7 +2,6 @@
 
 from hypothesis import given, settings, strategies as st
 
-import tests.unit._collection_path  # noqa: F401
 from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 
@@ -39,7 +38,7 @@ def valid_params(draw):
     zone_names = sorted(set(net.get("zone") or net["name"] for net in nets))
     flows = []
     if zone_names:
-        for _ in range(draw(st.integers(0, 4))):
+        for _flow in range(draw(st.integers(0, 4))):
             flows.append({"from": draw(st.sampled_from(zone_names)), "to": draw(st.sampled_from(zone_names))})
     pubs = []
     used = set()

@@ -8,7 +8,6 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-import tests.unit._collection_path  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.netwire.fabric.plugins.module_utils import _netns
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, MissingDependency
 

@@ -2,7 +2,6 @@
 
 import pytest
 
-import tests.unit._collection_path  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 

@@ -13,7 +13,6 @@ import textwrap
 
 import pytest
 
-import tests.unit._collection_path  # noqa: F401  pylint: disable=unused-import
 from tests.unit.model_cases import EXAMPLE, REPO
 
 VENV_BIN = os.path.dirname(sys.executable)
