@@ -90,7 +90,7 @@ def ping(ns, ip, count=2, wait=1):
 
 def ping_eventually(ns, ip, tries=5):
     """Bounded: up to ``tries`` short pings (ARP and MAC learning need a moment)."""
-    for _ in range(tries):
+    for _attempt in range(tries):
         if ping(ns, ip, count=1, wait=1):
             return True
     return False
@@ -101,7 +101,7 @@ def tcp(server, client, ip, port=5201, size="256K"):
     proc = server.host.popen(["timeout", "12", "ip", "netns", "exec", server.name, "iperf3", "-s", "-1", "-p",
                               str(port)], stdout=-3, stderr=-3)
     try:
-        for _ in range(20):
+        for _attempt in range(20):
             out = client.run(["timeout", "8", "iperf3", "-c", ip, "-p", str(port), "-n", size,
                               "--connect-timeout", "1000", "-J"], check=False)
             try:

@@ -101,7 +101,7 @@ def _cleanup_script():
         lines += ["ip link del fwt-v%s 2>/dev/null" % name,
                   "ip netns pids %s 2>/dev/null | xargs -r kill -9" % ns,
                   "ip netns del %s 2>/dev/null" % ns]
-    lines += ["ip link del %s 2>/dev/null" % br for br, _ in BRIDGES.values()]
+    lines += ["ip link del %s 2>/dev/null" % br for br, _subnet in BRIDGES.values()]
     return "\n".join(lines) + "\ntrue"
 
 
@@ -269,7 +269,7 @@ def test_nat_egress_reaches_outside_with_the_underlay_address(applied):
         time.sleep(1.0)
         # a few requests, so that a slow tcpdump start cannot miss them all
         assert bed.ns("dmz1", ["ping", "-c", "3", "-i", "0.5", "-W", "1", outside.ip]).returncode == 0
-        out, _ = cap.communicate(timeout=10)
+        out, _err = cap.communicate(timeout=10)
     finally:
         if cap.poll() is None:
             cap.kill()

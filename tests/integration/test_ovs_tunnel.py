@@ -315,7 +315,7 @@ def test_docker_container_on_ovs_across_gre_and_after_restart(fabric, container)
               "addresses": ["10.41.0.11/24"], "mtu": MTU, "network": GRE["network"]}
 
     def reaches_g2():
-        return any(c.exec(["ping", "-c", "1", "-W", "1", "10.41.0.2"]).returncode == 0 for _ in range(4))
+        return any(c.exec(["ping", "-c", "1", "-W", "1", "10.41.0.2"]).returncode == 0 for _attempt in range(4))
 
     try:
         r = ok(h1.module("container_attach", params))  # bridge_type auto: detected as OVS

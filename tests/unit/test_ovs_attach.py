@@ -173,7 +173,7 @@ def test_backend_seam_detects_plans_one_transaction_and_turns_offload_off():
     params = {"container": "c1", "container_type": "netns", "ifname": "eth1", "vlan_tag": 10, "network": "app"}
     predicted = backend.plan_attach(plan, _Ctx(), "nwabc", None, "br-app", params, {})
     assert predicted == {"bridge": "br-app", "vlan_tag": 10}
-    assert [a for a, _, _ in plan.steps] == [
+    assert [description for description, _func, _args in plan.steps] == [
         "add port nwabc to OVS bridge br-app (tag 10)",
         "turn TX checksum offload off on nwabc and eth1 (userspace datapath)"]
     assert plan.steps[1][2] == ("nwabc", None, "eth1", "/run/netns/c1")
@@ -186,19 +186,19 @@ def test_backend_seam_detects_plans_one_transaction_and_turns_offload_off():
 
 def test_backend_re_adds_the_port_when_the_veth_is_recreated_and_detaches():
     s = snap(bridge("br-app", datapath_type="", ports=[attached("nwabc", container="c1", interface="eth1",
-                                                                 network="app", ofport=-1)]))
+                                                                network="app", ofport=-1)]))
     backend, client = _backend(s)
     plan = _Plan()
     params = {"container": "c1", "ifname": "eth1", "network": "app"}
     backend.plan_attach(plan, _Ctx(), "nwabc", None, "br-app", params, {})
-    assert [a for a, _, _ in plan.steps] == ["re-add OVS port nwabc on bridge br-app for the new veth"]
+    assert [description for description, _func, _args in plan.steps] == ["re-add OVS port nwabc on bridge br-app for the new veth"]
     removal, addition = plan.steps[0][2][0]
     assert [o["op"] for o in removal] == ["del_port"] and [o["op"] for o in addition] == ["add_port"]
     plan.steps[0][1](*plan.steps[0][2])
     assert len(client.transactions) == 2 and s["ports"]["nwabc"]["external_ids"]["netwire-container"] == "c1"
     plan = _Plan()
     backend.plan_detach(plan, _Ctx(), "nwabc", {})
-    assert [a for a, _, _ in plan.steps] == ["remove OVS port nwabc from bridge br-app"]
+    assert [description for description, _func, _args in plan.steps] == ["remove OVS port nwabc from bridge br-app"]
     plan = _Plan()
     backend.plan_detach(plan, _Ctx(), "nwzzz", {})
     assert plan.steps == []

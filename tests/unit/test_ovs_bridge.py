@@ -20,16 +20,16 @@ def params(**kw):
 
 def converge(s, p):
     """Plan, apply in memory, and assert a second plan is empty (idempotency)."""
-    ops, tracker, _ = ob.plan(s, p)
+    ops, tracker, _internal = ob.plan(s, p)
     apply_ops(s, ops)
-    again, tracker2, _ = ob.plan(s, p)
+    again, tracker2, _internal = ob.plan(s, p)
     assert again == [] and not tracker2.changed, "second run should change nothing: %r" % again
     return ops, tracker
 
 
 def test_create_marks_bridge_port_and_interface_as_ours():
     s = snap()
-    ops, tracker, _ = ob.plan(s, params(fail_mode="secure", external_ids={"zone": "a"}))
+    ops, tracker, _internal = ob.plan(s, params(fail_mode="secure", external_ids={"zone": "a"}))
     assert [o["op"] for o in ops] == ["add_bridge"]
     add = ops[0]
     assert add["bridge"]["datapath_type"] == "netdev"
@@ -41,7 +41,7 @@ def test_create_marks_bridge_port_and_interface_as_ours():
 
 def test_existing_bridge_is_idempotent_and_system_means_empty_datapath():
     s = snap(bridge("br-app", datapath_type=""))
-    ops, tracker, _ = ob.plan(s, params(datapath_type="system"))
+    ops, tracker, _internal = ob.plan(s, params(datapath_type="system"))
     assert ops == [] and not tracker.changed
 
 
@@ -69,7 +69,7 @@ def test_unowned_bridge_is_never_touched():
 
 def test_absent_removes_owned_bridge_and_is_idempotent():
     s = snap(bridge("br-app", ports=[member("eth1", "br-app")]))
-    ops, tracker, _ = ob.plan(s, params(state="absent"))
+    ops, tracker, _internal = ob.plan(s, params(state="absent"))
     assert ops == [_ovsdb.op("del_bridge", name="br-app")]
     apply_ops(s, ops)
     assert ob.plan(s, params(state="absent"))[0] == []
@@ -89,7 +89,7 @@ def test_member_ports_are_exclusive_among_our_members_only():
     ops, tracker = converge(s, p)
     kinds = [(o["op"], o.get("name")) for o in ops]
     assert ("add_port", "eth1") in kinds and ("del_port", "old0") in kinds
-    assert all(name not in ("theirs0", tunnel[0], "br-u") for _, name in kinds)
+    assert all(name not in ("theirs0", tunnel[0], "br-u") for _op, name in kinds)
     eth1 = [o for o in ops if o.get("name") == "eth1"][0]
     assert eth1["interface"]["type"] == "" and eth1["port"]["external_ids"]["netwire-role"] == "member"
     assert set(s["bridges"]["br-u"]["ports"]) == {"br-u", "eth1", "theirs0", tunnel[0]}
@@ -99,7 +99,7 @@ def test_internal_ports_are_returned_for_address_management():
     s = snap(bridge("br-u"))
     p = params(name="br-u", ports=[{"name": "br-u", "addresses": ["198.19.0.11/24"]},
                                    {"name": "mgmt0", "type": "internal"}])
-    ops, _, internal = ob.plan(s, p)
+    ops, _tracker, internal = ob.plan(s, p)
     assert internal == [{"name": "br-u", "addresses": ["198.19.0.11/24"]}, {"name": "mgmt0", "addresses": None}]
     assert [o["interface"]["type"] for o in ops if o["op"] == "add_port"] == ["internal"]
 
@@ -121,7 +121,7 @@ def test_listing_a_foreign_port_fails_and_changes_nothing():
 
 def test_our_member_moves_between_our_bridges():
     s = snap(bridge("br-a", ports=[member("eth1", "br-a")]), bridge("br-b"))
-    ops, _ = converge(s, params(name="br-b", ports=["eth1"]))
+    ops, _tracker = converge(s, params(name="br-b", ports=["eth1"]))
     assert [o["op"] for o in ops] == ["del_port", "add_port"]
     assert s["ports"]["eth1"]["bridge"] == "br-b"
 

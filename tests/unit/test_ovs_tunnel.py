@@ -89,7 +89,7 @@ def test_hand_edited_remote_ip_is_put_back():
     converge(s, params())
     name = ot.port_name("gre", "app", "198.19.0.12")
     s["interfaces"][name]["options"]["remote_ip"] = "198.19.0.99"
-    ops, tracker, _, _, _ = converge(s, params())
+    ops, tracker, _before, _after, _touched = converge(s, params())
     assert ops == [_ovsdb.op("update_interface", name=name, columns={
         "options": {"remote_ip": "198.19.0.12", "key": "42"}})]
 
@@ -98,9 +98,9 @@ def test_other_overlays_foreign_ports_and_members_are_never_touched():
     other = ot.desired_tunnels(params(network="db"))
     s = snap(bridge("br-app", ports=[foreign("theirs0", "gre"), member("eth1", "br-app")]
                     + [port(n, "gre", t["external_ids"], options=t["options"]) for n, t in other.items()]))
-    ops, _, _, _, _ = converge(s, params(remotes=[]))
+    ops, _tracker, _before, _after, _touched = converge(s, params(remotes=[]))
     assert ops == []
-    ops, _, _, _, _ = converge(s, params(state="absent"))
+    ops, _tracker, _before, _after, _touched = converge(s, params(state="absent"))
     assert ops == []
     assert set(other) <= set(s["ports"]) and "theirs0" in s["ports"]
 
@@ -108,7 +108,7 @@ def test_other_overlays_foreign_ports_and_members_are_never_touched():
 def test_absent_removes_every_port_of_the_overlay_even_when_bridge_is_gone_from_plan():
     s = snap(bridge("br-app"))
     converge(s, params())
-    ops, tracker, before, after, _ = converge(s, params(state="absent", remotes=[]))
+    ops, tracker, before, after, _touched = converge(s, params(state="absent", remotes=[]))
     assert [o["op"] for o in ops] == ["del_port", "del_port"]
     assert after["tunnels"] == {}
     assert ot.plan(snap(), params(state="absent"))[0] == []  # no bridge, nothing to do
@@ -118,7 +118,7 @@ def test_missing_or_unowned_bridge_is_a_clear_error():
     with pytest.raises(InvalidParameter, match="does not exist"):
         ot.plan(snap(), params())
     # in check mode the bridge may come from an earlier (also unapplied) task
-    ops, tracker, _, after, _ = ot.plan(snap(), params(), check_mode=True)
+    ops, tracker, _before, after, _touched = ot.plan(snap(), params(), check_mode=True)
     assert tracker.actions[0] == "bridge br-app does not exist yet (check mode): assuming it will"
     assert len(ops) == 2 and len(after["tunnels"]) == 2
     with pytest.raises(NotOwned, match="not created by netwire.fabric"):
@@ -144,7 +144,7 @@ def test_name_clash_with_another_of_our_ports_is_reported():
 def test_overlay_moves_to_another_of_our_bridges():
     s = snap(bridge("br-old"), bridge("br-app"))
     converge(s, params(bridge="br-old"))
-    ops, _, _, _, _ = converge(s, params())
+    ops, _tracker, _before, _after, _touched = converge(s, params())
     assert [o["op"] for o in ops] == ["del_port", "add_port", "del_port", "add_port"]
     assert all(s["ports"][n]["bridge"] == "br-app" for n in names(params()))
 
@@ -270,7 +270,10 @@ def test_converges_exclusively_within_our_overlay(first, second, ttype, keys, ot
     other = ot.desired_tunnels(params(network="other", type=ttype, remotes=other_remotes))
     s = snap(bridge("br-app", ports=[foreign("theirs0", "gre", tag=3)]
                     + [port(n, t["type"], t["external_ids"], options=t["options"]) for n, t in other.items()]))
-    untouched = lambda snapshot: dict((n, snapshot["interfaces"][n]) for n in list(other) + ["theirs0"])  # noqa: E731
+
+    def untouched(snapshot):
+        return dict((n, snapshot["interfaces"][n]) for n in list(other) + ["theirs0"])
+
     baseline = copy.deepcopy(untouched(s))
     for remotes, key in ((first, keys[0]), (second, keys[1])):
         p = params(type=ttype, remotes=remotes, key=key)
