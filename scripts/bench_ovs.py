@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark ovs_tunnel and ovs_bridge in a running lab: wall time of one module run
 (create / no-op rerun / change key / remove) against the number of tunnel ports.
 
