@@ -17,6 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _specs
@@ -115,6 +117,7 @@ class HostNetworkManager(object):
         self.results = []
         self.actions = []
         self.changed = False
+        self.pending = set()
 
     # ------------------------------------------------------------ helpers
     def _record(self, key, label, result):
@@ -165,18 +168,21 @@ class HostNetworkManager(object):
         if fabric:
             underlay = plan.get('underlay') or {}
             migrate = self._underlay_migration(ctx, underlay) if underlay.get('bridge') else None
+            bridges = []
             for p in entries['ovs_bridges']:
                 if migrate and p['name'] == underlay['bridge']:
                     p = dict(p, external_ids=dict(p.get('external_ids') or {}, **migrate['ids']))
-                self._run_entry(ctx, 'ovs_bridges', p, (), lambda p=p: self.b['ovs_bridge'](
-                    self._common(p), check_mode=self.check_mode).run())
+                bridges.append(self._common(p))
+            purge = self.params.get('purge', True)
+            if bridges or entries['ovs_tunnels'] or purge:
+                # every OVS change of the run, purge included, in one OVSDB transaction
+                removed = self.b['ovs_fabric'](self, ctx, bridges, [self._common(p) for p in entries['ovs_tunnels']],
+                                               remove='undeclared' if purge else None)
+                self._restore_underlay(ctx, removed)
             if migrate:
                 self._finish_underlay_migration(ctx, underlay, migrate)
             for p in entries['linux_bridges']:
                 self._run_entry(ctx, 'linux_bridges', p, (), lambda p=p: self.b['linux_bridge'](ctx, p).run())
-            for p in entries['ovs_tunnels']:
-                self._run_entry(ctx, 'ovs_tunnels', p, (p['bridge'],), lambda p=p: self.b['ovs_tunnel'](
-                    self._common(p), check_mode=self.check_mode).run())
             for p in entries['linux_tunnels']:
                 self._run_entry(ctx, 'linux_tunnels', p, (p.get('dev'), p.get('master')),
                                 lambda p=p: self.b['linux_tunnel'](ctx, p).run())
@@ -250,10 +256,31 @@ class HostNetworkManager(object):
             if br is not None and not self.check_mode:
                 ctx.call('move', 'default route', gw, 'route', 'replace', dst='0.0.0.0/0', gateway=gw,
                          oif=br['index'])
+        if actions and not self.check_mode:
+            self._announce(ctx, underlay['bridge'], address)
         if actions:
             self._record('underlay', underlay['bridge'], {
                 'changed': True, 'actions': actions,
                 'diff': {'before': {'nic_address': address}, 'after': {'bridge_address': address}}})
+
+    @staticmethod
+    def _announce(ctx, ifname, address):
+        """The underlay address changed hands (and MAC): forget what was learnt on
+        the new holder while the address lived elsewhere, and tell the segment
+        with gratuitous ARP, so that peers do not wait for stale entries to expire."""
+        from ansible_collections.netwire.fabric.plugins.module_utils._netlink import send_gratuitous_arp
+        ctx.invalidate()
+        link = ctx.link(ifname)
+        if link is None:
+            return
+        ipr = ctx.ipr()
+        for neigh in ipr.get_neighbours(ifindex=link['index']):
+            if neigh['state'] & 0x80:  # NUD_PERMANENT: not learnt, not ours to drop
+                continue
+            dst = neigh.get_attr('NDA_DST')
+            if dst and ':' not in dst:
+                ctx.call('refresh', 'neighbour', dst, 'neigh', 'del', dst=dst, ifindex=link['index'])
+        send_gratuitous_arp('/proc/self/ns/net', ifname, link['mac'], [address.split('/')[0]])
 
     def _restore_underlay(self, ctx, bridges_ids):
         """After our underlay bridge is gone: the NIC gets its address and default route back."""
@@ -279,6 +306,7 @@ class HostNetworkManager(object):
                 if gw:
                     ctx.call('restore', 'default route', gw, 'route', 'replace', dst='0.0.0.0/0', gateway=gw,
                              oif=nic['index'])
+                self._announce(ctx, nic_name, address)
             self._record('underlay', nic_name, {'changed': True, 'actions': actions,
                                                  'diff': {'before': None, 'after': {'nic_address': address}}})
 
@@ -320,7 +348,6 @@ class HostNetworkManager(object):
                 if link['ifname'] not in keep:
                     self._delete_link(ctx, 'linux_bridges' if link.get('kind') == 'bridge' else 'linux_tunnels',
                                       link)
-            self._restore_underlay(ctx, self._purge_ovs(keep, plan, entries, everything=False))
 
     def _delete_link(self, ctx, key, link):
         action = 'delete %s %s (owned, not declared)' % (link.get('kind') or 'link', link['ifname'])
@@ -329,32 +356,6 @@ class HostNetworkManager(object):
         self._record(key, link['ifname'], {'changed': True, 'actions': [action],
                                            'diff': {'before': {'ifname': link['ifname'], 'kind': link.get('kind')},
                                                     'after': None}})
-
-    def _purge_ovs(self, keep, plan, entries, everything):
-        """Remove our OVS bridges (and tunnels of networks) the plan does not declare."""
-        facts = self.b['ovs_facts'](self.params.get('ovsdb_socket'))
-        if facts is None:
-            return []
-        declared_bridges = set(p['name'] for p in entries['ovs_bridges'])
-        declared_tunnels = set((p['bridge'], p['network']) for p in entries['ovs_tunnels'])
-        for tunnel in facts.get('tunnel_sets', []):
-            if everything or (tunnel['bridge'], tunnel['network']) not in declared_tunnels:
-                if not everything and tunnel['bridge'] not in declared_bridges:
-                    continue  # goes with its bridge below
-                p = {'bridge': tunnel['bridge'], 'network': tunnel['network'], 'state': 'absent',
-                     'type': tunnel.get('type') or 'vxlan', 'remotes': [], 'options': {}}
-                p = ArgumentSpecValidator(_specs.OVS_TUNNEL).validate(p).validated_parameters
-                self._record('ovs_tunnels', entry_label('ovs_tunnels', p),
-                             self.b['ovs_tunnel'](self._common(p), check_mode=self.check_mode).run())
-        removed_ids = []
-        for name in facts.get('bridges', []):
-            if everything or name not in declared_bridges:
-                p = ArgumentSpecValidator(_specs.OVS_BRIDGE).validate(
-                    {'name': name, 'state': 'absent'}).validated_parameters
-                self._record('ovs_bridges', name,
-                             self.b['ovs_bridge'](self._common(p), check_mode=self.check_mode).run())
-                removed_ids.append(facts.get('bridge_ids', {}).get(name) or {})
-        return removed_ids
 
     def _absent(self, ctx, entries):
         """Remove everything we own on this host, in reverse order of building it."""
@@ -370,7 +371,7 @@ class HostNetworkManager(object):
         if 'fabric' in self.sections:
             for link in sorted(owned['fabric'], key=lambda l: l.get('kind') == 'bridge'):
                 self._delete_link(ctx, 'linux_bridges' if link.get('kind') == 'bridge' else 'linux_tunnels', link)
-            self._restore_underlay(ctx, self._purge_ovs(set(), {}, entries, everything=True))
+            self._restore_underlay(ctx, self.b['ovs_fabric'](self, ctx, [], [], remove='all'))
 
 
 # ---------------------------------------------------------------- backends
@@ -380,18 +381,14 @@ def default_backends():
     from ansible_collections.netwire.fabric.plugins.module_utils._linux_bridge import LinuxBridgeManager
     from ansible_collections.netwire.fabric.plugins.module_utils._linux_tunnel import LinuxTunnelManager
     from ansible_collections.netwire.fabric.plugins.module_utils._attach import ContainerAttachManager
-    from ansible_collections.netwire.fabric.plugins.module_utils._ovs_bridge import OvsBridgeManager
-    from ansible_collections.netwire.fabric.plugins.module_utils._ovs_tunnel import OvsTunnelManager
 
     return {
         'session': NetlinkSession,
         'linux_bridge': LinuxBridgeManager,
         'linux_tunnel': LinuxTunnelManager,
         'container_attach': ContainerAttachManager,
-        'ovs_bridge': OvsBridgeManager,
-        'ovs_tunnel': OvsTunnelManager,
         'firewall': _firewall_manager,
-        'ovs_facts': _owned_ovs,
+        'ovs_fabric': ovs_fabric,
         'ovs_attach_cleanup': _ovs_attach_cleanup,
     }
 
@@ -416,27 +413,112 @@ def _firewall_manager(check_mode=False, table_name=None):
     return _FirewallAdapter(check_mode=check_mode, table_name=table_name)
 
 
-def _owned_ovs(socket_path=None):
-    """Our OVS bridges and tunnel sets, or None when OVS is not there at all."""
+class _SharedIPRoute(object):
+    """The host namespace's IPRoute of the run's NetlinkSession; close() leaves it open."""
+
+    def __init__(self, ctx):
+        self._ipr = ctx.ipr()
+
+    def __getattr__(self, name):
+        return getattr(self._ipr, name)
+
+    def close(self):
+        pass
+
+
+def ovs_fabric(manager, ctx, bridges, tunnels, remove=None):
+    """Converge OVS bridges and tunnel sets in ONE transaction; return the external_ids of removed bridges.
+
+    Plans every bridge, then every tunnel set, on a snapshot that is simulated
+    forward after each plan, so later plans see what earlier ones create.
+    ``remove='undeclared'`` also removes our bridges and tunnel sets that are
+    not declared; ``remove='all'`` removes every OVS object we own. Addresses of
+    internal ports are set over netlink after the transaction.
+    """
     from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
-    client = _ovsdb.OvsdbClient(socket_path or _ovsdb.DEFAULT_SOCKET, _ovsdb.DEFAULT_TIMEOUT)
-    try:
-        with client:
-            snap = client.snapshot()
-    except NetwireError:
-        return None
-    bridges = sorted(name for name, br in snap['bridges'].items()
-                     if _ovsdb.is_owned(br['external_ids']))
-    sets = {}
-    for name, port in snap['ports'].items():
+    from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_bridge
+    from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_tunnel
+
+    socket_path = manager.params.get('ovsdb_socket') or _ovsdb.DEFAULT_SOCKET
+    client = _ovsdb.OvsdbClient(socket_path, _ovsdb.DEFAULT_TIMEOUT)
+    if not bridges and not tunnels and not os.path.exists(socket_path):
+        return []  # nothing to build and no OVS on this host: nothing of ours can be there
+    check = manager.check_mode
+    shared = _SharedIPRoute(ctx)
+    records, address_work, touched, removed_ids = [], [], [], []
+    with client:
+        snap = client.snapshot()
+        sim = snap
+        ops = []
+        for params in bridges:
+            mgr = _ovs_bridge.OvsBridgeManager(params, check_mode=check, client=client, ipr_factory=lambda: shared)
+            name = mgr.p['name']
+            bops, tracker, internal = _ovs_bridge.plan(sim, mgr.p)
+            before = _ovs_bridge.bridge_view(sim, name)
+            mgr._check_system_ports(bops)
+            addr_plans = mgr._plan_addresses(internal, tracker, new_bridge=sim['bridges'].get(name) is None)
+            sim = _ovsdb.simulate(sim, bops)
+            ops.extend(bops)
+            address_work.append((mgr, addr_plans))
+            records.append(('ovs_bridges', name, tracker, before, _ovs_bridge.bridge_view(sim, name)))
+            if check and snap['bridges'].get(name) is None:
+                manager.pending.add(name)
+        declared_bridges = set(b['name'] for b in bridges)
+        declared_sets = set()
+        wanted = [_ovs_tunnel.normalize_params(t) for t in tunnels]
+        if remove:
+            for key in sorted(_owned_tunnel_sets(sim)):
+                if remove == 'all' or (key[0] in declared_bridges and key not in
+                                       set((t['bridge'], t['network']) for t in wanted)):
+                    wanted.append(_ovs_tunnel.normalize_params(dict(
+                        bridge=key[0], network=key[1], state='absent', type='vxlan', remotes=[], options={},
+                        key=None, dst_port=None, local_ip=None)))
+        for p in wanted:
+            tops, tracker, before, after, t_touched = _ovs_tunnel.plan(sim, p, check)
+            sim = _ovsdb.simulate(sim, tops)
+            ops.extend(tops)
+            touched.extend(t_touched)
+            declared_sets.add((p['bridge'], p['network']))
+            records.append(('ovs_tunnels', '%s on %s' % (p['network'], p['bridge']), tracker, before, after))
+        if remove:
+            for name in sorted(sim['bridges']):
+                br = sim['bridges'][name]
+                if not _ovsdb.is_owned(br['external_ids']) or br['external_ids'].get(_ovsdb.ROLE_KEY) not in (
+                        None, _ovsdb.ROLE_BRIDGE):
+                    continue
+                if remove == 'all' or name not in declared_bridges:
+                    before = _ovs_bridge.bridge_view(sim, name)
+                    bops = [_ovsdb.op('del_bridge', name=name)]
+                    sim = _ovsdb.simulate(sim, bops)
+                    ops.extend(bops)
+                    removed_ids.append(dict(br['external_ids']))
+                    records.append(('ovs_bridges', name, None, before, {'name': name, 'state': 'absent'}))
+        if ops and not check:
+            client.apply_checked(snap, ops, touched, 'apply', 'OVS part of the host plan', 'ovsdb',
+                                 actions=[a for r in records if r[2] is not None for a in r[2].actions])
+    if not check:
+        for mgr, addr_plans in address_work:
+            mgr._apply_addresses(addr_plans)
+    for key, label, tracker, before, after in records:
+        if tracker is None:
+            manager._record(key, label, {'changed': True, 'actions': ['delete OVS bridge %s (owned, not declared)'
+                                                                       % label],
+                                         'diff': {'before': before, 'after': after}})
+        else:
+            manager._record(key, label, {'changed': tracker.changed, 'actions': tracker.actions,
+                                         'diff': tracker.diff(before, after)})
+    return removed_ids
+
+
+def _owned_tunnel_sets(snap):
+    """(bridge, network) of every tunnel set we own in ``snap``."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    sets = set()
+    for port in snap['ports'].values():
         ids = port['external_ids']
         if _ovsdb.is_owned(ids) and ids.get(_ovsdb.ROLE_KEY) == _ovsdb.ROLE_TUNNEL:
-            key = (port['bridge'], ids.get(_ovsdb.NETWORK_KEY))
-            iface = snap['interfaces'].get(name) or {}
-            sets.setdefault(key, {'bridge': port['bridge'], 'network': ids.get(_ovsdb.NETWORK_KEY),
-                                  'type': iface.get('type')})
-    return {'bridges': bridges, 'tunnel_sets': [sets[k] for k in sorted(sets, key=str)],
-            'bridge_ids': dict((name, dict(snap['bridges'][name]['external_ids'])) for name in bridges)}
+            sets.add((port['bridge'], ids.get(_ovsdb.NETWORK_KEY)))
+    return sets
 
 
 def _ovs_attach_cleanup(manager, socket_path=None, keep=None):
@@ -460,4 +542,3 @@ def _ovs_attach_cleanup(manager, socket_path=None, keep=None):
                     'diff': {'before': sorted(o['name'] for o in ops), 'after': []}})
     except NetwireError:
         return
-

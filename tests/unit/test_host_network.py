@@ -78,15 +78,33 @@ def backends(session, log, existing=(), ovs=None):
             log.append(('firewall', None, 'absent'))
             return {'changed': True, 'actions': ['delete tables']}
 
+    def ovs_fabric(mgr, ctx, bridges, tunnels, remove=None):
+        for p in bridges:
+            log.append(('ovs_bridge', p['name'], 'present'))
+            mgr._record('ovs_bridges', p['name'], {'changed': p['name'] not in existing,
+                                                  'actions': [] if p['name'] in existing else ['create'],
+                                                  'diff': {'before': None, 'after': {'name': p['name']}}})
+            if mgr.check_mode and p['name'] not in existing:
+                mgr.pending.add(p['name'])
+        for p in tunnels:
+            label = hn.entry_label('ovs_tunnels', p)
+            log.append(('ovs_tunnel', label, 'present'))
+            mgr._record('ovs_tunnels', label, {'changed': label not in existing,
+                                               'actions': [] if label in existing else ['add ports']})
+        log.append(('ovs_remove', remove, None))
+        for name in (ovs or {}).get('bridges', []):
+            if remove == 'all' or (remove and name not in [b['name'] for b in bridges]):
+                log.append(('ovs_bridge', name, 'absent'))
+                mgr._record('ovs_bridges', name, {'changed': True, 'actions': ['delete']})
+        return []
+
     return {
         'session': session,
         'linux_bridge': manager('linux_bridge'),
         'linux_tunnel': manager('linux_tunnel'),
         'container_attach': manager('container_attach'),
-        'ovs_bridge': manager('ovs_bridge'),
-        'ovs_tunnel': manager('ovs_tunnel'),
         'firewall': Firewall,
-        'ovs_facts': lambda socket=None: ovs,
+        'ovs_fabric': ovs_fabric,
         'ovs_attach_cleanup': lambda mgr, socket=None, keep=None: log.append(('ovs_attach_cleanup', keep, None)),
     }
 
@@ -118,7 +136,7 @@ def link(name, alias, kind='bridge', index=7):
 
 def test_builds_in_dependency_order_and_reports_every_action():
     result, log, _ = run(links=[link('nw-dmz', None), link('nw-app', 'netwire:bridge')])
-    assert [entry[0] for entry in log] == ['ovs_bridge', 'linux_bridge', 'ovs_tunnel', 'linux_tunnel',
+    assert [entry[0] for entry in log] == ['ovs_bridge', 'ovs_tunnel', 'ovs_remove', 'linux_bridge', 'linux_tunnel',
                                            'container_attach', 'firewall', 'ovs_attach_cleanup']
     assert result['changed'] is True
     assert 'linux_bridges nw-app: linux_bridge nw-app' in result['actions']
@@ -134,11 +152,13 @@ def test_nothing_changed_when_every_manager_reports_converged():
 
 def test_check_mode_reports_dependents_of_new_objects_without_planning_them_on_live_state():
     result, log, session = run(check=True)
-    # the bridges do not exist: their managers run (check mode), the tunnel and the
-    # attachment that need them are reported as creations instead of failing
-    assert [entry[0] for entry in log] == ['ovs_bridge', 'linux_bridge', 'firewall', 'ovs_attach_cleanup']
+    # the bridges do not exist: their managers run (check mode, OVS planned on a
+    # simulated snapshot); the Linux tunnel and the attachment that need them are
+    # reported as creations instead of being planned against live state
+    assert [entry[0] for entry in log] == ['ovs_bridge', 'ovs_tunnel', 'ovs_remove', 'linux_bridge', 'firewall',
+                                           'ovs_attach_cleanup']
     waiting = [a for a in result['actions'] if 'which this run creates' in a]
-    assert len(waiting) == 3, result['actions']
+    assert len(waiting) == 2, result['actions']
     assert session.calls == []
 
 
@@ -195,6 +215,19 @@ def test_sections_limit_what_is_touched():
     assert [e[0] for e in log] == ['container_attach', 'ovs_attach_cleanup']
 
 
+def test_purge_off_removes_no_ovs_objects():
+    _, log, _ = run(purge=False, ovs={'bridges': ['nw-gone']})
+    assert ('ovs_remove', None, None) in log
+    assert ('ovs_bridge', 'nw-gone', 'absent') not in log
+
+
+def test_purge_removes_undeclared_ovs_bridges_in_the_same_call():
+    _, log, _ = run(ovs={'bridges': ['nw-dmz', 'nw-gone']})
+    assert ('ovs_remove', 'undeclared', None) in log
+    assert ('ovs_bridge', 'nw-gone', 'absent') in log
+    assert ('ovs_bridge', 'nw-dmz', 'absent') not in log
+
+
 def test_absent_removes_everything_owned_in_reverse_order():
     links = [link('nw-app', 'netwire:bridge', index=3), link('nwx-app', 'netwire:tunnel', kind='vxlan', index=5),
              link('nwabc', 'netwire:attach:web1/eth1', kind='veth', index=6), link('br-user', None, index=8)]
@@ -202,8 +235,9 @@ def test_absent_removes_everything_owned_in_reverse_order():
            'bridge_ids': {'nw-dmz': {}}}
     result, log, session = run(plan={}, links=links, state='absent', ovs=ovs)
     assert [c[2] for c in session.calls] == ['nwabc', 'nwx-app', 'nw-app']
-    assert [e[0] for e in log] == ['firewall', 'ovs_attach_cleanup', 'ovs_tunnel', 'ovs_bridge']
-    assert all(e[2] == 'absent' for e in log if e[0] in ('ovs_tunnel', 'ovs_bridge', 'firewall'))
+    assert [e[0] for e in log] == ['firewall', 'ovs_attach_cleanup', 'ovs_remove', 'ovs_bridge']
+    assert ('ovs_remove', 'all', None) in log
+    assert all(e[2] == 'absent' for e in log if e[0] in ('ovs_bridge', 'firewall'))
     assert result['changed'] is True
 
 
@@ -212,4 +246,4 @@ def test_absent_on_a_clean_host_changes_nothing():
                                ovs={'bridges': [], 'tunnel_sets': [], 'bridge_ids': {}})
     # the firewall recorder always reports a change on absent; everything else is quiet
     assert session.calls == []
-    assert [e[0] for e in log] == ['firewall', 'ovs_attach_cleanup']
+    assert [e[0] for e in log] == ['firewall', 'ovs_attach_cleanup', 'ovs_remove']
