@@ -82,8 +82,8 @@ def backends(session, log, existing=(), ovs=None):
         for p in bridges:
             log.append(('ovs_bridge', p['name'], 'present'))
             mgr._record('ovs_bridges', p['name'], {'changed': p['name'] not in existing,
-                                                  'actions': [] if p['name'] in existing else ['create'],
-                                                  'diff': {'before': None, 'after': {'name': p['name']}}})
+                                                   'actions': [] if p['name'] in existing else ['create'],
+                                                   'diff': {'before': None, 'after': {'name': p['name']}}})
             if mgr.check_mode and p['name'] not in existing:
                 mgr.pending.add(p['name'])
         for p in tunnels:
@@ -122,7 +122,8 @@ PLAN = {
 }
 
 
-def run(plan=PLAN, links=(), check=False, state='present', sections=None, existing=(), ovs=None, purge=True):
+def run(plan=None, links=(), check=False, state='present', sections=None, existing=(), ovs=None, purge=True):
+    plan = PLAN if plan is None else plan
     log = []
     session = Session(links)
     params = {'plan': plan, 'state': state, 'sections': sections or list(hn.SECTIONS), 'purge': purge}
@@ -135,7 +136,7 @@ def link(name, alias, kind='bridge', index=7):
 
 
 def test_builds_in_dependency_order_and_reports_every_action():
-    result, log, _ = run(links=[link('nw-dmz', None), link('nw-app', 'netwire:bridge')])
+    result, log, _session = run(links=[link('nw-dmz', None), link('nw-app', 'netwire:bridge')])
     assert [entry[0] for entry in log] == ['ovs_bridge', 'ovs_tunnel', 'ovs_remove', 'linux_bridge', 'linux_tunnel',
                                            'container_attach', 'firewall', 'ovs_attach_cleanup']
     assert result['changed'] is True
@@ -145,7 +146,7 @@ def test_builds_in_dependency_order_and_reports_every_action():
 
 def test_nothing_changed_when_every_manager_reports_converged():
     names = ['nw-dmz', 'nw-app', 'dmz on nw-dmz', 'nwx-app', 'web1:eth1']
-    result, _, _ = run(links=[link('nw-dmz', None), link('nw-app', 'netwire:bridge')], existing=names)
+    result, _log, _session = run(links=[link('nw-dmz', None), link('nw-app', 'netwire:bridge')], existing=names)
     assert result['changed'] is False
     assert result['actions'] == []
 
@@ -191,7 +192,7 @@ def test_purge_removes_only_owned_undeclared_links_tunnels_before_bridges():
         link('nwdead', 'netwire:attach:oldc/eth1', kind='veth', index=6),  # owned attachment, gone from plan
         link('br-user', None, index=8), link('vx-user', 'user says hi', kind='vxlan', index=9),  # not ours
     ]
-    result, _, session = run(links=links)
+    result, _log, session = run(links=links)
     deleted = [c[2] for c in session.calls]
     assert deleted == ['nwdead', 'nwx-old', 'nw-old']
     assert 'br-user' not in deleted and 'vx-user' not in deleted
@@ -199,30 +200,30 @@ def test_purge_removes_only_owned_undeclared_links_tunnels_before_bridges():
 
 def test_purge_can_be_turned_off():
     links = [link('nw-old', 'netwire:bridge', index=4)]
-    _, _, session = run(links=links, purge=False)
+    _result, _log, session = run(links=links, purge=False)
     assert session.calls == []
 
 
 def test_purge_in_check_mode_deletes_nothing_but_says_so():
     links = [link('nw-old', 'netwire:bridge', index=4)]
-    result, _, session = run(links=links, check=True)
+    result, _log, session = run(links=links, check=True)
     assert session.calls == []
     assert any('delete bridge nw-old' in a for a in result['actions'])
 
 
 def test_sections_limit_what_is_touched():
-    _, log, _ = run(sections=['containers'], links=[link('nw-old', 'netwire:bridge', index=4)])
+    _result, log, _session = run(sections=['containers'], links=[link('nw-old', 'netwire:bridge', index=4)])
     assert [e[0] for e in log] == ['container_attach', 'ovs_attach_cleanup']
 
 
 def test_purge_off_removes_no_ovs_objects():
-    _, log, _ = run(purge=False, ovs={'bridges': ['nw-gone']})
+    _result, log, _session = run(purge=False, ovs={'bridges': ['nw-gone']})
     assert ('ovs_remove', None, None) in log
     assert ('ovs_bridge', 'nw-gone', 'absent') not in log
 
 
 def test_purge_removes_undeclared_ovs_bridges_in_the_same_call():
-    _, log, _ = run(ovs={'bridges': ['nw-dmz', 'nw-gone']})
+    _result, log, _session = run(ovs={'bridges': ['nw-dmz', 'nw-gone']})
     assert ('ovs_remove', 'undeclared', None) in log
     assert ('ovs_bridge', 'nw-gone', 'absent') in log
     assert ('ovs_bridge', 'nw-dmz', 'absent') not in log
