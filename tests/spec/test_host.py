@@ -61,7 +61,7 @@ def test_bridge(spec, bridge):
 def test_tunnel_peers(spec, tunnel):
     """The tunnel mesh of a network on a host: exactly the declared peers, with the declared parameters."""
     st = spec.states[tunnel["host"]]
-    where = "%s on %s" % (tunnel["path"], tunnel["host"])
+    where = tunnel["path"]
     if tunnel["backend"] == "linux":
         links = st.links()
         found = []
