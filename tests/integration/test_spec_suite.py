@@ -15,7 +15,6 @@ dmz -> app -> backend) rather than computed by the suite's own code.
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
