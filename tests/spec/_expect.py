@@ -147,8 +147,8 @@ def pairs(model):
                 else:
                     snet = nets[via["network"]]
                     allowed = _zone_allows(zones, snet["zone"], dnet["zone"])
-                    why = "zone %s -> zone %s %s" % (snet["zone"], dnet["zone"],
-                                                    "allowed" if allowed else "not allowed")
+                    verdict = "allowed" if allowed else "not allowed"
+                    why = "zone %s -> zone %s %s" % (snet["zone"], dnet["zone"], verdict)
                 name = "%s->%s" % (src, dst) if len(itfs) == 1 else "%s->%s.%s" % (src, dst, itf["ifname"])
                 out.append({"id": name, "src": src, "dst": dst, "address": itf["address"],
                             "ifname": itf["ifname"], "network": itf["network"], "allowed": allowed, "why": why,

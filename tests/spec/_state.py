@@ -167,7 +167,7 @@ class HostState:
         """Every read a host's checks need, as (callable) jobs to run in parallel."""
         jobs = [self.links, self.fdb, self.nft]
         if plan["ovs_bridges"] or plan["ovs_tunnels"]:
-            jobs.append(lambda: self.ovs_model())
+            jobs.append(self.ovs_model)
         else:
             jobs.append(self.has_ovs)
         for ref, ref_type in refs:

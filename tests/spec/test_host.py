@@ -112,9 +112,9 @@ def test_tunnel_peers(spec, tunnel):
             assert opts.get("local_ip") in (None, t["local_ip"]), "%s: port %s has local_ip %s, not %s" % (
                 where, name, opts.get("local_ip"), t["local_ip"])
             if t.get("dst_port"):
-                assert opts.get("dst_port", "4789" if t["type"] == "vxlan" else "6081") == str(t["dst_port"]), \
-                    "%s: port %s has dst_port %s, the model says %s" % (where, name, opts.get("dst_port"),
-                                                                       t["dst_port"])
+                have = opts.get("dst_port", "4789" if t["type"] == "vxlan" else "6081")
+                assert have == str(t["dst_port"]), "%s: port %s has dst_port %s, the model says %s" % (
+                    where, name, have, t["dst_port"])
             errors = [e for e in as_list(itf.get("error") or []) if e]
             assert not errors and itf.get("ofport") not in (-1, [-1]), \
                 "%s: OVS rejected tunnel port %s: %s" % (where, name, "; ".join(errors) or "ofport -1")
@@ -164,8 +164,8 @@ def test_host_end(spec, attachment):
     """On the host: the veth end of that very interface, up, on the network's bridge (and VLAN)."""
     a = attachment["attach"]
     st = spec.states[attachment["host"]]
-    where = "%s: host end %s of %s.%s on %s" % (attachment["path"], a["host_ifname"], attachment["container"],
-                                               a["ifname"], attachment["host"])
+    where = "%s: host end %s of %s.%s on %s" % (
+        attachment["path"], a["host_ifname"], attachment["container"], a["ifname"], attachment["host"])
     link = st.links().get(a["host_ifname"])
     assert link is not None, "%s does not exist" % where
     assert (link.get("ifalias") or "").startswith(OWNER_ALIAS_PREFIX), "%s is not marked as netwire's" % where
@@ -246,7 +246,7 @@ def test_nft_nothing_else(spec, audited_host):
             if wc is None:
                 extra.append("chain %s in %s" % (c["name"], tname))
                 continue
-            wanted = [r for r in wc["rules"]]
+            wanted = list(wc["rules"])
             for r in c["rules"]:
                 if r not in wanted:
                     extra.append("rule %r in %s %s" % (r.get("comment") or r["expr"], tname, c["name"]))
