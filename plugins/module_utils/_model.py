@@ -1231,7 +1231,7 @@ def host_plan(normalized, host):
         else:
             p['ovs_bridges'].append({'name': net['bridge'], 'datapath_type': h['ovs_datapath'],
                                      'ports': [{'name': net['bridge'], 'type': 'internal',
-                                                'addresses': [address]}]})
+                                                'mtu': net['mtu'], 'addresses': [address]}]})
         remotes = [hosts[r]['underlay_address'] for r in net['hosts'] if r != host]
         if net['overlay'] in KEY_RANGE and remotes:
             if net['backend'] == 'linux':

@@ -92,9 +92,16 @@ def normalize_params(params):
             addrs = [_ovs_netlink.normalize_address(a, "address of port '%s'" % pname) for a in raw.get("addresses") or []]
             if addrs and ptype != "internal":
                 raise InvalidParameter("Invalid port '%s': addresses are only supported on internal ports" % pname)
+            mtu = raw.get("mtu")
+            if mtu is not None and (isinstance(mtu, bool) or not 68 <= int(mtu) <= 65535):
+                raise InvalidParameter("Invalid mtu '%s' for port '%s': use 68..65535" % (mtu, pname))
+            if mtu is not None and ptype != "internal":
+                raise InvalidParameter("Invalid port '%s': mtu is only set on internal ports (a host interface "
+                                       "keeps its own)" % pname)
             ports.append({
                 "name": pname,
                 "type": ptype,
+                "mtu": None if mtu is None else int(mtu),
                 "tag": None if tag is None else int(tag),
                 "addresses": sorted(set(addrs)) if raw.get("addresses") is not None else None,
             })
@@ -175,7 +182,7 @@ def plan(snap, p):
         ops.append(_ovsdb.op("add_bridge", name=name, bridge=cols,
                              port={"external_ids": my_ids}, interface={"external_ids": my_ids}))
         tracker.add("state", "absent", "present", "create bridge %s (datapath %s)" % (name, p["datapath_type"]))
-        current_ports = {name: {"tag": None, "type": "internal", "role": _ovsdb.ROLE_BRIDGE}}
+        current_ports = {name: {"tag": None, "type": "internal", "role": _ovsdb.ROLE_BRIDGE, "mtu": None}}
     else:
         cols = {}
         if _dp(br["datapath_type"]) != p["datapath_type"]:
@@ -203,6 +210,7 @@ def plan(snap, p):
                 "tag": port.get("tag"),
                 "type": iface.get("type") or "",
                 "role": ids.get(_ovsdb.ROLE_KEY) if _ovsdb.is_owned(ids) else None,
+                "mtu": iface.get("mtu_request"),
             }
 
     internal = []
@@ -230,12 +238,18 @@ def plan(snap, p):
                                   % other["external_ids"].get(_ovsdb.ROLE_KEY), InvalidParameter)
                 ops.append(_ovsdb.op("del_port", bridge=other["bridge"], name=pname))
                 tracker.action("move port %s from bridge %s" % (pname, other["bridge"]))
+            iface_cols = {"type": _iface_type(port["type"]), "external_ids": member_ids}
+            if port.get("mtu") is not None:
+                iface_cols["mtu_request"] = port["mtu"]
             ops.append(_ovsdb.op("add_port", bridge=name, name=pname,
-                                 port={"external_ids": member_ids, "tag": port["tag"]},
-                                 interface={"type": _iface_type(port["type"]), "external_ids": member_ids}))
+                                 port={"external_ids": member_ids, "tag": port["tag"]}, interface=iface_cols))
             tracker.add("ports.%s" % pname, None, {"type": port["type"], "tag": port["tag"]},
                         "add %s port %s" % (port["type"], pname))
             continue
+        if port.get("mtu") is not None and cur.get("mtu") != port["mtu"]:
+            ops.append(_ovsdb.op("update_interface", name=pname, columns={"mtu_request": port["mtu"]}))
+            tracker.add("ports.%s.mtu" % pname, cur.get("mtu"), port["mtu"],
+                        "set mtu of %s to %d" % (pname, port["mtu"]))
         if not local and cur["role"] is None:
             raise failure("manage", "OVS port", pname,
                           "it is on bridge '%s' but was not created by netwire.fabric" % name, NotOwned)

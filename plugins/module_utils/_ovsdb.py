@@ -159,6 +159,7 @@ def snapshot_from_rows(bridges, ports, interfaces):
             "external_ids": _map(iface.external_ids),
             "ofport": _opt(iface.ofport),
             "error": _opt(iface.error),
+            "mtu_request": _opt(getattr(iface, "mtu_request", None)),
         }
     return snap
 
@@ -192,7 +193,7 @@ class _ApplyOps(_BaseCommand):
     @staticmethod
     def _set(row, columns):
         for col, val in columns.items():
-            if col in ("fail_mode", "tag"):
+            if col in ("fail_mode", "tag", "mtu_request"):
                 val = [] if val is None else [val]
             setattr(row, col, val)
 
@@ -426,7 +427,8 @@ def simulate(snap, ops):
                             "external_ids": dict(pcols.get("external_ids") or {}), "interfaces": [name]}
         s["interfaces"][name] = {"name": name, "port": name, "type": icols.get("type", ""),
                                  "options": dict(icols.get("options") or {}),
-                                 "external_ids": dict(icols.get("external_ids") or {}), "ofport": None, "error": None}
+                                 "external_ids": dict(icols.get("external_ids") or {}), "ofport": None, "error": None,
+                                 "mtu_request": icols.get("mtu_request")}
         s["bridges"][br]["ports"] = sorted(s["bridges"][br]["ports"] + [name])
 
     def del_port(br, name):

@@ -82,6 +82,7 @@ OVS_BRIDGE = dict(
         name=dict(type='str', required=True),
         type=dict(type='str', choices=['system', 'internal']),
         tag=dict(type='int'),
+        mtu=dict(type='int'),
         addresses=dict(type='list', elements='str'),
     )),
     ovsdb_socket=OVSDB_SOCKET,

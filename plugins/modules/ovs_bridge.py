@@ -88,6 +88,12 @@ options:
         description:
           - Access VLAN tag (0 to 4095).
         type: int
+      mtu:
+        description:
+          - MTU of an internal port, set as the interface's C(mtu_request) so that OVS keeps it (without it OVS
+            gives an internal port the smallest MTU of the bridge's other ports, or 1500).
+          - Omit to leave it to OVS.
+        type: int
       addresses:
         description:
           - Exact list of addresses (with prefix length) of an internal port; omit to leave them unmanaged.

@@ -194,3 +194,32 @@ class _LinksUp(object):
 
     def close(self):
         pass
+
+
+def test_internal_port_mtu_is_requested_from_ovs_and_converged():
+    """Without mtu_request OVS gives an internal port the smallest MTU of the other ports
+    (or 1500 on a bridge with none): an overlay bridge would then exceed its network MTU."""
+    s = snap()
+    p = params(ports=[{"name": "br-app", "type": "internal", "mtu": 1450}, {"name": "vi-app", "type": "internal",
+                                                                          "mtu": 1400}])
+    ops, tracker = converge(s, p)
+    assert s["interfaces"]["br-app"]["mtu_request"] == 1450
+    assert s["interfaces"]["vi-app"]["mtu_request"] == 1400
+    assert "set mtu of br-app to 1450" in tracker.actions
+    ops, tracker, _internal = ob.plan(s, params(ports=[{"name": "br-app", "type": "internal", "mtu": 1400},
+                                                       {"name": "vi-app", "type": "internal", "mtu": 1400}]))
+    assert ops == [_ovsdb.op("update_interface", name="br-app", columns={"mtu_request": 1400})]
+    assert tracker.get_before_after() == ({"ports.br-app.mtu": 1450}, {"ports.br-app.mtu": 1400})
+    # leaving mtu out leaves it to OVS: no change either way
+    ops, tracker, _internal = ob.plan(s, params(ports=[{"name": "br-app", "type": "internal"},
+                                                       {"name": "vi-app", "type": "internal"}]))
+    assert ops == [] and not tracker.changed
+
+
+@pytest.mark.parametrize("port,match", [
+    ({"name": "eth9", "type": "system", "mtu": 1400}, "only set on internal ports"),
+    ({"name": "br-app", "type": "internal", "mtu": 20}, "68..65535"),
+])
+def test_invalid_port_mtu(port, match):
+    with pytest.raises(InvalidParameter, match=match):
+        params(ports=[port])
