@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: one host's whole plan through host_network, as the model grows.
 
 For N containers spread over two hosts, on one kernel-VXLAN network (Linux
@@ -91,7 +90,7 @@ def main(sizes):
         check, res = timed(h1, plans["host1"], ["fabric", "containers", "firewall"], check=True)
         assert not res["changed"], res["actions"]
         objects = sum(len(plans["host1"][k]) for k in ("linux_bridges", "ovs_bridges", "linux_tunnels",
-                                                      "ovs_tunnels", "attachments"))
+                                                       "ovs_tunnels", "attachments"))
         rows.append((n, objects, first_fabric, txns, first_cont, attach_txns, rerun, rerun_txns, check))
         for h in (h1, h2):
             h.module("host_network", {"state": "absent"})
