@@ -11,13 +11,14 @@ LAB_MTU ?= 1500
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup demo test unit lifecycle integration molecule sanity lint docs-check build \
+.PHONY: help setup demo test unit lifecycle integration molecule sanity lint build audit \
         lab-up lab-down lab-status clean
 
 help:
 	@echo "make demo        set up, build the lab, run site.yml with the example model, audit it"
 	@echo "make test        set up, run every test (unit, lab lifecycle, lab integration, molecule, sanity, lint)"
 	@echo "make lab-up [LAB_HOSTS=N] [LAB_MTU=M] / make lab-down / make lab-status"
+	@echo "make audit       run the spec audit (playbooks/verify.yml) on the lab with the example model"
 	@echo "make build       ansible-galaxy collection build"
 
 setup:
@@ -49,6 +50,12 @@ lifecycle: setup
 
 integration: setup
 	$(PYTEST) -q tests/integration
+
+audit: setup
+	$(VENV)/bin/ansible-playbook -i .lab/inventory.ini -i examples/model playbooks/verify.yml
+
+molecule: setup
+	@scripts/molecule.sh
 
 sanity: setup
 	@scripts/sanity.sh

@@ -396,8 +396,17 @@ class ContainerAttachManager(object):
         host, peer, paired = self._links()
         # Ownership: never touch an interface we did not create.
         if host is not None and host['alias'] != alias:
-            raise self._fail('attach', "host interface '%s' exists but is not this attachment (alias %r);"
-                             " it is left alone" % (host_ifname, host['alias']), NotOwned)
+            if p.get('host_ifname') and (host['alias'] or '').startswith(v.owner_alias(ATTACH_KIND, '')):
+                # The caller (a host plan) names this host end for this attachment, and it is
+                # ours, from an earlier reference to the same container (its ref changed in the
+                # model): replace it rather than refuse.
+                self.plan.step('remove host end %s of the earlier attachment %s' % (host_ifname, host['alias']),
+                               ctx.call, 'remove earlier', 'veth', host_ifname, 'link', 'del',
+                               index=host['index'], netns=self.netns)
+                host, paired = None, False
+            else:
+                raise self._fail('attach', "host interface '%s' exists but is not this attachment (alias %r);"
+                                 " it is left alone" % (host_ifname, host['alias']), NotOwned)
         if peer is not None and peer['alias'] != alias:
             if v.is_owned(peer['alias']):
                 raise self._fail('attach', "the container's interface '%s' belongs to another netwire attachment"
