@@ -200,8 +200,8 @@ def test_internal_port_mtu_is_requested_from_ovs_and_converged():
     """Without mtu_request OVS gives an internal port the smallest MTU of the other ports
     (or 1500 on a bridge with none): an overlay bridge would then exceed its network MTU."""
     s = snap()
-    p = params(ports=[{"name": "br-app", "type": "internal", "mtu": 1450}, {"name": "vi-app", "type": "internal",
-                                                                          "mtu": 1400}])
+    p = params(ports=[{"name": "br-app", "type": "internal", "mtu": 1450},
+                      {"name": "vi-app", "type": "internal", "mtu": 1400}])
     ops, tracker = converge(s, p)
     assert s["interfaces"]["br-app"]["mtu_request"] == 1450
     assert s["interfaces"]["vi-app"]["mtu_request"] == 1400
