@@ -169,6 +169,30 @@ def test_restarted_container_is_reattached_with_the_same_address(site, lab):
     assert ping("web1", before)
 
 
+def test_changing_a_containers_reference_moves_its_attachment(site, lab):
+    """web2 now names another Docker container: the attachment moves, address and all."""
+    old_ref, new_ref = DOCKER["web2"], DOCKER["web2"] + "b"
+    address = container_address("web2")
+    all_vars = MODEL / "group_vars" / "all.yml"
+    model = yaml.safe_load(all_vars.read_text())
+    ensure_container(new_ref, lab.instance)
+    model["netwire_containers"]["web2"]["ref"] = new_ref
+    all_vars.write_text(yaml.safe_dump(model, sort_keys=False))
+    DOCKER["web2"] = new_ref
+    try:
+        ok(lab.playbook("playbooks/site.yml", [MODEL]), "site.yml after changing web2's ref")
+        assert container_address("web2") == address
+        assert "eth1" not in sh(["docker", "exec", old_ref, "ip", "-o", "link"]).stdout
+        assert ping("web1", address)
+    finally:
+        model["netwire_containers"]["web2"]["ref"] = old_ref
+        all_vars.write_text(yaml.safe_dump(model, sort_keys=False))
+        DOCKER["web2"] = old_ref
+    ok(lab.playbook("playbooks/site.yml", [MODEL]), "site.yml back to the first ref")
+    assert container_address("web2") == address
+    sh(["docker", "rm", "-f", new_ref], check=False)
+
+
 def test_broken_model_stops_before_any_host_is_touched(site, lab):
     states = dict((h.name, owned_state(h)) for h in lab.hosts)
     broken = {"netwire_networks": {

@@ -219,3 +219,21 @@ def test_interface_of_another_attachment_is_named_as_such():
     ctx = FakeSession([bridge()], namespaces={NS.path: [link(1, "lo"), peer]})
     with pytest.raises(NotOwned, match="belongs to another netwire attachment"):
         Manager(ctx, params()).run()
+
+
+def test_a_named_host_end_left_by_an_earlier_reference_is_replaced_not_refused():
+    """A host plan names the host end after the model's container; when the model
+    points that container at another reference, the earlier attachment's host end
+    (ours, another identity) is replaced. Without an explicit name, or when the
+    interface is not ours, it is still refused."""
+    host, _peer = paired(host_alias=at.attach_alias("docker:old-web", "eth1"))
+    ctx = FakeSession([bridge(), host], check_mode=True, namespaces={NS.path: [link(1, "lo")]})
+    res = Manager(ctx, params(host_ifname=host["ifname"], addresses=["10.1.0.5/24"])).run()
+    assert res["actions"][0] == "remove host end %s of the earlier attachment netwire:attach:docker:old-web/eth1" \
+        % host["ifname"]
+    assert res["actions"][1].startswith("create veth %s" % host["ifname"])
+    foreign, _peer = paired(host_alias="something-else")
+    ctx = FakeSession([bridge(), foreign], namespaces={NS.path: [link(1, "lo")]})
+    with pytest.raises(NotOwned, match="not this attachment"):
+        Manager(ctx, params(host_ifname=foreign["ifname"])).run()
+    assert ctx.calls == []
