@@ -307,8 +307,8 @@ class HostNetworkManager(object):
                     ctx.call('restore', 'default route', gw, 'route', 'replace', dst='0.0.0.0/0', gateway=gw,
                              oif=nic['index'])
                 self._announce(ctx, nic_name, address)
-            self._record('underlay', nic_name, {'changed': True, 'actions': actions,
-                                                 'diff': {'before': None, 'after': {'nic_address': address}}})
+            self._record('underlay', nic_name, {
+                'changed': True, 'actions': actions, 'diff': {'before': None, 'after': {'nic_address': address}}})
 
     # ------------------------------------------------------------ purge/absent
     def _declared_names(self, plan, entries):
@@ -501,8 +501,8 @@ def ovs_fabric(manager, ctx, bridges, tunnels, remove=None):
             mgr._apply_addresses(addr_plans)
     for key, label, tracker, before, after in records:
         if tracker is None:
-            manager._record(key, label, {'changed': True, 'actions': ['delete OVS bridge %s (owned, not declared)'
-                                                                       % label],
+            action = 'delete OVS bridge %s (owned, not declared)' % label
+            manager._record(key, label, {'changed': True, 'actions': [action],
                                          'diff': {'before': before, 'after': after}})
         else:
             manager._record(key, label, {'changed': tracker.changed, 'actions': tracker.actions,

@@ -25,9 +25,10 @@ description:
     naming its path in the plan, with nothing applied.
   - With O(purge=true), objects netwire.fabric owns on the host that the plan does not declare (a network or
     container removed from the model) are removed. Objects netwire.fabric did not create are never touched.
-  - With O(datapath_type=netdev) OVS networks that tunnel, the plan names an underlay bridge that owns the underlay
-    interface; its address and default route move onto that bridge's internal port (userspace tunnelling needs
-    that), and are put back on the interface when the bridge is removed. See the collection's C(docs/ovs.md).
+  - On hosts whose OVS uses the userspace datapath (C(datapath_type=netdev)) and that carry tunnelled OVS
+    networks, the plan names an underlay bridge that owns the underlay interface; its address and default route
+    move onto that bridge's internal port (userspace tunnelling needs that), and are put back on the interface
+    when the bridge is removed. See the collection's C(docs/ovs.md).
 author:
   - netwire.fabric contributors (!UNKNOWN)
 attributes:
