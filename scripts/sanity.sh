@@ -51,4 +51,6 @@ PY
 fi
 
 cd "$dest"
-exec "$svenv/bin/ansible-test" sanity --python 3.11 --color no ${SANITY_ARGS:-}
+# SANITY_ARGS: extra ansible-test arguments, e.g. "--test pep8 --test pylint"
+read -r -a extra <<<"${SANITY_ARGS:-}"
+exec "$svenv/bin/ansible-test" sanity --python 3.11 --color no "${extra[@]}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the collection, cheap to expensive; non-zero if any stage fails.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
 reports=.build/reports
 rm -rf "$reports"; mkdir -p "$reports"
@@ -10,7 +10,8 @@ started=$(date +%s)
 
 stage() {  # stage NAME COMMAND...
     local name=$1; shift
-    local t0=$(date +%s)
+    local t0
+    t0=$(date +%s)
     echo "==> $name"
     if "$@"; then
         echo "<== $name: ok ($(( $(date +%s) - t0 ))s)"
