@@ -932,10 +932,12 @@ def _span(f, nets, containers, hosts):
                 if h and h['underlay_address'] is None and len(net['hosts']) > 1:
                     f.add(h['paths']['underlay_address'], 'host %s carries overlay network %s but has no underlay '
                           'address (set netwire_host.underlay_address)' % (host, name))
-            if len(net['hosts']) > 2 and (net['backend'] == 'ovs' or net['overlay'] != 'vxlan'):
+            # OVS tunnel ports are protected (split horizon) and kernel VXLAN is one device with a
+            # flood list; per-remote kernel GRE/Geneve devices on a Linux bridge are not isolated.
+            if len(net['hosts']) > 2 and net['backend'] == 'linux' and net['overlay'] != 'vxlan':
                 f.warn(_path(path, 'overlay'), 'a full mesh of %s point-to-point tunnels over %d hosts loops '
-                       'flooded frames unless the tunnel ports are split-horizon (OVS Port protected, Linux '
-                       'bridge port isolated)' % (net['overlay'], len(net['hosts'])))
+                       'flooded frames: the Linux bridge ports of kernel %s tunnels are not split-horizon '
+                       '(use vxlan, or the ovs backend)' % (net['overlay'], len(net['hosts']), net['overlay']))
         if net['backend'] == 'ovs' and net['overlay'] in KEY_RANGE and len(net['hosts']) > 1:
             for host in net['hosts']:
                 h = hosts.get(host)

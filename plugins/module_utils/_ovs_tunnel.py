@@ -139,6 +139,7 @@ def current_tunnels(snap, bridge, network):
                 "type": iface.get("type", ""),
                 "options": dict(iface.get("options", {})),
                 "external_ids": dict(ids),
+                "protected": bool(port.get("protected")),
                 "ofport": iface.get("ofport"),
                 "error": iface.get("error"),
             }
@@ -204,7 +205,7 @@ def plan(snap, p, check_mode=False):
                 ops.append(_ovsdb.op("del_port", bridge=other["bridge"], name=name))
                 tracker.action("move tunnel port %s from bridge %s" % (name, other["bridge"]))
             ops.append(_ovsdb.op("add_port", bridge=bridge, name=name,
-                                 port={"external_ids": want["external_ids"]},
+                                 port={"external_ids": want["external_ids"], "protected": True},
                                  interface={"type": want["type"], "options": want["options"],
                                             "external_ids": want["external_ids"]}))
             tracker.add("tunnels.%s" % want["remote"], None,
@@ -224,9 +225,18 @@ def plan(snap, p, check_mode=False):
                         dict((k, cur["options"].get(k)) for k in keys),
                         dict((k, want["options"].get(k)) for k in keys),
                         "set %s on tunnel port %s" % (", ".join(keys), name))
+        port_cols = {}
         if cur["external_ids"] != want["external_ids"]:
             cols["external_ids"] = want["external_ids"]
-            ops.append(_ovsdb.op("update_port", name=name, columns={"external_ids": want["external_ids"]}))
+            port_cols["external_ids"] = want["external_ids"]
+        if not cur.get("protected"):
+            # split horizon: a frame that came in over one tunnel of the mesh never leaves
+            # over another, or the full mesh of three or more hosts loops every broadcast
+            port_cols["protected"] = True
+            tracker.add("tunnels.%s.protected" % want["remote"], False, True,
+                        "protect tunnel port %s (split horizon)" % name)
+        if port_cols:
+            ops.append(_ovsdb.op("update_port", name=name, columns=port_cols))
         if cols:
             ops.append(_ovsdb.op("update_interface", name=name, columns=cols))
             touched.append(name)

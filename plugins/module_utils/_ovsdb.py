@@ -147,6 +147,7 @@ def snapshot_from_rows(bridges, ports, interfaces):
             "name": port.name,
             "bridge": port_bridge.get(port.uuid),
             "tag": _opt(port.tag),
+            "protected": bool(getattr(port, "protected", False)),
             "external_ids": _map(port.external_ids),
             "interfaces": sorted(i.name for i in port.interfaces),
         }
@@ -396,7 +397,8 @@ def inverse_ops(snap, ops):
             undo.append(op("del_port", bridge=item["bridge"], name=item["name"]))
         elif kind == "update_port":
             old = snap["ports"][item["name"]]
-            undo.append(op("update_port", name=item["name"], columns=dict((c, old.get(c)) for c in item["columns"])))
+            undo.append(op("update_port", name=item["name"], columns=dict(
+                (c, bool(old.get(c)) if c == "protected" else old.get(c)) for c in item["columns"])))
         elif kind == "update_interface":
             old = snap["interfaces"][item["name"]]
             undo.append(op("update_interface", name=item["name"],
@@ -405,10 +407,14 @@ def inverse_ops(snap, ops):
             port = snap["ports"].get(item["name"])
             iface = snap["interfaces"].get(item["name"])
             if port is not None and iface is not None:
-                undo.append(op("add_port", bridge=item["bridge"], name=item["name"],
-                               port={"tag": port["tag"], "external_ids": dict(port["external_ids"])},
-                               interface={"type": iface["type"], "options": dict(iface["options"]),
-                                          "external_ids": dict(iface["external_ids"])}))
+                pcols = {"tag": port["tag"], "external_ids": dict(port["external_ids"])}
+                if port.get("protected"):
+                    pcols["protected"] = True
+                icols = {"type": iface["type"], "options": dict(iface["options"]),
+                         "external_ids": dict(iface["external_ids"])}
+                if iface.get("mtu_request") is not None:
+                    icols["mtu_request"] = iface["mtu_request"]
+                undo.append(op("add_port", bridge=item["bridge"], name=item["name"], port=pcols, interface=icols))
     return undo
 
 
@@ -425,6 +431,8 @@ def simulate(snap, ops):
         pcols, icols = dict(pcols or {}), dict(icols or {})
         s["ports"][name] = {"name": name, "bridge": br, "tag": pcols.get("tag"),
                             "external_ids": dict(pcols.get("external_ids") or {}), "interfaces": [name]}
+        if "protected" in pcols:
+            s["ports"][name]["protected"] = bool(pcols["protected"])
         s["interfaces"][name] = {"name": name, "port": name, "type": icols.get("type", ""),
                                  "options": dict(icols.get("options") or {}),
                                  "external_ids": dict(icols.get("external_ids") or {}), "ofport": None, "error": None,

@@ -104,7 +104,8 @@ def run_playbook(lab, playbook, inventories=(), check=False, diff=False, extra_v
     if diff:
         argv.append("--diff")
     if extra_vars:
-        argv += ["-e", json.dumps(extra_vars)]
+        # a dict, or a string as ansible-playbook takes it ("@file.yml", "key=value")
+        argv += ["-e", extra_vars if isinstance(extra_vars, str) else json.dumps(extra_vars)]
     argv.append(str(REPO / playbook))
     env = dict(LAB_ENV)
     env.update({"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_DEPRECATION_WARNINGS": "0",

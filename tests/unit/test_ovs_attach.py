@@ -110,13 +110,15 @@ def test_client_endpoint_forms():
 def test_snapshot_from_rows_flattens_optional_columns_and_links_names():
     iface = Row(uuid=2, name="p1", type="", options={}, external_ids={"a": "b"}, ofport=[5], error=[])
     local_if = Row(uuid=4, name="br0", type="internal", options={}, external_ids={}, ofport=[65534], error=[])
-    p1 = Row(uuid=1, name="p1", tag=[10], external_ids={}, interfaces=[iface])
+    p1 = Row(uuid=1, name="p1", tag=[10], external_ids={}, interfaces=[iface], protected=True)
     local = Row(uuid=3, name="br0", tag=[], external_ids={}, interfaces=[local_if])
     br = Row(uuid=9, name="br0", datapath_type="", fail_mode=["secure"], external_ids={}, other_config={},
              ports=[p1, local])
     s = _ovsdb.snapshot_from_rows([br], [p1, local], [iface, local_if])
     assert s["bridges"]["br0"]["fail_mode"] == "secure" and s["bridges"]["br0"]["ports"] == ["br0", "p1"]
-    assert s["ports"]["p1"] == {"name": "p1", "bridge": "br0", "tag": 10, "external_ids": {}, "interfaces": ["p1"]}
+    assert s["ports"]["p1"] == {"name": "p1", "bridge": "br0", "tag": 10, "protected": True, "external_ids": {},
+                                "interfaces": ["p1"]}
+    assert s["ports"]["br0"]["protected"] is False
     assert s["interfaces"]["p1"]["ofport"] == 5 and s["interfaces"]["p1"]["error"] is None
     assert s["interfaces"]["p1"]["port"] == "p1" and s["ports"]["br0"]["tag"] is None
 

@@ -284,3 +284,20 @@ def test_converges_exclusively_within_our_overlay(first, second, ttype, keys, ot
         assert untouched(s) == baseline
     converge(s, params(type=ttype, state="absent"))
     assert ot.current_tunnels(s, "br-app", "app") == {} and untouched(s) == baseline
+
+
+def test_tunnel_ports_are_protected_split_horizon():
+    """A full mesh over three or more hosts loops every broadcast unless a frame that
+    came in over one tunnel never leaves over another: tunnel ports are protected."""
+    s = snap(bridge("br-app", owned=True))
+    ops, _tracker, _before, _after, _touched = converge(s, params())
+    assert all(o["port"]["protected"] is True for o in ops if o["op"] == "add_port")
+    assert all(s["ports"][n]["protected"] for n in names(params()))
+    # a tunnel port of ours made before ports were protected is converged in place
+    first = names(params())[0]
+    s["ports"][first]["protected"] = False
+    ops, tracker, _before, _after, _touched = ot.plan(s, params())
+    assert ops == [_ovsdb.op("update_port", name=first, columns={"protected": True})]
+    assert "protect tunnel port %s (split horizon)" % first in tracker.actions
+    undo = _ovsdb.inverse_ops(s, ops)
+    assert undo == [_ovsdb.op("update_port", name=first, columns={"protected": False})]
