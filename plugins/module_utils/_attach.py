@@ -477,7 +477,8 @@ class ContainerAttachManager(object):
                                self._route, 'add', route, peer_ref)
         v4_added = [a.split('/')[0] for a in added if ':' not in a]
         if p.get('gratuitous_arp', True) and v4_added:
-            self.plan.step('announce %s with gratuitous ARP' % ', '.join(v4_added), self._garp, mac, v4_added)
+            self.plan.step('announce %s with gratuitous ARP' % ', '.join(v4_added), self._garp, mac, v4_added,
+                           backend)
         self.predicted = {
             'container': ns.name, 'identity': ns.identity, 'netns': ns.path, 'ifname': p['ifname'],
             'host_ifname': host_ifname, 'bridge_type': backend.name, 'mac': mac, 'mtu': mtu, 'host_mtu': mtu,
@@ -548,5 +549,9 @@ class ContainerAttachManager(object):
                 return
             raise
 
-    def _garp(self, mac, addresses):
+    def _garp(self, mac, addresses, backend=None):
+        if getattr(backend, 'batching', False):
+            # the port joins its bridge when the batch is flushed: announce after that
+            backend.after_flush(send_gratuitous_arp, self.ns.path, self.params['ifname'], mac, addresses)
+            return
         send_gratuitous_arp(self.ns.path, self.params['ifname'], mac, addresses)

@@ -187,9 +187,17 @@ class HostNetworkManager(object):
                 self._run_entry(ctx, 'linux_tunnels', p, (p.get('dev'), p.get('master')),
                                 lambda p=p: self.b['linux_tunnel'](ctx, p).run())
         if 'containers' in self.sections:
-            for p in entries['attachments']:
-                self._run_entry(ctx, 'attachments', p, (p.get('bridge'),),
-                                lambda p=p: self.b['container_attach'](ctx, p).run())
+            # the OVS ports of all attachments go in one transaction, made after them
+            batch = self.b['ovs_attach_batch']()
+            if batch is not None and not self.check_mode:
+                batch.begin_batch()
+            try:
+                for p in entries['attachments']:
+                    self._run_entry(ctx, 'attachments', p, (p.get('bridge'),),
+                                    lambda p=p: self.b['container_attach'](ctx, p).run())
+            finally:
+                if batch is not None and batch.batching:
+                    batch.flush()
         if 'firewall' in self.sections:
             fw = entries['firewall']
             mgr = self.b['firewall'](check_mode=self.check_mode, table_name=fw.get('table_name'))
@@ -390,7 +398,14 @@ def default_backends():
         'firewall': _firewall_manager,
         'ovs_fabric': ovs_fabric,
         'ovs_attach_cleanup': _ovs_attach_cleanup,
+        'ovs_attach_batch': _ovs_attach_batch,
     }
+
+
+def _ovs_attach_batch():
+    """container_attach's OVS backend (it batches for us), or None on hosts without it."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _attach
+    return _attach.BRIDGE_BACKENDS.get('ovs')
 
 
 class _FirewallAdapter(object):

@@ -295,8 +295,51 @@ class OvsBridgeBackend(object):
                   [_ovsdb.op("del_port", bridge=port["bridge"], name=host_ifname)], None)
         return None
 
+    # -- batching (host_network): the OVS changes of many attachments in one transaction
+    def begin_batch(self):
+        """Collect the OVS changes of the following attachments instead of applying each.
+
+        :meth:`flush` then applies them together: one transaction, or two when a
+        restarted container's port must be removed before it is added back (see
+        :meth:`plan_attach`). Steps that need the port on its bridge (gratuitous
+        ARP) wait for the flush through :meth:`after_flush`.
+        """
+        self._batch = {"remove": [], "add": [], "ports": [], "after": []}
+
+    @property
+    def batching(self):
+        return getattr(self, "_batch", None) is not None
+
+    def after_flush(self, func, *args):
+        self._batch["after"].append((func, args))
+
+    def flush(self):
+        """Apply what the batch collected; return the number of OVSDB transactions made."""
+        batch, self._batch = getattr(self, "_batch", None), None
+        if not batch:
+            return 0
+        made = 0
+        if batch["remove"]:
+            self._apply(batch["remove"], None)
+            made += 1
+        if batch["add"]:
+            client = self._connect()
+            snap = client.snapshot()
+            self._snap = None
+            client.apply_checked(snap, batch["add"], batch["ports"], "attach", "OVS ports",
+                                 ", ".join(batch["ports"]) or "(removals)")
+            made += 1
+        for func, args in batch["after"]:
+            func(*args)
+        return made
+
     # -- steps (run by the Plan, never in check mode)
     def _apply(self, ops, port):
+        if self.batching:
+            self._batch["add"].extend(ops)
+            if port:
+                self._batch["ports"].append(port)
+            return
         client = self._connect()
         snap = client.snapshot()
         self._snap = None
@@ -306,6 +349,11 @@ class OvsBridgeBackend(object):
             client.apply(ops, "detach", "OVS port", "")
 
     def _apply_sequence(self, batches, port):
+        if self.batching:
+            self._batch["remove"].extend(batches[0])
+            self._batch["add"].extend(batches[1])
+            self._batch["ports"].append(port)
+            return
         self._apply(batches[0], None)
         self._apply(batches[1], port)
 

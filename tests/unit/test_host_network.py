@@ -106,6 +106,7 @@ def backends(session, log, existing=(), ovs=None):
         'firewall': Firewall,
         'ovs_fabric': ovs_fabric,
         'ovs_attach_cleanup': lambda mgr, socket=None, keep=None: log.append(('ovs_attach_cleanup', keep, None)),
+        'ovs_attach_batch': lambda: None,
     }
 
 

@@ -211,3 +211,29 @@ def test_backend_is_registered_with_container_attach_after_linux():
 
     assert _attach._BACKEND_ORDER[:2] == ["linux", "ovs"]
     assert isinstance(_attach.BRIDGE_BACKENDS["ovs"], oa.OvsBridgeBackend)
+
+
+def test_a_batch_puts_the_ports_of_many_attachments_in_one_transaction():
+    """host_network attaches every container of a host, then flushes: one transaction for
+    the new ports (two when restarted containers' ports must first go), gratuitous ARP after."""
+    s = snap(bridge("br-app", datapath_type="", ports=[attached("nwold", container="c0", interface="eth1",
+                                                                network="app", ofport=-1)]))
+    backend, client = _backend(s)
+    backend.begin_batch()
+    plan = _Plan()
+    for name, container in (("nwone", "c1"), ("nwtwo", "c2")):
+        backend.plan_attach(plan, _Ctx(), name, None, "br-app", {"container": container, "ifname": "eth1",
+                                                                 "network": "app"}, {})
+    backend.plan_attach(plan, _Ctx(), "nwold", None, "br-app", {"container": "c0", "ifname": "eth1",
+                                                                "network": "app"}, {})
+    for _action, func, args in plan.steps:
+        func(*args)
+    assert client.transactions == [], "nothing is applied before the flush"
+    announced = []
+    backend.after_flush(announced.append, "garp")
+    assert backend.flush() == 2
+    assert len(client.transactions) == 2
+    assert [o["op"] for o in client.transactions[0]] == ["del_port"]
+    assert sorted(o["name"] for o in client.transactions[1]) == ["nwold", "nwone", "nwtwo"]
+    assert announced == ["garp"] and not backend.batching
+    assert backend.flush() == 0
