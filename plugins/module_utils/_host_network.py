@@ -117,6 +117,9 @@ class HostNetworkManager(object):
         self.results = []
         self.actions = []
         self.changed = False
+        # In check mode nothing is created, so an entry that depends on an
+        # object this same run would create (a tunnel on a new bridge) cannot be
+        # planned against live state: it is reported as a creation instead.
         self.pending = set()
 
     # ------------------------------------------------------------ helpers
@@ -160,12 +163,7 @@ class HostNetworkManager(object):
         }
 
     def _present(self, ctx, plan, entries):
-        fabric = 'fabric' in self.sections
-        # In check mode nothing is created, so an entry that depends on an
-        # object this same run would create (a tunnel on a new bridge) cannot be
-        # planned against live state: it is reported as a creation instead.
-        self.pending = set()
-        if fabric:
+        if 'fabric' in self.sections:
             underlay = plan.get('underlay') or {}
             migrate = self._underlay_migration(ctx, underlay) if underlay.get('bridge') else None
             bridges = []
@@ -408,24 +406,11 @@ def _ovs_attach_batch():
     return _attach.BRIDGE_BACKENDS.get('ovs')
 
 
-class _FirewallAdapter(object):
-    """FirewallManager with the result shape the other managers return."""
-
-    def __init__(self, check_mode=False, table_name=None):
-        from ansible_collections.netwire.fabric.plugins.module_utils import _nft
-        from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
-        self.mgr = FirewallManager(_nft.NftClient(), table_name=table_name, check_mode=check_mode)
-        self.table_name = self.mgr.table_name
-
-    def present(self, networks, flows, publications):
-        return self.mgr.present(networks, flows, publications)
-
-    def absent(self):
-        return self.mgr.absent()
-
-
 def _firewall_manager(check_mode=False, table_name=None):
-    return _FirewallAdapter(check_mode=check_mode, table_name=table_name)
+    """The firewall module's own manager, over the nft command (its result shape is the others')."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _nft
+    from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
+    return FirewallManager(_nft.NftClient(), table_name=table_name, check_mode=check_mode)
 
 
 class _SharedIPRoute(object):
@@ -479,12 +464,11 @@ def ovs_fabric(manager, ctx, bridges, tunnels, remove=None):
             if check and snap['bridges'].get(name) is None:
                 manager.pending.add(name)
         declared_bridges = set(b['name'] for b in bridges)
-        declared_sets = set()
         wanted = [_ovs_tunnel.normalize_params(t) for t in tunnels]
         if remove:
+            declared_sets = set((t['bridge'], t['network']) for t in wanted)
             for key in sorted(_owned_tunnel_sets(sim)):
-                if remove == 'all' or (key[0] in declared_bridges and key not in
-                                       set((t['bridge'], t['network']) for t in wanted)):
+                if remove == 'all' or (key[0] in declared_bridges and key not in declared_sets):
                     wanted.append(_ovs_tunnel.normalize_params(dict(
                         bridge=key[0], network=key[1], state='absent', type='vxlan', remotes=[], options={},
                         key=None, dst_port=None, local_ip=None)))
@@ -493,7 +477,6 @@ def ovs_fabric(manager, ctx, bridges, tunnels, remove=None):
             sim = _ovsdb.simulate(sim, tops)
             ops.extend(tops)
             touched.extend(t_touched)
-            declared_sets.add((p['bridge'], p['network']))
             records.append(('ovs_tunnels', '%s on %s' % (p['network'], p['bridge']), tracker, before, after))
         if remove:
             for name in sorted(sim['bridges']):
