@@ -64,16 +64,16 @@ class LabError(RuntimeError):
 
 
 def lab_instance() -> int:
-    """Which lab on this machine: 0 (the default, the one the docs describe) or 1..3.
+    """Which lab on this machine: 0 (the default, the one the docs describe) or 1..7.
 
     Extra instances exist so that several engineers (or CI jobs) can run labs
     side by side on one machine. Instance k > 0 uses the link prefix ``nwl<k>-``,
-    the state folder ``.lab-<k>`` and management 198.18.0.<64k>/26, a more
+    the state folder ``.lab-<k>`` and management 198.18.0.<32k>/27, a more
     specific part of the management range, so the instances never collide.
     """
     value = os.environ.get("NETWIRE_LAB_INSTANCE", "0")
-    if value not in ("0", "1", "2", "3"):
-        raise LabError("NETWIRE_LAB_INSTANCE must be 0, 1, 2 or 3, got %r" % value)
+    if value not in [str(k) for k in range(8)]:
+        raise LabError("NETWIRE_LAB_INSTANCE must be one of 0..7, got %r" % value)
     return int(value)
 
 
@@ -90,7 +90,7 @@ def link_prefix(instance: int) -> str:
 def mgmt_net(instance: int):
     if instance == 0:
         return MGMT_NET
-    return ipaddress.ip_network("198.18.0.%d/26" % (64 * instance))
+    return ipaddress.ip_network("198.18.0.%d/27" % (32 * instance))
 
 
 def venv_python() -> str:
@@ -415,8 +415,10 @@ class Lab:
     def up(self, log=print):
         if os.geteuid() != 0:
             raise LabError("the lab needs root (it creates namespaces, links and mounts)")
-        if not 1 <= self.n_hosts <= 50:
-            raise LabError("LAB_HOSTS must be between 1 and 50, got %d" % self.n_hosts)
+        limit = 50 if self.instance == 0 else 20
+        if not 1 <= self.n_hosts <= limit:
+            raise LabError("LAB_HOSTS must be between 1 and %d for lab instance %d (its management range is %s), "
+                           "got %d" % (limit, self.instance, self.mgmt_net, self.n_hosts))
         if not 1280 <= self.mtu <= 9000:
             raise LabError("underlay MTU must be between 1280 and 9000, got %d" % self.mtu)
         for tool in ("ip", "nsenter", "unshare", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl",

@@ -12,18 +12,19 @@ def test_address_plan_of_the_default_lab():
 
 
 def test_extra_instances_use_disjoint_parts_of_the_management_range():
-    nets = [core.mgmt_net(i) for i in (1, 2, 3)]
-    assert [str(n) for n in nets] == ["198.18.0.64/26", "198.18.0.128/26", "198.18.0.192/26"]
+    nets = [core.mgmt_net(i) for i in range(1, 8)]
+    assert [str(n) for n in nets] == ["198.18.0.%d/27" % (32 * i) for i in range(1, 8)]
     for i, n in enumerate(nets, start=1):
         assert n.subnet_of(core.MGMT_NET)
         assert core.link_prefix(i) == "nwl%d-" % i
-        # host addresses of an instance stay inside its own /26
-        assert all(core.ipaddress.ip_address(core.mgmt_ip(h, i)) in n for h in range(1, 40))
-    assert len({core.link_prefix(i) for i in range(4)}) == 4
+        # host addresses of an instance stay inside its own /27 (at most 20 hosts there)
+        assert all(core.ipaddress.ip_address(core.mgmt_ip(h, i)) in n for h in range(1, 21))
+    assert len({core.link_prefix(i) for i in range(8)}) == 8
+    assert all(not a.overlaps(b) for a in nets for b in nets if a is not b)
 
 
 def test_instance_must_be_known(monkeypatch):
-    monkeypatch.setenv("NETWIRE_LAB_INSTANCE", "7")
+    monkeypatch.setenv("NETWIRE_LAB_INSTANCE", "8")
     with pytest.raises(core.LabError, match="NETWIRE_LAB_INSTANCE"):
         core.lab_instance()
 
