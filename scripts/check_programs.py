@@ -103,8 +103,30 @@ def unwrap(words):
     return None
 
 
+def _without_arithmetic(text):
+    """``$(( ... ))`` replaced by the command substitutions inside it (``$(( ($(date +%s) - t) / 2 ))``)."""
+    out, i = [], 0
+    while i < len(text):
+        if not text.startswith("$((", i):
+            out.append(text[i])
+            i += 1
+            continue
+        depth, k = 0, i + 1
+        while k < len(text):
+            depth += {"(": 1, ")": -1}.get(text[k], 0)
+            if depth == 0:
+                break
+            k += 1
+        inner = text[i + 3:k - 1]
+        subs = re.findall(r"\$\(([^()]*)\)", inner)
+        out.append(" ; ".join("$( %s )" % sub for sub in subs) or "0")
+        i = k + 1
+    return "".join(out)
+
+
 def shell_programs(text):
     """Programs at command positions of a shell command line (one logical line)."""
+    text = _without_arithmetic(text)
     text = re.sub(r"[<>]\(", " $( ", text)                       # process substitution
     text = re.sub(r"\d*(?:<<<|>>|>&|<&|&>|>|<)\s*[^\s;|&()]*", " ", text)  # redirections and their files
     text = text.replace("$(", " $( ").replace("`", " ` ")

@@ -15,6 +15,7 @@ dmz -> app -> backend) rather than computed by the suite's own code.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -224,6 +225,51 @@ def test_stale_fdb_peer(deployed, lab, tmp_path):
     finally:
         host1.run(["bridge", "fdb", "del", "00:00:00:00:00:00", "dev", "nwx-app", "dst", STALE_PEER], check=False)
     assert_exactly(deployed, outcomes, {"test_tunnel_peers[host1-app]", "test_no_drift[host1]"})
+
+
+# ---------------------------------------------------------------- what the audit needs on a host
+
+class Hidden:
+    """Hide programs in one lab host's mount namespace (a bind mount of /dev/null: not executable)."""
+
+    def __init__(self, host, *programs):
+        self.host = host
+        self.paths = []
+        for prog in programs:
+            found = host.run(["sh", "-c", "command -v %s" % prog], check=False).stdout.strip()
+            if found:
+                self.paths.append(os.path.realpath(found))
+
+    def __enter__(self):
+        for path in self.paths:
+            self.host.run(["mount", "--bind", "/dev/null", path])
+        return self
+
+    def __exit__(self, *exc):
+        for path in self.paths:
+            self.host.run(["umount", path], check=False)
+
+
+def test_the_audit_needs_no_ping_on_the_hosts(deployed, lab, tmp_path):
+    host2 = lab.host("host2")
+    with Hidden(host2, "ping"):
+        assert host2.run(["sh", "-c", "command -v ping"], check=False).returncode != 0
+        outcomes = deployed.audit(tmp_path)
+    assert_exactly(deployed, outcomes, set())
+
+
+def test_a_missing_prerequisite_stops_the_audit_once_naming_program_and_package(deployed, lab, tmp_path):
+    host3 = lab.host("host3")
+    with Hidden(host3, "bridge"):
+        proc = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "pytest", "--hosts=ansible://all",
+                               "--ansible-inventory=%s" % lab.inventory, "--ansible-inventory=%s" % deployed.model,
+                               "-q", str(REPO / "tests" / "spec")],
+                              capture_output=True, text=True, timeout=300, env=deployed.env(), cwd=str(REPO),
+                              check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 3, out[-3000:]
+    assert "netwire audit cannot run: host3 lacks `bridge` (Debian package iproute2)" in out, out[-3000:]
+    assert out.count("lacks") == 1 and "FAILED" not in out and " passed" not in out, out[-3000:]
 
 
 # ---------------------------------------------------------------- nothing left

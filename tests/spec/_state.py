@@ -5,9 +5,11 @@
 
 State is read in bulk, once per host and per container (``ip -j -d addr``,
 ``bridge -j fdb``, ``ovs-vsctl -f json``, ``nft -j``), and cached for the run.
-Probes run inside a container's network namespace with the host's tools
-(``nsenter --net``), so the audited containers need no tools of their own, and
-every probe is bounded in count and time.
+Probes run inside a container's network namespace (``nsenter --net``) with the
+host's Python: the ICMP, TCP and UDP probes and the probe servers below are
+small standard-library scripts, so neither the containers nor the audited hosts
+need a ping, nc or anything else of their own (``REQUIRED`` lists what they do
+need, checked once before the audit). Every probe is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -95,6 +97,92 @@ except (OSError, socket.timeout) as exc:
     out = {"ok": False, "error": "%s: %s" % (type(exc).__name__, exc)}
 print(json.dumps(out))
 '''
+
+
+# An ICMP echo probe (what ``ping -c COUNT -W WAIT [-M do] [-s SIZE]`` did, without the ping
+# program): a raw ICMP/ICMPv6 socket, our own identifier, replies and ICMP errors about our
+# own requests only. Prints {"rc", "output"}: rc 0 a reply came, 1 nothing came, 2 an error
+# (a local "message too long", a "frag needed" or an unreachable from the path).
+PING = r'''
+import json, os, select, socket, struct, sys, time
+addr, count, wait, size, df = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+v6 = ":" in addr
+ident = (os.getpid() ^ int(time.time() * 1000)) & 0xffff
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xffff)
+    total += total >> 16
+    return ~total & 0xffff
+if v6:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    if df:
+        s.setsockopt(socket.IPPROTO_IPV6, 23, 2)   # IPV6_MTU_DISCOVER = IPV6_PMTUDISC_DO
+        s.setsockopt(socket.IPPROTO_IPV6, 62, 1)   # IPV6_DONTFRAG
+    echo, reply = 128, 129
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    if df:
+        s.setsockopt(socket.IPPROTO_IP, 10, 2)     # IP_MTU_DISCOVER = IP_PMTUDISC_DO
+    echo, reply = 8, 0
+payload = (b"netwire-spec probe " * (size // 19 + 1))[:size]
+lines, replies, errors = [], 0, 0
+def handle(data, peer):
+    global replies, errors
+    if not v6:
+        data = data[(data[0] & 0x0f) * 4:]
+    if len(data) < 8:
+        return
+    kind, code = data[0], data[1]
+    if kind == reply and peer == addr and struct.unpack("!H", data[4:6])[0] == ident:
+        replies += 1
+        lines.append("%d bytes from %s: icmp_seq=%d" % (len(data), peer, struct.unpack("!H", data[6:8])[0]))
+        return
+    inner = data[8:]
+    if v6:
+        inner = inner[40:]
+    elif len(inner) >= 20:
+        inner = inner[(inner[0] & 0x0f) * 4:]
+    if len(inner) < 8 or inner[0] != echo or struct.unpack("!H", inner[4:6])[0] != ident:
+        return
+    errors += 1
+    if (not v6 and kind == 3 and code == 4) or (v6 and kind == 2):
+        lines.append("From %s: Frag needed and DF set (mtu = %d)" % (
+            peer, struct.unpack("!H", data[6:8])[0] if not v6 else struct.unpack("!I", data[4:8])[0]))
+    elif (not v6 and kind == 3) or (v6 and kind == 1):
+        lines.append("From %s: Destination Unreachable (code %d)" % (peer, code))
+    elif (not v6 and kind == 11) or (v6 and kind == 3):
+        lines.append("From %s: Time to live exceeded" % peer)
+    else:
+        errors -= 1
+end = None
+for seq in range(1, count + 1):
+    head = struct.pack("!BBHHH", echo, 0, 0, ident, seq)
+    if not v6:
+        head = struct.pack("!BBHHH", echo, 0, checksum(head + payload), ident, seq)
+    try:
+        s.sendto(head + payload, (addr, 0))
+    except OSError as exc:
+        errors += 1
+        lines.append("ping: local error: %s" % (exc.strerror or exc).lower())
+    pause = time.monotonic() + (0.2 if seq < count else wait)
+    while not replies and time.monotonic() < pause:
+        ready, _w, _x = select.select([s], [], [], max(0.0, pause - time.monotonic()))
+        if ready:
+            data, peer = s.recvfrom(65535)
+            handle(data, peer[0])
+    if replies:
+        break
+rc = 0 if replies else 2 if errors else 1
+print(json.dumps({"rc": rc, "output": "\n".join(lines) or "no reply from %s" % addr}))
+'''
+
+# What the audit runs on each audited host, with the Debian package that brings it.
+REQUIRED = (("nsenter", "util-linux"), ("timeout", "coreutils"), ("ip", "iproute2"), ("bridge", "iproute2"),
+            ("nft", "nftables"))
+REQUIRED_OVS = (("ovs-vsctl", "openvswitch-switch"),)
+REQUIRED_ENGINE = {"docker": (("docker", "docker.io"),), "podman": (("podman", "podman"),)}
 
 
 def token(container):
@@ -255,19 +343,38 @@ class HostState:
 
     # --- probes (bounded)
     def ping(self, netns, address, count=2, wait=2, size=None, dont_fragment=False):
-        cmd = "nsenter --net=%s timeout 10 ping -n -c %s -W %s -i 0.2"
-        args = [netns, str(count), str(wait)]
-        if dont_fragment:
-            cmd += " -M do"
-        if size is not None:
-            cmd += " -s %s"
-            args.append(str(size))
-        res = self.host.run(cmd + " %s", *(args + [address]))
-        # rc 0: replies; 1: none; 2: an error the kernel reported (unreachable, message too long)
-        out = {"ok": res.rc == 0, "rc": res.rc, "output": (res.stdout + res.stderr).strip()}
-        if res.rc not in (0, 1, 2):
-            out["probe_failed"] = True
-        return out
+        """An ICMP echo probe from inside ``netns`` (the PING script: the host's Python, no ping program)."""
+        res = self.host.run("nsenter --net=%s timeout 10 %s -c %s %s %s %s %s %s", netns, self.python, PING, address,
+                            str(count), str(wait), str(56 if size is None else size),
+                            "1" if dont_fragment else "0")
+        try:
+            got = json.loads(res.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"ok": False, "rc": res.rc, "probe_failed": True,
+                    "output": "ICMP probe failed (rc %d): %s" % (res.rc, (res.stderr or res.stdout)[-300:])}
+        return {"ok": got["rc"] == 0, "rc": got["rc"], "output": got["output"]}
+
+    def missing_programs(self, ref_types=(), ovs=False):
+        """The audit's prerequisites this host lacks, as [(program, package)], in two remote calls.
+
+        ``ref_types`` are the model's container reference types on this host: docker needs
+        ``docker``, podman ``podman``, auto either of them; pid, netns and path need nothing more.
+        """
+        needed = list(REQUIRED) + (list(REQUIRED_OVS) if ovs else [])
+        engines = [p for p, _pkg in REQUIRED_ENGINE["docker"] + REQUIRED_ENGINE["podman"]]
+        script = "for p in %s; do command -v \"$p\" >/dev/null 2>&1 || echo \"$p\"; done" % " ".join(
+            [p for p, _pkg in needed] + engines)
+        absent = set(self.host.run("sh -c %s", script).stdout.split())
+        out = [(p, pkg) for p, pkg in needed if p in absent]
+        for ref_type in sorted(set(ref_types)):
+            if ref_type in REQUIRED_ENGINE:
+                out += [(p, pkg) for p, pkg in REQUIRED_ENGINE[ref_type] if p in absent]
+            elif ref_type == "auto" and {"docker", "podman"} <= absent:
+                out.append(("docker or podman", "docker.io or podman"))
+        python = self.host.run("%s -c %s", self.python, "import json, select, socket, struct")
+        if python.rc != 0:
+            out.insert(0, (self.python, "python3"))
+        return sorted(set(out), key=out.index)
 
     def connect(self, netns, proto, address, port, timeout=2):
         prefix = "nsenter --net=%s " % netns if netns else ""
