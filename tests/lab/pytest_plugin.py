@@ -26,6 +26,13 @@ from .core import CONTAINER_LABEL, IMAGE, LAB_ENV, REPO, Lab, LabError, sh
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "lab: needs root and the lab of simulated hosts")
+    # Under pytest-xdist (`-n N --dist loadfile`), each worker gets a lab of its own: worker k uses
+    # lab instance NETWIRE_LAB_XDIST_BASE + k (default base 1), so the workers never share hosts,
+    # links, containers or management addresses (docs/lab.md, "Several labs").
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit():
+        base = int(os.environ.get("NETWIRE_LAB_XDIST_BASE", "1"))
+        os.environ["NETWIRE_LAB_INSTANCE"] = str(base + int(worker[2:]))
 
 
 def _require_root():
