@@ -63,6 +63,7 @@ SHELL_WORDS = {
 SHELL_SEPARATORS = {"|", "||", "&&", ";", "&", "then", "do", "else", "elif", "if", "while", "until", "!",
                     "$(", "`", "(", "{"}
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 
 
 class Use:
@@ -78,7 +79,7 @@ def unwrap(words):
     words = [w for w in words if w is not None]
     while words:
         first = os.path.basename(words[0]) if words[0].startswith("/") else words[0]
-        if "=" in first and NAME.match(first.split("=", 1)[0]):   # VAR=value cmd
+        if ASSIGNMENT.match(first):   # VAR=value cmd
             words = words[1:]
             continue
         if first == "ip" and words[1:3] == ["netns", "exec"]:
@@ -153,7 +154,7 @@ def shell_programs(text):
             continue
         if start:
             command.append(tok)
-            if not (tok in WRAPPERS or ("=" in tok and NAME.match(tok.split("=", 1)[0]))):
+            if not (tok in WRAPPERS or ASSIGNMENT.match(tok)):
                 # keep collecting only for wrappers; the rest of the words are arguments
                 start = tok in ("ip",)
             continue

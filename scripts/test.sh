@@ -27,17 +27,30 @@ if .venv/bin/python -m tests.lab status >/dev/null 2>&1; then
     .venv/bin/python -m tests.lab down
 fi
 
+# Stages run in the background write their output to a log, printed whole when they end.
+bg_stage() {  # bg_stage NAME COMMAND...  (sets the pid in bg_pids[NAME])
+    local name=$1; shift
+    ( stage "$name" "$@" >"$reports/$name.log" 2>&1; grep -q "^<== $name: ok" "$reports/$name.log" ) &
+    bg_pids[$name]=$!
+}
+declare -A bg_pids
+
 stage unit        pytest -q -p no:cacheprovider tests/unit --junitxml=$reports/unit.xml
+# The lifecycle test compares the machine before and after a lab of its own: alone, first.
 stage lifecycle   pytest -q -p no:cacheprovider tests/lifecycle --junitxml=$reports/lifecycle.xml
-stage integration pytest -q -p no:cacheprovider tests/integration --junitxml=$reports/integration.xml
+# Two pytest-xdist workers, each with a lab of its own (instances 1 and 2, tests/lab/pytest_plugin.py);
+# whole files go to one worker (--dist loadfile), as their module fixtures share a deployment.
+# Sanity, lint and the build need no lab: they run meanwhile.
+bg_stage static   bash -c 'scripts/sanity.sh && scripts/lint.sh && make -s build'
+stage integration pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/integration \
+                  --junitxml=$reports/integration.xml
 if [ -f molecule/default/molecule.yml ]; then
     stage molecule scripts/molecule.sh
-else
-    echo "==> molecule: no scenario yet (molecule/default arrives with the roles and playbooks)"
 fi
-stage sanity      scripts/sanity.sh
-stage lint        scripts/lint.sh
-stage build       make -s build
+for name in "${!bg_pids[@]}"; do
+    wait "${bg_pids[$name]}" || failed+=("$name")
+    cat "$reports/$name.log"
+done
 
 .venv/bin/python - "$reports" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
