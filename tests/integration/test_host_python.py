@@ -139,6 +139,26 @@ def test_check_diff_on_the_converged_host_changes_nothing(ctx):
     assert set(check.changed().values()) == {0}, check.recap
 
 
+def test_the_spec_suites_drift_check_runs_the_modules_with_their_python(ctx, monkeypatch):
+    """verify.yml's drift check calls a module through testinfra, with the interpreter the roles use."""
+    import testinfra
+
+    from tests.spec.conftest import MODULE_PYTHON
+    monkeypatch.setenv("ANSIBLE_CONFIG", str(REPO / "ansible.cfg"))
+    monkeypatch.setenv("PATH", "%s:%s" % (REPO / ".venv" / "bin", os.environ.get("PATH", "")))
+    host = testinfra.get_host("ansible://host1", ansible_inventory=str(ctx.inventory))
+    result = host.ansible("netwire.fabric.net_info", None, check=True,
+                          extra_vars={"ansible_python_interpreter": MODULE_PYTHON})
+    assert not result.get("failed") and "links" in result, result
+    # and without it, host1's own Python cannot run the modules (what the extra var is for)
+    from testinfra.modules.ansible import AnsibleException
+    try:
+        bad = host.ansible("netwire.fabric.net_info", None, check=True)
+    except AnsibleException as exc:
+        bad = exc.result
+    assert "links" not in bad and "pyroute2" in bad.get("msg", ""), bad
+
+
 def test_a_changed_requirement_rebuilds_the_virtualenv(ctx):
     """A stamp that does not match (another pin set) installs again, then reruns are quiet."""
     ctx.host1.run("echo stale > %s/netwire-requirements.txt" % VENV)
