@@ -31,6 +31,9 @@ def inventory():
         "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
                                    % os.path.join(ssh, "known_hosts"),
         "ansible_python_interpreter": venv_python(),
+        # the checkout's virtualenv carries the modules' libraries too (docs/hosts.md)
+        "netwire_module_python": venv_python(),
+        "host_prep_manage_python": False,
         "netwire_lab_outside_ip": OUTSIDE_IP,
         "netwire_lab_underlay_gateway": UNDERLAY_GW,
         # lab hosts share the machine's /etc: keep forwarding out of /etc/sysctl.d

@@ -142,10 +142,22 @@ def conflicting_routes(routes, ranges=LAB_RANGES, own_links=()):
     return found
 
 
-def render_inventory(hosts, key_path: Path, known_hosts: Path, python: str) -> str:
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def render_inventory(hosts, key_path: Path, known_hosts: Path, python: str, system_python=()) -> str:
+    """The lab's inventory. Hosts run Ansible and the modules with the checkout's virtualenv
+    (``python``), except the hosts named in ``system_python``: those are managed like a stock
+    Debian host, with its own /usr/bin/python3, and host_prep gives the modules their own
+    virtualenv in the host's private /opt/netwire."""
     lines = ["# Written by the netwire lab (make lab-up). Removed by make lab-down.", "[lab]"]
     for h in hosts:
-        lines.append("%s ansible_host=%s netwire_lab_underlay_ip=%s" % (h.name, h.mgmt_ip, h.underlay_ip))
+        line = "%s ansible_host=%s netwire_lab_underlay_ip=%s" % (h.name, h.mgmt_ip, h.underlay_ip)
+        if h.name in system_python:
+            line += " ansible_python_interpreter=%s" % SYSTEM_PYTHON
+        else:
+            line += " netwire_module_python=%s host_prep_manage_python=false" % python
+        lines.append(line)
     lines += [
         "",
         "[lab:vars]",
@@ -570,9 +582,9 @@ class Lab:
                 n.route("add", dst="0.0.0.0/0", gateway=UNDERLAY_GW)
 
     def _host_mounts(self, h: LabHost):
-        """Give the host its own /run, /sys and OVS directories, and its hostname."""
+        """Give the host its own /run, /sys, OVS directories and /opt/netwire, and its hostname."""
         hd = h.host_dir
-        for sub in ("etc-openvswitch", "var-lib-openvswitch", "var-log-openvswitch"):
+        for sub in ("etc-openvswitch", "var-lib-openvswitch", "var-log-openvswitch", "opt-netwire"):
             (hd / sub).mkdir(parents=True, exist_ok=True)
         have_docker = os.path.exists(DOCKER_SOCK)
         script = [
@@ -594,6 +606,9 @@ class Lab:
             "mount --bind %s/etc-openvswitch /etc/openvswitch" % hd,
             "mount --bind %s/var-lib-openvswitch /var/lib/openvswitch" % hd,
             "mount --bind %s/var-log-openvswitch /var/log/openvswitch" % hd,
+            # The modules' virtualenv (role host_prep) is the host's own, as on a real host.
+            "mkdir -p /opt/netwire",
+            "mount --bind %s/opt-netwire /opt/netwire" % hd,
             "hostname %s" % h.name,
         ]
         if have_docker:

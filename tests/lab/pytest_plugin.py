@@ -101,9 +101,12 @@ class PlaybookRun(object):
                                                          self.stderr[-3000:])
 
 
-def run_playbook(lab, playbook, inventories=(), check=False, diff=False, extra_vars=None, timeout=600):
-    """ansible-playbook over real SSH against the lab (plus extra inventory sources)."""
-    argv = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(lab.inventory)]
+def run_playbook(lab, playbook, inventories=(), check=False, diff=False, extra_vars=None, timeout=600,
+                 inventory=None):
+    """ansible-playbook over real SSH against the lab (plus extra inventory sources).
+
+    ``inventory`` replaces the lab's own inventory file (e.g. one rendered with system_python hosts)."""
+    argv = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory or lab.inventory)]
     for inv in inventories:
         argv += ["-i", str(inv)]
     if check:

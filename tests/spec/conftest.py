@@ -498,6 +498,12 @@ def drift(spec):
     return spec.drift_run.result()
 
 
+# The modules run with their own Python on the host, as the roles run them (docs/hosts.md);
+# Ansible expands this for each host.
+MODULE_PYTHON = ("{{ netwire_module_python | default((host_prep_venv | default('/opt/netwire/venv'))"
+                 " ~ '/bin/python') }}")
+
+
 def _drift(spec):
     """Check-mode runs of host_network with each audited host's plan, in parallel."""
     from testinfra.modules.ansible import AnsibleException
@@ -505,8 +511,11 @@ def _drift(spec):
     def check(host):
         st = spec.states[host]
         try:
-            return st.host.ansible("netwire.fabric.host_network", json.dumps({"plan": spec.plans[host]}),
-                                   check=True)
+            res = st.host.ansible("netwire.fabric.host_network", json.dumps({"plan": spec.plans[host]}),
+                                  check=True, extra_vars={"ansible_python_interpreter": MODULE_PYTHON})
+            # host_network always returns its actions; ansible-core 2.19 writes a failed module's
+            # result without "failed", and testinfra then does not raise.
+            return res if "actions" in res else dict(res, failed=True)
         except AnsibleException as exc:
             return dict(exc.result, failed=True)
         except Exception as exc:

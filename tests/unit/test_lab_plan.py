@@ -68,3 +68,19 @@ def test_inventory_names_every_host_with_its_key_and_interpreter(tmp_path):
     assert "host3" not in text
     assert "ansible_python_interpreter=/venv/bin/python" in text
     assert "StrictHostKeyChecking=yes" in text and "UserKnownHostsFile=%s" % (tmp_path / "kh") in text
+
+
+def test_inventory_can_manage_a_host_with_its_own_system_python(tmp_path):
+    lab = core.Lab(lab_dir=tmp_path, n_hosts=2, instance=0)
+    text = core.render_inventory(lab.hosts, tmp_path / "k", tmp_path / "kh", "/venv/bin/python",
+                                 system_python=("host1",))
+    lines = dict((l.split()[0], l) for l in text.splitlines() if l.startswith("host"))
+    # host1: Ansible uses the system's Python; the modules get host_prep's virtualenv (the default)
+    assert "ansible_python_interpreter=/usr/bin/python3" in lines["host1"]
+    assert "netwire_module_python" not in lines["host1"] and "host_prep_manage_python" not in lines["host1"]
+    # host2 keeps the checkout's virtualenv for both, and host_prep builds nothing there
+    assert "netwire_module_python=/venv/bin/python host_prep_manage_python=false" in lines["host2"]
+    assert "ansible_python_interpreter" not in lines["host2"]
+    # the default lab: every host on the checkout's virtualenv
+    default = core.render_inventory(lab.hosts, tmp_path / "k", tmp_path / "kh", "/venv/bin/python")
+    assert default.count("netwire_module_python=/venv/bin/python host_prep_manage_python=false") == 2
