@@ -52,7 +52,7 @@ description:
     C(DOCKER-USER) (C(ip saddr <subnet> accept), C(ip daddr <subnet> accept), comment
     C(netwire:<table_name>:...)), in the same transaction; our own forward chain still enforces the zone
     policy on that traffic. V(absent) removes them. Any other forward drop (ufw, firewalld, a table of
-    someone else) fails the run before anything is applied, naming the table and chain."
+    someone else) fails the run before the transaction, naming the table and chain."
   - B(IPv4 forwarding) (C(net.ipv4.ip_forward=1)) is the job of the role that prepares the host
     (host_prep), not of this module; the module warns when it is off in the target network namespace.
   - IPv4 only.
