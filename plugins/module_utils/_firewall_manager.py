@@ -14,6 +14,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
+from ansible_collections.netwire.fabric.plugins.module_utils import _host_firewalls as hostfw
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
 
 
@@ -44,13 +45,17 @@ class FirewallManager(object):
     def present(self, networks, flows=None, publications=None):
         spec = fw.build_spec(networks, flows, publications, self.table_name)
         self._warn_sysctls(spec)
-        return self._converge(fw.plan_ruleset(spec))
+        return self._converge(fw.plan_ruleset(spec), [(n.name, n.bridge, str(n.subnet)) for n in spec.networks])
 
     def absent(self):
-        return self._converge({"tables": []})
+        return self._converge({"tables": []}, [])
 
-    def _converge(self, desired):
-        current = self.current()
+    def _converge(self, desired, networks):
+        listing = self.client.list_ruleset()
+        current = fw.normalize_listing(listing, self.owned)
+        # the host's other firewalls (Docker's DOCKER-USER): raises before anything is applied
+        host_before, host_after, host_cmds = hostfw.changes(
+            hostfw.plan(listing, self.owned, networks, self.table_name))
         now = fw.present_tables(current)
         wanted = fw.present_tables(desired)
         by_key = dict(((t["family"], t["name"]), t) for t in current["tables"])
@@ -63,7 +68,12 @@ class FirewallManager(object):
         for key in now:
             if key not in wanted:
                 self.tracker.add("table %s %s" % key, by_key[key], None, "delete table %s %s" % key)
+        if host_cmds:
+            self.tracker.add("rules in other firewalls", host_before, host_after,
+                             "set netwire's rules in other firewalls' chains: %s" % (
+                                 ", ".join(sorted(set(r["chain"] for r in host_before + host_after)))))
         batch = fw.transaction(desired, now, self.owned)
+        batch["nftables"].extend(host_cmds)
         if self.tracker.changed:
             # check mode still asks the kernel whether the batch would be accepted
             self.client.apply(batch, check=self.check_mode)
@@ -72,8 +82,10 @@ class FirewallManager(object):
             "actions": self.tracker.actions,
             "tables": ["%s %s" % key for key in wanted],
             "ruleset": desired,
+            "host_firewall_rules": host_after,
             "diff": {
-                "before": fw.render(current), "after": fw.render(desired),
+                "before": fw.render(current) + hostfw.render(host_before),
+                "after": fw.render(desired) + hostfw.render(host_after),
                 "before_header": "nftables tables of %s (before)" % self.table_name,
                 "after_header": "nftables tables of %s (after)" % self.table_name,
             },

@@ -46,6 +46,13 @@ description:
     (to the gateway, egress, published ports) is not affected, and published container ports of the
     network stay reachable from its other containers (they are through the host address anyway; with
     C(br_netfilter) such hairpinned packets are bridged, not routed)."
+  - "B(Other firewalls on the host): a forwarded packet must be accepted by every base chain on the forward hook.
+    When another table's forward chain would drop traffic from or to our networks, and it is Docker's
+    C(table ip filter) with its C(DOCKER-USER) chain, the module puts two marked rules per network first in
+    C(DOCKER-USER) (C(ip saddr <subnet> accept), C(ip daddr <subnet> accept), comment
+    C(netwire:<table_name>:...)), in the same transaction; our own forward chain still enforces the zone
+    policy on that traffic. V(absent) removes them. Any other forward drop (ufw, firewalld, a table of
+    someone else) fails the run before the transaction, naming the table and chain."
   - B(IPv4 forwarding) (C(net.ipv4.ip_forward=1)) is the job of the role that prepares the host
     (host_prep), not of this module; the module warns when it is off in the target network namespace.
   - IPv4 only.
@@ -202,6 +209,15 @@ ruleset:
   description: The desired content of our tables in canonical nftables JSON form.
   returned: always
   type: dict
+host_firewall_rules:
+  description: Our marked rules in other firewalls' chains after the run (Docker's C(DOCKER-USER)), with their chain.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {chain: chain DOCKER-USER of table ip filter,
+       rule: {comment: "netwire:netwire:from dmz", expr: [{match: {op: "==", left: {payload: {protocol: ip,
+              field: saddr}}, right: {prefix: {addr: 10.10.0.0, len: 24}}}}, {accept: null}]}}
 """
 
 import copy

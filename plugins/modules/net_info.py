@@ -49,6 +49,10 @@ options:
         as such, not as an error.
     type: str
     default: /run/openvswitch/db.sock
+  table_name:
+    description: Base name of netwire's own nftables tables (see M(netwire.fabric.firewall)).
+    type: str
+    default: netwire
 requirements:
   - pyroute2 >= 0.7 on the managed host
 seealso:
@@ -71,6 +75,24 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+host_firewalls:
+  description:
+    - Every base filter chain on the IPv4 forward hook (families C(ip) and C(inet)) of a table netwire does not
+      own, read with one C(nft -j list ruleset). Empty when the C(nft) command is missing.
+    - C(drops_netwire_traffic) lists the traffic (C(from <subnet>), C(to <subnet>)) of netwire's networks on this
+      host (the subnets of its forward table) that the chain would drop without netwire's rules; C(netwire_rules) are netwire's marked rules in that
+      table (Docker's C(DOCKER-USER)); C(passes_netwire_traffic) says whether, with them, the chain lets that
+      traffic through to netwire's own zone policy.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {family: ip, table: filter, chain: FORWARD, kind: docker, priority: 0, policy: drop,
+       integration: DOCKER-USER, drops_netwire_traffic: [from 10.10.0.0/24, to 10.10.0.0/24],
+       passes_netwire_traffic: true,
+       netwire_rules: [{chain: DOCKER-USER, comment: "netwire:netwire:from dmz",
+                        expr: [{match: {op: "==", left: {payload: {protocol: ip, field: saddr}},
+                                        right: {prefix: {addr: 10.10.0.0, len: 24}}}}, {accept: null}]}]}
 links:
   description: Links of the host namespace (owned ones, or all with O(all_links=true)).
   returned: always
@@ -120,15 +142,19 @@ ovs:
          container: web1, interface: eth1}
 """
 
+import ipaddress
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils import _firewall, _host_firewalls
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import MissingDependency, NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
     NetlinkSession,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._net_info import gather
+from ansible_collections.netwire.fabric.plugins.module_utils._nft import NftClient
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs_facts import ovs_facts
 
 
@@ -145,6 +171,42 @@ def add_ovs_facts(facts, socket_path):
     return facts
 
 
+def our_networks(ctx, listing, table_name):
+    """(name, bridge, subnet) of our networks: the subnets of our forward table, and the link holding each."""
+    subnets = set()
+    for item in listing.get('nftables', []):
+        nset = item.get('set') if isinstance(item, dict) else None
+        if nset and (nset.get('family'), nset.get('table'), nset.get('name')) == ('inet', table_name, 'subnets'):
+            elem = nset.get('elem') or []
+            for e in elem if isinstance(elem, list) else [elem]:
+                if isinstance(e, dict) and 'prefix' in e:
+                    subnets.add(ipaddress.ip_network(u'%s/%s' % (e['prefix']['addr'], e['prefix']['len'])))
+    out = []
+    for link in ctx.links().values():
+        for addr in ctx.link_addresses(link['index']):
+            net = ipaddress.ip_interface(u'%s' % addr).network
+            if net in subnets:
+                out.append((str(net), link['ifname'], str(net)))
+    return out
+
+
+def add_host_firewall_facts(module, ctx, facts):
+    """The host's other forward-hook firewalls, judged for our networks."""
+    def runner(args, data):
+        return module.run_command(args, data=data, binary_data=True, encoding='utf-8')
+
+    try:
+        client = NftClient(runner)
+    except MissingDependency:
+        facts['host_firewalls'] = []
+        return facts
+    table_name = module.params['table_name']
+    listing = client.list_ruleset()
+    facts['host_firewalls'] = _host_firewalls.report(listing, _firewall.table_names(table_name),
+                                                     our_networks(ctx, listing, table_name), table_name)
+    return facts
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -153,6 +215,7 @@ def main():
                                 default='auto'),
             all_links=dict(type='bool', default=False),
             ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock'),
+            table_name=dict(type='str', default='netwire'),
         ),
         supports_check_mode=True,
     )
@@ -162,6 +225,7 @@ def main():
         with NetlinkSession(check_mode=True) as ctx:
             facts = gather(ctx, module.params['containers'], module.params['container_type'],
                            module.params['all_links'])
+            add_host_firewall_facts(module, ctx, facts)
         add_ovs_facts(facts, module.params['ovsdb_socket'])
     except NetwireError as err:
         module.fail_json(msg=str(err), **err.details)

@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from tests.lab.core import LAB_ENV, REPO, ensure_container, sh
+from tests.integration.docker_firewall import add_docker_chains, remove_docker_chains
 
 pytestmark = pytest.mark.lab
 
@@ -35,7 +36,7 @@ STALE_PEER = "198.19.0.99"   # in the lab's underlay range, where nothing answer
 # Checks that stay true on hosts without anything of ours (the model itself, and
 # "nothing undeclared is there"): after down.yml these pass, every other check fails.
 TRUE_WHEN_EMPTY = re.compile(r"^(test_model_valid|test_no_stray_links\[.*|test_no_stray_ovs\[.*|"
-                             r"test_nft_nothing_else\[.*)$")
+                             r"test_nft_nothing_else\[.*|test_other_firewalls\[.*)$")
 
 
 class Deployment:
@@ -270,6 +271,26 @@ def test_a_missing_prerequisite_stops_the_audit_once_naming_program_and_package(
     assert proc.returncode == 3, out[-3000:]
     assert "netwire audit cannot run: host3 lacks `bridge` (Debian package iproute2)" in out, out[-3000:]
     assert out.count("lacks") == 1 and "FAILED" not in out and " passed" not in out, out[-3000:]
+
+
+def test_docker_forward_drop(deployed, lab, tmp_path):
+    """Docker (iptables on) starts on host1 after the deployment: its FORWARD policy drop breaks what host1
+    forwards, and the audit says so; site.yml then adds netwire's rules to DOCKER-USER and the audit passes."""
+    host1 = lab.host("host1")
+    add_docker_chains(host1)
+    try:
+        outcomes = deployed.audit(tmp_path)
+        # host1 routes web1's egress, web1 -> app1 (dmz -> app) and the DNAT of web1's published port;
+        # web1 <-> web2 is bridged (GRE), app1's and db1's traffic is routed by host2 and host3
+        assert_exactly(deployed, outcomes, {
+            "test_other_firewalls[host1]", "test_no_drift[host1]", "test_nat_egress[web1]",
+            "test_reachable[web1->app1-icmp]", "test_reachable[web1->app1-tcp]", "test_published[web1:tcp/8080]"})
+        deployed.playbook("site.yml")
+        assert_exactly(deployed, deployed.audit(tmp_path), set())
+    finally:
+        remove_docker_chains(host1)
+    # netwire's rules went with Docker's table: without Docker there is nothing to repair
+    deployed.playbook("site.yml")
 
 
 # ---------------------------------------------------------------- nothing left

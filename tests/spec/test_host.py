@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _firewall, _model
+from ansible_collections.netwire.fabric.plugins.module_utils import _firewall, _host_firewalls, _model
 
 from ._state import OWNER_ALIAS_PREFIX, as_list, owned_row
 
@@ -255,6 +255,25 @@ def test_nft_nothing_else(spec, audited_host):
                 extra.append("rules of %s %s out of the planned order" % (tname, c["name"]))
     assert not extra, "nft tables on %s hold what the model does not declare (netwire_networks/netwire_zones): %s" \
         % (audited_host, "; ".join(extra))
+
+
+def test_other_firewalls(spec, audited_host):
+    """No other firewall of the host (Docker, ufw, firewalld, nftables) drops the forwarded traffic of our networks.
+
+    A packet must be accepted by every base chain on the forward hook: Docker's FORWARD policy drop
+    without netwire's rules in DOCKER-USER breaks egress, zone flows and published ports.
+    """
+    st = spec.states[audited_host]
+    fw = spec.plans[audited_host]["firewall"]
+    nets = [(n["name"], n["bridge"], n["subnet"]) for n in fw["networks"]]
+    chains = _host_firewalls.report(st.nft(), _firewall.table_names(), nets, _firewall.DEFAULT_TABLE_NAME)
+    blocked = ["%s (%s, policy %s) drops %s%s" % (
+        _host_firewalls.describe((c["family"], c["table"], c["chain"])), c["kind"], c["policy"],
+        ", ".join(c["drops_netwire_traffic"]),
+        "; netwire's rules in %s are missing" % c["integration"] if c["integration"] else "")
+        for c in chains if not c["passes_netwire_traffic"]]
+    assert not blocked, "on %s another firewall drops forwarded traffic of the model's networks: %s" % (
+        audited_host, "; ".join(blocked))
 
 
 def test_no_stray_links(spec, audited_host):
