@@ -14,6 +14,7 @@ import copy
 import re
 import shutil
 import threading
+import time
 
 import pytest
 import yaml
@@ -222,3 +223,48 @@ def test_an_explicitly_empty_model_purges(built, lab):
     run = lab.playbook("playbooks/site.yml", extra_vars={"netwire_allow_empty": True})
     ok(run, "site.yml with netwire_allow_empty")
     assert all(owned(h) == [] for h in lab.hosts)
+
+
+HOLDER = ("import fcntl, os, sys, time\n"
+          "os.makedirs('/run/netwire', exist_ok=True)\n"
+          "f = open('/run/netwire/lock', 'a+')\n"
+          "fcntl.flock(f, fcntl.LOCK_EX)\n"
+          "f.truncate(0); f.write('%d a-test-holder\\n' % os.getpid()); f.flush()\n"
+          "time.sleep(float(sys.argv[1]))\n")
+
+
+def hold_lock(host, seconds):
+    """Another run holding host1's lock (a process of ours in the host's namespaces); returns it and its pid."""
+    proc = host.popen(["python3", "-c", HOLDER, str(seconds)])
+    for _attempt in range(50):
+        text = host.run(["cat", "/run/netwire/lock"], check=False).stdout
+        if "a-test-holder" in text:
+            return proc, text.split()[0]
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the test's lock holder did not start")
+
+
+def test_a_run_waits_for_the_lock_then_fails_naming_it(lab):
+    host1 = lab.host("host1")
+    params = {"state": "absent", "sections": ["containers"], "lock_timeout": 2}
+    proc, pid = hold_lock(host1, 30)
+    try:
+        start = time.time()
+        res = host1.module("netwire.fabric.host_network", params)
+        assert time.time() - start >= 2
+        assert res.get("failed"), res
+        assert "Failed to take lock '/run/netwire/lock'" in res["msg"] and "pid %s" % pid in res["msg"], res
+    finally:
+        proc.kill()
+        proc.wait(10)
+    # a holder that finishes within the timeout is waited for
+    proc, pid = hold_lock(host1, 3)
+    try:
+        start = time.time()
+        res = host1.module("netwire.fabric.host_network", dict(params, lock_timeout=60))
+        assert not res.get("failed"), res
+        assert time.time() - start >= 2, "it did not wait for the holder"
+    finally:
+        proc.kill()
+        proc.wait(10)
