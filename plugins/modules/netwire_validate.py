@@ -26,7 +26,7 @@ description:
     C(playbooks/site.yml) does), also fails when a subnet overlaps a network of a host (its interfaces, its default
     route), a publication binds to an address its host does not hold, or a publication would capture a port its
     host listens on (unless the publication sets V(capture_host_port=true)).
-  - Fails when the model declares no zones, networks or containers at all, unless O(allow_empty) is true: converging
+  - Fails when the model declares no zones, networks or containers at all, unless O(allow_empty) is true, since converging
     to an empty model removes everything netwire.fabric built (C(playbooks/down.yml) does that on purpose).
   - The model is described in C(docs/model.md) of the collection.
 author:
