@@ -1249,8 +1249,8 @@ def _host_facts_checks(f, nets, containers, hosts, raw_hosts):
             if taken:
                 f.add(pub['path'] + '.host_port', '%s port %d on %s would capture the port host %s itself listens '
                       'on (%s %s): the host would lose that service; set capture_host_port: true on this '
-                      'publication to take it on purpose' % (pub['proto'], pub['host_port'], bind, c['host'],
-                                                            pub['proto'], ', '.join(taken)))
+                      'publication to take it on purpose'
+                      % (pub['proto'], pub['host_port'], bind, c['host'], pub['proto'], ', '.join(taken)))
 
 
 def is_empty(model):

@@ -31,6 +31,7 @@ attributes:
     description: Nothing to diff.
   facts:
     support: full
+    description: Sets the fact C(netwire_host_facts).
 options:
   ovsdb_socket:
     description:

@@ -1,6 +1,7 @@
 """A forgotten model is refused by netwire_validate, before any host is contacted (issue 11)."""
 
-from tests.unit.test_model_playbook import assert_no_connection, playbook, unreachable  # noqa: F401 (fixture)
+from tests.unit.test_model_playbook import assert_no_connection, playbook
+from tests.unit.test_model_playbook import unreachable  # pylint: disable=unused-import
 
 
 def test_a_forgotten_model_is_refused_and_names_down_yml(unreachable):  # noqa: F811
