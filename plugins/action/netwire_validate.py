@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _model
@@ -27,6 +28,7 @@ ARGUMENT_SPEC = dict(
     containers=dict(type='raw'),
     hosts=dict(type='list', elements='str'),
     check_consistency=dict(type='bool', default=True),
+    allow_empty=dict(type='bool'),
 )
 
 
@@ -71,6 +73,12 @@ class ActionModule(ActionBase):
 
         normalized, model_findings, warnings = _model.analyze(model, hosts)
         findings.extend(model_findings)
+        allow_empty = args['allow_empty']
+        if allow_empty is None:
+            allow_empty = self._templar.template(task_vars.get('netwire_allow_empty', False))
+        if not findings and _model.is_empty(model) and not boolean(allow_empty, strict=False):
+            # a forgotten model must not purge every host: removing everything is down.yml's job
+            findings.append({'path': '(model)', 'msg': _model.EMPTY_MODEL_MSG})
 
         result['changed'] = False
         result['findings'] = findings

@@ -26,6 +26,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils import _validate as
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     NetwireError,
+    NotOwned,
 )
 
 SECTIONS = ('fabric', 'containers', 'firewall')
@@ -365,6 +366,9 @@ class HostNetworkManager(object):
 
     def _absent(self, ctx, entries):
         """Remove everything we own on this host, in reverse order of building it."""
+        if 'fabric' in self.sections and self.b.get('ovs_foreign_ports'):
+            # before the first removal: a bridge of ours with a port not ours stays, and so does the rest
+            refuse_foreign_ports(self.b['ovs_foreign_ports'](self))
         if 'firewall' in self.sections:
             mgr = self.b['firewall'](check_mode=self.check_mode, table_name=(entries.get('firewall') or {}).get(
                 'table_name'))
@@ -397,6 +401,7 @@ def default_backends():
         'ovs_fabric': ovs_fabric,
         'ovs_attach_cleanup': _ovs_attach_cleanup,
         'ovs_attach_batch': _ovs_attach_batch,
+        'ovs_foreign_ports': _ovs_foreign_ports,
     }
 
 
@@ -479,6 +484,8 @@ def ovs_fabric(manager, ctx, bridges, tunnels, remove=None):
             touched.extend(t_touched)
             records.append(('ovs_tunnels', '%s on %s' % (p['network'], p['bridge']), tracker, before, after))
         if remove:
+            # a port that is not ours is never deleted with our bridge: refuse before any change
+            refuse_foreign_ports(foreign_ports(sim, keep=() if remove == 'all' else declared_bridges))
             for name in sorted(sim['bridges']):
                 br = sim['bridges'][name]
                 if not _ovsdb.is_owned(br['external_ids']) or br['external_ids'].get(_ovsdb.ROLE_KEY) not in (
@@ -506,6 +513,47 @@ def ovs_fabric(manager, ctx, bridges, tunnels, remove=None):
             manager._record(key, label, {'changed': tracker.changed, 'actions': tracker.actions,
                                          'diff': tracker.diff(before, after)})
     return removed_ids
+
+
+def foreign_ports(snap, keep=()):
+    """``{bridge: [port, ...]}``: ports we do not own on the bridges of ours that are not in ``keep``."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    found = {}
+    for name in sorted(snap['bridges']):
+        br = snap['bridges'][name]
+        if name in keep or not _ovsdb.is_owned(br['external_ids']) or \
+                br['external_ids'].get(_ovsdb.ROLE_KEY) not in (None, _ovsdb.ROLE_BRIDGE):
+            continue
+        ports = sorted(p for p in br['ports'] if not _ovsdb.is_owned(snap['ports'].get(p, {}).get('external_ids')))
+        if ports:
+            found[name] = ports
+    return found
+
+
+def refuse_foreign_ports(found):
+    """Fail naming every port that is not ours on a bridge of ours that is to be removed."""
+    if not found:
+        return
+    what = '; '.join('port%s %s on OVS bridge %s' % ('s' if len(ports) > 1 else '', ', '.join(ports), bridge)
+                     for bridge, ports in sorted(found.items()))
+    raise NotOwned("Failed to remove OVS bridge%s %s: %s %s not created by netwire.fabric (no netwire-owner in its "
+                   "external_ids) and never deleted with a bridge of ours. Move or delete %s by hand (ovs-vsctl "
+                   "del-port), then rerun; this step changed nothing"
+                   % ('s' if len(found) > 1 else '', ', '.join(sorted(found)), what,
+                      'are' if sum(len(p) for p in found.values()) > 1 else 'is',
+                      'them' if sum(len(p) for p in found.values()) > 1 else 'it'),
+                   foreign_ports=found)
+
+
+def _ovs_foreign_ports(manager):
+    """Preflight of state=absent: the foreign ports on every OVS bridge of ours (none without OVS)."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    socket_path = manager.params.get('ovsdb_socket') or _ovsdb.DEFAULT_SOCKET
+    if not os.path.exists(socket_path):
+        return {}
+    client = _ovsdb.OvsdbClient(socket_path, _ovsdb.DEFAULT_TIMEOUT)
+    with client:
+        return foreign_ports(client.snapshot())
 
 
 def _owned_tunnel_sets(snap):

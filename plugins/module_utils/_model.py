@@ -72,7 +72,7 @@ NETWORK_KEYS = ('subnet', 'zone', 'backend', 'overlay', 'key', 'port', 'mtu', 'n
                 'bridge', 'host_slots', 'description')
 CONTAINER_KEYS = ('host', 'ref', 'ref_type', 'interfaces', 'publish', 'description')
 INTERFACE_KEYS = ('network', 'ifname', 'address', 'mac', 'gateway')
-PUBLISH_KEYS = ('proto', 'host_port', 'port', 'bind', 'network')
+PUBLISH_KEYS = ('proto', 'host_port', 'port', 'bind', 'network', 'capture_host_port')
 HOST_KEYS = ('index', 'underlay_interface', 'underlay_address', 'underlay_mtu', 'ovs_datapath')
 
 BACKENDS = ('linux', 'ovs')
@@ -809,6 +809,8 @@ def _publication(f, path, body, container):
         pub['network'] = networks[0]
     else:
         f.add(path, 'container %s has no interface to publish a port of' % container['name'])
+    pub['capture_host_port'] = _bool(f, _path(path, 'capture_host_port'), body.get('capture_host_port'), False,
+                                     'capture_host_port')
     if None in (pub['proto'], pub['host_port'], pub['port'], pub['bind'], pub['network']):
         return None
     return pub
@@ -1112,6 +1114,158 @@ def _names(f, nets, containers, hosts):
                   % (iface, owners[iface]))
 
 
+# ---------------------------------------------------------------- ranges and the hosts' own networks
+
+# IPv4 ranges a container network can never use: they are not unicast, or they are the host's own.
+RESERVED_RANGES = (
+    ('0.0.0.0/8', "'this network' (0.0.0.0/8), not a unicast range"),
+    ('127.0.0.0/8', 'loopback (127.0.0.0/8)'),
+    ('169.254.0.0/16', 'link-local (169.254.0.0/16)'),
+    ('224.0.0.0/4', 'multicast (224.0.0.0/4), not a unicast range'),
+    ('240.0.0.0/4', 'reserved (240.0.0.0/4, with the broadcast address), not a unicast range'),
+)
+# Listening sockets bound to these only are not reached by a DNAT of the wire.
+_WILDCARDS = ('0.0.0.0', '::')
+
+
+def _subnet_ranges(f, nets):
+    """A subnet must be unicast, and neither loopback nor link-local."""
+    for name in sorted(nets):
+        net = nets[name]['net']
+        if net is None:
+            continue
+        for text, what in RESERVED_RANGES:
+            if net.overlaps(ipaddress.ip_network(text)):
+                f.add(_at('netwire_networks', name, 'subnet'), 'subnet %s overlaps %s' % (net, what))
+                break
+
+
+def host_environment(hvars):
+    """What the gathered facts say about one host, or None when it has no network facts.
+
+    ``{'networks': [(IPv4Network, where)], 'addresses': set of IPv4 addresses it holds,
+    'listening': [{'proto', 'address', 'port'}] or None}``. The networks are every IPv4
+    address and prefix of every interface (Ansible's network facts) and the default route's
+    network, except interfaces netwire owns (``netwire_host_facts.owned_interfaces``: their
+    subnets are the model's own) and loopback or link-local ones (a subnet there is a finding
+    of its own). ``listening`` comes from ``netwire_host_facts`` (module host_facts).
+    """
+    facts = hvars.get('ansible_facts') if isinstance(hvars, dict) else None
+    if not isinstance(facts, dict) or not isinstance(facts.get('interfaces'), list):
+        return None
+    extra = facts.get('netwire_host_facts') if isinstance(facts.get('netwire_host_facts'), dict) else {}
+    owned = set(n for n in extra.get('owned_interfaces') or [] if isinstance(n, str))
+    env = {'networks': [], 'addresses': set(), 'listening': None}
+
+    def add(entry, where, skip, held=True):
+        if not isinstance(entry, dict) or not isinstance(entry.get('address'), str):
+            return
+        try:
+            iface = ipaddress.ip_interface('%s/%s' % (entry['address'], entry.get('prefix') or
+                                                      entry.get('netmask') or 32))
+        except ValueError:
+            return
+        if iface.version != 4:
+            return
+        if held:
+            env['addresses'].add(str(iface.ip))
+        if skip or iface.ip.is_loopback or iface.ip.is_link_local:
+            return
+        if not any(n == iface.network for n, _w in env['networks']):
+            env['networks'].append((iface.network, where))
+
+    for name in sorted(n for n in facts['interfaces'] if isinstance(n, str)):
+        body = facts.get(name)
+        if not isinstance(body, dict):
+            body = facts.get(re.sub(r'[-:.]', '_', name))
+        if not isinstance(body, dict):
+            continue
+        add(body.get('ipv4'), 'interface %s' % name, name in owned)
+        for entry in body.get('ipv4_secondaries') or []:
+            add(entry, 'interface %s' % name, name in owned)
+    default = facts.get('default_ipv4')
+    if isinstance(default, dict) and isinstance(default.get('network'), str):
+        add(dict(default, address=default['network']), 'the default route (via %s)' % default.get('gateway'),
+            default.get('interface') in owned, held=False)
+    listening = extra.get('listening')
+    if isinstance(listening, list):
+        env['listening'] = [s for s in listening if isinstance(s, dict) and _is_int(s.get('port'))
+                            and s.get('proto') in PROTOS and isinstance(s.get('address'), str)]
+    return env
+
+
+def _captures(bind, listener):
+    """Would a publication on ``bind`` take the packets of a socket listening on ``listener``?"""
+    try:
+        addr = ipaddress.ip_address(listener)
+    except ValueError:
+        return True
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    if str(addr) in _WILDCARDS:
+        return True
+    if bind == '0.0.0.0':
+        return not addr.is_loopback  # the wildcard DNAT leaves 127.0.0.0/8 alone
+    return str(addr) == bind
+
+
+def _host_facts_checks(f, nets, containers, hosts, raw_hosts):
+    """Checks against the hosts themselves, for the hosts whose facts were gathered."""
+    if not isinstance(raw_hosts, dict):
+        return
+    envs = {}
+    for name in sorted(hosts):
+        env = host_environment(raw_hosts.get(name))
+        if env is not None:
+            envs[name] = env
+    if not envs:
+        return
+    for name in sorted(nets):
+        net = nets[name]['net']
+        if net is None:
+            continue
+        for host in sorted(envs):
+            hit = [(n, where) for n, where in envs[host]['networks'] if n.overlaps(net)]
+            if hit:
+                f.add(_at('netwire_networks', name, 'subnet'), 'subnet %s overlaps %s of host %s (%s): a network '
+                      'there would cut the host off its own network' % (net, hit[0][0], host, hit[0][1]))
+                break
+    for cname in sorted(containers):
+        c = containers[cname]
+        env = envs.get(c['host'])
+        if env is None:
+            continue
+        for pub in c['publish']:
+            bind = pub['bind']
+            if bind not in (None, 'underlay', '0.0.0.0') and not ipaddress.ip_address(bind).is_loopback \
+                    and bind not in env['addresses']:
+                f.add(pub['path'] + '.bind', 'bind address %s is not an address of host %s (it holds %s)'
+                      % (bind, c['host'], ', '.join(sorted(env['addresses'], key=ipaddress.ip_address)) or 'none'))
+                continue
+            if env['listening'] is None or pub['capture_host_port'] or bind in (None, 'underlay'):
+                continue
+            taken = sorted(set(s['address'] for s in env['listening'] if s['proto'] == pub['proto']
+                               and s['port'] == pub['host_port'] and _captures(bind, s['address'])))
+            if taken:
+                f.add(pub['path'] + '.host_port', '%s port %d on %s would capture the port host %s itself listens '
+                      'on (%s %s): the host would lose that service; set capture_host_port: true on this '
+                      'publication to take it on purpose'
+                      % (pub['proto'], pub['host_port'], bind, c['host'], pub['proto'], ', '.join(taken)))
+
+
+def is_empty(model):
+    """True when the model declares no zone, network or container at all."""
+    if not isinstance(model, dict):
+        return model is None
+    return not any(model.get(var) for var in MODEL_VARS)
+
+
+EMPTY_MODEL_MSG = ('the model declares no zones, networks or containers: site.yml would remove everything '
+                   'netwire.fabric built on every host. Check the inventory (-i) holds the model. To remove '
+                   'everything on purpose, run playbooks/down.yml; to converge to an empty model, set '
+                   'netwire_allow_empty: true')
+
+
 def analyze(model, hosts):
     """Normalize and check ``model`` for ``hosts``: ``(normalized, findings, warnings)``.
 
@@ -1137,6 +1291,8 @@ def analyze(model, hosts):
     _addresses(f, nets, containers, host_map)
     _publications(f, containers, host_map)
     _names(f, nets, containers, host_map)
+    _subnet_ranges(f, nets)
+    _host_facts_checks(f, nets, containers, host_map, hosts)
     normalized = {
         'zones': zones,
         'networks': dict((n, _public_network(v)) for n, v in nets.items()),

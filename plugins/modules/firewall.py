@@ -225,6 +225,7 @@ import copy
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
 from ansible_collections.netwire.fabric.plugins.module_utils._nft import NftClient
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import FIREWALL
@@ -243,10 +244,11 @@ def main():
 
     try:
         manager = FirewallManager(NftClient(runner), params["table_name"], check_mode=module.check_mode)
-        if params["state"] == "present":
-            result = manager.present(params["networks"], params["flows"], params["publications"])
-        else:
-            result = manager.absent()
+        with HostLock(what="firewall"):
+            if params["state"] == "present":
+                result = manager.present(params["networks"], params["flows"], params["publications"])
+            else:
+                result = manager.absent()
     except NetwireError as err:
         module.fail_json(msg=str(err), **err.details)
     for warning in result.pop("warnings"):

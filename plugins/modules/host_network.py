@@ -73,6 +73,13 @@ options:
       - The OVSDB server's unix socket.
     type: str
     default: /run/openvswitch/db.sock
+  lock_timeout:
+    description:
+      - How many seconds to wait for another netwire.fabric run on the host to finish. Every module that changes a
+        host holds an exclusive lock (C(flock) on C(/run/netwire/lock)) for its whole run, so concurrent plays
+        serialize; after this long the module fails naming the lock and the pid that holds it.
+    type: int
+    default: 120
 notes:
   - IPv4 forwarding is the job of the C(netwire.fabric.host_prep) role.
 requirements:
@@ -118,6 +125,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils._host_network import HostNetworkManager, SECTIONS
+from ansible_collections.netwire.fabric.plugins.module_utils._lock import DEFAULT_TIMEOUT, HostLock
 from ansible_collections.netwire.fabric.plugins.module_utils._netlink import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR
 
 
@@ -129,13 +137,15 @@ def main():
             sections=dict(type='list', elements='str', choices=list(SECTIONS), default=list(SECTIONS)),
             purge=dict(type='bool', default=True),
             ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock'),
+            lock_timeout=dict(type='int', default=DEFAULT_TIMEOUT),
         ),
         supports_check_mode=True,
     )
     if not HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
     try:
-        result = HostNetworkManager(module.params, check_mode=module.check_mode).run()
+        with HostLock(module.params['lock_timeout'], what='host_network'):
+            result = HostNetworkManager(module.params, check_mode=module.check_mode).run()
     except NetwireError as err:
         module.fail_json(msg=str(err), **err.details)
     if not module._diff:

@@ -147,6 +147,7 @@ import copy
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import LINUX_TUNNEL
 from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
     HAS_PYROUTE2,
@@ -165,7 +166,7 @@ def main():
     if not HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
     try:
-        with NetlinkSession(check_mode=module.check_mode) as ctx:
+        with HostLock(what='linux_tunnel'), NetlinkSession(check_mode=module.check_mode) as ctx:
             result = LinuxTunnelManager(ctx, module.params).run()
     except NetwireError as err:
         module.fail_json(msg=str(err), **err.details)

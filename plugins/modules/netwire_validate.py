@@ -20,7 +20,14 @@ description:
     V(netwire_containers.web1.interfaces[0].address), when references are unknown, subnets overlap, addresses or
     MACs are duplicated, an address or gateway lies outside its subnet or is its network or broadcast address,
     overlay keys clash, a name does not fit 15 characters, an MTU does not fit the encapsulation over the
-    underlay MTU, a host port is published twice, or a value has the wrong type or an unknown key.
+    underlay MTU, a host port is published twice, a subnet is not unicast (or is loopback or link-local), or a
+    value has the wrong type or an unknown key.
+  - When the hosts' facts were gathered (Ansible's network facts and M(netwire.fabric.host_facts), as
+    C(playbooks/site.yml) does), also fails when a subnet overlaps a network of a host (its interfaces, its default
+    route), a publication binds to an address its host does not hold, or a publication would capture a port its
+    host listens on (unless the publication sets V(capture_host_port=true)).
+  - Fails when the model declares no zones, networks or containers at all, unless O(allow_empty) is true, since converging
+    to an empty model removes everything netwire.fabric built (C(playbooks/down.yml) does that on purpose).
   - The model is described in C(docs/model.md) of the collection.
 author:
   - netwire.fabric contributors (!UNKNOWN)
@@ -61,6 +68,11 @@ options:
         host the task runs for (the model must be defined once, for example in C(group_vars/all)).
     type: bool
     default: true
+  allow_empty:
+    description:
+      - Accept a model that declares no zones, networks or containers (plans that purge everything ours).
+      - Defaults to the variable V(netwire_allow_empty), else V(false).
+    type: bool
 notes:
   - Run it once per play (O(ignore:run_once=true)); the result covers every host.
   - Model warnings (for example an allowed zone flow that no host can route) are shown as warnings and do not

@@ -171,6 +171,7 @@ actions:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
 from ansible_collections.netwire.fabric.plugins.module_utils._ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import OVS_BRIDGE
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs_bridge import OvsBridgeManager
@@ -184,7 +185,8 @@ def main():
     if not HAS_OVSDBAPP:
         module.fail_json(msg=missing_required_lib('ovsdbapp'), exception=str(OVSDBAPP_IMPORT_ERROR))
     try:
-        result = OvsBridgeManager(module.params, check_mode=module.check_mode).run()
+        with HostLock(what='ovs_bridge'):
+            result = OvsBridgeManager(module.params, check_mode=module.check_mode).run()
     except NetwireError as err:
         module.fail_json(msg=str(err), **err.details)
     if not module._diff:

@@ -1,0 +1,98 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: host_facts
+short_description: Facts about a host that the netwire model is checked against
+version_added: 0.1.0
+description:
+  - Reads, and never changes, what M(netwire.fabric.netwire_validate) needs to know about a host before anything is
+    built on it - the TCP and UDP ports the host listens on, and which interfaces netwire.fabric owns (their
+    addresses belong to the model, not to the host).
+  - Standard library only, so it runs on a host that has not been prepared yet. Listening sockets come from the
+    kernel's C(/proc/net/tcp), C(tcp6), C(udp) and C(udp6) tables, link marks from C(/sys/class/net/*/ifalias),
+    owned OVS interfaces from one read-only OVSDB query.
+  - Sets the fact C(netwire_host_facts). C(playbooks/site.yml) runs it, with Ansible's network facts, before
+    validation.
+author:
+  - netwire.fabric contributors (!UNKNOWN)
+attributes:
+  check_mode:
+    support: full
+    description: The module never changes anything.
+  diff_mode:
+    support: none
+    description: Nothing to diff.
+  facts:
+    support: full
+    description: Sets the fact C(netwire_host_facts).
+options:
+  ovsdb_socket:
+    description:
+      - The OVSDB server's unix socket. A host without it has no OVS interfaces of ours.
+    type: str
+    default: /run/openvswitch/db.sock
+seealso:
+  - module: netwire.fabric.netwire_validate
+  - module: netwire.fabric.net_info
+"""
+
+EXAMPLES = r"""
+- name: Read what validation checks the model against
+  netwire.fabric.host_facts:
+
+- name: Validate the model against the hosts
+  netwire.fabric.netwire_validate:
+  run_once: true
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: The facts set.
+  returned: always
+  type: dict
+  contains:
+    netwire_host_facts:
+      description: What the host holds.
+      returned: always
+      type: dict
+      contains:
+        listening:
+          description: Listening TCP sockets and bound, unconnected UDP sockets, each with proto, address, port.
+          type: list
+          elements: dict
+          returned: always
+          sample: [{proto: tcp, address: 0.0.0.0, port: 22}]
+        owned_interfaces:
+          description:
+            - Interfaces netwire.fabric made (marked links, owned OVS interfaces), but the underlay bridge's.
+          type: list
+          elements: str
+          returned: always
+        ovs_error:
+          description: Why OVSDB could not be read, when it could not.
+          type: str
+          returned: when OVSDB did not answer
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netwire.fabric.plugins.module_utils._host_facts import gather
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock')),
+        supports_check_mode=True,
+    )
+    module.exit_json(changed=False, ansible_facts={'netwire_host_facts': gather(module.params['ovsdb_socket'])})
+
+
+if __name__ == '__main__':
+    main()
