@@ -14,10 +14,12 @@ Each test states the expected outcome itself (it does not ask the collection's
 model code), as tests/integration/test_site.py does.
 """
 
+import difflib
 import ipaddress
 import json
 import re
 import shutil
+import time
 
 import pytest
 import yaml
@@ -83,19 +85,70 @@ def fresh(lab, model):
         assert h.run(["ovs-vsctl", "list-br"]).stdout.split() == []
 
 
+def _without_counters(value):
+    """nft JSON without what traffic changes by itself (counter values, element expiry)."""
+    if isinstance(value, dict):
+        return dict((k, None if k in ("counter", "expires") else _without_counters(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_without_counters(v) for v in value]
+    return value
+
+
+def _without_timers(links):
+    """``ip -d`` shows a Linux bridge's running timers (hello, gc...): not state."""
+    for link in links:
+        data = (link.get("linkinfo") or {}).get("info_data") or {}
+        for key in [k for k in data if k.endswith("_timer")]:
+            del data[key]
+    return links
+
+
 def snapshot(host, containers=()):
     """What a host looks like, read with the system's own tools (not the collection's)."""
     return {
-        "links": host.json(["ip", "-j", "-d", "addr"]),
+        "links": _without_timers(host.json(["ip", "-j", "-d", "addr"])),
         "routes": host.json(["ip", "-j", "route", "show", "table", "all"]),
         "ovs": host.run(["ovs-vsctl", "show"]).stdout,
         "ovs_ids": host.run(["ovs-vsctl", "--format=json", "--columns=name,external_ids,options",
                              "list", "Interface"]).stdout,
-        "nft": host.json(["nft", "-j", "list", "ruleset"]),
+        "nft": _without_counters(host.json(["nft", "-j", "list", "ruleset"])),
         "containers": dict((c, (sh(["docker", "exec", DOCKER[c], "ip", "-o", "addr"]).stdout,
                                 sh(["docker", "exec", DOCKER[c], "ip", "-o", "route"]).stdout))
                            for c in containers),
     }
+
+
+def settled_snapshot(host, containers=(), timeout=30):
+    """A snapshot that holds still: a restarted container's old namespace (and with it the
+    host end of its veth) is torn down by the kernel in the background."""
+    last = snapshot(host, containers)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        now = snapshot(host, containers)
+        if now == last:
+            return now
+        last = now
+    raise AssertionError("%s does not settle: %s" % (host.name, differences(snapshot(host, containers), last)))
+
+
+def differences(before, after):
+    """What changed between two snapshots, readable."""
+    out = []
+    for key in sorted(set(before) | set(after)):
+        if before.get(key) == after.get(key):
+            continue
+        if key == "links":
+            old = dict((l["ifname"], l) for l in before[key])
+            new = dict((l["ifname"], l) for l in after[key])
+            out.extend("link %s: %s" % (n, "added" if n not in old else "removed" if n not in new else sorted(
+                k for k in set(old[n]) | set(new[n]) if old[n].get(k) != new[n].get(k)))
+                       for n in sorted(set(old) | set(new)) if old.get(n) != new.get(n))
+        else:
+            old = json.dumps(before.get(key), indent=1, sort_keys=True).splitlines()
+            new = json.dumps(after.get(key), indent=1, sort_keys=True).splitlines()
+            out.append("%s: %s" % (key, [line for line in difflib.unified_diff(old, new, n=0)][2:12]))
+    return out
 
 
 def task_flags(run):
@@ -155,7 +208,9 @@ def test_check_on_a_fresh_lab_changes_nothing_and_predicts_the_real_run(lab, mod
     fresh(lab, model)
     before = dict((h.name, snapshot(h)) for h in lab.hosts)
     check = ok(lab.playbook("playbooks/site.yml", [model.path], check=True), "site.yml --check on a fresh lab")
-    assert dict((h.name, snapshot(h)) for h in lab.hosts) == before, "check mode changed a host"
+    for h in lab.hosts:
+        after = snapshot(h)
+        assert after == before[h.name], "check mode changed %s: %s" % (h.name, differences(before[h.name], after))
     real = ok(lab.playbook("playbooks/site.yml", [model.path]), "site.yml after the check")
     # Exact: every task on every host reports the same status (changed / ok / skipping)
     # in the check as in the real run, hence the same PLAY RECAP counts too.
@@ -175,13 +230,14 @@ def test_a_name_held_by_a_foreign_bridge_stops_the_host_before_its_first_change(
     host3 = lab.host("host3")
     host3.run(["ip", "link", "add", "nw-app", "type", "bridge"])  # not ours: no netwire alias
     try:
-        before = snapshot(host3, ["db1"])
+        before = settled_snapshot(host3, ["db1"])
         run = lab.playbook("playbooks/site.yml", [model.path])
         assert run.rc != 0
         assert run.recap["host3"]["failed"] == 1, run.recap
         assert "Linux bridge 'nw-app'" in run.stdout and "netwire did not create it" in run.stdout, run
         assert "nothing was changed" in run.stdout
-        assert snapshot(host3, ["db1"]) == before, "host3 was changed before the clash was found"
+        after = snapshot(host3, ["db1"])
+        assert after == before, "host3 changed before the clash was found: %s" % differences(before, after)
     finally:
         host3.run(["ip", "link", "del", "nw-app"], check=False)
 
@@ -197,12 +253,13 @@ def test_a_missing_container_stops_the_host_before_its_first_change(lab, model):
     model.save()
     try:
         host2 = lab.host("host2")
-        before = snapshot(host2, ["web2", "app1"])
+        before = settled_snapshot(host2, ["web2", "app1"])
         run = lab.playbook("playbooks/site.yml", [model.path])
         assert run.rc != 0
         assert run.recap["host2"]["failed"] == 1, run.recap
         assert "container '%s-missing' cannot be used" % DOCKER["app1"] in run.stdout, run
-        assert snapshot(host2, ["web2", "app1"]) == before, "host2 was changed before the missing container was found"
+        after = snapshot(host2, ["web2", "app1"])
+        assert after == before, "host2 changed before the missing container was found: %s" % differences(before, after)
         assert address("web2") is None
     finally:
         model.reset()
