@@ -141,13 +141,16 @@ def differences(before, after):
         if key == "links":
             old = dict((l["ifname"], l) for l in before[key])
             new = dict((l["ifname"], l) for l in after[key])
-            out.extend("link %s: %s" % (n, "added" if n not in old else "removed" if n not in new else sorted(
-                k for k in set(old[n]) | set(new[n]) if old[n].get(k) != new[n].get(k)))
-                       for n in sorted(set(old) | set(new)) if old.get(n) != new.get(n))
+            for name in sorted(set(old) | set(new)):
+                if name not in old or name not in new:
+                    out.append("link %s: %s" % (name, "added" if name not in old else "removed"))
+                elif old[name] != new[name]:
+                    out.append("link %s: %s" % (name, sorted(k for k in set(old[name]) | set(new[name])
+                                                             if old[name].get(k) != new[name].get(k))))
         else:
             old = json.dumps(before.get(key), indent=1, sort_keys=True).splitlines()
             new = json.dumps(after.get(key), indent=1, sort_keys=True).splitlines()
-            out.append("%s: %s" % (key, [line for line in difflib.unified_diff(old, new, n=0)][2:12]))
+            out.append("%s: %s" % (key, list(difflib.unified_diff(old, new, n=0))[2:12]))
     return out
 
 

@@ -237,8 +237,8 @@ def test_purge_in_check_mode_deletes_nothing_but_says_so():
 
 
 def test_sections_limit_what_is_touched():
-    _result, log, _session = run(sections=['containers'], links=[link('nw-old', 'netwire:bridge', index=4),
-                                                                  link('nw-dmz', None, index=5)])
+    links = [link('nw-old', 'netwire:bridge', index=4), link('nw-dmz', None, index=5)]
+    _result, log, _session = run(sections=['containers'], links=links)
     assert [e[0] for e in log] == ['ovs_attach_cleanup', 'container_attach']
 
 
