@@ -6,11 +6,15 @@
 The plan is the per-host data the model computes (``_model.host_plan``): each
 entry holds the arguments of the module that builds it. Every entry is checked
 against that module's argument spec before anything is touched, so bad input
-fails with nothing applied. Then, in dependency order, the same managers the
-single-object modules use converge each object, sharing one netlink socket per
-namespace. With ``purge`` (the default), objects we own on the host that the
-plan no longer declares are removed; ``state=absent`` removes everything we
-own on the host, in reverse order.
+fails with nothing applied. A preflight then checks the whole plan against the
+host (every planned name against objects we do not own, every container the
+plan attaches, every bridge or device a step needs), again before the first
+change. Then, in dependency order, the same managers the single-object modules
+use converge each object, sharing one netlink socket per namespace. With
+``purge`` (the default), objects we own on the host that the plan no longer
+declares are removed first, as they may hold what the plan needs (a VXLAN
+VNI and port, a subnet, a container's default route); ``state=absent``
+removes everything we own on the host, in reverse order.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -146,6 +150,7 @@ class HostNetworkManager(object):
         entries = normalize_entries(plan, self.sections, self.state)
         with self.b['session'](check_mode=self.check_mode) as ctx:
             if self.state == 'present':
+                self._preflight(ctx, plan, entries)
                 self._present(ctx, plan, entries)
             else:
                 self._absent(ctx, entries)
@@ -164,7 +169,14 @@ class HostNetworkManager(object):
         }
 
     def _present(self, ctx, plan, entries):
+        purge = self.params.get('purge', True)
+        # What the plan no longer declares goes first: it may hold what the plan
+        # needs (a VNI and port, a subnet on a bridge, a container's default
+        # route), and this run removes it anyway.
+        keep = self._declared_names(plan, entries) if purge else None
         if 'fabric' in self.sections:
+            if purge:
+                self._purge_links(ctx, 'fabric', keep)
             underlay = plan.get('underlay') or {}
             migrate = self._underlay_migration(ctx, underlay) if underlay.get('bridge') else None
             bridges = []
@@ -172,7 +184,6 @@ class HostNetworkManager(object):
                 if migrate and p['name'] == underlay['bridge']:
                     p = dict(p, external_ids=dict(p.get('external_ids') or {}, **migrate['ids']))
                 bridges.append(self._common(p))
-            purge = self.params.get('purge', True)
             if bridges or entries['ovs_tunnels'] or purge:
                 # every OVS change of the run, purge included, in one OVSDB transaction
                 removed = self.b['ovs_fabric'](self, ctx, bridges, [self._common(p) for p in entries['ovs_tunnels']],
@@ -186,6 +197,13 @@ class HostNetworkManager(object):
                 self._run_entry(ctx, 'linux_tunnels', p, (p.get('dev'), p.get('master')),
                                 lambda p=p: self.b['linux_tunnel'](ctx, p).run())
         if 'containers' in self.sections:
+            if purge:
+                self._purge_links(ctx, 'containers', keep)
+                self.b['ovs_attach_cleanup'](self, self.params.get('ovsdb_socket'), keep)
+            if self.check_mode and 'fabric' not in self.sections:
+                # the fabric section (an earlier call) builds the bridges: in
+                # check mode they may not be there yet
+                self.pending.update(n for n in self._plan_bridges(plan) if ctx.link(n) is None)
             # the OVS ports of all attachments go in one transaction, made after them
             batch = self.b['ovs_attach_batch']()
             if batch is not None and not self.check_mode:
@@ -201,8 +219,6 @@ class HostNetworkManager(object):
             fw = entries['firewall']
             mgr = self.b['firewall'](check_mode=self.check_mode, table_name=fw.get('table_name'))
             self._record('firewall', mgr.table_name, mgr.present(fw['networks'], fw['flows'], fw['publications']))
-        if self.params.get('purge', True):
-            self._purge(ctx, plan, entries)
 
     def _run_entry(self, ctx, key, params, depends_on, run):
         label = entry_label(key, params)
@@ -210,7 +226,9 @@ class HostNetworkManager(object):
         if waiting:
             self._record(key, label, {
                 'changed': True,
-                'actions': ['create (after %s, which this run creates)' % ', '.join(waiting)],
+                'actions': ['create (after %s, which this run creates)' % ', '.join(waiting)
+                            if 'fabric' in self.sections else
+                            'create (after %s, which the fabric section creates)' % ', '.join(waiting)],
                 'diff': {'before': None, 'after': dict((k, v) for k, v in params.items() if v is not None)}})
             if key in ('ovs_bridges', 'linux_bridges', 'linux_tunnels'):
                 self.pending.add(params['name'])
@@ -219,6 +237,123 @@ class HostNetworkManager(object):
         self._record(key, label, run())
         if self.check_mode and not existed:
             self.pending.add(params['name'])
+
+    # ------------------------------------------------------------ preflight
+    @staticmethod
+    def _plan_bridges(plan):
+        """Names of every bridge the plan declares, whichever section builds it."""
+        names = []
+        for key in ('ovs_bridges', 'linux_bridges'):
+            for entry in plan.get(key) or []:
+                if isinstance(entry, dict) and entry.get('name'):
+                    names.append(entry['name'])
+        return names
+
+    def _preflight(self, ctx, plan, entries):
+        """Check the whole plan against the host before the first change.
+
+        Every name the plan creates is free or ours, every container it attaches
+        can be found, and every bridge or device a step needs exists or is built
+        by an earlier step. All problems are reported together; nothing is changed.
+        """
+        problems = []
+        ovs = {}
+
+        def ovs_snapshot():
+            if 'snap' not in ovs:
+                ovs['snap'] = self.b['ovs_snapshot'](self.params.get('ovsdb_socket'))
+            return ovs['snap']
+
+        def ovs_owned(name):
+            snap = ovs_snapshot()
+            for table in ('bridges', 'ports', 'interfaces'):
+                row = snap[table].get(name)
+                if row is not None:
+                    return _ovsdb_is_owned(row['external_ids'])
+            return None  # not in OVSDB
+
+        purge = self.params.get('purge', True)
+        keep = self._declared_names(plan, entries)
+        built = set()  # what this call builds before the step that needs it
+        if 'fabric' in self.sections:
+            underlay = plan.get('underlay') or {}
+            if underlay.get('bridge'):
+                built.add(underlay['bridge'])
+                if ctx.link(underlay.get('interface') or '') is None:
+                    problems.append("underlay interface '%s' (for bridge '%s') does not exist"
+                                    % (underlay.get('interface'), underlay['bridge']))
+            for p in entries['ovs_bridges']:
+                built.add(p['name'])
+                link = ctx.link(p['name'])
+                owned = ovs_owned(p['name'])
+                if owned is False or (owned is None and link is not None and not v.is_owned(link.get('alias'))):
+                    problems.append("OVS bridge '%s': %s named so exists and netwire did not create it"
+                                    % (p['name'], 'an OVS bridge or port' if owned is False
+                                       else 'a %s interface' % (link.get('kind') or 'plain')))
+            for p in entries['linux_bridges']:
+                built.add(p['name'])
+                link = ctx.link(p['name'])
+                if link is not None and not v.is_owned(link.get('alias')):
+                    problems.append("Linux bridge '%s': a %s interface named so exists and netwire did not create it"
+                                    % (p['name'], link.get('kind') or 'plain'))
+            for p in entries['ovs_tunnels']:
+                if p['bridge'] not in built and ovs_snapshot()['bridges'].get(p['bridge']) is None:
+                    problems.append("OVS tunnels of network '%s' need bridge '%s', which neither exists nor is"
+                                    " in the plan" % (p.get('network'), p['bridge']))
+            for p in entries['linux_tunnels']:
+                link = ctx.link(p['name'])
+                if link is not None and not v.is_owned(link.get('alias')):
+                    problems.append("Linux tunnel '%s': a %s interface named so exists and netwire did not create"
+                                    " it" % (p['name'], link.get('kind') or 'plain'))
+                for what, dep in (('master bridge', p.get('master')), ('underlay device', p.get('dev'))):
+                    if dep and dep not in built and ctx.link(dep) is None:
+                        problems.append("Linux tunnel '%s' needs %s '%s', which neither exists nor is in the plan"
+                                        % (p['name'], what, dep))
+                problems.extend(self._vni_holders(ctx, p, keep if purge else None))
+        if 'containers' in self.sections:
+            declared = built | set(self._plan_bridges(plan))
+            for p in entries['attachments']:
+                label = entry_label('attachments', p)
+                name = p.get('host_ifname')
+                link = ctx.link(name) if name else None
+                if link is not None and not (link.get('alias') or '').startswith(ATTACH_ALIAS_PREFIX):
+                    problems.append("attachment %s: host interface '%s' exists and netwire did not create it"
+                                    % (label, name))
+                bridge = p.get('bridge')
+                if bridge and bridge not in built and ctx.link(bridge) is None \
+                        and not (self.check_mode and bridge in declared):
+                    problems.append("attachment %s needs bridge '%s', which does not exist%s" % (
+                        label, bridge, ' (the fabric section builds it: run that first)' if bridge in declared
+                        else ''))
+                try:
+                    self.b['resolve'](p['container'], p.get('container_type') or 'auto')
+                except NetwireError as err:
+                    problems.append("attachment %s: container '%s' cannot be used: %s"
+                                    % (label, p['container'], err.msg.split(': ', 1)[-1]))
+        if problems:
+            raise InvalidParameter('Failed to apply host plan: the preflight found %d problem%s, nothing was'
+                                   ' changed: %s' % (len(problems), '' if len(problems) == 1 else 's',
+                                                     '; '.join(problems)), errors=problems)
+
+    @staticmethod
+    def _vni_holders(ctx, p, keep):
+        """Another VXLAN device on the same VNI and UDP port makes the kernel refuse a new one
+        (``File exists``): name it, unless it is ours and goes first (not in ``keep``)."""
+        if p.get('kind', 'vxlan') != 'vxlan' or ctx.link(p['name']) is not None:
+            return []
+        out = []
+        for link in ctx.links().values():
+            data = link.get('data') or {}
+            if link.get('kind') != 'vxlan' or link['ifname'] == p['name'] or data.get('id') != p.get('vni'):
+                continue
+            if p.get('port') is not None and data.get('port') not in (None, p['port']):
+                continue
+            if v.is_owned(link.get('alias')) and keep is not None and link['ifname'] not in keep:
+                continue  # ours, undeclared: purged before the tunnel is made
+            out.append("Linux tunnel '%s': VNI %s%s is held by VXLAN device '%s'%s" % (
+                p['name'], p.get('vni'), ' port %s' % p['port'] if p.get('port') else '', link['ifname'],
+                '' if v.is_owned(link.get('alias')) else ' (not created by netwire)'))
+        return out
 
     # ------------------------------------------------------------ underlay
     # With the OVS userspace datapath, tunnels need the underlay address on an
@@ -341,20 +476,18 @@ class HostNetworkManager(object):
                 owned['fabric'].append(link)
         return owned
 
-    def _purge(self, ctx, plan, entries):
-        keep = self._declared_names(plan, entries)
-        owned = self._owned_links(ctx)
-        if 'containers' in self.sections:
-            for link in owned['containers']:
+    def _purge_links(self, ctx, section, keep):
+        """Delete our links of ``section`` that are not in ``keep``."""
+        owned = self._owned_links(ctx)[section]
+        if section == 'containers':
+            for link in owned:
                 if link['ifname'] not in keep:
                     self._delete_link(ctx, 'attachments', link)
-            self.b['ovs_attach_cleanup'](self, self.params.get('ovsdb_socket'), keep)
-        if 'fabric' in self.sections:
-            # tunnels before bridges: a tunnel may be a bridge's port
-            for link in sorted(owned['fabric'], key=lambda l: l.get('kind') == 'bridge'):
-                if link['ifname'] not in keep:
-                    self._delete_link(ctx, 'linux_bridges' if link.get('kind') == 'bridge' else 'linux_tunnels',
-                                      link)
+            return
+        # tunnels before bridges: a tunnel may be a bridge's port
+        for link in sorted(owned, key=lambda l: l.get('kind') == 'bridge'):
+            if link['ifname'] not in keep:
+                self._delete_link(ctx, 'linux_bridges' if link.get('kind') == 'bridge' else 'linux_tunnels', link)
 
     def _delete_link(self, ctx, key, link):
         action = 'delete %s %s (owned, not declared)' % (link.get('kind') or 'link', link['ifname'])
@@ -402,7 +535,29 @@ def default_backends():
         'ovs_attach_cleanup': _ovs_attach_cleanup,
         'ovs_attach_batch': _ovs_attach_batch,
         'ovs_foreign_ports': _ovs_foreign_ports,
+        'ovs_snapshot': _ovs_snapshot,
+        'resolve': _resolve_container,
     }
+
+
+def _ovsdb_is_owned(external_ids):
+    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    return _ovsdb.is_owned(external_ids)
+
+
+def _ovs_snapshot(socket_path=None):
+    """OVSDB as it is (read only), or an empty snapshot on hosts without OVS."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    socket_path = socket_path or _ovsdb.DEFAULT_SOCKET
+    if not os.path.exists(socket_path):
+        return _ovsdb.empty_snapshot()
+    with _ovsdb.OvsdbClient(socket_path, _ovsdb.DEFAULT_TIMEOUT) as client:
+        return client.snapshot()
+
+
+def _resolve_container(ref, ref_type='auto'):
+    from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
+    return resolve(ref, ref_type)
 
 
 def _ovs_attach_batch():

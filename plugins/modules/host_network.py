@@ -23,8 +23,16 @@ description:
     whatever the number of networks, tunnels or containers.
   - Every entry is checked against its module's options before anything is changed; a bad entry fails the call
     naming its path in the plan, with nothing applied.
+  - Then a preflight checks the whole plan against the host, again before the first change; every planned name is
+    free or owned by netwire.fabric, every container to attach is found, every bridge or device a step needs
+    exists or is built by an earlier step, and no other VXLAN device holds a new tunnel's VNI and port. All
+    problems are reported together, with nothing applied.
   - With O(purge=true), objects netwire.fabric owns on the host that the plan does not declare (a network or
-    container removed from the model) are removed. Objects netwire.fabric did not create are never touched.
+    container removed from the model) are removed, before anything is built, as they may hold what the plan
+    needs (a renamed network's VNI or subnet, a renamed interface's default route). Objects netwire.fabric did
+    not create are never touched.
+  - In check mode, with O(sections) without V(fabric), a bridge the plan declares that does not exist yet is taken
+    as one the fabric section creates, so that a check-mode run on a fresh host reports what the real run does.
   - On hosts whose OVS uses the userspace datapath (C(datapath_type=netdev)) and that carry tunnelled OVS
     networks, the plan names an underlay bridge that owns the underlay interface; its address and default route
     move onto that bridge's internal port (userspace tunnelling needs that), and are put back on the interface

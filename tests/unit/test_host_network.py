@@ -45,10 +45,22 @@ class Session(object):
 
     def call(self, verb, what, name, method, *args, **kwargs):
         self.calls.append((verb, what, name, method, kwargs.get('index')))
+        if getattr(self, 'log', None) is not None:
+            self.log.append((verb, name, None))
         self._links.pop(name, None)
 
 
-def backends(session, log, existing=(), ovs=None):
+def ovs_snapshot(ovs=None, foreign=()):
+    """OVSDB as the preflight reads it: our bridges (nw-dmz and ``ovs['bridges']``), and foreign ones."""
+    snap = {'bridges': {}, 'ports': {}, 'interfaces': {}}
+    for name in set(['nw-dmz'] + list((ovs or {}).get('bridges', []))):
+        snap['bridges'][name] = {'name': name, 'external_ids': {'netwire-owner': 'netwire.fabric'}}
+    for name in foreign:
+        snap['bridges'][name] = {'name': name, 'external_ids': {}}
+    return snap
+
+
+def backends(session, log, existing=(), ovs=None, missing=(), foreign_ovs=()):
     def manager(kind):
         class Mgr(object):
             def __init__(self, *args, **kwargs):
@@ -77,6 +89,11 @@ def backends(session, log, existing=(), ovs=None):
         def absent(self):
             log.append(('firewall', None, 'absent'))
             return {'changed': True, 'actions': ['delete tables']}
+
+    def resolve(ref, ref_type='auto'):
+        if ref in missing:
+            raise InvalidParameter("Failed to resolve container '%s': no such Docker container" % ref)
+        return ref
 
     def ovs_fabric(mgr, ctx, bridges, tunnels, remove=None):
         for p in bridges:
@@ -107,6 +124,8 @@ def backends(session, log, existing=(), ovs=None):
         'ovs_fabric': ovs_fabric,
         'ovs_attach_cleanup': lambda mgr, socket=None, keep=None: log.append(('ovs_attach_cleanup', keep, None)),
         'ovs_attach_batch': lambda: None,
+        'ovs_snapshot': lambda socket=None: ovs_snapshot(ovs, foreign_ovs),
+        'resolve': resolve,
     }
 
 
@@ -123,12 +142,14 @@ PLAN = {
 }
 
 
-def run(plan=None, links=(), check=False, state='present', sections=None, existing=(), ovs=None, purge=True):
+def run(plan=None, links=(), check=False, state='present', sections=None, existing=(), ovs=None, purge=True,
+        missing=(), foreign_ovs=()):
     plan = PLAN if plan is None else plan
     log = []
     session = Session(links)
     params = {'plan': plan, 'state': state, 'sections': sections or list(hn.SECTIONS), 'purge': purge}
-    result = hn.HostNetworkManager(params, check_mode=check, backends=backends(session, log, existing, ovs)).run()
+    result = hn.HostNetworkManager(params, check_mode=check,
+                                   backends=backends(session, log, existing, ovs, missing, foreign_ovs)).run()
     return result, log, session
 
 
@@ -138,8 +159,10 @@ def link(name, alias, kind='bridge', index=7):
 
 def test_builds_in_dependency_order_and_reports_every_action():
     result, log, _session = run(links=[link('nw-dmz', None), link('nw-app', 'netwire:bridge')])
+    # undeclared attachments (and their OVS ports) go before the attachments; the firewall
+    # (published ports included) comes after them
     assert [entry[0] for entry in log] == ['ovs_bridge', 'ovs_tunnel', 'ovs_remove', 'linux_bridge', 'linux_tunnel',
-                                           'container_attach', 'firewall', 'ovs_attach_cleanup']
+                                           'ovs_attach_cleanup', 'container_attach', 'firewall']
     assert result['changed'] is True
     assert 'linux_bridges nw-app: linux_bridge nw-app' in result['actions']
     assert set(result['diff']['after']) >= {'linux_bridges/nw-app', 'attachments/web1:eth1'}
@@ -157,8 +180,8 @@ def test_check_mode_reports_dependents_of_new_objects_without_planning_them_on_l
     # the bridges do not exist: their managers run (check mode, OVS planned on a
     # simulated snapshot); the Linux tunnel and the attachment that need them are
     # reported as creations instead of being planned against live state
-    assert [entry[0] for entry in log] == ['ovs_bridge', 'ovs_tunnel', 'ovs_remove', 'linux_bridge', 'firewall',
-                                           'ovs_attach_cleanup']
+    assert [entry[0] for entry in log] == ['ovs_bridge', 'ovs_tunnel', 'ovs_remove', 'linux_bridge',
+                                           'ovs_attach_cleanup', 'firewall']
     waiting = [a for a in result['actions'] if 'which this run creates' in a]
     assert len(waiting) == 2, result['actions']
     assert session.calls == []
@@ -195,7 +218,8 @@ def test_purge_removes_only_owned_undeclared_links_tunnels_before_bridges():
     ]
     result, _log, session = run(links=links)
     deleted = [c[2] for c in session.calls]
-    assert deleted == ['nwdead', 'nwx-old', 'nw-old']
+    # purged before anything is built (they may hold a VNI, a subnet, a route the plan needs)
+    assert deleted == ['nwx-old', 'nw-old', 'nwdead']
     assert 'br-user' not in deleted and 'vx-user' not in deleted
 
 
@@ -213,8 +237,9 @@ def test_purge_in_check_mode_deletes_nothing_but_says_so():
 
 
 def test_sections_limit_what_is_touched():
-    _result, log, _session = run(sections=['containers'], links=[link('nw-old', 'netwire:bridge', index=4)])
-    assert [e[0] for e in log] == ['container_attach', 'ovs_attach_cleanup']
+    links = [link('nw-old', 'netwire:bridge', index=4), link('nw-dmz', None, index=5)]
+    _result, log, _session = run(sections=['containers'], links=links)
+    assert [e[0] for e in log] == ['ovs_attach_cleanup', 'container_attach']
 
 
 def test_purge_off_removes_no_ovs_objects():
@@ -249,3 +274,81 @@ def test_absent_on_a_clean_host_changes_nothing():
     # the firewall recorder always reports a change on absent; everything else is quiet
     assert session.calls == []
     assert [e[0] for e in log] == ['firewall', 'ovs_attach_cleanup', 'ovs_remove']
+
+
+# ---------------------------------------------------------------- preflight: the whole plan before the first change
+
+def test_preflight_names_a_clash_with_a_foreign_link_before_anything_changes():
+    links = [link('nw-app', None, index=3),                           # a Linux bridge netwire did not create
+             link('nw-old', 'netwire:bridge', index=4)]               # ours, undeclared: would be purged
+    with pytest.raises(InvalidParameter) as err:
+        run(links=links)
+    assert "Linux bridge 'nw-app'" in str(err.value) and 'nothing was changed' in str(err.value)
+    # the run stopped before the OVS part, before the purge and before any manager
+
+
+def test_preflight_stops_before_any_manager_runs():
+    log = []
+    session = Session([link('nw-app', None, index=3), link('nw-old', 'netwire:bridge', index=4)])
+    params = {'plan': PLAN, 'state': 'present', 'sections': list(hn.SECTIONS), 'purge': True}
+    with pytest.raises(InvalidParameter):
+        hn.HostNetworkManager(params, backends=backends(session, log)).run()
+    assert log == [] and session.calls == []
+
+
+def test_preflight_names_a_foreign_ovs_bridge_and_a_foreign_host_end():
+    links = [link('nwabc', 'somebody else', kind='veth', index=9)]
+    with pytest.raises(InvalidParameter) as err:
+        run(links=links, foreign_ovs=['nw-dmz'])
+    msg = str(err.value)
+    assert "OVS bridge 'nw-dmz'" in msg and "host interface 'nwabc'" in msg
+    assert len(err.value.details['errors']) == 2
+
+
+def test_preflight_finds_a_missing_container_before_the_other_attachments_are_made():
+    plan = dict(PLAN, attachments=PLAN['attachments'] + [
+        {'container': 'gone', 'bridge': 'nw-app', 'host_ifname': 'nwdef', 'addresses': ['10.20.0.5/24']}])
+    log = []
+    session = Session([link('nw-dmz', None), link('nw-app', 'netwire:bridge')])
+    params = {'plan': plan, 'state': 'present', 'sections': ['containers'], 'purge': True}
+    with pytest.raises(InvalidParameter, match="attachment gone:eth1: container 'gone' cannot be used"):
+        hn.HostNetworkManager(params, backends=backends(session, log, missing=['gone'])).run()
+    assert log == []
+
+
+def test_preflight_needs_every_bridge_an_attachment_uses():
+    with pytest.raises(InvalidParameter, match="needs bridge 'nw-dmz', which does not exist"):
+        run(sections=['containers'])
+    plan = dict(PLAN, attachments=[dict(PLAN['attachments'][0], bridge='nw-nowhere')])
+    with pytest.raises(InvalidParameter, match="needs bridge 'nw-nowhere'"):
+        run(plan=plan, sections=['containers'], check=True)
+
+
+def test_check_mode_of_the_containers_section_expects_the_bridges_the_fabric_section_builds():
+    # site.yml --check on a fresh host: the fabric call built nothing, the containers call still plans
+    result, log, session = run(sections=['containers'], check=True)
+    assert [e[0] for e in log] == ['ovs_attach_cleanup']
+    assert result['changed'] is True
+    assert any('web1:eth1: create (after nw-dmz, which the fabric section creates)' in a for a in result['actions'])
+    assert session.calls == []
+
+
+def test_preflight_names_a_foreign_device_on_the_vni_of_a_new_tunnel():
+    vx = dict(link('vx-user', None, kind='vxlan', index=9), data={'id': 120, 'port': 8472})
+    plan = dict(PLAN, linux_tunnels=[dict(PLAN['linux_tunnels'][0], port=8472)])
+    with pytest.raises(InvalidParameter, match="VNI 120 port 8472 is held by VXLAN device 'vx-user'"):
+        run(plan=plan, links=[link('nw-dmz', None), vx])
+
+
+def test_a_renamed_network_frees_its_vni_and_bridge_before_the_new_ones_are_made():
+    old = [link('nw-old', 'netwire:bridge', index=4),
+           dict(link('nwx-old', 'netwire:tunnel', kind='vxlan', index=5), data={'id': 120, 'port': 8472})]
+    plan = dict(PLAN, linux_tunnels=[dict(PLAN['linux_tunnels'][0], port=8472)])
+    log = []
+    session = Session([link('nw-dmz', None)] + old)
+    session.log = log
+    params = {'plan': plan, 'state': 'present', 'sections': ['fabric'], 'purge': True}
+    hn.HostNetworkManager(params, backends=backends(session, log)).run()
+    assert [c[2] for c in session.calls] == ['nwx-old', 'nw-old']
+    # the deletions came before every manager
+    assert [e[0] for e in log][:3] == ['delete', 'delete', 'ovs_bridge'], log
