@@ -1231,8 +1231,10 @@ def host_plan(normalized, host):
             p['linux_bridges'].append({'name': net['bridge'], 'mtu': net['mtu'], 'addresses': [address],
                                        'stp': False})
         else:
+            # The internal port is the containers' gateway: on a VLAN network it is an access
+            # port of that VLAN like theirs (tunnel ports stay trunks).
             p['ovs_bridges'].append({'name': net['bridge'], 'datapath_type': h['ovs_datapath'],
-                                     'ports': [{'name': net['bridge'], 'type': 'internal',
+                                     'ports': [{'name': net['bridge'], 'type': 'internal', 'tag': net['vlan'],
                                                 'mtu': net['mtu'], 'addresses': [address]}]})
         remotes = [hosts[r]['underlay_address'] for r in net['hosts'] if r != host]
         if net['overlay'] in KEY_RANGE and remotes:

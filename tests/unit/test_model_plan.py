@@ -154,6 +154,19 @@ def test_ovs_vlan_becomes_the_attachments_tag():
     assert tags == [42, 42]
 
 
+def test_ovs_vlan_tags_the_bridges_internal_port_too():
+    """The internal port is the containers' gateway: untagged, it would not hear them."""
+    model = base()
+    model["netwire_networks"]["back"]["vlan"] = 42
+    plans = m.plan(model, hosts())
+    for host, plan in plans.items():
+        for br in plan["ovs_bridges"]:
+            local = [p for p in br["ports"] if p["name"] == br["name"]]
+            want = 42 if br["name"] == m.bridge_name("back") else None
+            assert [p.get("tag") for p in local] == [want], (host, br)
+    assert any(br["name"] == m.bridge_name("back") for p in plans.values() for br in p["ovs_bridges"])
+
+
 @settings(max_examples=200, deadline=None)
 @given(ANY_TEXT, ANY_TEXT, st.sampled_from(["vxlan", "gre", "geneve"]), st.ip_addresses(v=4).map(str))
 def test_derived_names_fit_and_are_deterministic(a, b, overlay, remote):
