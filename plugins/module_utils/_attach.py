@@ -93,6 +93,10 @@ class BridgeBackend(object):
         """Queue what removing the host end leaves behind (nothing for Linux)."""
         return None
 
+    def plan_detach_orphans(self, plan, ctx, container, ifname, netns=None):
+        """Queue the removal of what is left of (container, ifname) without a host end (nothing for Linux)."""
+        return None
+
 
 class LinuxBridgeBackend(BridgeBackend):
     name = 'linux'
@@ -369,6 +373,9 @@ class ContainerAttachManager(object):
         names = set(host_ifname_for(i, p['ifname']) for i in identities)
         if p.get('host_ifname'):
             names = set([p['host_ifname']])
+        else:
+            # A host end made with a custom host_ifname is found by its ownership mark.
+            names.update(name for name, link in self.ctx.links(self.netns).items() if link['alias'] in aliases)
         for name in sorted(names):
             link = self.ctx.link(name, self.netns)
             if link is None:
@@ -382,6 +389,11 @@ class ContainerAttachManager(object):
                 BRIDGE_BACKENDS[backend_name].plan_detach(self.plan, self.ctx, name, link, self.netns)
             self.plan.step('delete veth pair %s' % name, self.ctx.call, 'delete', 'veth', name, 'link', 'del',
                            index=link['index'], netns=self.netns)
+        # What the backends keep for this attachment after its veth died with the container
+        # (an OVS port whose interface is gone).
+        for backend_name in _BACKEND_ORDER:
+            BRIDGE_BACKENDS[backend_name].plan_detach_orphans(self.plan, self.ctx, str(p['container']), p['ifname'],
+                                                              self.netns)
         return before
 
     # ---------------------------------------------------------------- present

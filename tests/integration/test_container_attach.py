@@ -277,3 +277,65 @@ def test_bad_input_changes_nothing(host, bad_setup, override, fragments):
         assert_failed(host.module("container_attach", params, check=check), *fragments)
     assert snapshot(host, names) == before
     assert sorted(l["ifname"] for l in host.json(["ip", "-j", "link"])) == before_links
+
+
+# ---------------------------------------------------------------- detach is exact
+
+OVS_BR = "nwt-aovs"
+
+
+@pytest.fixture
+def ovs_host(lab):
+    h = lab.host("host1")
+    res = h.module("ovs_bridge", {"name": OVS_BR, "datapath_type": "netdev"})
+    assert not res.get("failed"), res
+    yield h
+    h.module("ovs_bridge", {"name": OVS_BR, "state": "absent"})
+    h.run("for p in $(ovs-vsctl list-ports %s 2>/dev/null); do ovs-vsctl del-port %s $p; done;"
+          " ovs-vsctl --if-exists del-br %s" % (OVS_BR, OVS_BR, OVS_BR), check=False)
+
+
+def ovs_ports(host):
+    return sorted(host.run(["ovs-vsctl", "list-ports", OVS_BR]).stdout.split())
+
+
+def test_absent_for_a_removed_container_removes_its_ovs_port(ovs_host, container):
+    c = container()
+    params = {"container": c.name, "bridge": OVS_BR, "bridge_type": "ovs", "addresses": ["10.35.0.11/24"]}
+    res = ovs_host.module("container_attach", params)
+    assert res["changed"], res
+    port = res["attachment"]["host_ifname"]
+    assert ovs_ports(ovs_host) == [port]
+    c.remove()
+    assert link(ovs_host, port) is None, "the veth should have died with the container"
+    assert ovs_ports(ovs_host) == [port], "the test needs the port to outlive the container"
+    absent = {"container": c.name, "state": "absent"}
+    res = ovs_host.module("container_attach", absent, check=True)
+    assert res["changed"] and ovs_ports(ovs_host) == [port], res
+    res = ovs_host.module("container_attach", absent)
+    assert res["changed"], res
+    assert ovs_ports(ovs_host) == []
+    again = ovs_host.module("container_attach", absent)
+    assert not again.get("failed") and not again["changed"], again
+
+
+def test_absent_by_container_and_ifname_finds_a_custom_host_end(host, ovs_host, container):
+    c = container()
+    # one attachment on a Linux bridge, one on OVS, both with a custom host end
+    params = [{"container": c.name, "bridge": BR, "ifname": "eth1", "host_ifname": "nwt-custom1",
+               "addresses": ["10.34.0.81/24"]},
+              {"container": c.name, "bridge": OVS_BR, "ifname": "eth2", "host_ifname": "nwt-custom2",
+               "addresses": ["10.35.0.81/24"]}]
+    for p in params:
+        assert host.module("container_attach", p)["changed"]
+    assert host_ends(host, "docker:%s" % c.name) == ["nwt-custom1", "nwt-custom2"]
+    assert ovs_ports(host) == ["nwt-custom2"]
+    for ifname in ("eth1", "eth2"):
+        absent = {"container": c.name, "ifname": ifname, "state": "absent"}
+        res = host.module("container_attach", absent)
+        assert res["changed"], res
+        assert not host.module("container_attach", absent)["changed"]
+    assert host_ends(host, "docker:%s" % c.name) == []
+    assert link(host, "nwt-custom1") is None and link(host, "nwt-custom2") is None
+    assert link_in(host, ns_path(c), "eth1") is None and link_in(host, ns_path(c), "eth2") is None
+    assert ovs_ports(host) == []
