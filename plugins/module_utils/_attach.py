@@ -26,6 +26,7 @@ import errno
 import ipaddress
 import os
 import socket
+import time
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
@@ -49,9 +50,17 @@ from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
 from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
 
 ATTACH_KIND = 'attach'
+NETNS_READY_TIMEOUT = 5.0  # seconds to wait for a (re)starting container's own network namespace
 HOST_IFNAME_PREFIX = 'nw'
 SCOPE_LINK = 253
 BRPORT_HAIRPIN = 1
+
+
+def _inode(path):
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
 
 def attach_alias(identity, ifname):
@@ -274,18 +283,57 @@ class ContainerAttachManager(object):
             before = self.plan_absent()
             after = {}
         else:
-            try:
-                self.ns = resolve(self.params['container'], self.params.get('container_type') or 'auto')
-            except NetwireError as err:
-                raise self._fail('attach', err.msg.split(': ', 1)[-1], type(err))
+            self.ns = self._resolve_ready()
             before = self.read_state()
             self.plan_present(before)
             after = None
-        self.plan.apply()
+        try:
+            self.plan.apply()
+        except NetwireError as err:
+            if self.params['state'] != 'absent' and self._namespace_changed():
+                raise self._fail('attach', 'the container restarted while it was being attached (its network'
+                                 ' namespace changed under us: %s); nothing of the new namespace is half-done'
+                                 ' by design, retry' % err.msg, BackendError)
+            raise
         if after is None:
             after = self.predicted if self.ctx.check_mode else self.read_state()
         return {'changed': self.plan.changed, 'actions': self.plan.actions,
                 'diff': {'before': before, 'after': after}, 'attachment': after}
+
+    # ---------------------------------------------------------------- the container's namespace
+
+    def _resolve_ready(self):
+        """Resolve the container and wait (bounded) until its own network namespace is there.
+
+        Right after ``docker restart`` the engine may report a pid whose process
+        is gone again, or that does not have its own namespace yet (it still
+        shares ours): re-resolve until the reference leads to a namespace that
+        exists and is not the module's own, or fail with a message to retry.
+        """
+        deadline = time.time() + NETNS_READY_TIMEOUT
+        own = _inode('/proc/self/ns/net')
+        while True:
+            try:
+                ns = resolve(self.params['container'], self.params.get('container_type') or 'auto')
+            except NetwireError as err:
+                raise self._fail('attach', err.msg.split(': ', 1)[-1], type(err))
+            inode = ns.inode()
+            if inode is not None and (inode != own or ns.ref_type in ('netns', 'path')):
+                self._ns_inode = inode
+                return ns
+            if time.time() >= deadline:
+                raise self._fail('attach', 'the container has no network namespace of its own after %.0f s (%s'
+                                 ' is the module\'s own: a container with the host network, or one still'
+                                 ' starting: then retry)' % (NETNS_READY_TIMEOUT, ns.path), BackendError)
+            time.sleep(0.1)
+
+    def _namespace_changed(self):
+        """After a failed step: does the reference now lead to another namespace (a restart)?"""
+        try:
+            ns = resolve(self.params['container'], self.params.get('container_type') or 'auto')
+        except NetwireError:
+            return True
+        return ns.inode() != getattr(self, '_ns_inode', None)
 
     # ---------------------------------------------------------------- reading
 
@@ -387,8 +435,7 @@ class ContainerAttachManager(object):
                 continue
             for backend_name in _BACKEND_ORDER:
                 BRIDGE_BACKENDS[backend_name].plan_detach(self.plan, self.ctx, name, link, self.netns)
-            self.plan.step('delete veth pair %s' % name, self.ctx.call, 'delete', 'veth', name, 'link', 'del',
-                           index=link['index'], netns=self.netns)
+            self.plan.step('delete veth pair %s' % name, self._delete, 'delete', name, link['index'], self.netns)
         # What the backends keep for this attachment after its veth died with the container
         # (an OVS port whose interface is gone).
         for backend_name in _BACKEND_ORDER:
@@ -413,8 +460,7 @@ class ContainerAttachManager(object):
                 # ours, from an earlier reference to the same container (its ref changed in the
                 # model): replace it rather than refuse.
                 self.plan.step('remove host end %s of the earlier attachment %s' % (host_ifname, host['alias']),
-                               ctx.call, 'remove earlier', 'veth', host_ifname, 'link', 'del',
-                               index=host['index'], netns=self.netns)
+                               self._delete, 'remove earlier', host_ifname, host['index'], self.netns)
                 host, paired = None, False
             else:
                 raise self._fail('attach', "host interface '%s' exists but is not this attachment (alias %r);"
@@ -441,12 +487,10 @@ class ContainerAttachManager(object):
         if not paired or not current:
             if host is not None:
                 self.plan.step('remove stale host end %s (its container end is gone: container restarted?)'
-                               % host_ifname, ctx.call, 'remove stale', 'veth', host_ifname, 'link', 'del',
-                               index=host['index'], netns=self.netns)
+                               % host_ifname, self._delete, 'remove stale', host_ifname, host['index'], self.netns)
             if peer is not None:
-                self.plan.step('remove stale container end %s in %s' % (p['ifname'], ns.name), ctx.call,
-                               'remove stale', 'veth', p['ifname'], 'link', 'del', index=peer['index'],
-                               netns=ns.path)
+                self.plan.step('remove stale container end %s in %s' % (p['ifname'], ns.name), self._delete,
+                               'remove stale', p['ifname'], peer['index'], ns.path)
             self.plan.step('create veth %s <-> %s:%s' % (host_ifname, ns.name, p['ifname']), self._create_pair,
                            host_ifname, alias, mac, mtu)
             current = {}
@@ -514,6 +558,20 @@ class ContainerAttachManager(object):
                                      ' attachment does not own' % (route['dest'], r['gateway'] or 'a link'))
 
     # ---------------------------------------------------------------- steps
+
+    def _delete(self, verb, name, index, netns):
+        """Delete a veth end; one that is already gone is fine.
+
+        A veth whose other end lived in a container's old namespace disappears
+        when the kernel cleans that namespace up, which it does asynchronously,
+        after ``docker restart`` has returned: between our read and our delete
+        it may vanish (ENODEV, "No such device").
+        """
+        try:
+            self.ctx.call(verb, 'veth', name, 'link', 'del', index=index, netns=netns)
+        except BackendError as err:
+            if '(errno %d)' % errno.ENODEV not in err.msg:
+                raise
 
     def _create_pair(self, host_ifname, alias, mac, mtu):
         p, ctx, ns = self.params, self.ctx, self.ns

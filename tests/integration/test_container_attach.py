@@ -339,3 +339,21 @@ def test_absent_by_container_and_ifname_finds_a_custom_host_end(host, ovs_host, 
     assert link(host, "nwt-custom1") is None and link(host, "nwt-custom2") is None
     assert link_in(host, ns_path(c), "eth1") is None and link_in(host, ns_path(c), "eth2") is None
     assert ovs_ports(host) == []
+
+
+def test_attach_right_after_docker_restart(host, container):
+    """A few rounds of what scripts/bench_restart_attach.py does 50 times: attach as soon as
+    `docker restart` returns; it works, or it fails with a message that says to retry."""
+    c = container()
+    params = {"container": c.name, "bridge": BR, "addresses": ["10.34.0.91/24"], "gateway": "10.34.0.1"}
+    assert host.module("container_attach", params)["changed"]
+    for _ in range(3):
+        c.restart()
+        res = host.module("container_attach", params)
+        if res.get("failed"):
+            assert "retry" in res["msg"], res["msg"]
+            res = host.module("container_attach", params)
+        assert res["changed"] and not res.get("failed"), res
+        assert addresses(host, "eth1", ns_path(c)) == ["10.34.0.91/24"]
+        assert c.exec(["ping", "-c", "1", "-W", "2", "10.34.0.1"]).returncode == 0
+        assert host_ends(host, "docker:%s" % c.name) == [res["attachment"]["host_ifname"]]

@@ -237,3 +237,53 @@ def test_a_named_host_end_left_by_an_earlier_reference_is_replaced_not_refused()
     with pytest.raises(NotOwned, match="not this attachment"):
         Manager(ctx, params(host_ifname=foreign["ifname"])).run()
     assert ctx.calls == []
+
+
+# ---------------------------------------------------------------- attaching right after a restart
+
+class VanishingSession(FakeSession):
+    """The kernel removes a veth (its peer's namespace was cleaned up) between our read and our delete."""
+
+    def __init__(self, *args, **kwargs):
+        self.vanishing = kwargs.pop("vanishing")
+        FakeSession.__init__(self, *args, **kwargs)
+
+    def call(self, verb, what, name, method, *args, **kwargs):
+        if method == "link" and args == ("del",) and kwargs.get("index") in self.vanishing:
+            from ansible_collections.netwire.fabric.plugins.module_utils._errors import failure, BackendError
+            raise failure(verb, what, name, "No such device (errno 19)", BackendError)
+        return FakeSession.call(self, verb, what, name, method, *args, **kwargs)
+
+
+def test_a_stale_host_end_that_vanishes_before_its_removal_is_not_an_error():
+    host = paired()[0]
+    host["link"] = 9  # its peer lives in the container's old namespace, which the kernel is cleaning up
+    ctx = VanishingSession([bridge(), host], namespaces={NS.path: [link(1, "lo")]}, vanishing={host["index"]})
+    mgr = Manager(ctx, params(addresses=["10.1.0.5/24"]))
+    mgr.ns = NS
+    mgr._delete("remove stale", host["ifname"], host["index"], None)  # gone meanwhile: fine
+    ctx.vanishing = set()
+    mgr._delete("remove stale", host["ifname"], host["index"], None)
+    assert [c[2]["index"] for c in ctx.calls] == [host["index"]]
+
+
+def test_a_namespace_that_is_not_the_containers_own_yet_is_waited_for(monkeypatch):
+    """A pid that still shares the module's namespace (container starting): re-resolve until it has its own."""
+    answers = [ContainerNamespace("c1", "docker", "/proc/self/ns/net", "docker:c1", "c1"),
+               ContainerNamespace("c1", "docker", __file__, "docker:c1", "c1")]
+    monkeypatch.setattr(at, "resolve", lambda ref, kind: answers.pop(0) if len(answers) > 1 else answers[0])
+    mgr = at.ContainerAttachManager(FakeSession(), params())
+    mgr.params = at.normalize_params(mgr.raw_params)
+    ns = mgr._resolve_ready()
+    assert ns.path == __file__ and not answers[1:]
+
+
+def test_a_namespace_that_never_becomes_the_containers_own_fails_asking_to_retry(monkeypatch):
+    monkeypatch.setattr(at, "NETNS_READY_TIMEOUT", 0.3)
+    monkeypatch.setattr(at, "resolve", lambda ref, kind: ContainerNamespace("c1", "docker", "/proc/self/ns/net",
+                                                                            "docker:c1", "c1"))
+    mgr = at.ContainerAttachManager(FakeSession(), params())
+    mgr.params = at.normalize_params(mgr.raw_params)
+    with pytest.raises(Exception) as err:
+        mgr._resolve_ready()
+    assert "retry" in str(err.value.msg)
