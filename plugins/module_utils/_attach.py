@@ -24,6 +24,7 @@ __metaclass__ = type
 
 import errno
 import ipaddress
+import json
 import os
 import socket
 import time
@@ -50,6 +51,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
 from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
 
 ATTACH_KIND = 'attach'
+TAKEOVER_DIR = '/run/netwire/attach'  # records of the default routes a gateway_takeover replaced
 NETNS_READY_TIMEOUT = 5.0  # seconds to wait for a (re)starting container's own network namespace
 HOST_IFNAME_PREFIX = 'nw'
 SCOPE_LINK = 253
@@ -235,6 +237,9 @@ def normalize_params(params):
             raise InvalidParameter('use gateway/gateway6 for the default route, not routes')
         routes.append({'dest': dest, 'via': via})
     p['routes'] = sorted(routes, key=_route_key)
+    p['gateway_takeover'] = bool(p.get('gateway_takeover'))
+    if p['gateway_takeover'] and not (p.get('gateway') or p.get('gateway6')):
+        raise InvalidParameter('gateway_takeover needs gateway or gateway6 (the default route to take over)')
     return p
 
 
@@ -436,6 +441,14 @@ class ContainerAttachManager(object):
             for backend_name in _BACKEND_ORDER:
                 BRIDGE_BACKENDS[backend_name].plan_detach(self.plan, self.ctx, name, link, self.netns)
             self.plan.step('delete veth pair %s' % name, self._delete, 'delete', name, link['index'], self.netns)
+        if self.ns is not None:
+            self._plan_restore()
+        elif os.path.isdir(TAKEOVER_DIR):
+            for identity in identities:  # the container is gone, and with it the routes to restore
+                path = os.path.join(TAKEOVER_DIR, '%s.json' % host_ifname_for(identity, p['ifname']))
+                if os.path.exists(path):
+                    self.plan.step('forget the replaced default routes of %s (the container is gone)' % identity,
+                                   os.unlink, path)
         # What the backends keep for this attachment after its veth died with the container
         # (an OVS port whose interface is gone).
         for backend_name in _BACKEND_ORDER:
@@ -481,7 +494,12 @@ class ContainerAttachManager(object):
         mtu = p.get('mtu') or backend.bridge_mtu(ctx, p['bridge'], self.netns)
         routes = wanted_routes(p)
         # (peer, if any, carries our alias by now: its routes are this attachment's own)
-        self._check_route_conflicts(routes, peer['index'] if peer else None)
+        replaced = self._check_route_conflicts(routes, peer['index'] if peer else None)
+        if replaced:
+            self.plan.step('take over the default route%s %s (recorded in %s, restored on detach)' % (
+                's' if len(replaced) > 1 else '', ', '.join('%s via %s' % (r['dst'], r['gateway'] or 'a link')
+                                                            for r in replaced), self._record_path()),
+                self._take_over, replaced)
 
         fresh = not (paired and current)
         if not paired or not current:
@@ -551,11 +569,91 @@ class ContainerAttachManager(object):
         """
         theirs = [r for r in self.ctx.routes(self.ns.path)
                   if r['table'] == MAIN_TABLE and not (r['oif'] == our_index and r['proto'] == RTPROT_NETWIRE)]
+        replaced = []
         for route in routes:
             for r in theirs:
                 if str(ipaddress.ip_network(r['dst'])) == route['dest']:
+                    if self.params['gateway_takeover'] and ipaddress.ip_network(route['dest']).prefixlen == 0:
+                        replaced.append(r)
+                        continue
                     raise self._fail('attach', 'the container already has a route to %s (via %s) that this'
-                                     ' attachment does not own' % (route['dest'], r['gateway'] or 'a link'))
+                                     ' attachment does not own%s' % (
+                                         route['dest'], r['gateway'] or 'a link',
+                                         ' (gateway_takeover replaces a default route)'
+                                         if ipaddress.ip_network(route['dest']).prefixlen == 0 else ''))
+        return replaced
+
+    # ---------------------------------------------------------------- default route takeover
+
+    def _record_path(self):
+        return os.path.join(TAKEOVER_DIR, '%s.json' % host_ifname_for(self.ns.identity, self.params['ifname']))
+
+    def _read_record(self):
+        try:
+            with open(self._record_path()) as f:
+                return json.load(f)
+        except (IOError, OSError, ValueError):
+            return None
+
+    def _take_over(self, replaced):
+        """Record the default routes we replace (merged with an earlier record), then remove them."""
+        record = self._read_record()
+        if not record or record.get('netns_inode') != self.ns.inode():
+            record = {'identity': self.ns.identity, 'ifname': self.params['ifname'], 'netns_inode': self.ns.inode(),
+                      'routes': []}
+        for r in replaced:
+            dev = self.ctx.link_by_index(r['oif'], self.ns.path) if r['oif'] else None
+            saved = {'family': r['family'], 'dst': r['dst'], 'gateway': r['gateway'],
+                     'dev': dev['ifname'] if dev else None, 'proto': r['proto'], 'scope': r['scope'],
+                     'table': r['table'], 'priority': r['priority']}
+            if saved not in record['routes']:
+                record['routes'].append(saved)
+        if not os.path.isdir(TAKEOVER_DIR):
+            os.makedirs(TAKEOVER_DIR, 0o700)
+        tmp = self._record_path() + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(record, f, sort_keys=True)
+        os.rename(tmp, self._record_path())
+        for r in replaced:
+            kwargs = dict((k, r[k]) for k in ('family', 'proto', 'scope', 'table') if r[k] is not None)
+            kwargs['dst'] = r['dst']
+            if r['gateway']:
+                kwargs['gateway'] = r['gateway']
+            if r['oif']:
+                kwargs['oif'] = r['oif']
+            if r['priority'] is not None:
+                kwargs['priority'] = r['priority']
+            self.ctx.call('take over', 'default route', r['dst'], 'route', 'del', netns=self.ns.path, **kwargs)
+
+    def _plan_restore(self):
+        """On detach: queue putting back the routes a takeover replaced (and forgetting the record)."""
+        record = self._read_record()
+        if record is None:
+            return
+        if record.get('netns_inode') != self.ns.inode():
+            self.plan.step('forget the replaced default routes of an earlier namespace of %s (%s)'
+                           % (self.ns.name, self._record_path()), os.unlink, self._record_path())
+            return
+        self.plan.step('restore the default route%s %s replaced by the takeover' % (
+            's' if len(record['routes']) > 1 else '', ', '.join('%s via %s' % (r['dst'], r['gateway'] or r['dev'])
+                                                                for r in record['routes'])),
+            self._restore, record)
+
+    def _restore(self, record):
+        self.ctx.invalidate(self.ns.path)
+        for r in record['routes']:
+            kwargs = dict((k, r[k]) for k in ('family', 'proto', 'scope', 'table', 'gateway', 'priority')
+                          if r[k] is not None)
+            kwargs['dst'] = r['dst']
+            if r['dev']:
+                dev = self.ctx.link(r['dev'], self.ns.path)
+                if dev is None:
+                    raise self._fail('detach', 'cannot restore the default route %s via %s: its device %s is gone'
+                                     ' (the record stays in %s)' % (r['dst'], r['gateway'], r['dev'],
+                                                                    self._record_path()), BackendError)
+                kwargs['oif'] = dev['index']
+            self.ctx.call('restore', 'default route', r['dst'], 'route', 'add', netns=self.ns.path, **kwargs)
+        os.unlink(self._record_path())
 
     # ---------------------------------------------------------------- steps
 

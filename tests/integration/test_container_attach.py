@@ -357,3 +357,42 @@ def test_attach_right_after_docker_restart(host, container):
         assert addresses(host, "eth1", ns_path(c)) == ["10.34.0.91/24"]
         assert c.exec(["ping", "-c", "1", "-W", "2", "10.34.0.1"]).returncode == 0
         assert host_ends(host, "docker:%s" % c.name) == [res["attachment"]["host_ifname"]]
+
+
+# ---------------------------------------------------------------- default route takeover (pipework #183)
+
+def _routes_json(ns):
+    return json.loads(ns.run(["ip", "-j", "-4", "route", "show", "table", "all"]).stdout)
+
+
+def test_gateway_takeover_and_exact_restore_on_detach(host, netns):
+    ns = netns(host, "nwt-takeover")
+    ns.run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1"
+           " && ip link add eth0 type veth peer name eth9 && ip addr add 10.77.0.2/24 dev eth0 && ip link set eth0 up"
+           " && ip link set eth9 up && ip route add default via 10.77.0.1 dev eth0 proto static metric 7")
+    before = _routes_json(ns)
+    params = {"container": ns.name, "bridge": BR, "ifname": "eth1", "addresses": ["10.34.0.95/24"],
+              "gateway": "10.34.0.1"}
+    # the default: a route we do not own is refused, and nothing is applied
+    refused = host.module("container_attach", params)
+    assert_failed(refused, "already has a route to 0.0.0.0/0 (via 10.77.0.1)", "gateway_takeover")
+    assert _routes_json(ns) == before and link_in(host, ns.path, "eth1") is None
+    takeover = dict(params, gateway_takeover=True)
+    res = host.module("container_attach", takeover, check=True)
+    assert res["changed"] and any(a.startswith("take over the default route 0.0.0.0/0 via 10.77.0.1")
+                                  for a in res["actions"]), res
+    assert _routes_json(ns) == before, "check mode changed the routes"
+    res = host.module("container_attach", takeover)
+    assert res["changed"], res
+    default = [r for r in routes(host, ns.path) if r["dst"] == "default"]
+    assert [(r["gateway"], r["dev"], r["protocol"]) for r in default] == [("10.34.0.1", "eth1", "110")], default
+    assert ns.run(["ping", "-c", "1", "-W", "2", "10.34.0.1"], check=False).returncode == 0
+    assert not host.module("container_attach", takeover)["changed"]
+    absent = {"container": ns.name, "ifname": "eth1", "state": "absent"}
+    res = host.module("container_attach", absent, check=True)
+    assert res["changed"] and any(a.startswith("restore the default route 0.0.0.0/0 via 10.77.0.1")
+                                  for a in res["actions"]), res
+    res = host.module("container_attach", absent)
+    assert res["changed"], res
+    assert _routes_json(ns) == before, "the replaced default route did not come back exactly"
+    assert not host.module("container_attach", absent)["changed"]

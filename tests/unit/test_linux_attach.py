@@ -287,3 +287,32 @@ def test_a_namespace_that_never_becomes_the_containers_own_fails_asking_to_retry
     with pytest.raises(Exception) as err:
         mgr._resolve_ready()
     assert "retry" in str(err.value.msg)
+
+
+# ---------------------------------------------------------------- default route takeover
+
+def test_gateway_takeover_replaces_only_a_default_route():
+    foreign = {"family": 2, "dst": "0.0.0.0/0", "gateway": "172.17.0.1", "oif": 3, "proto": 3, "scope": 0,
+               "table": 254, "priority": None}
+    ctx = FakeSession([bridge()], check_mode=True,
+                      namespaces={NS.path: [link(1, "lo"), link(3, "eth0", kind="veth")]},
+                      routes={NS.path: [foreign, dict(foreign, dst="10.9.0.0/16")]})
+    res = Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1", gateway_takeover=True)).run()
+    take = [a for a in res["actions"] if a.startswith("take over")]
+    assert take == ["take over the default route 0.0.0.0/0 via 172.17.0.1 (recorded in %s/%s.json, restored on"
+                    " detach)" % (at.TAKEOVER_DIR, at.host_ifname_for("netns:c1", "eth1"))]
+    assert res["actions"].index(take[0]) < res["actions"].index("add route 0.0.0.0/0 via 10.1.0.1")
+    # a route that is not a default route is still a conflict
+    with pytest.raises(InvalidParameter, match="already has a route to 10.9.0.0/16"):
+        Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1", gateway_takeover=True,
+                            routes=[{"dest": "10.9.0.0/16", "via": "10.1.0.1"}])).run()
+
+
+def test_gateway_takeover_needs_a_gateway_and_the_default_still_refuses():
+    with pytest.raises(InvalidParameter, match="gateway_takeover needs gateway"):
+        at.normalize_params(params(addresses=["10.1.0.5/24"], gateway_takeover=True))
+    ctx = FakeSession([bridge()], namespaces={NS.path: [link(1, "lo"), link(3, "eth0", kind="veth")]},
+                      routes={NS.path: [{"dst": "0.0.0.0/0", "gateway": "172.17.0.1", "oif": 3, "proto": 3,
+                                         "table": 254, "priority": None}]})
+    with pytest.raises(InvalidParameter, match="gateway_takeover replaces a default route"):
+        Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1")).run()

@@ -252,3 +252,15 @@ def test_every_sound_models_plan_is_accepted_by_the_modules(model, datapath):
                 normalize(params)
         _firewall.build_spec(**plan["firewall"])
         assert len(set(plan["names"])) == len(plan["names"])
+
+
+def test_gateway_takeover_reaches_the_attachment_of_the_gateway_interface():
+    model = base()
+    c = sorted(model["netwire_containers"])[0]
+    model["netwire_containers"][c]["interfaces"][0]["gateway_takeover"] = True
+    plans = m.plan(model, hosts())
+    marked = [(a["container"], a["ifname"], a.get("gateway")) for p in plans.values() for a in p["attachments"]
+              if a.get("gateway_takeover")]
+    assert len(marked) == 1 and marked[0][2], marked
+    assert all("gateway_takeover" not in a for p in plans.values() for a in p["attachments"]
+               if (a["container"], a["ifname"]) != marked[0][:2])
