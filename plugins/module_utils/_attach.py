@@ -33,6 +33,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils import _validate as
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     BackendError,
     InvalidParameter,
+    MissingDependency,
     NetwireError,
     NotOwned,
     failure,
@@ -46,6 +47,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linkops import (
 from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
     MAIN_TABLE,
     RTPROT_NETWIRE,
+    probe_link_kind,
     send_gratuitous_arp,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
@@ -125,6 +127,8 @@ class LinuxBridgeBackend(BridgeBackend):
                 'hairpin': bool(host_link['slave'].get('mode')) if master else False}
 
     def plan_attach(self, plan, ctx, host_ifname, index_ref, bridge, params, current, netns=None):
+        if params.get('vlan_tag') is not None:
+            self._refuse_vlan(ctx, bridge, params['vlan_tag'], netns)
         if current.get('bridge') != bridge:
             plan.step('plug %s into bridge %s' % (host_ifname, bridge), self._enslave, ctx, host_ifname, index_ref,
                       bridge, netns)
@@ -133,6 +137,22 @@ class LinuxBridgeBackend(BridgeBackend):
             plan.step('set hairpin %s on %s' % ('on' if hairpin else 'off', host_ifname), self._hairpin, ctx,
                       host_ifname, index_ref, hairpin, netns)
         return {'bridge': bridge, 'hairpin': hairpin}
+
+    @staticmethod
+    def _refuse_vlan(ctx, bridge, tag, netns):
+        """A VLAN tag on a Linux bridge port is refused, never ignored.
+
+        Ignoring it would put the container on the bridge's untagged LAN: an
+        isolation breach. Whether the kernel can filter VLANs on a bridge at all
+        is probed (a bridge with IFLA_BR_VLAN_FILTERING=1 in a throwaway
+        namespace: EOPNOTSUPP without CONFIG_BRIDGE_VLAN_FILTERING).
+        """
+        if probe_link_kind('bridge', br_vlan_filtering=1) is False:
+            raise MissingDependency("vlan_tag %s on Linux bridge '%s': this kernel has no bridge VLAN filtering"
+                                    " (CONFIG_BRIDGE_VLAN_FILTERING), so the port would be untagged; use an Open"
+                                    " vSwitch bridge for VLANs" % (tag, bridge))
+        raise InvalidParameter("vlan_tag %s on Linux bridge '%s': VLAN ports are only supported on Open vSwitch"
+                               " bridges; without it the port would be untagged" % (tag, bridge))
 
     @staticmethod
     def _enslave(ctx, host_ifname, index_ref, bridge, netns):
@@ -519,9 +539,14 @@ class ContainerAttachManager(object):
         if not fresh and current.get('host_mtu') != mtu:
             self.plan.step('set %s mtu %d' % (host_ifname, mtu), self._set, host_ifname, host_ref, self.netns,
                            mtu=mtu)
-        port = backend.plan_attach(self.plan, ctx, host_ifname, host_ref, p['bridge'], p,
-                                   {} if fresh else dict((k, current.get(k)) for k in ('bridge', 'hairpin')),
-                                   self.netns)
+        try:
+            port = backend.plan_attach(self.plan, ctx, host_ifname, host_ref, p['bridge'], p,
+                                       {} if fresh else dict((k, current.get(k)) for k in ('bridge', 'hairpin')),
+                                       self.netns)
+        except (InvalidParameter, MissingDependency) as err:
+            if err.msg.startswith('Failed to'):
+                raise
+            raise self._fail('attach', err.msg, type(err))
         # container end: link attributes, addresses, up, routes
         if not fresh:
             if current.get('mac') != mac:

@@ -16,6 +16,7 @@ from tests.integration.linux_helpers import (
     link_in,
     routes,
     snapshot,
+    stable,
 )
 
 pytestmark = pytest.mark.lab
@@ -396,3 +397,36 @@ def test_gateway_takeover_and_exact_restore_on_detach(host, netns):
     assert res["changed"], res
     assert _routes_json(ns) == before, "the replaced default route did not come back exactly"
     assert not host.module("container_attach", absent)["changed"]
+
+
+def _addrs(listing):
+    """Addresses per link, without the link-local ones the kernel adds by itself."""
+    return [(a["ifname"], sorted((x["local"], x["prefixlen"]) for x in a.get("addr_info", [])
+                                 if x.get("scope") != "link")) for a in listing]
+
+
+def test_vlan_tag_on_a_linux_bridge_fails_clearly_with_nothing_applied(host, container):
+    """This kernel has no bridge VLAN filtering: a tagged port would land on the untagged LAN (an isolation
+    breach), so the attach is refused, in check mode too, and the host and the container stay exactly as they were."""
+    probe = host.run("ip netns add nwt-vlprobe && ip netns exec nwt-vlprobe ip link add b0 type bridge vlan_filtering 1;"
+                     " rc=$?; ip netns del nwt-vlprobe; exit $rc", check=False)
+    if probe.returncode == 0:
+        pytest.skip("this kernel filters VLANs on bridges: the refusal is for kernels that cannot")
+    c = container()
+
+    def state():
+        inside = ["nsenter", "--net=%s" % ns_path(c)]
+        return ([stable(l) for l in host.json(["ip", "-j", "-d", "link"])],
+                _addrs(host.json(["ip", "-j", "addr"])),
+                host.json(["bridge", "-j", "fdb", "show", "br", BR]),
+                [stable(l) for l in host.json(inside + ["ip", "-j", "-d", "link"])],
+                _addrs(host.json(inside + ["ip", "-j", "addr"])),
+                host.json(inside + ["ip", "-j", "route", "show", "table", "all"]))
+
+    before = state()
+    params = {"container": c.name, "bridge": BR, "addresses": ["10.34.0.97/24"], "vlan_tag": 10}
+    for check in (True, False):
+        res = host.module("container_attach", params, check=check)
+        assert_failed(res, "vlan_tag 10 on Linux bridge '%s'" % BR, "CONFIG_BRIDGE_VLAN_FILTERING",
+                      "the port would be untagged")
+    assert state() == before
