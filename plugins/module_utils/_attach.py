@@ -516,10 +516,10 @@ class ContainerAttachManager(object):
         # (peer, if any, carries our alias by now: its routes are this attachment's own)
         replaced = self._check_route_conflicts(routes, peer['index'] if peer else None)
         if replaced:
-            self.plan.step('take over the default route%s %s (recorded in %s, restored on detach)' % (
-                's' if len(replaced) > 1 else '', ', '.join('%s via %s' % (r['dst'], r['gateway'] or 'a link')
-                                                            for r in replaced), self._record_path()),
-                self._take_over, replaced)
+            what = ', '.join('%s via %s' % (r['dst'], r['gateway'] or 'a link') for r in replaced)
+            self.plan.step('take over the default route%s %s (recorded in %s, restored on detach)'
+                           % ('s' if len(replaced) > 1 else '', what, self._record_path()),
+                           self._take_over, replaced)
 
         fresh = not (paired and current)
         if not paired or not current:
@@ -659,10 +659,9 @@ class ContainerAttachManager(object):
             self.plan.step('forget the replaced default routes of an earlier namespace of %s (%s)'
                            % (self.ns.name, self._record_path()), os.unlink, self._record_path())
             return
-        self.plan.step('restore the default route%s %s replaced by the takeover' % (
-            's' if len(record['routes']) > 1 else '', ', '.join('%s via %s' % (r['dst'], r['gateway'] or r['dev'])
-                                                                for r in record['routes'])),
-            self._restore, record)
+        what = ', '.join('%s via %s' % (r['dst'], r['gateway'] or r['dev']) for r in record['routes'])
+        self.plan.step('restore the default route%s %s replaced by the takeover'
+                       % ('s' if len(record['routes']) > 1 else '', what), self._restore, record)
 
     def _restore(self, record):
         self.ctx.invalidate(self.ns.path)

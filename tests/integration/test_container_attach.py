@@ -348,7 +348,7 @@ def test_attach_right_after_docker_restart(host, container):
     c = container()
     params = {"container": c.name, "bridge": BR, "addresses": ["10.34.0.91/24"], "gateway": "10.34.0.1"}
     assert host.module("container_attach", params)["changed"]
-    for _ in range(3):
+    for _round in range(3):
         c.restart()
         res = host.module("container_attach", params)
         if res.get("failed"):
