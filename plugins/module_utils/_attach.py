@@ -24,13 +24,16 @@ __metaclass__ = type
 
 import errno
 import ipaddress
+import json
 import os
 import socket
+import time
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     BackendError,
     InvalidParameter,
+    MissingDependency,
     NetwireError,
     NotOwned,
     failure,
@@ -44,14 +47,24 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linkops import (
 from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
     MAIN_TABLE,
     RTPROT_NETWIRE,
+    probe_link_kind,
     send_gratuitous_arp,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
 
 ATTACH_KIND = 'attach'
+TAKEOVER_DIR = '/run/netwire/attach'  # records of the default routes a gateway_takeover replaced
+NETNS_READY_TIMEOUT = 5.0  # seconds to wait for a (re)starting container's own network namespace
 HOST_IFNAME_PREFIX = 'nw'
 SCOPE_LINK = 253
 BRPORT_HAIRPIN = 1
+
+
+def _inode(path):
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
 
 def attach_alias(identity, ifname):
@@ -93,6 +106,10 @@ class BridgeBackend(object):
         """Queue what removing the host end leaves behind (nothing for Linux)."""
         return None
 
+    def plan_detach_orphans(self, plan, ctx, container, ifname, netns=None):
+        """Queue the removal of what is left of (container, ifname) without a host end (nothing for Linux)."""
+        return None
+
 
 class LinuxBridgeBackend(BridgeBackend):
     name = 'linux'
@@ -110,6 +127,8 @@ class LinuxBridgeBackend(BridgeBackend):
                 'hairpin': bool(host_link['slave'].get('mode')) if master else False}
 
     def plan_attach(self, plan, ctx, host_ifname, index_ref, bridge, params, current, netns=None):
+        if params.get('vlan_tag') is not None:
+            self._refuse_vlan(ctx, bridge, params['vlan_tag'], netns)
         if current.get('bridge') != bridge:
             plan.step('plug %s into bridge %s' % (host_ifname, bridge), self._enslave, ctx, host_ifname, index_ref,
                       bridge, netns)
@@ -118,6 +137,22 @@ class LinuxBridgeBackend(BridgeBackend):
             plan.step('set hairpin %s on %s' % ('on' if hairpin else 'off', host_ifname), self._hairpin, ctx,
                       host_ifname, index_ref, hairpin, netns)
         return {'bridge': bridge, 'hairpin': hairpin}
+
+    @staticmethod
+    def _refuse_vlan(ctx, bridge, tag, netns):
+        """A VLAN tag on a Linux bridge port is refused, never ignored.
+
+        Ignoring it would put the container on the bridge's untagged LAN: an
+        isolation breach. Whether the kernel can filter VLANs on a bridge at all
+        is probed (a bridge with IFLA_BR_VLAN_FILTERING=1 in a throwaway
+        namespace: EOPNOTSUPP without CONFIG_BRIDGE_VLAN_FILTERING).
+        """
+        if probe_link_kind('bridge', br_vlan_filtering=1) is False:
+            raise MissingDependency("vlan_tag %s on Linux bridge '%s': this kernel has no bridge VLAN filtering"
+                                    " (CONFIG_BRIDGE_VLAN_FILTERING), so the port would be untagged; use an Open"
+                                    " vSwitch bridge for VLANs" % (tag, bridge))
+        raise InvalidParameter("vlan_tag %s on Linux bridge '%s': VLAN ports are only supported on Open vSwitch"
+                               " bridges; without it the port would be untagged" % (tag, bridge))
 
     @staticmethod
     def _enslave(ctx, host_ifname, index_ref, bridge, netns):
@@ -222,6 +257,9 @@ def normalize_params(params):
             raise InvalidParameter('use gateway/gateway6 for the default route, not routes')
         routes.append({'dest': dest, 'via': via})
     p['routes'] = sorted(routes, key=_route_key)
+    p['gateway_takeover'] = bool(p.get('gateway_takeover'))
+    if p['gateway_takeover'] and not (p.get('gateway') or p.get('gateway6')):
+        raise InvalidParameter('gateway_takeover needs gateway or gateway6 (the default route to take over)')
     return p
 
 
@@ -270,18 +308,57 @@ class ContainerAttachManager(object):
             before = self.plan_absent()
             after = {}
         else:
-            try:
-                self.ns = resolve(self.params['container'], self.params.get('container_type') or 'auto')
-            except NetwireError as err:
-                raise self._fail('attach', err.msg.split(': ', 1)[-1], type(err))
+            self.ns = self._resolve_ready()
             before = self.read_state()
             self.plan_present(before)
             after = None
-        self.plan.apply()
+        try:
+            self.plan.apply()
+        except NetwireError as err:
+            if self.params['state'] != 'absent' and self._namespace_changed():
+                raise self._fail('attach', 'the container restarted while it was being attached (its network'
+                                 ' namespace changed under us: %s); nothing of the new namespace is half-done'
+                                 ' by design, retry' % err.msg, BackendError)
+            raise
         if after is None:
             after = self.predicted if self.ctx.check_mode else self.read_state()
         return {'changed': self.plan.changed, 'actions': self.plan.actions,
                 'diff': {'before': before, 'after': after}, 'attachment': after}
+
+    # ---------------------------------------------------------------- the container's namespace
+
+    def _resolve_ready(self):
+        """Resolve the container and wait (bounded) until its own network namespace is there.
+
+        Right after ``docker restart`` the engine may report a pid whose process
+        is gone again, or that does not have its own namespace yet (it still
+        shares ours): re-resolve until the reference leads to a namespace that
+        exists and is not the module's own, or fail with a message to retry.
+        """
+        deadline = time.time() + NETNS_READY_TIMEOUT
+        own = _inode('/proc/self/ns/net')
+        while True:
+            try:
+                ns = resolve(self.params['container'], self.params.get('container_type') or 'auto')
+            except NetwireError as err:
+                raise self._fail('attach', err.msg.split(': ', 1)[-1], type(err))
+            inode = ns.inode()
+            if inode is not None and (inode != own or ns.ref_type in ('netns', 'path')):
+                self._ns_inode = inode
+                return ns
+            if time.time() >= deadline:
+                raise self._fail('attach', 'the container has no network namespace of its own after %.0f s (%s'
+                                 ' is the module\'s own: a container with the host network, or one still'
+                                 ' starting: then retry)' % (NETNS_READY_TIMEOUT, ns.path), BackendError)
+            time.sleep(0.1)
+
+    def _namespace_changed(self):
+        """After a failed step: does the reference now lead to another namespace (a restart)?"""
+        try:
+            ns = resolve(self.params['container'], self.params.get('container_type') or 'auto')
+        except NetwireError:
+            return True
+        return ns.inode() != getattr(self, '_ns_inode', None)
 
     # ---------------------------------------------------------------- reading
 
@@ -369,6 +446,9 @@ class ContainerAttachManager(object):
         names = set(host_ifname_for(i, p['ifname']) for i in identities)
         if p.get('host_ifname'):
             names = set([p['host_ifname']])
+        else:
+            # A host end made with a custom host_ifname is found by its ownership mark.
+            names.update(name for name, link in self.ctx.links(self.netns).items() if link['alias'] in aliases)
         for name in sorted(names):
             link = self.ctx.link(name, self.netns)
             if link is None:
@@ -380,8 +460,20 @@ class ContainerAttachManager(object):
                 continue
             for backend_name in _BACKEND_ORDER:
                 BRIDGE_BACKENDS[backend_name].plan_detach(self.plan, self.ctx, name, link, self.netns)
-            self.plan.step('delete veth pair %s' % name, self.ctx.call, 'delete', 'veth', name, 'link', 'del',
-                           index=link['index'], netns=self.netns)
+            self.plan.step('delete veth pair %s' % name, self._delete, 'delete', name, link['index'], self.netns)
+        if self.ns is not None:
+            self._plan_restore()
+        elif os.path.isdir(TAKEOVER_DIR):
+            for identity in identities:  # the container is gone, and with it the routes to restore
+                path = os.path.join(TAKEOVER_DIR, '%s.json' % host_ifname_for(identity, p['ifname']))
+                if os.path.exists(path):
+                    self.plan.step('forget the replaced default routes of %s (the container is gone)' % identity,
+                                   os.unlink, path)
+        # What the backends keep for this attachment after its veth died with the container
+        # (an OVS port whose interface is gone).
+        for backend_name in _BACKEND_ORDER:
+            BRIDGE_BACKENDS[backend_name].plan_detach_orphans(self.plan, self.ctx, str(p['container']), p['ifname'],
+                                                              self.netns)
         return before
 
     # ---------------------------------------------------------------- present
@@ -401,8 +493,7 @@ class ContainerAttachManager(object):
                 # ours, from an earlier reference to the same container (its ref changed in the
                 # model): replace it rather than refuse.
                 self.plan.step('remove host end %s of the earlier attachment %s' % (host_ifname, host['alias']),
-                               ctx.call, 'remove earlier', 'veth', host_ifname, 'link', 'del',
-                               index=host['index'], netns=self.netns)
+                               self._delete, 'remove earlier', host_ifname, host['index'], self.netns)
                 host, paired = None, False
             else:
                 raise self._fail('attach', "host interface '%s' exists but is not this attachment (alias %r);"
@@ -423,18 +514,21 @@ class ContainerAttachManager(object):
         mtu = p.get('mtu') or backend.bridge_mtu(ctx, p['bridge'], self.netns)
         routes = wanted_routes(p)
         # (peer, if any, carries our alias by now: its routes are this attachment's own)
-        self._check_route_conflicts(routes, peer['index'] if peer else None)
+        replaced = self._check_route_conflicts(routes, peer['index'] if peer else None)
+        if replaced:
+            what = ', '.join('%s via %s' % (r['dst'], r['gateway'] or 'a link') for r in replaced)
+            self.plan.step('take over the default route%s %s (recorded in %s, restored on detach)'
+                           % ('s' if len(replaced) > 1 else '', what, self._record_path()),
+                           self._take_over, replaced)
 
         fresh = not (paired and current)
         if not paired or not current:
             if host is not None:
                 self.plan.step('remove stale host end %s (its container end is gone: container restarted?)'
-                               % host_ifname, ctx.call, 'remove stale', 'veth', host_ifname, 'link', 'del',
-                               index=host['index'], netns=self.netns)
+                               % host_ifname, self._delete, 'remove stale', host_ifname, host['index'], self.netns)
             if peer is not None:
-                self.plan.step('remove stale container end %s in %s' % (p['ifname'], ns.name), ctx.call,
-                               'remove stale', 'veth', p['ifname'], 'link', 'del', index=peer['index'],
-                               netns=ns.path)
+                self.plan.step('remove stale container end %s in %s' % (p['ifname'], ns.name), self._delete,
+                               'remove stale', p['ifname'], peer['index'], ns.path)
             self.plan.step('create veth %s <-> %s:%s' % (host_ifname, ns.name, p['ifname']), self._create_pair,
                            host_ifname, alias, mac, mtu)
             current = {}
@@ -445,9 +539,14 @@ class ContainerAttachManager(object):
         if not fresh and current.get('host_mtu') != mtu:
             self.plan.step('set %s mtu %d' % (host_ifname, mtu), self._set, host_ifname, host_ref, self.netns,
                            mtu=mtu)
-        port = backend.plan_attach(self.plan, ctx, host_ifname, host_ref, p['bridge'], p,
-                                   {} if fresh else dict((k, current.get(k)) for k in ('bridge', 'hairpin')),
-                                   self.netns)
+        try:
+            port = backend.plan_attach(self.plan, ctx, host_ifname, host_ref, p['bridge'], p,
+                                       {} if fresh else dict((k, current.get(k)) for k in ('bridge', 'hairpin')),
+                                       self.netns)
+        except (InvalidParameter, MissingDependency) as err:
+            if err.msg.startswith('Failed to'):
+                raise
+            raise self._fail('attach', err.msg, type(err))
         # container end: link attributes, addresses, up, routes
         if not fresh:
             if current.get('mac') != mac:
@@ -495,13 +594,106 @@ class ContainerAttachManager(object):
         """
         theirs = [r for r in self.ctx.routes(self.ns.path)
                   if r['table'] == MAIN_TABLE and not (r['oif'] == our_index and r['proto'] == RTPROT_NETWIRE)]
+        replaced = []
         for route in routes:
             for r in theirs:
                 if str(ipaddress.ip_network(r['dst'])) == route['dest']:
+                    if self.params['gateway_takeover'] and ipaddress.ip_network(route['dest']).prefixlen == 0:
+                        replaced.append(r)
+                        continue
                     raise self._fail('attach', 'the container already has a route to %s (via %s) that this'
-                                     ' attachment does not own' % (route['dest'], r['gateway'] or 'a link'))
+                                     ' attachment does not own%s' % (
+                                         route['dest'], r['gateway'] or 'a link',
+                                         ' (gateway_takeover replaces a default route)'
+                                         if ipaddress.ip_network(route['dest']).prefixlen == 0 else ''))
+        return replaced
+
+    # ---------------------------------------------------------------- default route takeover
+
+    def _record_path(self):
+        return os.path.join(TAKEOVER_DIR, '%s.json' % host_ifname_for(self.ns.identity, self.params['ifname']))
+
+    def _read_record(self):
+        try:
+            with open(self._record_path()) as f:
+                return json.load(f)
+        except (IOError, OSError, ValueError):
+            return None
+
+    def _take_over(self, replaced):
+        """Record the default routes we replace (merged with an earlier record), then remove them."""
+        record = self._read_record()
+        if not record or record.get('netns_inode') != self.ns.inode():
+            record = {'identity': self.ns.identity, 'ifname': self.params['ifname'], 'netns_inode': self.ns.inode(),
+                      'routes': []}
+        for r in replaced:
+            dev = self.ctx.link_by_index(r['oif'], self.ns.path) if r['oif'] else None
+            saved = {'family': r['family'], 'dst': r['dst'], 'gateway': r['gateway'],
+                     'dev': dev['ifname'] if dev else None, 'proto': r['proto'], 'scope': r['scope'],
+                     'table': r['table'], 'priority': r['priority']}
+            if saved not in record['routes']:
+                record['routes'].append(saved)
+        if not os.path.isdir(TAKEOVER_DIR):
+            os.makedirs(TAKEOVER_DIR, 0o700)
+        tmp = self._record_path() + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(record, f, sort_keys=True)
+        os.rename(tmp, self._record_path())
+        for r in replaced:
+            kwargs = dict((k, r[k]) for k in ('family', 'proto', 'scope', 'table') if r[k] is not None)
+            kwargs['dst'] = r['dst']
+            if r['gateway']:
+                kwargs['gateway'] = r['gateway']
+            if r['oif']:
+                kwargs['oif'] = r['oif']
+            if r['priority'] is not None:
+                kwargs['priority'] = r['priority']
+            self.ctx.call('take over', 'default route', r['dst'], 'route', 'del', netns=self.ns.path, **kwargs)
+
+    def _plan_restore(self):
+        """On detach: queue putting back the routes a takeover replaced (and forgetting the record)."""
+        record = self._read_record()
+        if record is None:
+            return
+        if record.get('netns_inode') != self.ns.inode():
+            self.plan.step('forget the replaced default routes of an earlier namespace of %s (%s)'
+                           % (self.ns.name, self._record_path()), os.unlink, self._record_path())
+            return
+        what = ', '.join('%s via %s' % (r['dst'], r['gateway'] or r['dev']) for r in record['routes'])
+        self.plan.step('restore the default route%s %s replaced by the takeover'
+                       % ('s' if len(record['routes']) > 1 else '', what), self._restore, record)
+
+    def _restore(self, record):
+        self.ctx.invalidate(self.ns.path)
+        for r in record['routes']:
+            kwargs = dict((k, r[k]) for k in ('family', 'proto', 'scope', 'table', 'gateway', 'priority')
+                          if r[k] is not None)
+            kwargs['dst'] = r['dst']
+            if r['dev']:
+                dev = self.ctx.link(r['dev'], self.ns.path)
+                if dev is None:
+                    raise self._fail('detach', 'cannot restore the default route %s via %s: its device %s is gone'
+                                     ' (the record stays in %s)' % (r['dst'], r['gateway'], r['dev'],
+                                                                    self._record_path()), BackendError)
+                kwargs['oif'] = dev['index']
+            self.ctx.call('restore', 'default route', r['dst'], 'route', 'add', netns=self.ns.path, **kwargs)
+        os.unlink(self._record_path())
 
     # ---------------------------------------------------------------- steps
+
+    def _delete(self, verb, name, index, netns):
+        """Delete a veth end; one that is already gone is fine.
+
+        A veth whose other end lived in a container's old namespace disappears
+        when the kernel cleans that namespace up, which it does asynchronously,
+        after ``docker restart`` has returned: between our read and our delete
+        it may vanish (ENODEV, "No such device").
+        """
+        try:
+            self.ctx.call(verb, 'veth', name, 'link', 'del', index=index, netns=netns)
+        except BackendError as err:
+            if '(errno %d)' % errno.ENODEV not in err.msg:
+                raise
 
     def _create_pair(self, host_ifname, alias, mac, mtu):
         p, ctx, ns = self.params, self.ctx, self.ns

@@ -71,7 +71,7 @@ ZONE_KEYS = ('allow_to', 'description')
 NETWORK_KEYS = ('subnet', 'zone', 'backend', 'overlay', 'key', 'port', 'mtu', 'nat', 'icc', 'hosts', 'vlan',
                 'bridge', 'host_slots', 'description')
 CONTAINER_KEYS = ('host', 'ref', 'ref_type', 'interfaces', 'publish', 'description')
-INTERFACE_KEYS = ('network', 'ifname', 'address', 'mac', 'gateway')
+INTERFACE_KEYS = ('network', 'ifname', 'address', 'mac', 'gateway', 'gateway_takeover')
 PUBLISH_KEYS = ('proto', 'host_port', 'port', 'bind', 'network', 'capture_host_port')
 HOST_KEYS = ('index', 'underlay_interface', 'underlay_address', 'underlay_mtu', 'ovs_datapath')
 
@@ -678,7 +678,7 @@ def _networks(f, raw, zones, hosts):
 
 def _interface(f, path, cname, index, body, nets):
     itf = {'network': None, 'ifname': 'eth%d' % (index + 1), 'address': None, 'auto': True, 'mac': None,
-           'mac_auto': True, 'gateway': 'auto', 'path': path, 'ok': True}
+           'mac_auto': True, 'gateway': 'auto', 'gateway_takeover': False, 'path': path, 'ok': True}
     body = _as_dict(f, path, body, 'an interface', allow_none=False)
     if body is None:
         itf['ok'] = False
@@ -773,6 +773,10 @@ def _interface(f, path, cname, index, body, nets):
             f.add(gpath, "gateway %s is the interface's own address" % addr)
             addr = None
         itf['gateway'] = str(addr) if addr is not None else None
+    itf['gateway_takeover'] = bool(_bool(f, _path(path, 'gateway_takeover'), body.get('gateway_takeover'), False,
+                                         'gateway_takeover'))
+    if itf['gateway_takeover'] and itf['gateway'] is None:
+        f.add(_path(path, 'gateway_takeover'), 'gateway_takeover needs a gateway on this interface')
     return itf
 
 
@@ -1387,8 +1391,10 @@ def host_plan(normalized, host):
             p['linux_bridges'].append({'name': net['bridge'], 'mtu': net['mtu'], 'addresses': [address],
                                        'stp': False})
         else:
+            # The internal port is the containers' gateway: on a VLAN network it is an access
+            # port of that VLAN like theirs (tunnel ports stay trunks).
             p['ovs_bridges'].append({'name': net['bridge'], 'datapath_type': h['ovs_datapath'],
-                                     'ports': [{'name': net['bridge'], 'type': 'internal',
+                                     'ports': [{'name': net['bridge'], 'type': 'internal', 'tag': net['vlan'],
                                                 'mtu': net['mtu'], 'addresses': [address]}]})
         remotes = [hosts[r]['underlay_address'] for r in net['hosts'] if r != host]
         if net['overlay'] in KEY_RANGE and remotes:
@@ -1438,6 +1444,8 @@ def host_plan(normalized, host):
                       'addresses': [_cidr(itf['address'], prefix)], 'mac': itf['mac'], 'mtu': net['mtu']}
             if itf['gateway']:
                 attach['gateway'] = itf['gateway']
+                if itf['gateway_takeover']:
+                    attach['gateway_takeover'] = True
             if net['backend'] == 'ovs' and net['vlan']:
                 attach['vlan_tag'] = net['vlan']
             p['attachments'].append(attach)

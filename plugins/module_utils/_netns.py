@@ -112,8 +112,9 @@ def _from_inspect(ref, ref_type, data):
     state = data.get('State') or {}
     name = (data.get('Name') or ref).lstrip('/')
     if not state.get('Running') or not state.get('Pid'):
-        raise failure('resolve', 'container', ref, '%s container %s is not running (status: %s)'
-                      % (ref_type, name, state.get('Status', 'unknown')), InvalidParameter)
+        restarting = ' (it is restarting: retry)' if state.get('Restarting') else ''
+        raise failure('resolve', 'container', ref, '%s container %s is not running (status: %s)%s'
+                      % (ref_type, name, state.get('Status', 'unknown'), restarting), InvalidParameter)
     pid = int(state['Pid'])
     return ContainerNamespace(ref, ref_type, _pid_netns(pid), '%s:%s' % (ref_type, name), name,
                               pid=pid, container_id=data.get('Id'))

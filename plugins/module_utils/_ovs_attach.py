@@ -295,6 +295,25 @@ class OvsBridgeBackend(object):
                   [_ovsdb.op("del_port", bridge=port["bridge"], name=host_ifname)], None)
         return None
 
+    def plan_detach_orphans(self, plan, ctx, container, ifname, netns=None):
+        """Our attachment ports of (container, ifname) whose host end no longer exists.
+
+        When the container is removed, its veth dies with its namespace, but the OVS
+        port stays (ofport -1). Ports whose interface still exists are left alone:
+        they are found through their host end (:meth:`plan_detach`), or they are
+        not this attachment's.
+        """
+        if not self._available():
+            return None
+        snap = self.snapshot()
+        for name in find_stale_ports(snap, container, ifname):
+            if ctx.link(name, netns) is not None:
+                continue
+            port = snap["ports"][name]
+            plan.step("remove OVS port %s from bridge %s (its host end is gone)" % (name, port["bridge"]),
+                      self._apply, [_ovsdb.op("del_port", bridge=port["bridge"], name=name)], None)
+        return None
+
     # -- batching (host_network): the OVS changes of many attachments in one transaction
     def begin_batch(self):
         """Collect the OVS changes of the following attachments instead of applying each.

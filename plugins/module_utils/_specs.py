@@ -60,6 +60,7 @@ CONTAINER_ATTACH = dict(
     mtu=dict(type='int'),
     gateway=dict(type='str'),
     gateway6=dict(type='str'),
+    gateway_takeover=dict(type='bool', default=False),
     routes=dict(type='list', elements='dict', default=[], options=dict(
         dest=dict(type='str', required=True),
         via=dict(type='str'),

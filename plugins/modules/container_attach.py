@@ -108,6 +108,15 @@ options:
   gateway6:
     description: IPv6 default gateway of the container, handled like O(gateway).
     type: str
+  gateway_takeover:
+    description:
+      - Make O(gateway) (and O(gateway6)) the container's default route even when the container already has a
+        default route that this attachment does not own (pipework's second interface as the way out).
+      - The replaced default route is recorded on the host (C(/run/netwire/attach/<host end>.json)) and put back
+        exactly as it was on O(state=absent). Without this option such a route is never touched and the attach
+        fails.
+    type: bool
+    default: false
   routes:
     description:
       - Extra routes through this interface. Together with the gateway routes, the exact set of routes netwire
@@ -161,9 +170,19 @@ EXAMPLES = r"""
       - dest: 10.40.0.0/16
         via: 10.30.0.1
 
-- name: Detach
+- name: A second interface that becomes the way out of a container that already has Docker's default route
   netwire.fabric.container_attach:
     container: web1
+    ifname: eth2
+    bridge: nw-out
+    addresses: [10.50.0.5/24]
+    gateway: 10.50.0.1
+    gateway_takeover: true
+
+- name: Detach (puts back the default route that eth2 took over)
+  netwire.fabric.container_attach:
+    container: web1
+    ifname: eth2
     state: absent
 """
 

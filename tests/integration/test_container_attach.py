@@ -16,6 +16,7 @@ from tests.integration.linux_helpers import (
     link_in,
     routes,
     snapshot,
+    stable,
 )
 
 pytestmark = pytest.mark.lab
@@ -277,3 +278,155 @@ def test_bad_input_changes_nothing(host, bad_setup, override, fragments):
         assert_failed(host.module("container_attach", params, check=check), *fragments)
     assert snapshot(host, names) == before
     assert sorted(l["ifname"] for l in host.json(["ip", "-j", "link"])) == before_links
+
+
+# ---------------------------------------------------------------- detach is exact
+
+OVS_BR = "nwt-aovs"
+
+
+@pytest.fixture
+def ovs_host(lab):
+    h = lab.host("host1")
+    res = h.module("ovs_bridge", {"name": OVS_BR, "datapath_type": "netdev"})
+    assert not res.get("failed"), res
+    yield h
+    h.module("ovs_bridge", {"name": OVS_BR, "state": "absent"})
+    h.run("for p in $(ovs-vsctl list-ports %s 2>/dev/null); do ovs-vsctl del-port %s $p; done;"
+          " ovs-vsctl --if-exists del-br %s" % (OVS_BR, OVS_BR, OVS_BR), check=False)
+
+
+def ovs_ports(host):
+    return sorted(host.run(["ovs-vsctl", "list-ports", OVS_BR]).stdout.split())
+
+
+def test_absent_for_a_removed_container_removes_its_ovs_port(ovs_host, container):
+    c = container()
+    params = {"container": c.name, "bridge": OVS_BR, "bridge_type": "ovs", "addresses": ["10.35.0.11/24"]}
+    res = ovs_host.module("container_attach", params)
+    assert res["changed"], res
+    port = res["attachment"]["host_ifname"]
+    assert ovs_ports(ovs_host) == [port]
+    c.remove()
+    assert link(ovs_host, port) is None, "the veth should have died with the container"
+    assert ovs_ports(ovs_host) == [port], "the test needs the port to outlive the container"
+    absent = {"container": c.name, "state": "absent"}
+    res = ovs_host.module("container_attach", absent, check=True)
+    assert res["changed"] and ovs_ports(ovs_host) == [port], res
+    res = ovs_host.module("container_attach", absent)
+    assert res["changed"], res
+    assert ovs_ports(ovs_host) == []
+    again = ovs_host.module("container_attach", absent)
+    assert not again.get("failed") and not again["changed"], again
+
+
+def test_absent_by_container_and_ifname_finds_a_custom_host_end(host, ovs_host, container):
+    c = container()
+    # one attachment on a Linux bridge, one on OVS, both with a custom host end
+    params = [{"container": c.name, "bridge": BR, "ifname": "eth1", "host_ifname": "nwt-custom1",
+               "addresses": ["10.34.0.81/24"]},
+              {"container": c.name, "bridge": OVS_BR, "ifname": "eth2", "host_ifname": "nwt-custom2",
+               "addresses": ["10.35.0.81/24"]}]
+    for p in params:
+        assert host.module("container_attach", p)["changed"]
+    assert host_ends(host, "docker:%s" % c.name) == ["nwt-custom1", "nwt-custom2"]
+    assert ovs_ports(host) == ["nwt-custom2"]
+    for ifname in ("eth1", "eth2"):
+        absent = {"container": c.name, "ifname": ifname, "state": "absent"}
+        res = host.module("container_attach", absent)
+        assert res["changed"], res
+        assert not host.module("container_attach", absent)["changed"]
+    assert host_ends(host, "docker:%s" % c.name) == []
+    assert link(host, "nwt-custom1") is None and link(host, "nwt-custom2") is None
+    assert link_in(host, ns_path(c), "eth1") is None and link_in(host, ns_path(c), "eth2") is None
+    assert ovs_ports(host) == []
+
+
+def test_attach_right_after_docker_restart(host, container):
+    """A few rounds of what scripts/bench_restart_attach.py does 50 times: attach as soon as
+    `docker restart` returns; it works, or it fails with a message that says to retry."""
+    c = container()
+    params = {"container": c.name, "bridge": BR, "addresses": ["10.34.0.91/24"], "gateway": "10.34.0.1"}
+    assert host.module("container_attach", params)["changed"]
+    for _round in range(3):
+        c.restart()
+        res = host.module("container_attach", params)
+        if res.get("failed"):
+            assert "retry" in res["msg"], res["msg"]
+            res = host.module("container_attach", params)
+        assert res["changed"] and not res.get("failed"), res
+        assert addresses(host, "eth1", ns_path(c)) == ["10.34.0.91/24"]
+        assert c.exec(["ping", "-c", "1", "-W", "2", "10.34.0.1"]).returncode == 0
+        assert host_ends(host, "docker:%s" % c.name) == [res["attachment"]["host_ifname"]]
+
+
+# ---------------------------------------------------------------- default route takeover (pipework #183)
+
+def _routes_json(ns):
+    return json.loads(ns.run(["ip", "-j", "-4", "route", "show", "table", "all"]).stdout)
+
+
+def test_gateway_takeover_and_exact_restore_on_detach(host, netns):
+    ns = netns(host, "nwt-takeover")
+    ns.run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1"
+           " && ip link add eth0 type veth peer name eth9 && ip addr add 10.77.0.2/24 dev eth0 && ip link set eth0 up"
+           " && ip link set eth9 up && ip route add default via 10.77.0.1 dev eth0 proto static metric 7")
+    before = _routes_json(ns)
+    params = {"container": ns.name, "bridge": BR, "ifname": "eth1", "addresses": ["10.34.0.95/24"],
+              "gateway": "10.34.0.1"}
+    # the default: a route we do not own is refused, and nothing is applied
+    refused = host.module("container_attach", params)
+    assert_failed(refused, "already has a route to 0.0.0.0/0 (via 10.77.0.1)", "gateway_takeover")
+    assert _routes_json(ns) == before and link_in(host, ns.path, "eth1") is None
+    takeover = dict(params, gateway_takeover=True)
+    res = host.module("container_attach", takeover, check=True)
+    assert res["changed"] and any(a.startswith("take over the default route 0.0.0.0/0 via 10.77.0.1")
+                                  for a in res["actions"]), res
+    assert _routes_json(ns) == before, "check mode changed the routes"
+    res = host.module("container_attach", takeover)
+    assert res["changed"], res
+    default = [r for r in routes(host, ns.path) if r["dst"] == "default"]
+    assert [(r["gateway"], r["dev"], r["protocol"]) for r in default] == [("10.34.0.1", "eth1", "110")], default
+    assert ns.run(["ping", "-c", "1", "-W", "2", "10.34.0.1"], check=False).returncode == 0
+    assert not host.module("container_attach", takeover)["changed"]
+    absent = {"container": ns.name, "ifname": "eth1", "state": "absent"}
+    res = host.module("container_attach", absent, check=True)
+    assert res["changed"] and any(a.startswith("restore the default route 0.0.0.0/0 via 10.77.0.1")
+                                  for a in res["actions"]), res
+    res = host.module("container_attach", absent)
+    assert res["changed"], res
+    assert _routes_json(ns) == before, "the replaced default route did not come back exactly"
+    assert not host.module("container_attach", absent)["changed"]
+
+
+def _addrs(listing):
+    """Addresses per link, without the link-local ones the kernel adds by itself."""
+    return [(a["ifname"], sorted((x["local"], x["prefixlen"]) for x in a.get("addr_info", [])
+                                 if x.get("scope") != "link")) for a in listing]
+
+
+def test_vlan_tag_on_a_linux_bridge_fails_clearly_with_nothing_applied(host, container):
+    """This kernel has no bridge VLAN filtering: a tagged port would land on the untagged LAN (an isolation
+    breach), so the attach is refused, in check mode too, and the host and the container stay exactly as they were."""
+    probe = host.run("ip netns add nwt-vlprobe && ip netns exec nwt-vlprobe ip link add b0 type bridge vlan_filtering 1;"
+                     " rc=$?; ip netns del nwt-vlprobe; exit $rc", check=False)
+    if probe.returncode == 0:
+        pytest.skip("this kernel filters VLANs on bridges: the refusal is for kernels that cannot")
+    c = container()
+
+    def state():
+        inside = ["nsenter", "--net=%s" % ns_path(c)]
+        return ([stable(l) for l in host.json(["ip", "-j", "-d", "link"])],
+                _addrs(host.json(["ip", "-j", "addr"])),
+                host.json(["bridge", "-j", "fdb", "show", "br", BR]),
+                [stable(l) for l in host.json(inside + ["ip", "-j", "-d", "link"])],
+                _addrs(host.json(inside + ["ip", "-j", "addr"])),
+                host.json(inside + ["ip", "-j", "route", "show", "table", "all"]))
+
+    before = state()
+    params = {"container": c.name, "bridge": BR, "addresses": ["10.34.0.97/24"], "vlan_tag": 10}
+    for check in (True, False):
+        res = host.module("container_attach", params, check=check)
+        assert_failed(res, "vlan_tag 10 on Linux bridge '%s'" % BR, "CONFIG_BRIDGE_VLAN_FILTERING",
+                      "the port would be untagged")
+    assert state() == before

@@ -50,6 +50,12 @@ def test_bridge(spec, bridge):
                       for p in b["ports"]]
         missing = [p for p in want_ports if ovs["port_bridge"].get(p) != bridge["name"]]
         assert not missing, "%s: ports %s are not on the bridge" % (where, ", ".join(missing))
+        want_tag = [p.get("tag") for b in spec.plans[bridge["host"]]["ovs_bridges"] if b["name"] == bridge["name"]
+                    for p in b["ports"] if p["name"] == bridge["name"]][0]
+        tag = (ovs["ports"].get(bridge["name"]) or {}).get("tag")
+        tag = tag if not isinstance(tag, list) else (tag[0] if tag else None)
+        assert tag == want_tag, "%s: its internal port (the containers' gateway) has VLAN tag %r, the model says " \
+            "%r (netwire_networks.%s.vlan)" % (where, tag, want_tag, bridge.get("network"))
         assert link is not None, "%s: the bridge's internal interface does not exist in the kernel" % where
     assert link["mtu"] == bridge["mtu"], "%s: mtu %d, the model says %d (%s)" % (
         where, link["mtu"], bridge["mtu"], bridge["mtu_path"])

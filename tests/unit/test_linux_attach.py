@@ -237,3 +237,82 @@ def test_a_named_host_end_left_by_an_earlier_reference_is_replaced_not_refused()
     with pytest.raises(NotOwned, match="not this attachment"):
         Manager(ctx, params(host_ifname=foreign["ifname"])).run()
     assert ctx.calls == []
+
+
+# ---------------------------------------------------------------- attaching right after a restart
+
+class VanishingSession(FakeSession):
+    """The kernel removes a veth (its peer's namespace was cleaned up) between our read and our delete."""
+
+    def __init__(self, *args, **kwargs):
+        self.vanishing = kwargs.pop("vanishing")
+        FakeSession.__init__(self, *args, **kwargs)
+
+    def call(self, verb, what, name, method, *args, **kwargs):
+        if method == "link" and args == ("del",) and kwargs.get("index") in self.vanishing:
+            from ansible_collections.netwire.fabric.plugins.module_utils._errors import failure, BackendError
+            raise failure(verb, what, name, "No such device (errno 19)", BackendError)
+        return FakeSession.call(self, verb, what, name, method, *args, **kwargs)
+
+
+def test_a_stale_host_end_that_vanishes_before_its_removal_is_not_an_error():
+    host = paired()[0]
+    host["link"] = 9  # its peer lives in the container's old namespace, which the kernel is cleaning up
+    ctx = VanishingSession([bridge(), host], namespaces={NS.path: [link(1, "lo")]}, vanishing={host["index"]})
+    mgr = Manager(ctx, params(addresses=["10.1.0.5/24"]))
+    mgr.ns = NS
+    mgr._delete("remove stale", host["ifname"], host["index"], None)  # gone meanwhile: fine
+    ctx.vanishing = set()
+    mgr._delete("remove stale", host["ifname"], host["index"], None)
+    assert [c[2]["index"] for c in ctx.calls] == [host["index"]]
+
+
+def test_a_namespace_that_is_not_the_containers_own_yet_is_waited_for(monkeypatch):
+    """A pid that still shares the module's namespace (container starting): re-resolve until it has its own."""
+    answers = [ContainerNamespace("c1", "docker", "/proc/self/ns/net", "docker:c1", "c1"),
+               ContainerNamespace("c1", "docker", __file__, "docker:c1", "c1")]
+    monkeypatch.setattr(at, "resolve", lambda ref, kind: answers.pop(0) if len(answers) > 1 else answers[0])
+    mgr = at.ContainerAttachManager(FakeSession(), params())
+    mgr.params = at.normalize_params(mgr.raw_params)
+    ns = mgr._resolve_ready()
+    assert ns.path == __file__ and not answers[1:]
+
+
+def test_a_namespace_that_never_becomes_the_containers_own_fails_asking_to_retry(monkeypatch):
+    monkeypatch.setattr(at, "NETNS_READY_TIMEOUT", 0.3)
+    monkeypatch.setattr(at, "resolve", lambda ref, kind: ContainerNamespace("c1", "docker", "/proc/self/ns/net",
+                                                                            "docker:c1", "c1"))
+    mgr = at.ContainerAttachManager(FakeSession(), params())
+    mgr.params = at.normalize_params(mgr.raw_params)
+    with pytest.raises(Exception) as err:
+        mgr._resolve_ready()
+    assert "retry" in str(err.value.msg)
+
+
+# ---------------------------------------------------------------- default route takeover
+
+def test_gateway_takeover_replaces_only_a_default_route():
+    foreign = {"family": 2, "dst": "0.0.0.0/0", "gateway": "172.17.0.1", "oif": 3, "proto": 3, "scope": 0,
+               "table": 254, "priority": None}
+    ctx = FakeSession([bridge()], check_mode=True,
+                      namespaces={NS.path: [link(1, "lo"), link(3, "eth0", kind="veth")]},
+                      routes={NS.path: [foreign, dict(foreign, dst="10.9.0.0/16")]})
+    res = Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1", gateway_takeover=True)).run()
+    take = [a for a in res["actions"] if a.startswith("take over")]
+    assert take == ["take over the default route 0.0.0.0/0 via 172.17.0.1 (recorded in %s/%s.json, restored on"
+                    " detach)" % (at.TAKEOVER_DIR, at.host_ifname_for("netns:c1", "eth1"))]
+    assert res["actions"].index(take[0]) < res["actions"].index("add route 0.0.0.0/0 via 10.1.0.1")
+    # a route that is not a default route is still a conflict
+    with pytest.raises(InvalidParameter, match="already has a route to 10.9.0.0/16"):
+        Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1", gateway_takeover=True,
+                            routes=[{"dest": "10.9.0.0/16", "via": "10.1.0.1"}])).run()
+
+
+def test_gateway_takeover_needs_a_gateway_and_the_default_still_refuses():
+    with pytest.raises(InvalidParameter, match="gateway_takeover needs gateway"):
+        at.normalize_params(params(addresses=["10.1.0.5/24"], gateway_takeover=True))
+    ctx = FakeSession([bridge()], namespaces={NS.path: [link(1, "lo"), link(3, "eth0", kind="veth")]},
+                      routes={NS.path: [{"dst": "0.0.0.0/0", "gateway": "172.17.0.1", "oif": 3, "proto": 3,
+                                         "table": 254, "priority": None}]})
+    with pytest.raises(InvalidParameter, match="gateway_takeover replaces a default route"):
+        Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1")).run()

@@ -154,6 +154,19 @@ def test_ovs_vlan_becomes_the_attachments_tag():
     assert tags == [42, 42]
 
 
+def test_ovs_vlan_tags_the_bridges_internal_port_too():
+    """The internal port is the containers' gateway: untagged, it would not hear them."""
+    model = base()
+    model["netwire_networks"]["back"]["vlan"] = 42
+    plans = m.plan(model, hosts())
+    for host, plan in plans.items():
+        for br in plan["ovs_bridges"]:
+            local = [p for p in br["ports"] if p["name"] == br["name"]]
+            want = 42 if br["name"] == m.bridge_name("back") else None
+            assert [p.get("tag") for p in local] == [want], (host, br)
+    assert any(br["name"] == m.bridge_name("back") for p in plans.values() for br in p["ovs_bridges"])
+
+
 @settings(max_examples=200, deadline=None)
 @given(ANY_TEXT, ANY_TEXT, st.sampled_from(["vxlan", "gre", "geneve"]), st.ip_addresses(v=4).map(str))
 def test_derived_names_fit_and_are_deterministic(a, b, overlay, remote):
@@ -239,3 +252,15 @@ def test_every_sound_models_plan_is_accepted_by_the_modules(model, datapath):
                 normalize(params)
         _firewall.build_spec(**plan["firewall"])
         assert len(set(plan["names"])) == len(plan["names"])
+
+
+def test_gateway_takeover_reaches_the_attachment_of_the_gateway_interface():
+    model = base()
+    c = sorted(model["netwire_containers"])[0]
+    model["netwire_containers"][c]["interfaces"][0]["gateway_takeover"] = True
+    plans = m.plan(model, hosts())
+    marked = [(a["container"], a["ifname"], a.get("gateway")) for p in plans.values() for a in p["attachments"]
+              if a.get("gateway_takeover")]
+    assert len(marked) == 1 and marked[0][2], marked
+    assert all("gateway_takeover" not in a for p in plans.values() for a in p["attachments"]
+               if (a["container"], a["ifname"]) != marked[0][:2])
