@@ -199,7 +199,9 @@ class HostNetworkManager(object):
         if 'firewall' in self.sections:
             fw = entries['firewall']
             mgr = self.b['firewall'](check_mode=self.check_mode, table_name=fw.get('table_name'))
-            self._record('firewall', mgr.table_name, mgr.present(fw['networks'], fw['flows'], fw['publications']))
+            self._record('firewall', mgr.table_name, mgr.present(
+                fw['networks'], fw['flows'], fw['publications'], tunnels=fw.get('tunnels'),
+                host_addresses=fw.get('host_addresses'), host_services=fw.get('host_services')))
         if self.params.get('purge', True):
             self._purge(ctx, plan, entries)
 
