@@ -459,8 +459,14 @@ def _input_rules(spec):
             names = names if len(names) <= 60 else "%d networks" % len(tunnels)
             rules.append(_rule(expr, "tunnel peers %s (%s)" % (label, names)))
         rules.append(_rule([_tunnel_match(tunnels[0]), {"drop": None}], "tunnel %s from anyone else" % label))
+    for net in spec.networks:
+        rules.append(_rule([_match(_IIF, net.bridge), _rpf_missing(), {"drop": None}],
+                           "spoofed source from %s to this host" % net.name))
+        if net.ports:
+            rules.append(_rule([_match(_IIF, "@" + _ports_set(net.name)),
+                                _match(_payload("ip", "saddr"), _prefix(net.subnet), op="!="),
+                                {"drop": None}], "spoofed source from %s ports to this host" % net.name))
     if spec.networks:
-        rules.append(_rule([_FROM_BRIDGES, _rpf_missing(), {"drop": None}], "spoofed source to this host"))
         rules.append(_rule([_FROM_BRIDGES, _match({"ct": {"key": "state"}}, ["established", "related"], op="in"),
                             {"accept": None}], "replies to this host's connections"))
         rules.append(_rule([_FROM_BRIDGES, _match(_payload("icmp", "type"), {"set": list(ICMP_TO_GATEWAY)}),

@@ -39,6 +39,12 @@ def _attached(traffic, cname, network):
                                                                           itf["address"])
 
 
+def _attached_all(traffic, cname):
+    """Every interface of the container is there: a blocked probe from a detached container proves nothing."""
+    for itf in traffic.spec.model["containers"][cname]["interfaces"]:
+        _attached(traffic, cname, itf["network"])
+
+
 def _describe(res):
     return res.get("output") or res.get("error") or res.get("reply") or str(res)
 
@@ -133,6 +139,7 @@ def test_no_host_ssh(traffic, host_ssh):
     """A container reaches no host's management SSH, directly or through its own host."""
     p = host_ssh
     _ready(traffic, p["src"])
+    _attached_all(traffic, p["src"])
     res = traffic.results[("ssh", p["id"])]
     assert not res.get("probe_failed"), "cannot check %s: %s" % (p["id"], _describe(res))
     assert not res["ok"], "%s connects to sshd of host %s (%s:%d): containers must reach no host service (%s)" % (
@@ -142,6 +149,8 @@ def test_no_host_ssh(traffic, host_ssh):
 def test_spoofed_source_gets_nothing_through(traffic, attacks, spoof):
     p = spoof
     _ready(traffic, p["src"], p["dst"])
+    _attached(traffic, p["dst"], p["network"])
+    _attached_all(traffic, p["src"])
     res = attacks.get(("spoof", p["id"]))
     assert res is not None and res["sent"] == 3 and res["received"] is not None, \
         "cannot check %s: %s" % (p["id"], res)
@@ -152,6 +161,8 @@ def test_spoofed_source_gets_nothing_through(traffic, attacks, spoof):
 def test_injected_tunnel_frame_reaches_nothing(traffic, attacks, injection):
     p = injection
     _ready(traffic, p["src"], p["victim"])
+    _attached(traffic, p["victim"], p["network"])
+    _attached_all(traffic, p["src"])
     res = attacks.get(("inject", p["id"]))
     assert res is not None and res["sent"] == 3 and res["received"] is not None, \
         "cannot check %s: %s" % (p["id"], res)

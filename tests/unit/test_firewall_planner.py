@@ -257,7 +257,7 @@ def test_plan_scales_linearly(n):
     fwd = chain(ruleset, "inet", "forward")["rules"]
     # per network: its zone and its reverse-path check; plus established, and two final drops
     assert len(fwd) == 2 * n + 3
-    assert len(chain(ruleset, "inet", "input")["rules"]) == 5
+    assert len(chain(ruleset, "inet", "input")["rules"]) == n + 4
 
 
 def test_icc_off_keeps_published_container_ports_reachable_from_siblings():
@@ -311,7 +311,9 @@ def test_tunnels_without_a_device_still_check_peers_and_address():
 def test_containers_reach_the_host_only_for_icmp_to_their_gateway():
     rules = rendered_rules(hostile_plan(), "inet", "input")[6:]
     assert rules == [
-        "iifname @bridges fib saddr . iif oif missing drop",
+        'iifname "nw-dmz" fib saddr . iif oif missing drop',
+        'iifname "nw-app" fib saddr . iif oif missing drop',
+        'iifname "nw-db" fib saddr . iif oif missing drop',
         "iifname @bridges ct state established,related accept",
         "iifname @bridges icmp type { destination-unreachable, echo-request, "
         "parameter-problem, time-exceeded } accept",
@@ -363,3 +365,6 @@ def test_ports_of_a_network_are_its_ingress_too_with_a_subnet_check():
     assert {"nw-dmz", "nw0000000000001"} <= set(sets["bridges"])
     rules = rendered_rules(ruleset, "inet", "forward")
     assert rules[1] == "iifname @ports_dmz ip saddr != 10.1.0.0/24 drop"
+    # no route points at a port: the input chain checks its sources against the subnet too
+    assert rendered_rules(ruleset, "inet", "input")[:2] == [
+        'iifname "nw-dmz" fib saddr . iif oif missing drop', "iifname @ports_dmz ip saddr != 10.1.0.0/24 drop"]
