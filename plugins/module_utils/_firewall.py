@@ -455,7 +455,7 @@ def _input_rules(spec):
             expr += [_match(_payload("ip", "daddr"), local),
                      _match(_payload("ip", "saddr"), "@peers_" + transport),
                      _tunnel_match(tunnels[0]), {"accept": None}]
-            names = ", ".join(t.network for t in tunnels)
+            names = ", ".join(sorted(set(t.network for t in tunnels)))
             names = names if len(names) <= 60 else "%d networks" % len(tunnels)
             rules.append(_rule(expr, "tunnel peers %s (%s)" % (label, names)))
         rules.append(_rule([_tunnel_match(tunnels[0]), {"drop": None}], "tunnel %s from anyone else" % label))

@@ -1275,11 +1275,15 @@ def host_plan(normalized, host):
         p['firewall']['networks'].append({'name': net['name'], 'subnet': net['subnet'], 'bridge': net['bridge'],
                                           'nat': net['nat'], 'icc': net['icc'], 'zone': net['zone']})
         if net['overlay'] in KEY_RANGE and remotes:
-            endpoint = {'network': net['name'], 'type': net['overlay'], 'local_address': h['underlay_address'],
-                        'device': underlay_bridge or h['underlay_interface'], 'peers': sorted(remotes)}
-            if net['overlay'] in DEFAULT_UDP_PORT:
-                endpoint['port'] = net['port']
-            p['firewall']['tunnels'].append(endpoint)
+            # With a netdev underlay bridge the kernel receives the peers' packets on the bridge's internal
+            # port or, when a peer resolved the address to the NIC's MAC, on the NIC itself: both are the underlay.
+            devices = [d for d in (underlay_bridge, h['underlay_interface']) if d] or [None]
+            for device in devices:
+                endpoint = {'network': net['name'], 'type': net['overlay'], 'local_address': h['underlay_address'],
+                            'device': device, 'peers': sorted(remotes)}
+                if net['overlay'] in DEFAULT_UDP_PORT:
+                    endpoint['port'] = net['port']
+                p['firewall']['tunnels'].append(endpoint)
     if local:
         p['firewall']['host_addresses'] = sorted(set(a for name in hosts for a in _host_addresses(hosts[name])))
         for cname in sorted(containers):
