@@ -19,7 +19,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.netwire.fabric.plugins.module_utils import _model
 
 # The variables a host contributes to the model's host settings.
-HOST_VARS = ('netwire_host', 'netwire_host_defaults', 'netwire_lab_underlay_ip', 'ansible_facts')
+HOST_VARS = ('netwire_host', 'netwire_host_defaults', 'netwire_lab_underlay_ip', 'ansible_facts', 'ansible_host')
 ARG_TO_VAR = (('zones', 'netwire_zones'), ('networks', 'netwire_networks'), ('containers', 'netwire_containers'))
 
 ARGUMENT_SPEC = dict(

@@ -23,7 +23,10 @@ the kernel in the integration tests), and both sides go through
 
 Tables (``<t>`` is ``table_name``, default ``netwire``):
 
-* ``inet <t>``: forward filter for traffic *between our networks* (zones);
+* ``inet <t>``: forward filter for traffic *between our networks* (zones, keyed
+  on the ingress bridge, strict reverse-path check), container traffic to the
+  fabric's hosts, and an input filter (tunnel endpoints, what containers may
+  send to this host);
 * ``ip <t>_nat``: masquerade, published ports (DNAT) and hairpin masquerade;
 * ``bridge <t>_icc``: only while some network has ``icc: false``; drops
   port-to-port (bridged) IPv4 traffic inside that network's subnet.
@@ -69,13 +72,20 @@ def table_names(table_name=DEFAULT_TABLE_NAME):
 # --------------------------------------------------------------------------
 
 class Network(object):
-    def __init__(self, name, subnet, bridge, nat, icc, zone):
+    def __init__(self, name, subnet, bridge, nat, icc, zone, ports=None):
         self.name = name
         self.subnet = subnet
         self.bridge = bridge
         self.nat = nat
         self.icc = icc
         self.zone = zone
+        # Other interfaces the network's containers' packets may enter this host's IP stack by:
+        # host ends of containers on an OVS userspace (netdev) bridge, whose frames the kernel sees too.
+        self.ports = ports or []
+
+    @property
+    def ingress(self):
+        return [self.bridge] + self.ports
 
 
 class Publication(object):
@@ -101,12 +111,41 @@ class Publication(object):
             self.proto, self.bind_address, self.host_port, self.container_address, self.container_port)
 
 
+class Tunnel(object):
+    """The endpoint of one overlay network on this host: who may send to it, and where."""
+
+    def __init__(self, network, kind, port, local_address, device, peers):
+        self.network = network
+        self.kind = kind                  # vxlan, geneve or gre
+        self.port = port                  # UDP port (None for gre)
+        self.local_address = local_address
+        self.device = device
+        self.peers = peers                # sorted list of peer underlay addresses
+
+    @property
+    def transport(self):
+        return "gre" if self.kind == "gre" else "udp_%d" % self.port
+
+
+class HostService(object):
+    """A port containers may reach on a fabric host address (another host's published port)."""
+
+    def __init__(self, address, proto, port):
+        self.address = address
+        self.proto = proto
+        self.port = port
+
+
 class FirewallSpec(object):
-    def __init__(self, table_name, networks, flows, publications):
+    def __init__(self, table_name, networks, flows, publications, tunnels=None, host_addresses=None,
+                 host_services=None):
         self.table_name = table_name
         self.networks = networks          # list of Network, in input order
         self.flows = flows                # list of (from_zone, to_zone), deduplicated
         self.publications = publications  # list of Publication
+        self.tunnels = tunnels or []      # list of Tunnel
+        self.host_addresses = host_addresses or []  # sorted addresses of the fabric's hosts
+        self.host_services = host_services or []    # list of HostService
 
     @property
     def zones(self):
@@ -151,7 +190,55 @@ def _items(value, what):
     return value
 
 
-def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE_NAME):
+def _ipv4(value, what, name, field):
+    try:
+        return str(ipaddress.IPv4Address(u"%s" % value))
+    except (ipaddress.AddressValueError, ValueError):
+        raise _bad(what, name, "%s %r is not an IPv4 address" % (field, value))
+
+
+TUNNEL_KINDS = ("vxlan", "geneve", "gre")
+TUNNEL_DEFAULT_PORT = {"vxlan": 4789, "geneve": 6081}
+
+
+def _tunnels(raw_list):
+    out = []
+    for index, raw in enumerate(_items(raw_list, "tunnels")):
+        label = raw.get("network") or "tunnels[%d]" % index
+        kind = raw.get("type") or "vxlan"
+        if kind not in TUNNEL_KINDS:
+            raise _bad("tunnel", label, "type must be one of %s, got %r" % ("/".join(TUNNEL_KINDS), kind))
+        port = None
+        if kind != "gre":
+            port = TUNNEL_DEFAULT_PORT[kind] if raw.get("port") is None else _port(raw.get("port"), "tunnel", label)
+        if raw.get("local_address") is None:
+            raise _bad("tunnel", label, "local_address (this host's underlay address) is required")
+        local = _ipv4(raw.get("local_address"), "tunnel", label, "local_address")
+        device = raw.get("device")
+        if device is not None and (not isinstance(device, string_types) or not _IFNAME_RE.match(device)):
+            raise _bad("tunnel", label, "device %r is not a valid interface name (1-15 chars)" % (device,))
+        peers = sorted(set(_ipv4(p, "tunnel", label, "peer") for p in (raw.get("peers") or [])),
+                       key=lambda a: ipaddress.IPv4Address(u"%s" % a))
+        out.append(Tunnel(label, kind, port, local, device or None, peers))
+    return out
+
+
+def _host_services(raw_list):
+    out = []
+    for index, raw in enumerate(_items(raw_list, "host_services")):
+        label = "host_services[%d]" % index
+        proto = raw.get("proto") or "tcp"
+        if proto not in PROTOCOLS:
+            raise _bad("host service", label, "proto must be one of %s, got %r" % ("/".join(PROTOCOLS), proto))
+        service = HostService(_ipv4(raw.get("address"), "host service", label, "address"), proto,
+                              _port(raw.get("port"), "host service", label))
+        if not any((s.address, s.proto, s.port) == (service.address, proto, service.port) for s in out):
+            out.append(service)
+    return out
+
+
+def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE_NAME, tunnels=None,
+               host_addresses=None, host_services=None):
     """Validate plain dicts into a :class:`FirewallSpec` (raises InvalidParameter)."""
     table_name = table_name or DEFAULT_TABLE_NAME
     if not isinstance(table_name, string_types) or not _TABLE_RE.match(table_name) or len(table_name) > 32:
@@ -182,7 +269,11 @@ def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE
         _name(zone, "zone")
         nat = raw.get("nat")
         icc = raw.get("icc")
-        net = Network(name, subnet, bridge, True if nat is None else bool(nat), True if icc is None else bool(icc), zone)
+        ports = raw.get("ports") or []
+        if not isinstance(ports, list) or not all(isinstance(p, string_types) and _IFNAME_RE.match(p) for p in ports):
+            raise _bad("network", name, "ports must be a list of interface names (1-15 chars), got %r" % (ports,))
+        net = Network(name, subnet, bridge, True if nat is None else bool(nat), True if icc is None else bool(icc), zone,
+                      sorted(set(ports)))
         nets.append(net)
         by_name[name] = net
         by_bridge[bridge] = name
@@ -246,7 +337,9 @@ def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE
         taken[(proto, host_port, pub.bind_address)] = label
         pubs.append(pub)
 
-    return FirewallSpec(table_name, nets, flow_list, pubs)
+    hosts = sorted(set(_ipv4(a, "host address", str(a), "host address") for a in (host_addresses or [])),
+                   key=lambda a: ipaddress.IPv4Address(u"%s" % a))
+    return FirewallSpec(table_name, nets, flow_list, pubs, _tunnels(tunnels), hosts, _host_services(host_services))
 
 
 # --------------------------------------------------------------------------
@@ -310,26 +403,118 @@ def _dnat_rules(pub, hook):
     return _rule(expr, "publish " + pub.describe())
 
 
-def plan_ruleset(spec):
-    """The desired canonical ruleset for a validated :class:`FirewallSpec`."""
-    families = dict((fam, name) for fam, name in table_names(spec.table_name))
-    subnets = [n.subnet for n in spec.networks]
+def _addr_set(name, addresses):
+    return {"name": name, "type": "ipv4_addr", "flags": [], "elem": list(addresses)}
 
-    # inet <t>: zone policy between our networks; everything else passes untouched
-    forward = [_rule([_match({"ct": {"key": "state"}}, ["established", "related"], op="in"), {"accept": None}],
-                     "replies and related traffic")]
+
+def _ifname_set(name, names):
+    return {"name": name, "type": "ifname", "flags": [], "elem": sorted(names)}
+
+
+def _bridge_set(zone):
+    return "bridges_" + zone
+
+
+def _ports_set(network):
+    return "ports_" + network
+
+
+_IIF = _meta("iifname")
+_FROM_BRIDGES = _match(_IIF, "@bridges")
+ICMP_TO_GATEWAY = ("echo-request", "destination-unreachable", "time-exceeded", "parameter-problem")
+SERVICES_CHAIN = "services"
+
+
+def _rpf_missing():
+    """``fib saddr . iif oif missing``: the source does not route back out of the ingress interface."""
+    return _match({"fib": {"result": "oif", "flags": ["saddr", "iif"]}}, False)
+
+
+def _tunnel_match(tunnel):
+    if tunnel.kind == "gre":
+        return _match(_payload("ip", "protocol"), "gre")
+    return _match(_payload("udp", "dport"), tunnel.port)
+
+
+def _input_rules(spec):
+    """Tunnel endpoints, then what containers may send to this host itself."""
+    rules = []
+    transports = []
+    for tunnel in spec.tunnels:
+        if tunnel.transport not in transports:
+            transports.append(tunnel.transport)
+    for transport in transports:
+        tunnels = [t for t in spec.tunnels if t.transport == transport]
+        endpoints = []
+        for t in tunnels:
+            if (t.device, t.local_address) not in endpoints:
+                endpoints.append((t.device, t.local_address))
+        label = "gre" if transport == "gre" else "udp %d" % tunnels[0].port
+        for device, local in endpoints:
+            expr = [_match(_IIF, device)] if device else []
+            expr += [_match(_payload("ip", "daddr"), local),
+                     _match(_payload("ip", "saddr"), "@peers_" + transport),
+                     _tunnel_match(tunnels[0]), {"accept": None}]
+            names = ", ".join(sorted(set(t.network for t in tunnels)))
+            names = names if len(names) <= 60 else "%d networks" % len(tunnels)
+            rules.append(_rule(expr, "tunnel peers %s (%s)" % (label, names)))
+        rules.append(_rule([_tunnel_match(tunnels[0]), {"drop": None}], "tunnel %s from anyone else" % label))
+    for net in spec.networks:
+        rules.append(_rule([_match(_IIF, net.bridge), _rpf_missing(), {"drop": None}],
+                           "spoofed source from %s to this host" % net.name))
+        if net.ports:
+            rules.append(_rule([_match(_IIF, "@" + _ports_set(net.name)),
+                                _match(_payload("ip", "saddr"), _prefix(net.subnet), op="!="),
+                                {"drop": None}], "spoofed source from %s ports to this host" % net.name))
+    if spec.networks:
+        rules.append(_rule([_FROM_BRIDGES, _match({"ct": {"key": "state"}}, ["established", "related"], op="in"),
+                            {"accept": None}], "replies to this host's connections"))
+        rules.append(_rule([_FROM_BRIDGES, _match(_payload("icmp", "type"), {"set": list(ICMP_TO_GATEWAY)}),
+                            {"accept": None}], "icmp to the gateway"))
+        # The hook for services on the bridge address (DHCP, DNS): their accept rules go into this chain.
+        rules.append(_rule([_FROM_BRIDGES, {"jump": {"target": SERVICES_CHAIN}}], "services for containers"))
+        rules.append(_rule([_FROM_BRIDGES, {"drop": None}], "anything else from containers to this host"))
+    return rules
+
+
+def _inet_table(spec, name):
+    subnets = [n.subnet for n in spec.networks]
+    forward = []
+    # Strict reverse-path filter for routed traffic from our bridges. A packet bridged through
+    # one bridge (iif == oif, seen here with br_netfilter) is not routed and is left to the zones.
+    for net in spec.networks:
+        forward.append(_rule([_match(_IIF, net.bridge), _match(_meta("oifname"), net.bridge, op="!="),
+                              _rpf_missing(), {"drop": None}], "spoofed source from %s" % net.name))
+        if net.ports:
+            # no route points at a port: its sources are checked against the network's subnet
+            forward.append(_rule([_match(_IIF, "@" + _ports_set(net.name)),
+                                  _match(_payload("ip", "saddr"), _prefix(net.subnet), op="!="),
+                                  {"drop": None}], "spoofed source from %s ports" % net.name))
+    forward.append(_rule([_match({"ct": {"key": "state"}}, ["established", "related"], op="in"), {"accept": None}],
+                         "replies and related traffic"))
+    if spec.networks and spec.host_addresses:
+        for svc in spec.host_services:
+            forward.append(_rule([_FROM_BRIDGES, _match(_payload("ip", "daddr"), svc.address),
+                                  _match(_payload(svc.proto, "dport"), svc.port), {"accept": None}],
+                                 "published %s %s:%d" % (svc.proto, svc.address, svc.port)))
+        forward.append(_rule([_FROM_BRIDGES, _match(_payload("ip", "daddr"), "@hosts"), {"drop": None}],
+                             "containers to the fabric's hosts"))
     for pub in spec.publications:
         forward.append(_rule([
             _match(_payload("ip", "daddr"), pub.container_address),
             _match(_payload(pub.proto, "dport"), pub.container_port),
             _CT_DNAT, {"accept": None}], "published " + pub.describe()))
+    # Zones are keyed on the ingress bridge. Within a zone the source is not checked: with
+    # br_netfilter a packet routed into this zone on another host is bridged in here (iif is
+    # this zone's bridge, the source another zone's); where it was routed, that host checked it.
     for zone in spec.zones:
         forward.append(_rule([
-            _match(_payload("ip", "saddr"), "@" + _zone_set(zone)),
+            _match(_IIF, "@" + _bridge_set(zone)),
             _match(_payload("ip", "daddr"), "@" + _zone_set(zone)),
             {"accept": None}], "within zone %s" % zone))
     for src, dst in spec.flows:
         forward.append(_rule([
+            _match(_IIF, "@" + _bridge_set(src)),
             _match(_payload("ip", "saddr"), "@" + _zone_set(src)),
             _match(_payload("ip", "daddr"), "@" + _zone_set(dst)),
             {"accept": None}], "flow %s -> %s" % (src, dst)))
@@ -341,24 +526,53 @@ def plan_ruleset(spec):
     # still needs a SYN (or an echo request), which only an allowed flow accepts.
     for src, dst in spec.flows:
         forward.append(_rule([
+            _match(_IIF, "@" + _bridge_set(dst)),
             _match(_payload("ip", "saddr"), "@" + _zone_set(dst)),
             _match(_payload("ip", "daddr"), "@" + _zone_set(src)),
             _match({"&": [_payload("tcp", "flags"), ["syn", "ack"]]}, "syn", op="!="),
             {"accept": None}], "replies of flow %s -> %s routed here (tcp)" % (src, dst)))
         forward.append(_rule([
+            _match(_IIF, "@" + _bridge_set(dst)),
             _match(_payload("ip", "saddr"), "@" + _zone_set(dst)),
             _match(_payload("ip", "daddr"), "@" + _zone_set(src)),
             _match(_payload("icmp", "type"), {"set": list(ICMP_REPLY_TYPES)}),
             {"accept": None}], "replies of flow %s -> %s routed here (icmp)" % (src, dst)))
+    if spec.networks:
+        forward.append(_rule([_FROM_BRIDGES, _match(_payload("ip", "daddr"), "@subnets"), {"drop": None}],
+                             "anything else from containers to netwire networks"))
     forward.append(_rule([
         _match(_payload("ip", "saddr"), "@subnets"),
         _match(_payload("ip", "daddr"), "@subnets"),
         {"drop": None}], "anything else between netwire networks"))
-    inet_sets = [_set("subnets", subnets)]
+    sets = [_set("subnets", subnets), _ifname_set("bridges", [i for n in spec.networks for i in n.ingress])]
     for zone in spec.zones:
-        inet_sets.append(_set(_zone_set(zone), [n.subnet for n in spec.networks if n.zone == zone]))
-    tables = [{"family": "inet", "name": families["inet"], "sets": inet_sets,
-               "chains": [_chain("forward", "filter", "forward", 0, forward)]}]
+        sets.append(_set(_zone_set(zone), [n.subnet for n in spec.networks if n.zone == zone]))
+        sets.append(_ifname_set(_bridge_set(zone), [i for n in spec.networks if n.zone == zone for i in n.ingress]))
+    for net in spec.networks:
+        if net.ports:
+            sets.append(_ifname_set(_ports_set(net.name), net.ports))
+    if spec.networks and spec.host_addresses:
+        sets.append(_addr_set("hosts", spec.host_addresses))
+    transports = []
+    for tunnel in spec.tunnels:
+        if tunnel.transport not in transports:
+            transports.append(tunnel.transport)
+    for transport in transports:
+        peers = sorted(set(p for t in spec.tunnels if t.transport == transport for p in t.peers),
+                       key=lambda a: ipaddress.IPv4Address(u"%s" % a))
+        sets.append(_addr_set("peers_" + transport, peers))
+    chains = [_chain("forward", "filter", "forward", 0, forward),
+              _chain("input", "filter", "input", 0, _input_rules(spec))]
+    if spec.networks:
+        chains.append({"name": SERVICES_CHAIN, "rules": []})
+    return {"family": "inet", "name": name, "sets": sets, "chains": chains}
+
+
+def plan_ruleset(spec):
+    """The desired canonical ruleset for a validated :class:`FirewallSpec`."""
+    families = dict((fam, name) for fam, name in table_names(spec.table_name))
+    subnets = [n.subnet for n in spec.networks]
+    tables = [_inet_table(spec, families["inet"])]
 
     # ip <t>_nat: published ports, hairpin and egress masquerade
     pre = [r for r in (_dnat_rules(p, "prerouting") for p in spec.publications) if r]
@@ -592,7 +806,7 @@ def _render_value(value, quote=False):
         return ",".join(_render_value(v, quote) for v in value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if quote and isinstance(value, string_types):
+    if quote and isinstance(value, string_types) and not value.startswith("@"):
         return '"%s"' % value
     return "%s" % value
 
@@ -606,7 +820,8 @@ def _render_left(left):
     if "ct" in left:
         return "ct " + left["ct"]["key"]
     if "fib" in left:
-        return "fib %s %s" % (" . ".join(left["fib"].get("flags", [])), left["fib"].get("result"))
+        flags = left["fib"].get("flags", [])
+        return "fib %s %s" % (" . ".join(flags if isinstance(flags, list) else [flags]), left["fib"].get("result"))
     if "&" in left and len(left["&"]) == 2:
         what, mask = left["&"]
         mask = mask if isinstance(mask, list) else [mask]
@@ -623,6 +838,8 @@ def render_expr(expr):
         quote = "meta" in left and left["meta"].get("key") in _QUOTED_META
         op = body.get("op", "==")
         op = "" if op in ("==", "in") else op + " "
+        if "fib" in left and body["right"] is False:
+            return "%s missing" % _render_left(left)
         return "%s %s%s" % (_render_left(left), op, _render_value(body["right"], quote))
     if kind in ("accept", "drop", "return", "masquerade", "continue"):
         return kind

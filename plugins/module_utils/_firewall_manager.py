@@ -42,8 +42,10 @@ class FirewallManager(object):
     def current(self):
         return fw.normalize_listing(self.client.list_ruleset(), self.owned)
 
-    def present(self, networks, flows=None, publications=None):
-        spec = fw.build_spec(networks, flows, publications, self.table_name)
+    def present(self, networks, flows=None, publications=None, tunnels=None, host_addresses=None,
+                host_services=None):
+        spec = fw.build_spec(networks, flows, publications, self.table_name, tunnels=tunnels,
+                             host_addresses=host_addresses, host_services=host_services)
         self._warn_sysctls(spec)
         return self._converge(fw.plan_ruleset(spec), [(n.name, n.bridge, str(n.subnet)) for n in spec.networks])
 

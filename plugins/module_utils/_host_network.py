@@ -218,7 +218,9 @@ class HostNetworkManager(object):
         if 'firewall' in self.sections:
             fw = entries['firewall']
             mgr = self.b['firewall'](check_mode=self.check_mode, table_name=fw.get('table_name'))
-            self._record('firewall', mgr.table_name, mgr.present(fw['networks'], fw['flows'], fw['publications']))
+            self._record('firewall', mgr.table_name, mgr.present(
+                fw['networks'], fw['flows'], fw['publications'], tunnels=fw.get('tunnels'),
+                host_addresses=fw.get('host_addresses'), host_services=fw.get('host_services')))
 
     def _run_entry(self, ctx, key, params, depends_on, run):
         label = entry_label(key, params)

@@ -478,6 +478,10 @@ def _host_settings(f, name, hvars):
                 if '/' in text:
                     host['underlay_prefix'] = iface.network.prefixlen
     host['paths']['underlay_address'] = apath
+    # The management address (how Ansible reaches the host), when the inventory gives it as an address:
+    # the firewall keeps containers away from it on every host (docs/firewall.md).
+    mgmt = _ipv4(hvars.get('ansible_host').strip()) if isinstance(hvars.get('ansible_host'), str) else None
+    host['management_address'] = str(mgmt) if mgmt is not None else None
     return host
 
 
@@ -1342,6 +1346,11 @@ def plans_of(normalized):
     return dict((name, host_plan(normalized, name)) for name in sorted(normalized['hosts']))
 
 
+def _host_addresses(h):
+    """The addresses a host of the fabric is known by: underlay and management."""
+    return [a for a in (h.get('underlay_address'), h.get('management_address')) if a]
+
+
 def _cidr(address, prefix):
     return '%s/%d' % (address, prefix)
 
@@ -1370,7 +1379,8 @@ def host_plan(normalized, host):
                      'bridge': underlay_bridge},
         'networks': {},
         'linux_bridges': [], 'ovs_bridges': [], 'linux_tunnels': [], 'ovs_tunnels': [], 'attachments': [],
-        'firewall': {'networks': [], 'flows': [], 'publications': []},
+        'firewall': {'networks': [], 'flows': [], 'publications': [], 'tunnels': [],
+                     'host_addresses': [], 'host_services': []},
         'names': [],
     }
     if underlay_bridge:
@@ -1426,6 +1436,31 @@ def host_plan(normalized, host):
                 p['names'].extend(ovs_tunnel_port_name(net['overlay'], net['name'], r) for r in remotes)
         p['firewall']['networks'].append({'name': net['name'], 'subnet': net['subnet'], 'bridge': net['bridge'],
                                           'nat': net['nat'], 'icc': net['icc'], 'zone': net['zone']})
+        if net['overlay'] in KEY_RANGE and remotes:
+            # With a netdev underlay bridge the kernel receives the peers' packets on the bridge's internal
+            # port or, when a peer resolved the address to the NIC's MAC, on the NIC itself: both are the underlay.
+            devices = [d for d in (underlay_bridge, h['underlay_interface']) if d] or [None]
+            for device in devices:
+                endpoint = {'network': net['name'], 'type': net['overlay'], 'local_address': h['underlay_address'],
+                            'device': device, 'peers': sorted(remotes)}
+                if net['overlay'] in DEFAULT_UDP_PORT:
+                    endpoint['port'] = net['port']
+                p['firewall']['tunnels'].append(endpoint)
+    if local:
+        p['firewall']['host_addresses'] = sorted(set(a for name in hosts for a in _host_addresses(hosts[name])))
+        for cname in sorted(containers):
+            c = containers[cname]
+            if c['host'] == host or c['host'] not in hosts:
+                continue
+            for pub in c['publish']:
+                if pub['bind'] == '0.0.0.0':
+                    targets = _host_addresses(hosts[c['host']])
+                else:
+                    targets = [a for a in [pub['bind']] if a in _host_addresses(hosts[c['host']])]
+                for address in targets:
+                    service = {'address': address, 'proto': pub['proto'], 'port': pub['host_port']}
+                    if service not in p['firewall']['host_services']:
+                        p['firewall']['host_services'].append(service)
     here = set(n['zone'] for n in local)
     for zone in sorted(zones):
         for target in zones[zone]['allow_to']:
@@ -1450,6 +1485,10 @@ def host_plan(normalized, host):
                 attach['vlan_tag'] = net['vlan']
             p['attachments'].append(attach)
             p['names'].append(attach['host_ifname'])
+            if net['backend'] == 'ovs':
+                # the kernel also receives the frames of a host end on an OVS bridge (netdev datapath)
+                fw_net = [n for n in p['firewall']['networks'] if n['name'] == net['name']][0]
+                fw_net.setdefault('ports', []).append(attach['host_ifname'])
         for pub in c['publish']:
             address = [i['address'] for i in c['interfaces'] if i['network'] == pub['network']][0]
             p['firewall']['publications'].append({

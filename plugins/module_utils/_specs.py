@@ -114,6 +114,7 @@ FIREWALL = dict(
         nat=dict(type='bool', default=True),
         icc=dict(type='bool', default=True),
         zone=dict(type='str'),
+        ports=dict(type='list', elements='str', default=[]),
     )),
     flows=dict(type='list', elements='dict', default=[], options={
         'from': dict(type='str', required=True),
@@ -127,5 +128,19 @@ FIREWALL = dict(
         bind_address=dict(type='str', default='127.0.0.1'),
         container_address=dict(type='str', required=True),
         container_port=dict(type='int'),
+    )),
+    tunnels=dict(type='list', elements='dict', default=[], options=dict(
+        network=dict(type='str'),
+        type=dict(type='str', choices=['vxlan', 'geneve', 'gre'], default='vxlan'),
+        port=dict(type='int'),
+        local_address=dict(type='str', required=True),
+        device=dict(type='str'),
+        peers=dict(type='list', elements='str', default=[]),
+    )),
+    host_addresses=dict(type='list', elements='str', default=[]),
+    host_services=dict(type='list', elements='dict', default=[], options=dict(
+        address=dict(type='str', required=True),
+        proto=dict(type='str', choices=['tcp', 'udp'], default='tcp'),
+        port=dict(type='int', required=True),
     )),
 )

@@ -55,6 +55,14 @@ description:
     someone else) fails the run before the transaction, naming the table and chain."
   - B(IPv4 forwarding) (C(net.ipv4.ip_forward=1)) is the job of the role that prepares the host
     (host_prep), not of this module; the module warns when it is off in the target network namespace.
+  - "B(Containers and this host): traffic arriving on one of our bridges for this host itself (C(input)) is
+    dropped, except replies to the host's own connections and ICMP echo requests and errors to the address of
+    the bridge it arrived on (the containers' gateway). Published ports are DNATed before that and stay
+    reachable. Services for containers on the bridge address (DHCP, DNS) belong in the empty regular
+    chain C(services), which the input chain jumps to before its final drop."
+  - "B(Spoofing): routed traffic from our bridges must come from an address that routes back through that
+    bridge (C(fib saddr . iif oif missing drop): strict reverse-path filtering), and zone flows are keyed on the
+    ingress bridge (C(iifname @bridges_<zone>)), not only on the source address."
   - IPv4 only.
 author:
   - netwire.fabric contributors (!UNKNOWN)
@@ -108,6 +116,15 @@ options:
       zone:
         description: Zone of the network; defaults to the network name.
         type: str
+      ports:
+        description:
+          - Other interfaces by which the network's container traffic may enter this host's IP stack,
+            such as the host ends of containers on an Open vSwitch userspace (C(netdev)) bridge, whose frames the
+            kernel receives too (the kernel answers ARP on them). They count as the network's ingress
+            (zone, host policy), and their sources must be in the network's subnet.
+        type: list
+        elements: str
+        default: []
   flows:
     description: Allowed directions of new connections between zones.
     type: list
@@ -160,6 +177,70 @@ options:
       container_port:
         description: Port in the container; defaults to O(publications[].host_port).
         type: int
+  tunnels:
+    description:
+      - The overlay tunnel endpoints on this host. For each, the C(input) chain accepts the tunnel's
+        traffic (UDP O(tunnels[].port), or GRE) only from O(tunnels[].peers), to O(tunnels[].local_address),
+        on O(tunnels[].device), and drops it from anyone else.
+      - Several tunnels on one UDP port (or several GRE tunnels) share one peer set, the union of their peers.
+      - GRE has no port, so with a GRE tunnel B(all) GRE from other sources is dropped on this host.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      network:
+        description: Label of the tunnel (the network), used in rule comments and error messages.
+        type: str
+      type:
+        description: The encapsulation.
+        type: str
+        choices: [vxlan, geneve, gre]
+        default: vxlan
+      port:
+        description: UDP destination port; defaults to 4789 (vxlan) or 6081 (geneve). Ignored for gre.
+        type: int
+      local_address:
+        description: This host's tunnel endpoint (its underlay address).
+        type: str
+        required: true
+      device:
+        description: The underlay device the tunnel traffic arrives on; any device when not set.
+        type: str
+      peers:
+        description: Underlay addresses of the peers that may send tunnel traffic.
+        type: list
+        elements: str
+        default: []
+  host_addresses:
+    description:
+      - Addresses of the fabric's hosts (underlay and management, this host's included). Traffic that
+        containers on our bridges send to them through this host (routed, and masqueraded on the way out)
+        is dropped, except O(host_services). Containers so reach no host's management SSH and no tunnel
+        endpoint, directly or through their host.
+      - Traffic from our bridges to this host itself is always filtered by the C(input) chain (ICMP to
+        the gateway only); see the module description.
+    type: list
+    elements: str
+    default: []
+  host_services:
+    description: Ports on O(host_addresses) that containers may reach (other hosts' published ports).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      address:
+        description: The host address.
+        type: str
+        required: true
+      proto:
+        description: Protocol.
+        type: str
+        choices: [tcp, udp]
+        default: tcp
+      port:
+        description: The port (1-65535).
+        type: int
+        required: true
 notes:
   - Uses the C(nft) command (package nftables), or the C(nftables) Python binding when the command is missing.
   - Tables are the ownership mark; do not create tables with these names by hand.
@@ -246,7 +327,9 @@ def main():
         manager = FirewallManager(NftClient(runner), params["table_name"], check_mode=module.check_mode)
         with HostLock(what="firewall"):
             if params["state"] == "present":
-                result = manager.present(params["networks"], params["flows"], params["publications"])
+                result = manager.present(params["networks"], params["flows"], params["publications"],
+                                         tunnels=params["tunnels"], host_addresses=params["host_addresses"],
+                                         host_services=params["host_services"])
             else:
                 result = manager.absent()
     except NetwireError as err:

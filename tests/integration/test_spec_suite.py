@@ -148,7 +148,9 @@ def test_audit_passes_on_the_converged_lab(deployed):
     expected_ids = {"test_bridge[host1-nw-dmz]", "test_tunnel_peers[host2-app]", "test_container_interface[db1.eth1]",
                     "test_host_end[web1.eth1]", "test_reachable[web1->app1-tcp]", "test_isolated[app1->web1-icmp]",
                     "test_published[web1:tcp/8080]", "test_mtu_path[web1->web2]", "test_nat_egress[web1]",
-                    "test_no_nat_egress[db1]", "test_no_drift[host3]",
+                    "test_no_nat_egress[db1]", "test_no_drift[host3]", "test_no_host_ssh[db1->host3]",
+                    "test_spoofed_source_gets_nothing_through[web1->db1 as app]",
+                    "test_injected_tunnel_frame_reaches_nothing[web1->host2:8472 vni 120->app1]",
                     "test_nft[host1-ip/netwire_nat/postrouting/egress dmz]"}
     assert expected_ids <= set(base), sorted(expected_ids - set(base))
 
@@ -198,11 +200,57 @@ def test_flushed_firewall_rule(deployed, lab, tmp_path):
         outcomes = deployed.audit(tmp_path)
     finally:
         deployed.playbook("site.yml")
-    # app1's host drops new dmz -> app connections: web2's routed ones, and web1's bridged in over VXLAN
+    # app1's host drops new dmz -> app connections routed there (web2's). web1's are routed by host1
+    # (which checked them) and bridged into host2 over VXLAN: app's own bridge is their ingress there.
     assert_exactly(deployed, outcomes, {
         "test_nft[host2-inet/netwire/forward/flow dmz -> app]", "test_no_drift[host2]",
-        "test_reachable[web1->app1-icmp]", "test_reachable[web1->app1-tcp]",
         "test_reachable[web2->app1-icmp]", "test_reachable[web2->app1-tcp]"})
+
+
+def _rule_handles(host, chain, *comments):
+    listing = host.json(["nft", "-j", "list", "chain", "inet", "netwire", chain])["nftables"]
+    handles = dict((i["rule"].get("comment"), i["rule"]["handle"]) for i in listing if "rule" in i)
+    assert all(c in handles for c in comments), (comments, sorted(handles))
+    return [handles[c] for c in comments]
+
+
+def test_removed_rule_for_containers_to_hosts(deployed, lab, tmp_path):
+    """Without the rule, host2's containers reach the other hosts' sshd and, masqueraded to host2's
+    underlay address (a backend peer), inject frames into backend on host3."""
+    host2 = lab.host("host2")
+    handle, = _rule_handles(host2, "forward", "containers to the fabric's hosts")
+    host2.run(["nft", "delete", "rule", "inet", "netwire", "forward", "handle", str(handle)])
+    try:
+        outcomes = deployed.audit(tmp_path)
+    finally:
+        deployed.playbook("site.yml")
+    assert_exactly(deployed, outcomes, {
+        "test_nft[host2-inet/netwire/forward/containers to the fabric's hosts]", "test_no_drift[host2]",
+        "test_no_host_ssh[web2->host1]", "test_no_host_ssh[web2->host3]",
+        "test_no_host_ssh[app1->host1]", "test_no_host_ssh[app1->host3]",
+        "test_injected_tunnel_frame_reaches_nothing[web2->host3:4789 vni 130->db1]",
+        "test_injected_tunnel_frame_reaches_nothing[app1->host3:4789 vni 130->db1]"})
+
+
+def test_zone_rules_keyed_on_the_source_only(deployed, lab, tmp_path):
+    """host2 as it was before: no reverse-path check for dmz, app -> backend keyed on the source
+    address only. web2 (dmz) with an app source then reaches db1 (backend)."""
+    host2 = lab.host("host2")
+    rpf, rpf_ports, flow = _rule_handles(host2, "forward", "spoofed source from dmz", "spoofed source from dmz ports",
+                                         "flow app -> backend")
+    host2.run(["nft", "delete", "rule", "inet", "netwire", "forward", "handle", str(rpf)])
+    host2.run(["nft", "delete", "rule", "inet", "netwire", "forward", "handle", str(rpf_ports)])
+    host2.run(["nft", "replace", "rule", "inet", "netwire", "forward", "handle", str(flow), "ip", "saddr",
+               "@zone_app", "ip", "daddr", "@zone_backend", "accept", "comment", '"flow app -> backend"'])
+    try:
+        outcomes = deployed.audit(tmp_path)
+    finally:
+        deployed.playbook("site.yml")
+    assert_exactly(deployed, outcomes, {
+        "test_nft[host2-inet/netwire/forward/spoofed source from dmz]",
+        "test_nft[host2-inet/netwire/forward/spoofed source from dmz ports]",
+        "test_nft[host2-inet/netwire/forward/flow app -> backend]", "test_nft_nothing_else[host2]",
+        "test_no_drift[host2]", "test_spoofed_source_gets_nothing_through[web2->db1 as app]"})
 
 
 def test_stopped_container(deployed, lab, tmp_path):

@@ -13,7 +13,7 @@ assertion messages).
 from __future__ import annotations
 
 MODEL_VARS = ("netwire_zones", "netwire_networks", "netwire_containers")
-HOST_VARS = ("netwire_host", "netwire_host_defaults", "netwire_lab_underlay_ip", "ansible_facts")
+HOST_VARS = ("netwire_host", "netwire_host_defaults", "netwire_lab_underlay_ip", "ansible_facts", "ansible_host")
 
 
 def model_inputs(hostvars):
@@ -202,4 +202,95 @@ def server_ports(model, probe_port):
             if (pub["proto"], pub["port"]) not in ports:
                 ports.append((pub["proto"], pub["port"]))
         out[cname] = ports
+    return out
+
+
+# ---------------------------------------------------------------- attacks (negative cases)
+
+def _used_addresses(model):
+    used = set()
+    for c in model["containers"].values():
+        used.update(i["address"] for i in c["interfaces"])
+    return used
+
+
+def _spare_address(model, network):
+    """An address of ``network`` that no container of the model holds (the last usable one downwards)."""
+    import ipaddress
+    net = ipaddress.ip_network(model["networks"][network]["subnet"])
+    used = _used_addresses(model)
+    for offset in range(2, net.num_addresses - 1):
+        candidate = str(net.network_address + (net.num_addresses - offset))
+        if candidate not in used:
+            return candidate
+    return None
+
+
+def spoofs(model):
+    """Per denied pair: the source container sends with an address of a zone that may reach the
+    destination (another zone than its own); nothing may arrive."""
+    nets, zones, containers = model["networks"], model["zones"], model["containers"]
+    out = []
+    for p in pairs(model):
+        if p["allowed"]:
+            continue
+        src = containers[p["src"]]
+        via = egress_interface(src, p["network"])
+        if via is None:
+            continue
+        own = nets[via["network"]]["zone"]
+        dzone = nets[p["network"]]["zone"]
+        candidates = [n for n in sorted(nets) if nets[n]["zone"] != own and
+                      _zone_allows(zones, nets[n]["zone"], dzone)]
+        if not candidates:
+            continue
+        spoofed = _spare_address(model, candidates[0])
+        if spoofed is None:
+            continue
+        out.append(dict(p, id="%s as %s" % (p["id"], candidates[0]), spoofed=spoofed, as_network=candidates[0],
+                        ifname=via["ifname"],
+                        path="netwire_zones (%s may not reach %s; a source of %s must not help)" % (
+                            p["src"], p["dst"], candidates[0])))
+    return out
+
+
+def injections(model, plans):
+    """Hand-made VXLAN/Geneve frames from every container to every overlay port of another network
+    that has a container behind it: the victim must receive nothing."""
+    nets, containers = model["networks"], model["containers"]
+    out = []
+    for net_name in sorted(nets):
+        net = nets[net_name]
+        if net["overlay"] not in ("vxlan", "geneve"):
+            continue   # GRE has no port; its endpoints are checked by the nft rules
+        victims = [(c, i) for c in sorted(containers) for i in containers[c]["interfaces"]
+                   if i["network"] == net_name]
+        for vname, vitf in victims:
+            vhost = containers[vname]["host"]
+            if vhost not in plans or len(net["hosts"]) < 2:
+                continue
+            target = plans[vhost]["underlay"]["address"]
+            for attacker in sorted(containers):
+                if any(i["network"] == net_name for i in containers[attacker]["interfaces"]):
+                    continue   # it is on that network already
+                out.append({"id": "%s->%s:%d vni %d->%s" % (attacker, vhost, net["port"], net["key"], vname),
+                            "src": attacker, "victim": vname, "victim_ifname": vitf["ifname"],
+                            "victim_address": vitf["address"], "target": target, "port": net["port"],
+                            "overlay": net["overlay"], "vni": net["key"], "network": net_name,
+                            "fake_source": _spare_address(model, net_name),
+                            "path": "netwire_networks.%s (tunnel endpoint on %s)" % (net_name, vhost)})
+            break   # one victim per network
+    return out
+
+
+def host_ssh(model, port=22):
+    """Every container against every host's management address: must not connect."""
+    out = []
+    for cname in sorted(model["containers"]):
+        for host in sorted(model["hosts"]):
+            address = model["hosts"][host].get("management_address")
+            if not address:
+                continue
+            out.append({"id": "%s->%s" % (cname, host), "src": cname, "host": host, "address": address,
+                        "port": port, "path": "hosts (management address of %s)" % host})
     return out

@@ -185,6 +185,56 @@ REQUIRED_OVS = (("ovs-vsctl", "openvswitch-switch"),)
 REQUIRED_ENGINE = {"docker": (("docker", "docker.io"),), "podman": (("podman", "podman"),)}
 
 
+
+# Attacks: a hand-made overlay frame (VXLAN or Geneve, carrying Ethernet/IPv4/ICMP echo) sent over
+# UDP, and an ICMP echo request with a forged source through a raw socket; 3 of each, no more.
+ATTACK = r'''
+import socket, struct, sys
+kind = sys.argv[1]
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return (~total) & 0xFFFF
+
+def echo(src, dst):
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 0x4e57, 1) + b"netwire-spec attack" * 2
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    return ip[:10] + struct.pack("!H", csum(ip)) + ip[12:] + icmp
+
+sent = 0
+if kind == "spoof":
+    src, dst = sys.argv[2], sys.argv[3]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    for _ in range(3):
+        try:
+            s.sendto(echo(src, dst), (dst, 0))
+            sent += 1
+        except OSError:
+            pass
+else:
+    target, port, vni, dmac, dip, sip = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7]
+    eth = bytes.fromhex(dmac.replace(":", "")) + bytes.fromhex("02004e570001") + b"\x08\x00"
+    if kind == "vxlan":
+        head = struct.pack("!II", 0x08000000, vni << 8)
+    else:
+        head = struct.pack("!BBHI", 0, 0, 0x6558, vni << 8)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for _ in range(3):
+        try:
+            s.sendto(head + eth + echo(sip, dip), (target, port))
+            sent += 1
+        except OSError:
+            pass
+print(sent)
+'''
+
+
 def token(container):
     return "netwire-spec %s" % container
 
@@ -393,6 +443,24 @@ class HostState:
             return {"error": "server for %s did not start on %s (rc %d): %s"
                     % (container, self.name, res.rc, (res.stderr or res.stdout)[-300:])}
         return json.loads(res.stdout.strip().splitlines()[-1])
+
+    def echo_requests(self, netns):
+        """ICMP echo requests the namespace has received (``Icmp: InEchos`` of /proc/net/snmp)."""
+        res = self.host.run("nsenter --net=%s cat /proc/net/snmp", netns)
+        lines = res.stdout.splitlines()
+        for head, values in zip(lines[0::2], lines[1::2]):
+            if head.startswith("Icmp:"):
+                return dict(zip(head.split()[1:], values.split()[1:])).get("InEchos")
+        return None
+
+    def attack(self, netns, *args):
+        """Run one bounded attack in a namespace; the number of packets it sent."""
+        res = self.host.run("nsenter --net=%s timeout 10 " + self.python + " -c %s" + " %s" * len(args),
+                            netns, ATTACK, *[str(a) for a in args])
+        try:
+            return int(res.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return 0
 
     def kill(self, pid):
         self.host.run("kill %s", str(pid))

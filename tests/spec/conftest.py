@@ -27,6 +27,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -269,7 +270,9 @@ def firewall_items(spec):
     items = []
     for host, plan in sorted(spec.plans_audited().items()):
         fw = plan["firewall"]
-        desired = _firewall.plan_ruleset(_firewall.build_spec(fw["networks"], fw["flows"], fw["publications"]))
+        desired = _firewall.plan_ruleset(_firewall.build_spec(
+            fw["networks"], fw["flows"], fw["publications"], tunnels=fw.get("tunnels"),
+            host_addresses=fw.get("host_addresses"), host_services=fw.get("host_services")))
         for table in desired["tables"]:
             tname = "%s/%s" % (table["family"], table["name"])
             for s in table["sets"]:
@@ -305,7 +308,8 @@ def _param(metafunc, name, items):
 def pytest_generate_tests(metafunc):
     names = metafunc.fixturenames
     wanted = [n for n in ("bridge", "tunnel", "attachment", "nft_item", "audited_host", "pair_allowed",
-                          "pair_denied", "egress_nat", "egress_blocked", "publication", "mtu_pair")
+                          "pair_denied", "egress_nat", "egress_blocked", "publication", "mtu_pair", "host_ssh",
+                          "spoof", "injection")
               if n in names]
     if not wanted:
         return
@@ -342,6 +346,12 @@ def pytest_generate_tests(metafunc):
             _param(metafunc, n, [p for p in _expect.publications(model) if spec.audited(p["container"])])
         elif n == "mtu_pair":
             _param(metafunc, n, [p for p in _expect.mtu_pairs(model) if spec.audited(p["src"], p["dst"])])
+        elif n == "host_ssh":
+            _param(metafunc, n, [p for p in _expect.host_ssh(model) if spec.audited(p["src"])])
+        elif n == "spoof":
+            _param(metafunc, n, [p for p in _expect.spoofs(model) if spec.audited(p["src"], p["dst"])])
+        elif n == "injection":
+            _param(metafunc, n, [p for p in _expect.injections(model, plans) if spec.audited(p["src"], p["victim"])])
 
 
 # ---------------------------------------------------------------- traffic, once per run
@@ -441,6 +451,11 @@ class Traffic:
                     ns, a, count=1, wait=2, size=s, dont_fragment=True)))
                 jobs.append((("mtu+1", p["id"]), lambda st=st, ns=ns, a=p["address"], s=size + 1: st.ping(
                     ns, a, count=1, wait=2, size=s, dont_fragment=True)))
+        for p in _expect.host_ssh(model):
+            if p["src"] in self.netns:
+                st, ns = self.state_of(p["src"]), self.netns[p["src"]]
+                jobs.append((("ssh", p["id"]), lambda st=st, ns=ns, p=p: st.connect(ns, "tcp", p["address"],
+                                                                                    p["port"])))
         outside = self.outside_ip()
         if outside:
             for e in _expect.egress(model):
@@ -489,6 +504,48 @@ class Traffic:
 def traffic(spec):
     spec.traffic_run.result()
     return spec.traffic
+
+
+@pytest.fixture(scope="session")
+def attacks(traffic):
+    """The attacks, once the probes are done: {("spoof"|"inject", id): {"sent": n, "received": n}}.
+
+    Each is measured on the victim's echo-request counter, so attacks on one victim run one after
+    another (victims in parallel), with a short wait for stragglers.
+    """
+    spec, model = traffic.spec, traffic.spec.model
+    by_victim = {}
+    for p in _expect.spoofs(model):
+        if p["src"] in traffic.netns and p["dst"] in traffic.netns:
+            by_victim.setdefault(p["dst"], []).append(("spoof", p["id"], p["src"], ("spoof", p["spoofed"],
+                                                                                    p["address"])))
+    for p in _expect.injections(model, spec.plans):
+        if p["src"] in traffic.netns and p["victim"] in traffic.netns:
+            vst = traffic.state_of(p["victim"])
+            c = model["containers"][p["victim"]]
+            try:
+                mac = vst.container(c["ref"], c["ref_type"])["links"][p["victim_ifname"]]["address"]
+            except (AssertionError, KeyError):
+                continue
+            by_victim.setdefault(p["victim"], []).append(("inject", p["id"], p["src"], (
+                p["overlay"], p["target"], p["port"], p["vni"], mac, p["victim_address"], p["fake_source"])))
+    results = {}
+
+    def run(victim):
+        vst, vns = traffic.state_of(victim), traffic.netns[victim]
+        for kind, key, src, args in by_victim[victim]:
+            before = vst.echo_requests(vns)
+            sent = traffic.state_of(src).attack(traffic.netns[src], *args)
+            time.sleep(1.5)
+            after = vst.echo_requests(vns)
+            if before is None or after is None:
+                results[(kind, key)] = {"sent": sent, "received": None}
+            else:
+                results[(kind, key)] = {"sent": sent, "received": int(after) - int(before)}
+
+    with ThreadPoolExecutor(POOL) as pool:
+        list(pool.map(run, sorted(by_victim)))
+    return results
 
 
 # ---------------------------------------------------------------- drift, once per run

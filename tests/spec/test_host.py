@@ -234,7 +234,9 @@ def test_nft_nothing_else(spec, audited_host):
     """Our tables hold nothing the model does not declare, and the declared rules are in order."""
     st = spec.states[audited_host]
     fw = spec.plans[audited_host]["firewall"]
-    desired = _firewall.plan_ruleset(_firewall.build_spec(fw["networks"], fw["flows"], fw["publications"]))
+    desired = _firewall.plan_ruleset(_firewall.build_spec(
+        fw["networks"], fw["flows"], fw["publications"], tunnels=fw.get("tunnels"),
+        host_addresses=fw.get("host_addresses"), host_services=fw.get("host_services")))
     current = _current_tables(st)
     want = dict(((t["family"], t["name"]), t) for t in desired["tables"])
     extra = []

@@ -39,6 +39,12 @@ def _attached(traffic, cname, network):
                                                                           itf["address"])
 
 
+def _attached_all(traffic, cname):
+    """Every interface of the container is there: a blocked probe from a detached container proves nothing."""
+    for itf in traffic.spec.model["containers"][cname]["interfaces"]:
+        _attached(traffic, cname, itf["network"])
+
+
 def _describe(res):
     return res.get("output") or res.get("error") or res.get("reply") or str(res)
 
@@ -125,3 +131,41 @@ def test_mtu_path(traffic, mtu_pair):
     assert "message too long" in text or "frag needed" in text, \
         "%s: a %d-byte packet with DF set is dropped silently instead of failing with an error: %s" % (
             where, p["mtu"] + 1, over["output"])
+
+
+# ---------------------------------------------------------------- attacks: nothing may get through
+
+def test_no_host_ssh(traffic, host_ssh):
+    """A container reaches no host's management SSH, directly or through its own host."""
+    p = host_ssh
+    _ready(traffic, p["src"])
+    _attached_all(traffic, p["src"])
+    res = traffic.results[("ssh", p["id"])]
+    assert not res.get("probe_failed"), "cannot check %s: %s" % (p["id"], _describe(res))
+    assert not res["ok"], "%s connects to sshd of host %s (%s:%d): containers must reach no host service (%s)" % (
+        p["src"], p["host"], p["address"], p["port"], p["path"])
+
+
+def test_spoofed_source_gets_nothing_through(traffic, attacks, spoof):
+    p = spoof
+    _ready(traffic, p["src"], p["dst"])
+    _attached(traffic, p["dst"], p["network"])
+    _attached_all(traffic, p["src"])
+    res = attacks.get(("spoof", p["id"]))
+    assert res is not None and res["sent"] == 3 and res["received"] is not None, \
+        "cannot check %s: %s" % (p["id"], res)
+    assert res["received"] == 0, "%s with source %s (network %s) reaches %s (%s): %d of 3 echo requests (%s)" % (
+        p["src"], p["spoofed"], p["as_network"], p["dst"], p["address"], res["received"], p["path"])
+
+
+def test_injected_tunnel_frame_reaches_nothing(traffic, attacks, injection):
+    p = injection
+    _ready(traffic, p["src"], p["victim"])
+    _attached(traffic, p["victim"], p["network"])
+    _attached_all(traffic, p["src"])
+    res = attacks.get(("inject", p["id"]))
+    assert res is not None and res["sent"] == 3 and res["received"] is not None, \
+        "cannot check %s: %s" % (p["id"], res)
+    assert res["received"] == 0, \
+        "a %s frame (VNI %d) that %s sent to %s:%d reached %s: %d of 3 echo requests (%s)" % (
+            p["overlay"], p["vni"], p["src"], p["target"], p["port"], p["victim"], res["received"], p["path"])

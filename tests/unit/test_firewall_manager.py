@@ -17,6 +17,13 @@ NETS = [{"name": "dmz", "subnet": "10.1.0.0/24", "bridge": "br-a"},
 FLOWS = [{"from": "dmz", "to": "app"}]
 PUBS = [{"network": "dmz", "host_port": 8080, "container_address": "10.1.0.5", "container_port": 80,
          "bind_address": "198.19.0.211"}]
+# tunnel endpoints and the fabric's host addresses of the captured tables
+EXTRA = {"tunnels": [{"network": "app", "type": "vxlan", "port": 8472, "local_address": "198.19.0.212",
+                      "device": "eth1", "peers": ["198.19.0.213", "198.19.0.211"]},
+                     {"network": "dmz", "type": "gre", "local_address": "198.19.0.212", "device": "eth1",
+                      "peers": ["198.19.0.211"]}],
+         "host_addresses": ["198.19.0.211", "198.19.0.212", "198.18.0.211"],
+         "host_services": [{"address": "198.19.0.211", "proto": "tcp", "port": 8080}]}
 
 
 class FakeClient(object):
@@ -51,7 +58,7 @@ def manager(client, proc, check=False):
 
 def test_converged_is_not_changed_and_applies_nothing(proc):
     client = FakeClient(LISTING)
-    result = manager(client, proc).present(NETS, FLOWS, PUBS)
+    result = manager(client, proc).present(NETS, FLOWS, PUBS, **EXTRA)
     assert result["changed"] is False and result["actions"] == []
     assert client.batches == []
     assert result["diff"]["before"] == result["diff"]["after"]
@@ -59,7 +66,7 @@ def test_converged_is_not_changed_and_applies_nothing(proc):
 
 def test_fresh_host_creates_three_tables_in_one_batch(proc):
     client = FakeClient(only_sentinel())
-    result = manager(client, proc).present(NETS, FLOWS, PUBS)
+    result = manager(client, proc).present(NETS, FLOWS, PUBS, **EXTRA)
     assert result["changed"] is True
     assert sorted(result["actions"]) == ["create table bridge netwire_icc", "create table inet netwire",
                                          "create table ip netwire_nat"]
@@ -71,7 +78,7 @@ def test_fresh_host_creates_three_tables_in_one_batch(proc):
 
 def test_check_mode_only_validates(proc):
     client = FakeClient(only_sentinel())
-    result = manager(client, proc, check=True).present(NETS, FLOWS, PUBS)
+    result = manager(client, proc, check=True).present(NETS, FLOWS, PUBS, **EXTRA)
     assert result["changed"] is True
     assert [check for _batch, check in client.batches] == [True]
 
@@ -103,7 +110,7 @@ def test_other_table_name_ignores_our_default_tables(proc):
     mgr = FirewallManager(client, "edge", proc_root=str(proc))
     result = mgr.absent()
     assert result["changed"] is False
-    result = mgr.present(NETS, FLOWS, PUBS)
+    result = mgr.present(NETS, FLOWS, PUBS, **EXTRA)
     assert "netwire" not in json.dumps(client.batches[0][0]).replace("netwire networks", "")
 
 
@@ -116,7 +123,7 @@ def test_invalid_parameters_touch_nothing(proc):
 
 def test_warns_when_forwarding_is_off(proc):
     (proc / "sys/net/ipv4/ip_forward").write_text("0\n")
-    result = manager(FakeClient(LISTING), proc).present(NETS, FLOWS, PUBS)
+    result = manager(FakeClient(LISTING), proc).present(NETS, FLOWS, PUBS, **EXTRA)
     assert any("net.ipv4.ip_forward is 0" in w for w in result["warnings"])
 
 

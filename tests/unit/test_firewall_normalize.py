@@ -13,11 +13,18 @@ NETS = [{"name": "dmz", "subnet": "10.1.0.0/24", "bridge": "br-a"},
 FLOWS = [{"from": "dmz", "to": "app"}]
 PUBS = [{"network": "dmz", "host_port": 8080, "container_address": "10.1.0.5", "container_port": 80,
          "bind_address": "198.19.0.211"}]
+# tunnel endpoints and the fabric's host addresses of the captured tables
+EXTRA = {"tunnels": [{"network": "app", "type": "vxlan", "port": 8472, "local_address": "198.19.0.212",
+                      "device": "eth1", "peers": ["198.19.0.213", "198.19.0.211"]},
+                     {"network": "dmz", "type": "gre", "local_address": "198.19.0.212", "device": "eth1",
+                      "peers": ["198.19.0.211"]}],
+         "host_addresses": ["198.19.0.211", "198.19.0.212", "198.18.0.211"],
+         "host_services": [{"address": "198.19.0.211", "proto": "tcp", "port": 8080}]}
 OWNED = fw.table_names()
 
 
 def desired():
-    return fw.plan_ruleset(fw.build_spec(NETS, FLOWS, PUBS))
+    return fw.plan_ruleset(fw.build_spec(NETS, FLOWS, PUBS, **EXTRA))
 
 
 def test_captured_listing_equals_plan():

@@ -54,15 +54,19 @@ def test_only_our_three_tables_and_bridge_table_only_when_icc_off():
 
 def test_forward_chain_is_stateful_and_ordered():
     rules = rendered_rules(plan(), "inet", "forward")
-    assert rules[0] == "ct state established,related accept"
-    assert rules[-1] == "ip saddr @subnets ip daddr @subnets drop"
-    assert "ip saddr @zone_dmz ip daddr @zone_app accept" in rules
-    assert "ip saddr @zone_app ip daddr @zone_backend accept" in rules
+    # strict reverse-path check of routed traffic from each bridge comes first
+    assert rules[:3] == ['iifname "%s" oifname != "%s" fib saddr . iif oif missing drop' % (b, b)
+                         for b in ("nw-dmz", "nw-app", "nw-db")]
+    assert rules[3] == "ct state established,related accept"
+    assert rules[-2:] == ["iifname @bridges ip daddr @subnets drop", "ip saddr @subnets ip daddr @subnets drop"]
+    # zone flows are keyed on the ingress bridge, and on the source
+    assert "iifname @bridges_dmz ip saddr @zone_dmz ip daddr @zone_app accept" in rules
+    assert "iifname @bridges_app ip saddr @zone_app ip daddr @zone_backend accept" in rules
     # no flow dmz -> backend and none in the reverse directions
-    assert "ip saddr @zone_dmz ip daddr @zone_backend accept" not in rules
-    assert "ip saddr @zone_app ip daddr @zone_dmz accept" not in rules
-    # accepts come before the drop
-    assert all(r.endswith("accept") for r in rules[:-1])
+    assert not any("@bridges_dmz" in r and "daddr @zone_backend" in r for r in rules)
+    assert not any(r.startswith("iifname @bridges_app ip saddr @zone_app ip daddr @zone_dmz accept") for r in rules)
+    # accepts come before the drops
+    assert all(r.endswith("accept") for r in rules[3:-2])
 
 
 def test_forward_chain_policy_accept_so_other_traffic_is_untouched():
@@ -76,7 +80,9 @@ def test_sets_hold_our_subnets_and_zone_members():
     inet = table(plan(), "inet")
     sets = dict((s["name"], [fw._render_value(e) for e in s["elem"]]) for s in inet["sets"])
     assert sets == {"subnets": ["10.1.0.0/24", "10.2.0.0/24", "10.3.0.0/24"],
-                    "zone_app": ["10.2.0.0/24"], "zone_backend": ["10.3.0.0/24"], "zone_dmz": ["10.1.0.0/24"]}
+                    "zone_app": ["10.2.0.0/24"], "zone_backend": ["10.3.0.0/24"], "zone_dmz": ["10.1.0.0/24"],
+                    "bridges": ["nw-app", "nw-db", "nw-dmz"], "bridges_app": ["nw-app"],
+                    "bridges_backend": ["nw-db"], "bridges_dmz": ["nw-dmz"]}
     nat_sets = table(plan(), "ip")["sets"]
     assert [s["name"] for s in nat_sets] == ["subnets"]
 
@@ -86,10 +92,10 @@ def test_zone_defaults_to_network_name_and_groups_networks():
             {"name": "b", "subnet": "10.2.0.0/24", "bridge": "b", "zone": "z"},
             {"name": "c", "subnet": "10.3.0.0/24", "bridge": "c", "zone": "z"}]
     rules = rendered_rules(plan(nets, [{"from": "a", "to": "z"}], []), "inet", "forward")
-    assert "ip saddr @zone_z ip daddr @zone_z accept" in rules
-    assert "ip saddr @zone_a ip daddr @zone_z accept" in rules
+    assert "iifname @bridges_z ip daddr @zone_z accept" in rules
+    assert "iifname @bridges_a ip saddr @zone_a ip daddr @zone_z accept" in rules
     sets = dict((s["name"], len(s["elem"])) for s in table(plan(nets, [], []), "inet")["sets"])
-    assert sets == {"subnets": 3, "zone_a": 1, "zone_z": 2}
+    assert sets == {"subnets": 3, "zone_a": 1, "zone_z": 2, "bridges": 3, "bridges_a": 1, "bridges_z": 2}
 
 
 def test_masquerade_only_for_nat_networks_and_not_between_ours():
@@ -140,13 +146,14 @@ def test_icc_off_drops_bridged_traffic_of_that_subnet_only():
 
 def test_rule_comments_explain_each_rule():
     assert comments(plan(), "inet", "forward") == [
+        "spoofed source from dmz", "spoofed source from app", "spoofed source from db",
         "replies and related traffic",
         "published tcp 198.19.0.11:8080 -> 10.1.0.10:80",
         "within zone dmz", "within zone app", "within zone backend",
         "flow dmz -> app", "flow app -> backend",
         "replies of flow dmz -> app routed here (tcp)", "replies of flow dmz -> app routed here (icmp)",
         "replies of flow app -> backend routed here (tcp)", "replies of flow app -> backend routed here (icmp)",
-        "anything else between netwire networks"]
+        "anything else from containers to netwire networks", "anything else between netwire networks"]
 
 
 def test_replies_on_the_reverse_path_pass_but_cannot_open_connections():
@@ -157,13 +164,14 @@ def test_replies_on_the_reverse_path_pass_but_cannot_open_connections():
     from B to A still meets the final drop.
     """
     rules = rendered_rules(plan(flows=[{"from": "dmz", "to": "app"}]), "inet", "forward")
-    tcp = "ip saddr @zone_app ip daddr @zone_dmz tcp flags & (syn | ack) != syn accept"
-    icmp = ("ip saddr @zone_app ip daddr @zone_dmz icmp type { destination-unreachable, echo-reply, "
-            "parameter-problem, time-exceeded } accept")
-    assert rules.index(tcp) < rules.index("ip saddr @subnets ip daddr @subnets drop")
+    head = "iifname @bridges_app ip saddr @zone_app ip daddr @zone_dmz"
+    tcp = head + " tcp flags & (syn | ack) != syn accept"
+    icmp = head + (" icmp type { destination-unreachable, echo-reply, "
+                   "parameter-problem, time-exceeded } accept")
+    assert rules.index(tcp) < rules.index("iifname @bridges ip daddr @subnets drop")
     assert icmp in rules
     # nothing lets app open anything towards dmz: no rule app -> dmz without a reply-only condition
-    assert [r for r in rules if r.startswith("ip saddr @zone_app ip daddr @zone_dmz")] == [tcp, icmp]
+    assert [r for r in rules if r.startswith(head)] == [tcp, icmp]
 
 
 def test_plan_is_deterministic_and_independent_of_input_order():
@@ -247,7 +255,9 @@ def test_plan_scales_linearly(n):
              "icc": bool(i % 2)} for i in range(n)]
     ruleset = plan(networks=nets, flows=[], publications=[])
     fwd = chain(ruleset, "inet", "forward")["rules"]
-    assert len(fwd) == n + 2
+    # per network: its zone and its reverse-path check; plus established, and two final drops
+    assert len(fwd) == 2 * n + 3
+    assert len(chain(ruleset, "inet", "input")["rules"]) == n + 4
 
 
 def test_icc_off_keeps_published_container_ports_reachable_from_siblings():
@@ -257,3 +267,104 @@ def test_icc_off_keeps_published_container_ports_reachable_from_siblings():
         "ip saddr 10.1.0.10 tcp sport 80 accept",
         "ip saddr 10.1.0.0/24 ip daddr 10.1.0.0/24 drop",
         "ip saddr 10.2.0.0/24 ip daddr 10.2.0.0/24 drop"]
+
+
+# --------------------------------------------------------------------------- hostile containers
+
+TUNNELS = [{"network": "app", "type": "vxlan", "port": 8472, "local_address": "198.19.0.12", "device": "nwu-eth1",
+            "peers": ["198.19.0.13", "198.19.0.11"]},
+           {"network": "backend", "type": "vxlan", "local_address": "198.19.0.12", "device": "nwu-eth1",
+            "peers": ["198.19.0.13"]},
+           {"network": "dmz", "type": "gre", "local_address": "198.19.0.12", "device": "nwu-eth1",
+            "peers": ["198.19.0.11"]}]
+HOSTS = ["198.19.0.11", "198.19.0.12", "198.19.0.13", "198.18.0.11"]
+SERVICES = [{"address": "198.19.0.11", "proto": "tcp", "port": 8080}]
+
+
+def hostile_plan(**kw):
+    args = dict(tunnels=TUNNELS, host_addresses=HOSTS, host_services=SERVICES)
+    args.update(kw)
+    return fw.plan_ruleset(fw.build_spec(NETS, FLOWS, PUBS, "netwire", **args))
+
+
+def test_tunnel_endpoints_accept_only_peers_on_the_underlay_device_and_local_address():
+    rules = rendered_rules(hostile_plan(), "inet", "input")
+    assert rules[:6] == [
+        'iifname "nwu-eth1" ip daddr 198.19.0.12 ip saddr @peers_udp_8472 udp dport 8472 accept',
+        "udp dport 8472 drop",
+        'iifname "nwu-eth1" ip daddr 198.19.0.12 ip saddr @peers_udp_4789 udp dport 4789 accept',
+        "udp dport 4789 drop",
+        'iifname "nwu-eth1" ip daddr 198.19.0.12 ip saddr @peers_gre ip protocol gre accept',
+        "ip protocol gre drop"]
+    sets = dict((s["name"], s["elem"]) for s in table(hostile_plan(), "inet")["sets"])
+    assert sets["peers_udp_8472"] == ["198.19.0.11", "198.19.0.13"]
+    assert sets["peers_udp_4789"] == ["198.19.0.13"]
+    assert sets["peers_gre"] == ["198.19.0.11"]
+
+
+def test_tunnels_without_a_device_still_check_peers_and_address():
+    tunnels = [dict(TUNNELS[0], device=None)]
+    assert rendered_rules(hostile_plan(tunnels=tunnels), "inet", "input")[0] == \
+        "ip daddr 198.19.0.12 ip saddr @peers_udp_8472 udp dport 8472 accept"
+
+
+def test_containers_reach_the_host_only_for_icmp_to_their_gateway():
+    rules = rendered_rules(hostile_plan(), "inet", "input")[6:]
+    assert rules == [
+        'iifname "nw-dmz" fib saddr . iif oif missing drop',
+        'iifname "nw-app" fib saddr . iif oif missing drop',
+        'iifname "nw-db" fib saddr . iif oif missing drop',
+        "iifname @bridges ct state established,related accept",
+        "iifname @bridges icmp type { destination-unreachable, echo-request, "
+        "parameter-problem, time-exceeded } accept",
+        "iifname @bridges jump services",
+        "iifname @bridges drop"]
+    services = chain(hostile_plan(), "inet", "services")
+    assert services["rules"] == [] and "hook" not in services
+
+
+def test_containers_reach_fabric_hosts_only_on_published_ports():
+    rules = rendered_rules(hostile_plan(), "inet", "forward")
+    allow = "iifname @bridges ip daddr 198.19.0.11 tcp dport 8080 accept"
+    deny = "iifname @bridges ip daddr @hosts drop"
+    assert rules.index("ct state established,related accept") < rules.index(allow) < rules.index(deny)
+    # before any zone or publication accept
+    assert rules.index(deny) < min(i for i, r in enumerate(rules) if "zone" in r or "dnat" in r)
+    hosts = [s for s in table(hostile_plan(), "inet")["sets"] if s["name"] == "hosts"][0]
+    assert hosts["elem"] == ["198.18.0.11", "198.19.0.11", "198.19.0.12", "198.19.0.13"]
+
+
+def test_no_host_rules_without_host_addresses():
+    rules = rendered_rules(plan(), "inet", "forward")
+    assert not any("@hosts" in r for r in rules)
+    assert "hosts" not in [s["name"] for s in table(plan(), "inet")["sets"]]
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"tunnels": [dict(TUNNELS[0], type="ipip")]}, "Failed to plan firewall tunnel 'app': type must be one of"),
+    ({"tunnels": [dict(TUNNELS[0], local_address=None)]}, "Failed to plan firewall tunnel 'app': local_address"),
+    ({"tunnels": [dict(TUNNELS[0], peers=["nope"])]}, "Failed to plan firewall tunnel 'app': peer 'nope'"),
+    ({"tunnels": [dict(TUNNELS[0], port=0)]}, "Failed to plan firewall tunnel 'app': port 0 is out of range"),
+    ({"host_addresses": ["198.19.0.300"]}, "Failed to plan firewall host address"),
+    ({"host_services": [{"address": "198.19.0.11", "proto": "sctp", "port": 1}]},
+     "Failed to plan firewall host service 'host_services[0]': proto"),
+])
+def test_bad_tunnel_and_host_parameters_fail_clearly(kw, message):
+    from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+    with pytest.raises(InvalidParameter) as err:
+        hostile_plan(**kw)
+    assert message in str(err.value)
+
+
+def test_ports_of_a_network_are_its_ingress_too_with_a_subnet_check():
+    nets = [dict(NETS[0], ports=["nw0000000000001", "nw0000000000002"])] + NETS[1:]
+    ruleset = fw.plan_ruleset(fw.build_spec(nets, FLOWS, PUBS))
+    sets = dict((s["name"], s["elem"]) for s in table(ruleset, "inet")["sets"])
+    assert sets["ports_dmz"] == ["nw0000000000001", "nw0000000000002"]
+    assert sets["bridges_dmz"] == ["nw-dmz", "nw0000000000001", "nw0000000000002"]
+    assert {"nw-dmz", "nw0000000000001"} <= set(sets["bridges"])
+    rules = rendered_rules(ruleset, "inet", "forward")
+    assert rules[1] == "iifname @ports_dmz ip saddr != 10.1.0.0/24 drop"
+    # no route points at a port: the input chain checks its sources against the subnet too
+    assert rendered_rules(ruleset, "inet", "input")[:2] == [
+        'iifname "nw-dmz" fib saddr . iif oif missing drop', "iifname @ports_dmz ip saddr != 10.1.0.0/24 drop"]

@@ -82,7 +82,7 @@ def backends(session, log, existing=(), ovs=None, missing=(), foreign_ovs=()):
         def __init__(self, check_mode=False, table_name=None):
             pass
 
-        def present(self, networks, flows, publications):
+        def present(self, networks, flows, publications, **_endpoints):
             log.append(('firewall', [n['name'] for n in networks], 'present'))
             return {'changed': False, 'actions': []}
 
