@@ -196,6 +196,15 @@ class HostNetworkManager(object):
             for p in entries['linux_tunnels']:
                 self._run_entry(ctx, 'linux_tunnels', p, (p.get('dev'), p.get('master')),
                                 lambda p=p: self.b['linux_tunnel'](ctx, p).run())
+        fw_done = False
+        if 'containers' in self.sections and 'firewall' in self.sections:
+            # The firewall comes after the attachments, so that published ports move only once the
+            # new addresses exist. On a host without any table of ours yet there is nothing to move,
+            # and the attachments must not come up before the zone rules: the firewall goes first.
+            fw_mgr = self._firewall_manager(entries)
+            if not fw_mgr.current().get('tables'):
+                self._apply_firewall(fw_mgr, entries)
+                fw_done = True
         if 'containers' in self.sections:
             if purge:
                 self._purge_links(ctx, 'containers', keep)
@@ -215,12 +224,17 @@ class HostNetworkManager(object):
             finally:
                 if batch is not None and batch.batching:
                     batch.flush()
-        if 'firewall' in self.sections:
-            fw = entries['firewall']
-            mgr = self.b['firewall'](check_mode=self.check_mode, table_name=fw.get('table_name'))
-            self._record('firewall', mgr.table_name, mgr.present(
-                fw['networks'], fw['flows'], fw['publications'], tunnels=fw.get('tunnels'),
-                host_addresses=fw.get('host_addresses'), host_services=fw.get('host_services')))
+        if 'firewall' in self.sections and not fw_done:
+            self._apply_firewall(self._firewall_manager(entries), entries)
+
+    def _firewall_manager(self, entries):
+        return self.b['firewall'](check_mode=self.check_mode, table_name=entries['firewall'].get('table_name'))
+
+    def _apply_firewall(self, mgr, entries):
+        fw = entries['firewall']
+        self._record('firewall', mgr.table_name, mgr.present(
+            fw['networks'], fw['flows'], fw['publications'], tunnels=fw.get('tunnels'),
+            host_addresses=fw.get('host_addresses'), host_services=fw.get('host_services')))
 
     def _run_entry(self, ctx, key, params, depends_on, run):
         label = entry_label(key, params)

@@ -60,7 +60,7 @@ def ovs_snapshot(ovs=None, foreign=()):
     return snap
 
 
-def backends(session, log, existing=(), ovs=None, missing=(), foreign_ovs=()):
+def backends(session, log, existing=(), ovs=None, missing=(), foreign_ovs=(), fw_tables=('netwire',)):
     def manager(kind):
         class Mgr(object):
             def __init__(self, *args, **kwargs):
@@ -81,6 +81,9 @@ def backends(session, log, existing=(), ovs=None, missing=(), foreign_ovs=()):
 
         def __init__(self, check_mode=False, table_name=None):
             pass
+
+        def current(self):
+            return {'tables': [{'family': 'inet', 'name': t} for t in fw_tables]}
 
         def present(self, networks, flows, publications, **_endpoints):
             log.append(('firewall', [n['name'] for n in networks], 'present'))
@@ -143,13 +146,14 @@ PLAN = {
 
 
 def run(plan=None, links=(), check=False, state='present', sections=None, existing=(), ovs=None, purge=True,
-        missing=(), foreign_ovs=()):
+        missing=(), foreign_ovs=(), fw_tables=('netwire',)):
     plan = PLAN if plan is None else plan
     log = []
     session = Session(links)
     params = {'plan': plan, 'state': state, 'sections': sections or list(hn.SECTIONS), 'purge': purge}
     result = hn.HostNetworkManager(params, check_mode=check,
-                                   backends=backends(session, log, existing, ovs, missing, foreign_ovs)).run()
+                                   backends=backends(session, log, existing, ovs, missing, foreign_ovs,
+                                                     fw_tables)).run()
     return result, log, session
 
 
@@ -166,6 +170,18 @@ def test_builds_in_dependency_order_and_reports_every_action():
     assert result['changed'] is True
     assert 'linux_bridges nw-app: linux_bridge nw-app' in result['actions']
     assert set(result['diff']['after']) >= {'linux_bridges/nw-app', 'attachments/web1:eth1'}
+
+
+def test_on_a_host_without_our_tables_the_firewall_comes_before_the_attachments():
+    """Nothing to move there, and no container may come up before the zone rules exist."""
+    _result, log, _session = run(links=[link('nw-dmz', None), link('nw-app', 'netwire:bridge')], fw_tables=())
+    kinds = [entry[0] for entry in log]
+    assert kinds.index('firewall') < kinds.index('container_attach')
+    assert kinds.count('firewall') == 1
+    _result, log, _session = run(links=[link('nw-dmz', None), link('nw-app', 'netwire:bridge')],
+                                 sections=['containers', 'firewall'], fw_tables=())
+    kinds = [entry[0] for entry in log]
+    assert kinds.index('firewall') < kinds.index('container_attach') and kinds.count('firewall') == 1
 
 
 def test_nothing_changed_when_every_manager_reports_converged():
