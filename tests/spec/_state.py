@@ -78,7 +78,12 @@ CLIENT = r'''
 import json, socket, sys
 proto, addr, port, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 try:
-    if proto == "tcp":
+    if proto == "tcp-connect":
+        # only the handshake: a service that waits for the client (sshd after its banner) still counts
+        s = socket.create_connection((addr, port), timeout=timeout)
+        s.close()
+        data = b""
+    elif proto == "tcp":
         s = socket.create_connection((addr, port), timeout=timeout)
         s.settimeout(timeout)
         data = b""

@@ -454,7 +454,9 @@ class Traffic:
         for p in _expect.host_ssh(model):
             if p["src"] in self.netns:
                 st, ns = self.state_of(p["src"]), self.netns[p["src"]]
-                jobs.append((("ssh", p["id"]), lambda st=st, ns=ns, p=p: st.connect(ns, "tcp", p["address"],
+                # the handshake alone: sshd sends its banner and then waits, so reading until EOF
+                # would time out and call a reachable sshd unreachable
+                jobs.append((("ssh", p["id"]), lambda st=st, ns=ns, p=p: st.connect(ns, "tcp-connect", p["address"],
                                                                                     p["port"])))
         outside = self.outside_ip()
         if outside:
