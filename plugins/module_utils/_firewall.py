@@ -445,10 +445,10 @@ def _input_rules(spec):
             transports.append(tunnel.transport)
     for transport in transports:
         tunnels = [t for t in spec.tunnels if t.transport == transport]
-        endpoints = []
-        for t in tunnels:
-            if (t.device, t.local_address) not in endpoints:
-                endpoints.append((t.device, t.local_address))
+        # sorted: the same rules in the same order whatever order the plan lists the tunnels in
+        # (the spec suite computes its plan without the hosts' facts)
+        endpoints = sorted(set((t.device, t.local_address) for t in tunnels),
+                           key=lambda e: (e[0] or "", e[1] or ""))
         label = "gre" if transport == "gre" else "udp %d" % tunnels[0].port
         for device, local in endpoints:
             expr = [_match(_IIF, device)] if device else []

@@ -281,12 +281,16 @@ def firewall_items(spec):
                               "path": _firewall_path(table, s["name"])})
             for chain in table["chains"]:
                 header = dict((k, v) for k, v in chain.items() if k != "rules")
+                seen = {}
                 for i, rule in enumerate(chain["rules"]):
                     label = rule.get("comment") or "rule %d" % i
+                    # several rules may share a comment (one per device): the nth of them
+                    nth = seen.get(rule.get("comment") or "", 0)
+                    seen[rule.get("comment") or ""] = nth + 1
                     items.append({"id": "%s-%s/%s/%s" % (host, tname, chain["name"], label), "host": host,
                                   "kind": "rule", "family": table["family"], "table": table["name"],
                                   "chain": chain["name"], "header": header, "label": label, "want": rule,
-                                  "path": _firewall_path(table, label)})
+                                  "nth": nth, "path": _firewall_path(table, label)})
     return items
 
 

@@ -221,9 +221,10 @@ def test_nft(spec, nft_item):
     header = dict((k, v) for k, v in chains[0].items() if k != "rules")
     assert header == nft_item["header"], "%s: chain is %s, the model needs %s" % (where, header, nft_item["header"])
     rules = [r for r in chains[0]["rules"] if (r.get("comment") or "") == (nft_item["want"].get("comment") or "")]
-    assert rules, "%s: the rule is missing (want: %s)" % (where, _rule_text(nft_item["want"]))
-    assert rules[0] == nft_item["want"], "%s: the rule differs:\n  have %s\n  want %s" % (
-        where, _rule_text(rules[0]), _rule_text(nft_item["want"]))
+    nth = nft_item.get("nth", 0)   # several rules may share a comment (one per device): the nth of them
+    assert len(rules) > nth, "%s: the rule is missing (want: %s)" % (where, _rule_text(nft_item["want"]))
+    assert rules[nth] == nft_item["want"], "%s: the rule differs:\n  have %s\n  want %s" % (
+        where, _rule_text(rules[nth]), _rule_text(nft_item["want"]))
 
 
 def _rule_text(rule):
