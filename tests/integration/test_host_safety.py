@@ -123,7 +123,10 @@ def test_the_example_is_built(built, lab):
 def test_a_harmful_model_is_refused_and_no_host_is_touched(built, lab, case):
     change, finding = HARMFUL[case]
     if case == "management-subnet":
-        finding = finding.replace("198.18.0.64/27", str(lab.mgmt_net))
+        # the lab instance's own management range (each instance has its own part of 198.18.0.0/24)
+        change = _subnet(str(lab.mgmt_net))
+        finding = "netwire_networks.backend.subnet: subnet %s overlaps %s of host host1 (interface eth0)" % (
+            lab.mgmt_net, lab.mgmt_net)
     if case == "capture-ssh":
         finding = finding.replace("198.18.0.75", lab.host("host1").mgmt_ip)
     before = snapshots(lab)
