@@ -190,7 +190,6 @@ REQUIRED_OVS = (("ovs-vsctl", "openvswitch-switch"),)
 REQUIRED_ENGINE = {"docker": (("docker", "docker.io"),), "podman": (("podman", "podman"),)}
 
 
-
 # Attacks: a hand-made overlay frame (VXLAN or Geneve, carrying Ethernet/IPv4/ICMP echo) sent over
 # UDP, and an ICMP echo request with a forged source through a raw socket; 3 of each, no more.
 ATTACK = r'''

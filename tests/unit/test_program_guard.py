@@ -68,7 +68,8 @@ def test_a_program_no_package_has_is_named(tree):
 def test_shell_words_redirections_and_functions_are_not_programs(tree):
     (tree / "scripts" / "z.sh").write_text(
         "#!/usr/bin/env bash\nstage() { echo \"$1\"; }\nmissing=()\nstage unit >/dev/null 2>&1\n"
-        "mapfile -t pkgs < <(grep -v '^#' apt.txt)\nn=$((n + 1))\nms=$(( ($(date +%s%N) - n) / 1000 ))\nif [ -x .venv/bin/python ]; then .venv/bin/python -V; fi\n")
+        "mapfile -t pkgs < <(grep -v '^#' apt.txt)\nn=$((n + 1))\nms=$(( ($(date +%s%N) - n) / 1000 ))\n"
+        "if [ -x .venv/bin/python ]; then .venv/bin/python -V; fi\n")
     rc, out = guard(tree, ["iproute2"])
     assert rc == 0, out
 
