@@ -476,7 +476,7 @@ def check(root, apt_file):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("root", nargs="?", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     parser.add_argument("--apt", help="the package list to check against (default: ROOT/requirements/apt.txt)")
     parser.add_argument("--list", action="store_true", help="print every program found and where")

@@ -98,7 +98,9 @@ def user(lab, tmp_path_factory):
                             str(dist), str(REPO)], capture_output=True, text=True, timeout=300, env=u.env(),
                            cwd=str(u.work), check=False)
     assert built.returncode == 0, built.stdout + built.stderr
-    tarball = next(dist.glob("netwire-fabric-*.tar.gz"))
+    tarballs = sorted(dist.glob("netwire-fabric-*.tar.gz"))
+    assert len(tarballs) == 1, tarballs
+    tarball = tarballs[0]
     installed = u.run([str(REPO / ".venv" / "bin" / "ansible-galaxy"), "collection", "install", "--offline",
                        "-p", str(u.collections), str(tarball)])
     assert installed.returncode == 0, installed.stdout + installed.stderr
