@@ -186,6 +186,11 @@ def _decide_address(match, direction, net):
         hit = False
     else:
         return None
+    return _with_op(match, hit)
+
+
+def _with_op(match, hit):
+    """A match's verdict from whether its right side holds the packet's value (None: an op we do not follow)."""
     op = match.get("op", "==")
     if op in ("==", "in"):
         return hit
@@ -217,12 +222,7 @@ def _decide(expr, direction, net):
     if not all(isinstance(v, string_types) for v in values):
         return None
     hit = any(_name_matches(v, net.bridge) for v in values)
-    op = match.get("op", "==")
-    if op in ("==", "in"):
-        return hit
-    if op == "!=":
-        return not hit
-    return None
+    return _with_op(match, hit)
 
 
 def _rule_applies(rule, direction, net):
