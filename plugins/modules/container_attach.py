@@ -222,12 +222,12 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import CONTAINER_ATTACH
-from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
     NetlinkSession,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._attach import ContainerAttachManager
+from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
 
 
 def main():

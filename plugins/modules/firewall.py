@@ -307,8 +307,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
-from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
-from ansible_collections.netwire.fabric.plugins.module_utils._nft import NftClient
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall.nft import NftClient
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import FIREWALL
 
 

@@ -83,7 +83,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netwire.fabric.plugins.module_utils._host_facts import gather
+from ansible_collections.netwire.fabric.plugins.module_utils._host.facts import gather
 
 
 def main():

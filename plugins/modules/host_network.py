@@ -132,9 +132,9 @@ results:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
-from ansible_collections.netwire.fabric.plugins.module_utils._host_network import HostNetworkManager, SECTIONS
+from ansible_collections.netwire.fabric.plugins.module_utils._host.network import HostNetworkManager, SECTIONS
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import DEFAULT_TIMEOUT, HostLock
-from ansible_collections.netwire.fabric.plugins.module_utils._netlink import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR
 
 
 def main():

@@ -145,12 +145,12 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import LINUX_BRIDGE
-from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
     NetlinkSession,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._linux_bridge import LinuxBridgeManager
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
 
 
 def main():

@@ -146,16 +146,17 @@ import ipaddress
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _firewall, _host_firewalls
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as _firewall
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import host_firewalls as _host_firewalls
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import MissingDependency, NetwireError
-from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
     NetlinkSession,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._net_info import gather
-from ansible_collections.netwire.fabric.plugins.module_utils._nft import NftClient
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs_facts import ovs_facts
+from ansible_collections.netwire.fabric.plugins.module_utils._host.info import gather
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall.nft import NftClient
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.facts import ovs_facts
 
 
 def add_ovs_facts(facts, socket_path):

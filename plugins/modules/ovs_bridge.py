@@ -172,9 +172,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
-from ansible_collections.netwire.fabric.plugins.module_utils._ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import OVS_BRIDGE
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs_bridge import OvsBridgeManager
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import OvsBridgeManager
 
 
 def main():

@@ -150,9 +150,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
-from ansible_collections.netwire.fabric.plugins.module_utils._ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import OVS_TUNNEL
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs_tunnel import OvsTunnelManager
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.tunnel import OvsTunnelManager
 
 
 def main():

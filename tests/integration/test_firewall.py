@@ -418,8 +418,8 @@ def test_docker_container_egress_and_published_port(bed, container):
 
 BINDING_SCRIPT = r"""
 import json, sys
-from ansible_collections.netwire.fabric.plugins.module_utils._nft import NftClient
-from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall.nft import NftClient
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
 params = json.loads(sys.argv[1])
 out = []
 for step in ("check", "apply", "rerun", "absent"):

@@ -58,7 +58,8 @@ os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(
     [str(_BASE)] + [p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p] +
     [os.path.expanduser("~/.ansible/collections"), "/usr/share/ansible/collections"])
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _firewall, _model  # noqa: E402
+from ansible_collections.netwire.fabric.plugins.module_utils import _model
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as _firewall  # noqa: E402
 
 from . import _expect  # noqa: E402
 from ._state import HostState  # noqa: E402

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _firewall, _host_firewalls, _model
+from ansible_collections.netwire.fabric.plugins.module_utils import _model
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as _firewall
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import host_firewalls as _host_firewalls
 
 from ._state import OWNER_ALIAS_PREFIX, as_list, owned_row
 

@@ -1,6 +1,6 @@
 """Builders for OVSDB snapshots (the plain dicts _ovsdb.snapshot_from_rows returns)."""
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 
 
 def snap(*bridges):

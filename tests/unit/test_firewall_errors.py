@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 
 NET_A = {"name": "a", "subnet": "10.1.0.0/24", "bridge": "br-a", "zone": "za"}

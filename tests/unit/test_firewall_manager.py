@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, InvalidParameter
-from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
-from ansible_collections.netwire.fabric.plugins.module_utils._nft import NftClient
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall.nft import NftClient
 
 LISTING = json.loads((Path(__file__).parent / "fixtures" / "firewall_listing.json").read_text())
 NETS = [{"name": "dmz", "subnet": "10.1.0.0/24", "bridge": "br-a"},
@@ -171,7 +171,7 @@ def test_plan_matches_capture_sanity():
 
 
 def test_missing_nft_and_binding_is_a_clear_dependency_error(monkeypatch):
-    from ansible_collections.netwire.fabric.plugins.module_utils import _nft
+    from ansible_collections.netwire.fabric.plugins.module_utils._firewall import nft as _nft
     from ansible_collections.netwire.fabric.plugins.module_utils._errors import MissingDependency
     monkeypatch.setattr(_nft, "find_nft", lambda: None)
     monkeypatch.setattr(_nft, "HAS_NFT_BINDING", False)

@@ -4,7 +4,7 @@ import copy
 import json
 from pathlib import Path
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
 
 LISTING = json.loads((Path(__file__).parent / "fixtures" / "firewall_listing.json").read_text())
 # the parameters the captured tables were applied from (plus a hand-made ``table inet sentinel``)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
 
 NETS = [
     {"name": "dmz", "subnet": "10.1.0.0/24", "bridge": "nw-dmz", "zone": "dmz"},

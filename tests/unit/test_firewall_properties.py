@@ -2,7 +2,7 @@
 
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 
 junk = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.text(max_size=20),

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
-from ansible_collections.netwire.fabric.plugins.module_utils import _host_firewalls as hf
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import host_firewalls as hf
 
 OWNED = fw.table_names("netwire")
 BRIDGES = [("dmz", "nw-dmz", "10.10.0.0/24"), ("app", "nw-app", "10.20.0.0/24")]

@@ -6,7 +6,7 @@ composition (the managers themselves have their own unit and lab tests).
 
 import pytest
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _host_network as hn
+from ansible_collections.netwire.fabric.plugins.module_utils._host import network as hn
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 
 

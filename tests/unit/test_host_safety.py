@@ -12,7 +12,7 @@ import pytest
 
 from tests.unit import ovs_snap as o
 from tests.unit.test_host_network import backends, link, Session
-from ansible_collections.netwire.fabric.plugins.module_utils import _host_network as hn
+from ansible_collections.netwire.fabric.plugins.module_utils._host import network as hn
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NotOwned
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock, LockTimeout
 

@@ -4,9 +4,9 @@ import pytest
 
 from tests.unit.linux_fakes import FakeSession, link
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _attach as at
+from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as at
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, NotOwned
-from ansible_collections.netwire.fabric.plugins.module_utils._netns import ContainerNamespace
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import ContainerNamespace
 
 BASE = dict(container="c1", container_type="auto", state="present", bridge="nwbr", bridge_type="auto",
             ifname="eth1", host_ifname=None, addresses=[], mac=None, mac_seed=None, mtu=None, gateway=None,
@@ -196,8 +196,8 @@ def test_a_registered_backend_is_detected_and_used():
 
 def test_composed_check_mode_sees_what_earlier_managers_would_create():
     """host_network's shape: one session, bridge then tunnel then attachment, in check mode."""
-    from ansible_collections.netwire.fabric.plugins.module_utils._linux_bridge import LinuxBridgeManager
-    from ansible_collections.netwire.fabric.plugins.module_utils._linux_tunnel import LinuxTunnelManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import LinuxTunnelManager
 
     ctx = FakeSession([link(2, "eth1", kind="veth")], addresses={(None, 2): ["198.19.0.11/24"]}, check_mode=True,
                       namespaces={NS.path: [link(1, "lo")]})

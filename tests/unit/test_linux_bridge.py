@@ -4,7 +4,7 @@ import pytest
 
 from tests.unit.linux_fakes import FakeSession, link
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _linux_bridge as lb
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import bridge as lb
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, NotOwned
 
 BASE = dict(state="present", mtu=None, stp=False, forward_delay=None, vlan_filtering=False, mac=None,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _netlink
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import netlink as _netlink
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, MissingDependency
 
 BRIDGE_MSG = {

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _netns
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import netns as _netns
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, MissingDependency
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from tests.unit.linux_fakes import FakeSession, link
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _linux_tunnel as lt
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import tunnel as lt
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, NotOwned
 
 BASE = dict(state="present", kind="vxlan", vni=42, local=None, dev=None, port=None, ttl=None, learning=False,

@@ -7,7 +7,7 @@ the finding must name the element of the model (its path) and say why.
 import pytest
 
 from tests.unit.model_cases import assert_finding, base, hosts
-from ansible_collections.netwire.fabric.plugins.module_utils import _host_facts as hf
+from ansible_collections.netwire.fabric.plugins.module_utils._host import facts as hf
 from ansible_collections.netwire.fabric.plugins.module_utils import _model as m
 
 

@@ -8,14 +8,12 @@ from hypothesis import given, settings, strategies as st
 
 from tests.unit.model_cases import REPO, base, demo, hosts
 from ansible_collections.netwire.fabric.plugins.module_utils import _model as m
-from ansible_collections.netwire.fabric.plugins.module_utils import (
-    _attach,
-    _firewall,
-    _linux_bridge,
-    _linux_tunnel,
-    _ovs_bridge,
-    _ovs_tunnel,
-)
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as _firewall
+from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as _attach
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import bridge as _linux_bridge
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import tunnel as _linux_tunnel
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import bridge as _ovs_bridge
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import tunnel as _ovs_tunnel
 
 IFNAME = re.compile(r"^[^\s/:]{1,15}$")
 ANY_TEXT = st.text(min_size=1, max_size=40)

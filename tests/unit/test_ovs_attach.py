@@ -6,10 +6,10 @@ import pytest
 
 from tests.unit.ovs_snap import apply_ops, bridge, foreign, member, port, snap
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_attach as oa
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_facts
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_netlink
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import attach as oa
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import facts as _ovs_facts
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import netlink as _ovs_netlink
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     MissingDependency,
@@ -76,7 +76,7 @@ def test_netdev_detection():
 
 
 def test_facts_report_only_owned_objects_grouped_by_role():
-    from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_tunnel as ot
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import tunnel as ot
 
     t = list(ot.desired_tunnels(ot.normalize_params({"bridge": "br-app", "network": "app", "type": "gre",
                                                      "remotes": ["198.19.0.12"], "key": 1})).items())[0]
@@ -207,7 +207,7 @@ def test_backend_re_adds_the_port_when_the_veth_is_recreated_and_detaches():
 
 
 def test_backend_is_registered_with_container_attach_after_linux():
-    from ansible_collections.netwire.fabric.plugins.module_utils import _attach
+    from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as _attach
 
     assert _attach._BACKEND_ORDER[:2] == ["linux", "ovs"]
     assert isinstance(_attach.BRIDGE_BACKENDS["ovs"], oa.OvsBridgeBackend)

@@ -6,8 +6,8 @@ import pytest
 
 from tests.unit.ovs_snap import apply_ops, bridge, foreign, member, port, snap
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_bridge as ob
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import bridge as ob
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, NotOwned
 
 

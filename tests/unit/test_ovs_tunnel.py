@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from tests.unit.ovs_snap import apply_ops, bridge, foreign, member, port, snap
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_tunnel as ot
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import tunnel as ot
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, InvalidParameter, NotOwned
 
 

@@ -15,8 +15,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_netlink
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import netlink as _ovs_netlink
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,

@@ -21,7 +21,7 @@ __metaclass__ = type
 import hashlib
 import ipaddress
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     BackendError,
@@ -29,7 +29,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     NotOwned,
     failure,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs_bridge import check_ifname
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import check_ifname
 
 TYPES = {"gre": "gre", "vxlan": "vxl", "geneve": "gnv"}
 KEY_MAX = {"gre": 0xFFFFFFFF, "vxlan": 0xFFFFFF, "geneve": 0xFFFFFF}

@@ -13,8 +13,8 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _firewall as fw
-from ansible_collections.netwire.fabric.plugins.module_utils import _host_firewalls as hostfw
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import host_firewalls as hostfw
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
 
 

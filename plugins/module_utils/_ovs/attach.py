@@ -21,14 +21,14 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_netlink
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import netlink as _ovs_netlink
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     NotOwned,
     failure,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs_bridge import check_ifname
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import check_ifname
 
 
 def attach_ids(container, interface, network=None, bridge=None):
@@ -384,7 +384,7 @@ class OvsBridgeBackend(object):
     def _peer_netns(self, params):
         if self._netns_resolver is not None:
             return self._netns_resolver(params)
-        from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
+        from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
 
         return resolve(params["container"], params.get("container_type") or "auto").path
 

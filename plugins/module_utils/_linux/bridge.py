@@ -14,13 +14,13 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     NotOwned,
     failure,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._linkops import (
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import (
     Plan,
     index_of,
     plan_addresses,
     sort_addresses,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._netlink import probe_link_kind
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import probe_link_kind
 
 BRIDGE_ALIAS = v.owner_alias('bridge')
 # Ports of other modules (container attachments, tunnels) are managed there;

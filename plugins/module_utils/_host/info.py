@@ -12,12 +12,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
-from ansible_collections.netwire.fabric.plugins.module_utils._attach import ATTACH_KIND
-from ansible_collections.netwire.fabric.plugins.module_utils._linkops import sort_addresses
-from ansible_collections.netwire.fabric.plugins.module_utils._linux_bridge import bridge_state
-from ansible_collections.netwire.fabric.plugins.module_utils._linux_tunnel import tunnel_state
-from ansible_collections.netwire.fabric.plugins.module_utils._netlink import MAIN_TABLE, RTPROT_NETWIRE
-from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
+from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ATTACH_KIND
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import sort_addresses
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import bridge_state
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import tunnel_state
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import MAIN_TABLE, RTPROT_NETWIRE
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
 
 TUNNEL_KINDS = ('vxlan', 'gretap', 'geneve')
 ATTACH_PREFIX = v.owner_alias(ATTACH_KIND, '')

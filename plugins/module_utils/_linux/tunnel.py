@@ -21,8 +21,8 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     NotOwned,
     failure,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._linkops import Plan, index_of
-from ansible_collections.netwire.fabric.plugins.module_utils._netlink import KIND_MODULES, probe_link_kind
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import Plan, index_of
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import KIND_MODULES, probe_link_kind
 
 TUNNEL_ALIAS = v.owner_alias('tunnel')
 DEFAULT_PORTS = {'vxlan': 4789, 'geneve': 6081, 'gretap': None}

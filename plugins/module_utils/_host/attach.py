@@ -15,7 +15,7 @@ Everything that depends on the bridge type lives behind :class:`BridgeBackend`:
 detecting the type, the bridge's MTU, reading the port's current state and
 queueing the steps that plug the host end in. The Linux bridge backend is
 here; an Open vSwitch backend registers itself with :func:`register_backend`
-(module_utils/_ovsdb.py) and is picked by ``bridge_type`` or detected.
+(module_utils/_ovs/ovsdb.py) and is picked by ``bridge_type`` or detected.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,19 +38,19 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     NotOwned,
     failure,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._linkops import (
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import (
     Plan,
     index_of,
     plan_addresses,
     sort_addresses,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._netlink import (
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
     MAIN_TABLE,
     RTPROT_NETWIRE,
     probe_link_kind,
     send_gratuitous_arp,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
 
 ATTACH_KIND = 'attach'
 TAKEOVER_DIR = '/run/netwire/attach'  # records of the default routes a gateway_takeover replaced
@@ -183,7 +183,7 @@ register_backend(LinuxBridgeBackend())
 def _register_ovs():
     # Imported here, not at the top: _ovs_attach needs no import from this file,
     # and hosts without ovsdbapp still get the Linux backend.
-    from ansible_collections.netwire.fabric.plugins.module_utils._ovs_attach import OvsBridgeBackend
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs.attach import OvsBridgeBackend
     register_backend(OvsBridgeBackend())
 
 

@@ -426,7 +426,7 @@ class HostNetworkManager(object):
         """The underlay address changed hands (and MAC): forget what was learnt on
         the new holder while the address lived elsewhere, and tell the segment
         with gratuitous ARP, so that peers do not wait for stale entries to expire."""
-        from ansible_collections.netwire.fabric.plugins.module_utils._netlink import send_gratuitous_arp
+        from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import send_gratuitous_arp
         ctx.invalidate()
         link = ctx.link(ifname)
         if link is None:
@@ -536,10 +536,10 @@ class HostNetworkManager(object):
 # ---------------------------------------------------------------- backends
 
 def default_backends():
-    from ansible_collections.netwire.fabric.plugins.module_utils._netlink import NetlinkSession
-    from ansible_collections.netwire.fabric.plugins.module_utils._linux_bridge import LinuxBridgeManager
-    from ansible_collections.netwire.fabric.plugins.module_utils._linux_tunnel import LinuxTunnelManager
-    from ansible_collections.netwire.fabric.plugins.module_utils._attach import ContainerAttachManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import NetlinkSession
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import LinuxTunnelManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
 
     return {
         'session': NetlinkSession,
@@ -557,13 +557,13 @@ def default_backends():
 
 
 def _ovsdb_is_owned(external_ids):
-    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
     return _ovsdb.is_owned(external_ids)
 
 
 def _ovs_snapshot(socket_path=None):
     """OVSDB as it is (read only), or an empty snapshot on hosts without OVS."""
-    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
     socket_path = socket_path or _ovsdb.DEFAULT_SOCKET
     if not os.path.exists(socket_path):
         return _ovsdb.empty_snapshot()
@@ -572,20 +572,20 @@ def _ovs_snapshot(socket_path=None):
 
 
 def _resolve_container(ref, ref_type='auto'):
-    from ansible_collections.netwire.fabric.plugins.module_utils._netns import resolve
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
     return resolve(ref, ref_type)
 
 
 def _ovs_attach_batch():
     """container_attach's OVS backend (it batches for us), or None on hosts without it."""
-    from ansible_collections.netwire.fabric.plugins.module_utils import _attach
+    from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as _attach
     return _attach.BRIDGE_BACKENDS.get('ovs')
 
 
 def _firewall_manager(check_mode=False, table_name=None):
     """The firewall module's own manager, over the nft command (its result shape is the others')."""
-    from ansible_collections.netwire.fabric.plugins.module_utils import _nft
-    from ansible_collections.netwire.fabric.plugins.module_utils._firewall_manager import FirewallManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._firewall import nft as _nft
+    from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
     return FirewallManager(_nft.NftClient(), table_name=table_name, check_mode=check_mode)
 
 
@@ -611,9 +611,9 @@ def ovs_fabric(manager, ctx, bridges, tunnels, remove=None):
     not declared; ``remove='all'`` removes every OVS object we own. Addresses of
     internal ports are set over netlink after the transaction.
     """
-    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
-    from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_bridge
-    from ansible_collections.netwire.fabric.plugins.module_utils import _ovs_tunnel
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import bridge as _ovs_bridge
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import tunnel as _ovs_tunnel
 
     socket_path = manager.params.get('ovsdb_socket') or _ovsdb.DEFAULT_SOCKET
     client = _ovsdb.OvsdbClient(socket_path, _ovsdb.DEFAULT_TIMEOUT)
@@ -688,7 +688,7 @@ def ovs_fabric(manager, ctx, bridges, tunnels, remove=None):
 
 def foreign_ports(snap, keep=()):
     """``{bridge: [port, ...]}``: ports we do not own on the bridges of ours that are not in ``keep``."""
-    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
     found = {}
     for name in sorted(snap['bridges']):
         br = snap['bridges'][name]
@@ -718,7 +718,7 @@ def refuse_foreign_ports(found):
 
 def _ovs_foreign_ports(manager):
     """Preflight of state=absent: the foreign ports on every OVS bridge of ours (none without OVS)."""
-    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
     socket_path = manager.params.get('ovsdb_socket') or _ovsdb.DEFAULT_SOCKET
     if not os.path.exists(socket_path):
         return {}
@@ -729,7 +729,7 @@ def _ovs_foreign_ports(manager):
 
 def _owned_tunnel_sets(snap):
     """(bridge, network) of every tunnel set we own in ``snap``."""
-    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
     sets = set()
     for port in snap['ports'].values():
         ids = port['external_ids']
@@ -740,7 +740,7 @@ def _owned_tunnel_sets(snap):
 
 def _ovs_attach_cleanup(manager, socket_path=None, keep=None):
     """Remove our attachment ports from OVS, but those named in ``keep`` (None: all)."""
-    from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
     client = _ovsdb.OvsdbClient(socket_path or _ovsdb.DEFAULT_SOCKET, _ovsdb.DEFAULT_TIMEOUT)
     try:
         with client:

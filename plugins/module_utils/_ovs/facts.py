@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 
 
 def facts_from_snapshot(snap):
