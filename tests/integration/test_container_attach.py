@@ -399,6 +399,40 @@ def test_gateway_takeover_and_exact_restore_on_detach(host, netns):
     assert not host.module("container_attach", absent)["changed"]
 
 
+def test_host_network_purge_and_absent_restore_a_taken_over_default_route(host, netns):
+    """The takeover made through host_network (the roles' path) is undone by its purge (the interface left
+    the model) and by state=absent (down.yml), exactly as container_attach's detach does."""
+    ns = netns(host, "nwt-takeover2")
+    ns.run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1"
+           " && ip link add eth0 type veth peer name eth9 && ip addr add 10.77.0.2/24 dev eth0 && ip link set eth0 up"
+           " && ip link set eth9 up && ip route add default via 10.77.0.1 dev eth0 proto static metric 7")
+    before = _routes_json(ns)
+    att = {"container": ns.name, "bridge": BR, "ifname": "eth1", "host_ifname": "nwt-tko1",
+           "addresses": ["10.34.0.96/24"], "gateway": "10.34.0.1", "gateway_takeover": True}
+
+    def host_network(attachments, check=False, **extra):
+        params = dict({"plan": {"attachments": attachments}, "sections": ["containers"]}, **extra)
+        res = host.module("host_network", params, check=check)
+        assert not res.get("failed"), res
+        return res
+
+    def taken_over():
+        default = [r for r in routes(host, ns.path) if r["dst"] == "default"]
+        return [(r["gateway"], r["dev"]) for r in default] == [("10.34.0.1", "eth1")]
+
+    for undo in ({"attachments": []}, {"attachments": [], "state": "absent"}):
+        assert host_network([att])["changed"]
+        assert taken_over() and not host_network([att])["changed"]
+        res = host_network(check=True, **undo)
+        assert res["changed"] and any("restore the default route 0.0.0.0/0 via 10.77.0.1" in a
+                                      for a in res["actions"]), res
+        assert taken_over(), "check mode changed the routes"
+        assert host_network(**undo)["changed"]
+        assert _routes_json(ns) == before, "the replaced default route did not come back exactly (%s)" % undo
+        assert link(host, "nwt-tko1") is None
+        assert not host_network(**undo)["changed"]
+
+
 def _addrs(listing):
     """Addresses per link, without the link-local ones the kernel adds by itself."""
     return [(a["ifname"], sorted((x["local"], x["prefixlen"]) for x in a.get("addr_info", [])

@@ -75,6 +75,68 @@ def host_ifname_for(identity, ifname):
     return v.derived_ifname(HOST_IFNAME_PREFIX, '%s/%s' % (identity, ifname))
 
 
+def parse_attach_alias(alias):
+    """(identity, ifname) of an attachment's ownership mark, or None for any other alias."""
+    prefix = v.owner_alias(ATTACH_KIND, '')
+    if not (alias or '').startswith(prefix):
+        return None
+    identity, _sep, ifname = alias[len(prefix):].rpartition('/')
+    return (identity, ifname) if identity and ifname else None
+
+
+def takeover_record_path(identity, ifname):
+    return os.path.join(TAKEOVER_DIR, '%s.json' % host_ifname_for(identity, ifname))
+
+
+def restore_routes(ctx, ns, record, record_path, fail):
+    """Put back the default routes a takeover replaced (``record``) in ``ns``, then forget the record."""
+    ctx.invalidate(ns.path)
+    for r in record['routes']:
+        kwargs = dict((k, r[k]) for k in ('family', 'proto', 'scope', 'table', 'gateway', 'priority')
+                      if r[k] is not None)
+        kwargs['dst'] = r['dst']
+        if r['dev']:
+            dev = ctx.link(r['dev'], ns.path)
+            if dev is None:
+                raise fail('cannot restore the default route %s via %s: its device %s is gone (the record stays in %s)'
+                           % (r['dst'], r['gateway'], r['dev'], record_path))
+            kwargs['oif'] = dev['index']
+        ctx.call('restore', 'default route', r['dst'], 'route', 'add', netns=ns.path, **kwargs)
+    os.unlink(record_path)
+
+
+def restore_after_removal(ctx, alias, check_mode=False):
+    """After host_network removed the attachment marked ``alias`` (purge or state=absent): put back the
+    default routes its gateway_takeover replaced, exactly as container_attach's detach does, or forget
+    the record when the container (or its namespace) is gone. Returns the actions."""
+    parsed = parse_attach_alias(alias)
+    if parsed is None:
+        return []
+    identity, ifname = parsed
+    path = takeover_record_path(identity, ifname)
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except (IOError, OSError, ValueError):
+        return []
+    ref_type, _sep, ref = identity.partition(':')
+    try:
+        ns = resolve(ref, ref_type)
+    except InvalidParameter:
+        ns = None
+    if ns is None or record.get('netns_inode') != ns.inode():
+        if not check_mode:
+            os.unlink(path)
+        return ['forget the replaced default routes of %s (its namespace is gone)' % identity]
+    what = ', '.join('%s via %s' % (r['dst'], r['gateway'] or r['dev']) for r in record['routes'])
+    if not check_mode:
+        restore_routes(ctx, ns, record, path,
+                       lambda reason: failure('detach', 'container interface', '%s:%s' % (ref, ifname), reason,
+                                              BackendError))
+    return ['restore the default route%s %s replaced by the takeover of %s %s'
+            % ('s' if len(record['routes']) > 1 else '', what, identity, ifname)]
+
+
 # ---------------------------------------------------------------- backends
 
 class BridgeBackend(object):
@@ -465,7 +527,7 @@ class ContainerAttachManager(object):
             self._plan_restore()
         elif os.path.isdir(TAKEOVER_DIR):
             for identity in identities:  # the container is gone, and with it the routes to restore
-                path = os.path.join(TAKEOVER_DIR, '%s.json' % host_ifname_for(identity, p['ifname']))
+                path = takeover_record_path(identity, p['ifname'])
                 if os.path.exists(path):
                     self.plan.step('forget the replaced default routes of %s (the container is gone)' % identity,
                                    os.unlink, path)
@@ -611,7 +673,7 @@ class ContainerAttachManager(object):
     # ---------------------------------------------------------------- default route takeover
 
     def _record_path(self):
-        return os.path.join(TAKEOVER_DIR, '%s.json' % host_ifname_for(self.ns.identity, self.params['ifname']))
+        return takeover_record_path(self.ns.identity, self.params['ifname'])
 
     def _read_record(self):
         try:
@@ -664,20 +726,8 @@ class ContainerAttachManager(object):
                        % ('s' if len(record['routes']) > 1 else '', what), self._restore, record)
 
     def _restore(self, record):
-        self.ctx.invalidate(self.ns.path)
-        for r in record['routes']:
-            kwargs = dict((k, r[k]) for k in ('family', 'proto', 'scope', 'table', 'gateway', 'priority')
-                          if r[k] is not None)
-            kwargs['dst'] = r['dst']
-            if r['dev']:
-                dev = self.ctx.link(r['dev'], self.ns.path)
-                if dev is None:
-                    raise self._fail('detach', 'cannot restore the default route %s via %s: its device %s is gone'
-                                     ' (the record stays in %s)' % (r['dst'], r['gateway'], r['dev'],
-                                                                    self._record_path()), BackendError)
-                kwargs['oif'] = dev['index']
-            self.ctx.call('restore', 'default route', r['dst'], 'route', 'add', netns=self.ns.path, **kwargs)
-        os.unlink(self._record_path())
+        restore_routes(self.ctx, self.ns, record, self._record_path(),
+                       lambda reason: self._fail('detach', reason, BackendError))
 
     # ---------------------------------------------------------------- steps
 

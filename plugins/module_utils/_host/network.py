@@ -498,7 +498,7 @@ class HostNetworkManager(object):
         if section == 'containers':
             for link in owned:
                 if link['ifname'] not in keep:
-                    self._delete_link(ctx, 'attachments', link)
+                    self._delete_attachment(ctx, link)
             return
         # tunnels before bridges: a tunnel may be a bridge's port
         for link in sorted(owned, key=lambda l: l.get('kind') == 'bridge'):
@@ -513,6 +513,14 @@ class HostNetworkManager(object):
                                            'diff': {'before': {'ifname': link['ifname'], 'kind': link.get('kind')},
                                                     'after': None}})
 
+    def _delete_attachment(self, ctx, link):
+        """Delete an attachment's host end, then put back the default route its takeover replaced."""
+        self._delete_link(ctx, 'attachments', link)
+        if self.b.get('restore_takeover'):
+            restored = self.b['restore_takeover'](ctx, link.get('alias'), check_mode=self.check_mode)
+            if restored:
+                self._record('attachments', link['ifname'], {'changed': True, 'actions': restored})
+
     def _absent(self, ctx, entries):
         """Remove everything we own on this host, in reverse order of building it."""
         if 'fabric' in self.sections and self.b.get('ovs_foreign_ports'):
@@ -525,7 +533,7 @@ class HostNetworkManager(object):
         owned = self._owned_links(ctx)
         if 'containers' in self.sections:
             for link in owned['containers']:
-                self._delete_link(ctx, 'attachments', link)
+                self._delete_attachment(ctx, link)
             self.b['ovs_attach_cleanup'](self, self.params.get('ovsdb_socket'))
         if 'fabric' in self.sections:
             for link in sorted(owned['fabric'], key=lambda l: l.get('kind') == 'bridge'):
@@ -539,13 +547,17 @@ def default_backends():
     from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import NetlinkSession
     from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
     from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import LinuxTunnelManager
-    from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
+    from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import (
+        ContainerAttachManager,
+        restore_after_removal,
+    )
 
     return {
         'session': NetlinkSession,
         'linux_bridge': LinuxBridgeManager,
         'linux_tunnel': LinuxTunnelManager,
         'container_attach': ContainerAttachManager,
+        'restore_takeover': restore_after_removal,
         'firewall': _firewall_manager,
         'ovs_fabric': ovs_fabric,
         'ovs_attach_cleanup': _ovs_attach_cleanup,
