@@ -3,9 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The collection's one exception hierarchy.
 
-Managers raise these; a module's ``main()`` catches :class:`NetwireError` once
-and turns it into ``fail_json(msg=str(err), **err.details)``. Messages follow
-"Failed to <verb> <kind> '<name>': <reason>" so the operator sees what and why.
+Managers raise these; the module runner (``_runner.run_module``) catches
+:class:`NetwireError` once and turns it into ``fail_json(msg=..., **err.result())``.
+Messages follow "Failed to <verb> <kind> '<name>': <reason>" so the operator
+sees what and why; :func:`failure` builds them and keeps the parts as fields
+(``verb``, ``kind``, ``name``, ``reason``, ``errno``), so that code that must
+tell one failure from another checks a field, never the text.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,15 +17,31 @@ __metaclass__ = type
 
 
 class NetwireError(Exception):
-    """Base class: anything a module reports as a clean failure."""
+    """Base class: anything a module reports as a clean failure.
 
-    def __init__(self, msg, **details):
+    ``details`` become keys of the failed result; ``errno`` (the kernel's or the
+    OS's error number, when one caused the failure) is reported as well.
+    """
+
+    def __init__(self, msg, errno=None, verb=None, kind=None, name=None, reason=None, **details):
         super(NetwireError, self).__init__(msg)
         self.msg = msg
+        self.errno = errno
+        self.verb = verb
+        self.kind = kind
+        self.name = name
+        self.reason = msg if reason is None else reason
         self.details = details
 
     def __str__(self):
         return self.msg
+
+    def result(self):
+        """The keys, besides ``msg``, that the failed module result carries."""
+        out = dict(self.details)
+        if self.errno is not None:
+            out['errno'] = self.errno
+        return out
 
 
 class InvalidParameter(NetwireError):
@@ -41,6 +60,7 @@ class BackendError(NetwireError):
     """The kernel, OVSDB, nftables or Docker refused an operation."""
 
 
-def failure(verb, kind, name, reason, cls=NetwireError, **details):
-    """Build an error with the collection's standard message shape."""
-    return cls("Failed to %s %s '%s': %s" % (verb, kind, name, reason), **details)
+def failure(verb, kind, name, reason, cls=NetwireError, errno=None, **details):
+    """Build an error with the collection's standard message shape, its parts kept as fields."""
+    return cls("Failed to %s %s '%s': %s" % (verb, kind, name, reason), errno=errno, verb=verb, kind=kind,
+               name=name, reason=reason, **details)

@@ -251,7 +251,7 @@ class VanishingSession(FakeSession):
     def call(self, verb, what, name, method, *args, **kwargs):
         if method == "link" and args == ("del",) and kwargs.get("index") in self.vanishing:
             from ansible_collections.netwire.fabric.plugins.module_utils._errors import failure, BackendError
-            raise failure(verb, what, name, "No such device (errno 19)", BackendError)
+            raise failure(verb, what, name, "No such device (errno 19)", BackendError, errno=19)
         return FakeSession.call(self, verb, what, name, method, *args, **kwargs)
 
 

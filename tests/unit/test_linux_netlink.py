@@ -89,6 +89,16 @@ def test_netlink_errors_become_collection_errors(monkeypatch):
             ctx.call("create", "bridge", "br", "link", "add", kind="bridge")
 
 
+def test_netlink_errors_carry_their_parts_as_fields(monkeypatch):
+    monkeypatch.setattr(_netlink, "IPRoute", CountingIPRoute)
+    with _netlink.NetlinkSession() as ctx:
+        with pytest.raises(BackendError) as err:
+            ctx.call("create", "bridge", "br", "link", "add", kind="bridge")
+    e = err.value
+    assert (e.errno, e.verb, e.kind, e.name, e.reason) == (17, "create", "bridge", "br", "File exists (errno 17)")
+    assert e.result() == {"errno": 17}
+
+
 def test_expected_links_exist_only_in_check_mode(monkeypatch):
     monkeypatch.setattr(_netlink, "IPRoute", CountingIPRoute)
     with _netlink.NetlinkSession(check_mode=True) as ctx:

@@ -403,7 +403,7 @@ class ContainerAttachManager(object):
             try:
                 ns = resolve(self.params['container'], self.params.get('container_type') or 'auto')
             except NetwireError as err:
-                raise self._fail('attach', err.msg.split(': ', 1)[-1], type(err))
+                raise self._fail('attach', err.reason, type(err))
             inode = ns.inode()
             if inode is not None and (inode != own or ns.ref_type in ('netns', 'path')):
                 self._ns_inode = inode
@@ -606,7 +606,7 @@ class ContainerAttachManager(object):
                                        {} if fresh else dict((k, current.get(k)) for k in ('bridge', 'hairpin')),
                                        self.netns)
         except (InvalidParameter, MissingDependency) as err:
-            if err.msg.startswith('Failed to'):
+            if err.verb is not None:  # it already says what failed
                 raise
             raise self._fail('attach', err.msg, type(err))
         # container end: link attributes, addresses, up, routes
@@ -742,7 +742,7 @@ class ContainerAttachManager(object):
         try:
             self.ctx.call(verb, 'veth', name, 'link', 'del', index=index, netns=netns)
         except BackendError as err:
-            if '(errno %d)' % errno.ENODEV not in err.msg:
+            if err.errno != errno.ENODEV:
                 raise
 
     def _create_pair(self, host_ifname, alias, mac, mtu):
@@ -787,7 +787,7 @@ class ContainerAttachManager(object):
             self.ctx.call(verb, 'interface', self.params['ifname'], 'route',
                           'replace' if command == 'add' else command, netns=self.ns.path, **kwargs)
         except BackendError as err:
-            if command == 'del' and '(errno %d)' % errno.ESRCH in err.msg:
+            if command == 'del' and err.errno == errno.ESRCH:
                 return
             raise
 

@@ -345,7 +345,7 @@ class HostNetworkManager(object):
                     self.b['resolve'](p['container'], p.get('container_type') or 'auto')
                 except NetwireError as err:
                     problems.append("attachment %s: container '%s' cannot be used: %s"
-                                    % (label, p['container'], err.msg.split(': ', 1)[-1]))
+                                    % (label, p['container'], err.reason))
         if problems:
             raise InvalidParameter('Failed to apply host plan: the preflight found %d problem%s, nothing was'
                                    ' changed: %s' % (len(problems), '' if len(problems) == 1 else 's',

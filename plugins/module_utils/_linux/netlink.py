@@ -147,7 +147,7 @@ def raise_netlink(err, verb, kind, name):
     cls = BackendError
     if code in (errno.EOPNOTSUPP, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT):
         cls = MissingDependency
-    raise failure(verb, kind, name, reason, cls)
+    raise failure(verb, kind, name, reason, cls, errno=code or None)
 
 
 class NetlinkSession(object):

@@ -271,12 +271,13 @@ class OvsdbClient(object):
 
     def connect(self):
         if not HAS_OVSDBAPP:
-            raise MissingDependency("Failed to connect to OVSDB: the Python library ovsdbapp is not installed")
+            raise MissingDependency("Failed to connect to OVSDB: the Python library ovsdbapp is not installed",
+                                    verb="connect", kind="OVSDB")
         if self.endpoint.startswith("unix:") and not os.path.exists(self.socket_path):
             raise MissingDependency(
                 "Failed to connect to OVSDB at %s: Open vSwitch is not running "
-                "(no ovsdb-server socket); install and start openvswitch-switch" % self.endpoint
-            )
+                "(no ovsdb-server socket); install and start openvswitch-switch" % self.endpoint,
+                verb="connect", kind="OVSDB", name=self.endpoint)
         try:
             helper = _idlutils.get_schema_helper(self.endpoint, "Open_vSwitch")
             for table in TABLES:
@@ -288,8 +289,8 @@ class OvsdbClient(object):
             self.close()
             raise MissingDependency(
                 "Failed to connect to OVSDB at %s: Open vSwitch is not running or refuses "
-                "the connection (%s)" % (self.endpoint, exc or type(exc).__name__)
-            )
+                "the connection (%s)" % (self.endpoint, exc or type(exc).__name__),
+                verb="connect", kind="OVSDB", name=self.endpoint)
         return self
 
     def close(self):
