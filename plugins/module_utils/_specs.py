@@ -11,7 +11,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.netwire.fabric.plugins.module_utils._lock import DEFAULT_TIMEOUT as LOCK_DEFAULT_TIMEOUT
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import DEFAULT_SOCKET, DEFAULT_TIMEOUT
+
 STATE = dict(type='str', choices=['present', 'absent'], default='present')
+CONTAINER_TYPE = dict(type='str', choices=['auto', 'docker', 'podman', 'pid', 'netns', 'path'], default='auto')
 
 LINUX_BRIDGE = dict(
     name=dict(type='str', required=True),
@@ -46,7 +50,7 @@ LINUX_TUNNEL = dict(
 
 CONTAINER_ATTACH = dict(
     container=dict(type='str', required=True),
-    container_type=dict(type='str', choices=['auto', 'docker', 'podman', 'pid', 'netns', 'path'], default='auto'),
+    container_type=CONTAINER_TYPE,
     state=STATE,
     bridge=dict(type='str'),
     bridge_type=dict(type='str', choices=['auto', 'linux', 'ovs'], default='auto'),
@@ -69,8 +73,18 @@ CONTAINER_ATTACH = dict(
     gratuitous_arp=dict(type='bool', default=True),
 )
 
-OVSDB_SOCKET = dict(type='str', default='/run/openvswitch/db.sock')
-OVSDB_TIMEOUT = dict(type='int', default=20)
+# documented by the doc fragments netwire.fabric.ovsdb and netwire.fabric.lock
+OVSDB_SOCKET = dict(type='str', default=DEFAULT_SOCKET)
+OVSDB_TIMEOUT = dict(type='int', default=DEFAULT_TIMEOUT)
+LOCK_TIMEOUT = dict(type='int', default=LOCK_DEFAULT_TIMEOUT)
+
+NET_INFO = dict(
+    containers=dict(type='list', elements='str', default=[]),
+    container_type=CONTAINER_TYPE,
+    all_links=dict(type='bool', default=False),
+    ovsdb_socket=OVSDB_SOCKET,
+    table_name=dict(type='str', default='netwire'),
+)
 
 OVS_BRIDGE = dict(
     name=dict(type='str', required=True),

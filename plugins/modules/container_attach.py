@@ -23,12 +23,10 @@ description:
     again.
 author:
   - netwire.fabric contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - netwire.fabric.attributes
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and changes nothing.
   diff_mode:
-    support: full
     description: Shows the attachment before and after.
 options:
   container:
@@ -215,36 +213,14 @@ actions:
   elements: str
 """
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
-from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import netlink_work, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import CONTAINER_ATTACH
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
-    HAS_PYROUTE2,
-    PYROUTE2_IMPORT_ERROR,
-    NetlinkSession,
-)
 from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=copy.deepcopy(CONTAINER_ATTACH),
-        required_if=[('state', 'present', ['bridge'])],
-        mutually_exclusive=[('mac', 'mac_seed')],
-        supports_check_mode=True,
-    )
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
-    try:
-        with HostLock(what='container_attach'), NetlinkSession(check_mode=module.check_mode) as ctx:
-            result = ContainerAttachManager(ctx, module.params).run()
-    except NetwireError as err:
-        module.fail_json(msg=str(err), **err.details)
-    module.exit_json(**result)
+    run_module(CONTAINER_ATTACH, netlink_work(ContainerAttachManager), requires=['pyroute2'], lock='container_attach',
+               required_if=[('state', 'present', ['bridge'])], mutually_exclusive=[('mac', 'mac_seed')])
 
 
 if __name__ == '__main__':

@@ -66,13 +66,12 @@ description:
   - IPv4 only.
 author:
   - netwire.fabric contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - netwire.fabric.attributes
 attributes:
   check_mode:
-    support: full
-    description: Reports what would change and changes nothing.
     details: The planned batch is validated by the kernel (C(nft -c)) but not committed.
   diff_mode:
-    support: full
     description: Shows our tables before and after, as nft text.
 options:
   state:
@@ -301,45 +300,24 @@ host_firewall_rules:
               field: saddr}}, right: {prefix: {addr: 10.10.0.0, len: 24}}}}, {accept: null}]}}
 """
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
-from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.nft import NftClient
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import command_runner, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import FIREWALL
 
 
-def main():
-    module = AnsibleModule(
-        # shared with host_network, which checks its plan's firewall entry against the same spec
-        argument_spec=copy.deepcopy(FIREWALL),
-        supports_check_mode=True,
-    )
+def converge(module):
     params = module.params
+    manager = FirewallManager(NftClient(command_runner(module)), params["table_name"], check_mode=module.check_mode)
+    if params["state"] == "absent":
+        return manager.absent()
+    return manager.present(params["networks"], params["flows"], params["publications"], tunnels=params["tunnels"],
+                           host_addresses=params["host_addresses"], host_services=params["host_services"])
 
-    def runner(args, data):
-        return module.run_command(args, data=data, binary_data=True, encoding="utf-8")
 
-    try:
-        manager = FirewallManager(NftClient(runner), params["table_name"], check_mode=module.check_mode)
-        with HostLock(what="firewall"):
-            if params["state"] == "present":
-                result = manager.present(params["networks"], params["flows"], params["publications"],
-                                         tunnels=params["tunnels"], host_addresses=params["host_addresses"],
-                                         host_services=params["host_services"])
-            else:
-                result = manager.absent()
-    except NetwireError as err:
-        module.fail_json(msg=str(err), **err.details)
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+def main():
+    # FIREWALL is shared with host_network, which checks its plan's firewall entry against the same spec
+    run_module(FIREWALL, converge, lock="firewall")
 
 
 if __name__ == "__main__":

@@ -22,22 +22,15 @@ description:
     validation.
 author:
   - netwire.fabric contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - netwire.fabric.attributes.info
+  - netwire.fabric.ovsdb.socket
 attributes:
-  check_mode:
-    support: full
-    description: The module never changes anything.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
   facts:
     support: full
     description: Sets the fact C(netwire_host_facts).
-options:
-  ovsdb_socket:
-    description:
-      - The OVSDB server's unix socket. A host without it has no OVS interfaces of ours.
-    type: str
-    default: /run/openvswitch/db.sock
+notes:
+  - A host without the O(ovsdb_socket) has no OVS interfaces of ours.
 seealso:
   - module: netwire.fabric.netwire_validate
   - module: netwire.fabric.net_info
@@ -81,17 +74,17 @@ ansible_facts:
           returned: when OVSDB did not answer
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.netwire.fabric.plugins.module_utils._host.facts import gather
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import run_module
+from ansible_collections.netwire.fabric.plugins.module_utils._specs import OVSDB_SOCKET
+
+
+def facts(module):
+    return {'changed': False, 'ansible_facts': {'netwire_host_facts': gather(module.params['ovsdb_socket'])}}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock')),
-        supports_check_mode=True,
-    )
-    module.exit_json(changed=False, ansible_facts={'netwire_host_facts': gather(module.params['ovsdb_socket'])})
+    run_module(dict(ovsdb_socket=OVSDB_SOCKET), facts)
 
 
 if __name__ == '__main__':

@@ -39,12 +39,14 @@ description:
     when the bridge is removed. See the collection's C(docs/ovs.md).
 author:
   - netwire.fabric contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - netwire.fabric.attributes
+  - netwire.fabric.ovsdb.socket
+  - netwire.fabric.lock
 attributes:
   check_mode:
-    support: full
     description: Reports every change the plan would make and changes nothing.
   diff_mode:
-    support: full
     description: Shows the before and after of every object that changes, keyed by kind and name.
 options:
   plan:
@@ -76,18 +78,6 @@ options:
         declare.
     type: bool
     default: true
-  ovsdb_socket:
-    description:
-      - The OVSDB server's unix socket.
-    type: str
-    default: /run/openvswitch/db.sock
-  lock_timeout:
-    description:
-      - How many seconds to wait for another netwire.fabric run on the host to finish. Every module that changes a
-        host holds an exclusive lock (C(flock) on C(/run/netwire/lock)) for its whole run, so concurrent plays
-        serialize; after this long the module fails naming the lock and the pid that holds it.
-    type: int
-    default: 120
 notes:
   - IPv4 forwarding is the job of the C(netwire.fabric.host_prep) role.
 requirements:
@@ -129,36 +119,22 @@ results:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils._host.network import HostNetworkManager, SECTIONS
-from ansible_collections.netwire.fabric.plugins.module_utils._lock import DEFAULT_TIMEOUT, HostLock
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import params_work, run_module
+from ansible_collections.netwire.fabric.plugins.module_utils._specs import LOCK_TIMEOUT, OVSDB_SOCKET, STATE
+
+HOST_NETWORK = dict(
+    plan=dict(type='dict', default={}),
+    state=STATE,
+    sections=dict(type='list', elements='str', choices=list(SECTIONS), default=list(SECTIONS)),
+    purge=dict(type='bool', default=True),
+    ovsdb_socket=OVSDB_SOCKET,
+    lock_timeout=LOCK_TIMEOUT,
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            plan=dict(type='dict', default={}),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            sections=dict(type='list', elements='str', choices=list(SECTIONS), default=list(SECTIONS)),
-            purge=dict(type='bool', default=True),
-            ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock'),
-            lock_timeout=dict(type='int', default=DEFAULT_TIMEOUT),
-        ),
-        supports_check_mode=True,
-    )
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
-    try:
-        with HostLock(module.params['lock_timeout'], what='host_network'):
-            result = HostNetworkManager(module.params, check_mode=module.check_mode).run()
-    except NetwireError as err:
-        module.fail_json(msg=str(err), **err.details)
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    run_module(HOST_NETWORK, params_work(HostNetworkManager), requires=['pyroute2'], lock='host_network')
 
 
 if __name__ == '__main__':

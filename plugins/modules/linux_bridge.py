@@ -18,12 +18,10 @@ description:
   - Options that are not given are left as they are.
 author:
   - netwire.fabric contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - netwire.fabric.attributes
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and changes nothing.
   diff_mode:
-    support: full
     description: Shows the bridge before and after.
 options:
   name:
@@ -138,34 +136,13 @@ actions:
   sample: ["create bridge nw-app", "add address 10.20.0.1/24 to nw-app", "set nw-app up"]
 """
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
-from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import netlink_work, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import LINUX_BRIDGE
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
-    HAS_PYROUTE2,
-    PYROUTE2_IMPORT_ERROR,
-    NetlinkSession,
-)
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=copy.deepcopy(LINUX_BRIDGE),
-        supports_check_mode=True,
-    )
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
-    try:
-        with HostLock(what='linux_bridge'), NetlinkSession(check_mode=module.check_mode) as ctx:
-            result = LinuxBridgeManager(ctx, module.params).run()
-    except NetwireError as err:
-        module.fail_json(msg=str(err), **err.details)
-    module.exit_json(**result)
+    run_module(LINUX_BRIDGE, netlink_work(LinuxBridgeManager), requires=['pyroute2'], lock='linux_bridge')
 
 
 if __name__ == '__main__':

@@ -24,12 +24,10 @@ description:
     without that mark is never changed.
 author:
   - netwire.fabric contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - netwire.fabric.attributes
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and changes nothing.
   diff_mode:
-    support: full
     description: Shows the tunnel (including its remotes) before and after.
 options:
   name:
@@ -142,35 +140,14 @@ actions:
   elements: str
 """
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
-from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import netlink_work, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import LINUX_TUNNEL
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
-    HAS_PYROUTE2,
-    PYROUTE2_IMPORT_ERROR,
-    NetlinkSession,
-)
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import LinuxTunnelManager
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=copy.deepcopy(LINUX_TUNNEL),
-        required_if=[('state', 'present', ['vni'])],
-        supports_check_mode=True,
-    )
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
-    try:
-        with HostLock(what='linux_tunnel'), NetlinkSession(check_mode=module.check_mode) as ctx:
-            result = LinuxTunnelManager(ctx, module.params).run()
-    except NetwireError as err:
-        module.fail_json(msg=str(err), **err.details)
-    module.exit_json(**result)
+    run_module(LINUX_TUNNEL, netlink_work(LinuxTunnelManager), requires=['pyroute2'], lock='linux_tunnel',
+               required_if=[('state', 'present', ['vni'])])
 
 
 if __name__ == '__main__':

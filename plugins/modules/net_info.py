@@ -18,14 +18,9 @@ description:
   - With O(all_links=true) every link is listed, owned or not.
 author:
   - netwire.fabric contributors (!UNKNOWN)
-extends_documentation_fragment: []
-attributes:
-  check_mode:
-    support: full
-    description: The module never changes anything.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
+extends_documentation_fragment:
+  - netwire.fabric.attributes.info
+  - netwire.fabric.ovsdb.socket
 options:
   containers:
     description:
@@ -43,18 +38,14 @@ options:
     description: List every link, not only the owned ones.
     type: bool
     default: false
-  ovsdb_socket:
-    description:
-      - Path of the Open vSwitch database socket read for RV(ovs). A host without Open vSwitch is reported
-        as such, not as an error.
-    type: str
-    default: /run/openvswitch/db.sock
   table_name:
     description: Base name of netwire's own nftables tables (see M(netwire.fabric.firewall)).
     type: str
     default: netwire
 requirements:
   - pyroute2 >= 0.7 on the managed host
+notes:
+  - O(ovsdb_socket) is read for RV(ovs); a host without Open vSwitch is reported as such, not as an error.
 seealso:
   - module: netwire.fabric.linux_bridge
   - module: netwire.fabric.linux_tunnel
@@ -144,16 +135,12 @@ ovs:
 
 import ipaddress
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as _firewall
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import host_firewalls as _host_firewalls
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import MissingDependency, NetwireError
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
-    HAS_PYROUTE2,
-    PYROUTE2_IMPORT_ERROR,
-    NetlinkSession,
-)
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import MissingDependency
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import NetlinkSession
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import command_runner, run_module
+from ansible_collections.netwire.fabric.plugins.module_utils._specs import NET_INFO
 from ansible_collections.netwire.fabric.plugins.module_utils._host.info import gather
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.nft import NftClient
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.facts import ovs_facts
@@ -193,11 +180,8 @@ def our_networks(ctx, listing, table_name):
 
 def add_host_firewall_facts(module, ctx, facts):
     """The host's other forward-hook firewalls, judged for our networks."""
-    def runner(args, data):
-        return module.run_command(args, data=data, binary_data=True, encoding='utf-8')
-
     try:
-        client = NftClient(runner)
+        client = NftClient(command_runner(module))
     except MissingDependency:
         facts['host_firewalls'] = []
         return facts
@@ -208,29 +192,17 @@ def add_host_firewall_facts(module, ctx, facts):
     return facts
 
 
+def info(module):
+    params = module.params
+    with NetlinkSession(check_mode=True) as ctx:
+        facts = gather(ctx, params['containers'], params['container_type'], params['all_links'])
+        add_host_firewall_facts(module, ctx, facts)
+    add_ovs_facts(facts, params['ovsdb_socket'])
+    return dict(facts, changed=False)
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            containers=dict(type='list', elements='str', default=[]),
-            container_type=dict(type='str', choices=['auto', 'docker', 'podman', 'pid', 'netns', 'path'],
-                                default='auto'),
-            all_links=dict(type='bool', default=False),
-            ovsdb_socket=dict(type='str', default='/run/openvswitch/db.sock'),
-            table_name=dict(type='str', default='netwire'),
-        ),
-        supports_check_mode=True,
-    )
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
-    try:
-        with NetlinkSession(check_mode=True) as ctx:
-            facts = gather(ctx, module.params['containers'], module.params['container_type'],
-                           module.params['all_links'])
-            add_host_firewall_facts(module, ctx, facts)
-        add_ovs_facts(facts, module.params['ovsdb_socket'])
-    except NetwireError as err:
-        module.fail_json(msg=str(err), **err.details)
-    module.exit_json(changed=False, **facts)
+    run_module(NET_INFO, info, requires=['pyroute2'])
 
 
 if __name__ == '__main__':

@@ -31,16 +31,15 @@ description:
   - The model is described in C(docs/model.md) of the collection.
 author:
   - netwire.fabric contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - netwire.fabric.attributes.info
 attributes:
-  check_mode:
-    support: full
-    description: Changes nothing in any mode.
-  diff_mode:
-    support: none
-    description: Returns no diff.
   action:
     support: full
     description: Implemented as an action plugin that runs on the controller.
+  platform:
+    platforms: all
+    description: Runs on the controller; the target host is not contacted.
 options:
   zones:
     description:

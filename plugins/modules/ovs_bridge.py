@@ -19,12 +19,11 @@ description:
   - Addresses of internal ports are set over netlink (pyroute2) after the transaction.
 author:
   - netwire.fabric contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - netwire.fabric.attributes
+  - netwire.fabric.ovsdb
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and changes nothing.
   diff_mode:
-    support: full
     description: Shows the bridge before and after.
 options:
   name:
@@ -100,16 +99,6 @@ options:
           - The port is set up when listed.
         type: list
         elements: str
-  ovsdb_socket:
-    description:
-      - Path of the OVSDB server's unix socket (or an OVSDB remote such as V(tcp:127.0.0.1:6640)).
-    type: str
-    default: /run/openvswitch/db.sock
-  timeout:
-    description:
-      - Seconds to wait for OVSDB and for ovs-vswitchd to apply the transaction.
-    type: int
-    default: 20
 requirements:
   - ovsdbapp and pyroute2 on the managed host
   - a running ovsdb-server and ovs-vswitchd
@@ -168,30 +157,13 @@ actions:
   sample: ["create bridge br-app (datapath netdev)"]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
-from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import params_work, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import OVS_BRIDGE
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import OvsBridgeManager
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=OVS_BRIDGE,
-        supports_check_mode=True,
-    )
-    if not HAS_OVSDBAPP:
-        module.fail_json(msg=missing_required_lib('ovsdbapp'), exception=str(OVSDBAPP_IMPORT_ERROR))
-    try:
-        with HostLock(what='ovs_bridge'):
-            result = OvsBridgeManager(module.params, check_mode=module.check_mode).run()
-    except NetwireError as err:
-        module.fail_json(msg=str(err), **err.details)
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    run_module(OVS_BRIDGE, params_work(OvsBridgeManager), requires=['ovsdbapp'], lock='ovs_bridge')
 
 
 if __name__ == '__main__':

@@ -23,12 +23,11 @@ description:
     the module fails with OVS's own C(error) for that interface.
 author:
   - netwire.fabric contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - netwire.fabric.attributes
+  - netwire.fabric.ovsdb
 attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and changes nothing.
   diff_mode:
-    support: full
     description: Shows the overlay's tunnels (by remote) before and after.
 options:
   bridge:
@@ -78,16 +77,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  ovsdb_socket:
-    description:
-      - Path of the OVSDB server's unix socket (or an OVSDB remote such as V(tcp:127.0.0.1:6640)).
-    type: str
-    default: /run/openvswitch/db.sock
-  timeout:
-    description:
-      - Seconds to wait for OVSDB and for ovs-vswitchd to apply the transaction.
-    type: int
-    default: 20
 requirements:
   - ovsdbapp on the managed host
   - a running ovsdb-server and ovs-vswitchd
@@ -146,30 +135,13 @@ actions:
   sample: ["add vxlan tunnel port vxl-1b2c3d4e5f6 to 198.19.0.12"]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
-from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import params_work, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import OVS_TUNNEL
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.tunnel import OvsTunnelManager
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=OVS_TUNNEL,
-        supports_check_mode=True,
-    )
-    if not HAS_OVSDBAPP:
-        module.fail_json(msg=missing_required_lib('ovsdbapp'), exception=str(OVSDBAPP_IMPORT_ERROR))
-    try:
-        with HostLock(what='ovs_tunnel'):
-            result = OvsTunnelManager(module.params, check_mode=module.check_mode).run()
-    except NetwireError as err:
-        module.fail_json(msg=str(err), **err.details)
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    run_module(OVS_TUNNEL, params_work(OvsTunnelManager), requires=['ovsdbapp'], lock='ovs_tunnel')
 
 
 if __name__ == '__main__':

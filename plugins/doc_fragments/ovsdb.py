@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """OVSDB options; the argument specs are ``_specs.OVSDB_SOCKET`` and ``_specs.OVSDB_TIMEOUT``.
+
+    ``netwire.fabric.ovsdb``: the socket and the transaction timeout (modules that
+    change OVS). ``netwire.fabric.ovsdb.socket``: the socket only. The default is
+    ``_ovs.ovsdb.DEFAULT_SOCKET``.
+    """
+
+    SOCKET = r"""
+options:
+  ovsdb_socket:
+    description:
+      - Path of the OVSDB server's unix socket (or an OVSDB remote such as V(tcp:127.0.0.1:6640)).
+    type: str
+    default: /run/openvswitch/db.sock
+"""
+
+    DOCUMENTATION = SOCKET + r"""
+  timeout:
+    description:
+      - Seconds to wait for OVSDB and for ovs-vswitchd to apply the transaction.
+    type: int
+    default: 20
+"""
