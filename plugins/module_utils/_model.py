@@ -4,8 +4,8 @@
 """The netwire model: schema, validation, address allocation, derived names and per-host plans.
 
 Pure Python (standard library only: ``ipaddress``, ``hashlib``, ``re``), so the
-controller (action plugin), the unit tests and a future ``host_network`` module
-all share one implementation. Nothing here touches a host.
+controller (the netwire_validate action plugin) and the unit tests share one
+implementation; host_network applies the plans it computes. Nothing here touches a host.
 
 The model is three inventory variables (docs/model.md has the full reference):
 

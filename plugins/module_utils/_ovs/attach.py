@@ -11,8 +11,8 @@ end got a new name. Access VLAN via the port's ``tag``. On a netdev (userspace)
 bridge TX checksum offload is turned off on the veth, or TCP fails across the
 bridge while ping works.
 
-Used by container_attach's bridge backend seam (``_attach.py``) through
-:class:`OvsAttachBackend`; the planners are pure and unit-tested.
+Used by container_attach's bridge backend seam (``_host/attach.py``) through
+:class:`OvsBridgeBackend`; the planners are pure and unit-tested.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -121,73 +121,6 @@ def plan_detach(snap, container, interface, network=None):
         ops.append(_ovsdb.op("del_port", bridge=snap["ports"][name]["bridge"], name=name))
         actions.append("remove OVS port %s" % name)
     return ops, actions
-
-
-class OvsAttachBackend(object):
-    """OVS bridge backend for container_attach.
-
-    ``attach()`` and ``detach()`` each do one OVSDB transaction. The host end
-    (and, when given, the container end) of the veth must exist before
-    ``attach()`` is called with ``check_mode=False``.
-    """
-
-    kind = "ovs"
-
-    def __init__(self, socket_path=None, check_mode=False, timeout=_ovsdb.DEFAULT_TIMEOUT, client=None):
-        self.check_mode = check_mode
-        self.client = client or _ovsdb.OvsdbClient(socket_path, timeout)
-
-    def snapshot(self):
-        with self.client:
-            return self.client.snapshot()
-
-    def bridge_exists(self, bridge):
-        snap = self.snapshot()
-        return bridge in snap["bridges"]
-
-    def attach(self, bridge, port, container, interface, network=None, tag=None, peer=None, peer_netns=None):
-        """Make ``port`` an attachment port; returns {'changed', 'actions', 'ofport'}.
-
-        ``peer``/``peer_netns``: the container end of the veth; on a netdev bridge its TX
-        checksum offload is turned off as well (the container transmits into OVS).
-        """
-        with self.client:
-            snap = self.client.snapshot()
-            ops, actions = plan_attach(snap, bridge, port, container, interface, network, tag)
-            netdev = is_netdev_bridge(snap, bridge)
-            ofport = (snap["interfaces"].get(port) or {}).get("ofport")
-            if not self.check_mode:
-                self.client.apply_checked(snap, ops, [port], "attach", "port", port, actions=actions)
-                ofport = self.client.snapshot()["interfaces"][port]["ofport"]
-        if netdev:
-            for ifname, netns in ((port, None), (peer, peer_netns)):
-                if not ifname:
-                    continue
-                if self.check_mode:
-                    try:
-                        on = _ovs_netlink.tx_checksum_enabled(ifname, netns)
-                    except (OSError, IOError):
-                        on = True  # the veth does not exist yet: it will be created with offload on
-                else:
-                    on = _ovs_netlink.disable_tx_checksum(ifname, netns)
-                if on:
-                    actions.append("turn TX checksum offload off on %s" % ifname)
-        return {"changed": bool(actions), "actions": actions, "ofport": ofport}
-
-    def detach(self, container, interface, network=None):
-        with self.client:
-            snap = self.client.snapshot()
-            ops, actions = plan_detach(snap, container, interface, network)
-            if not self.check_mode:
-                self.client.apply(ops, "detach", "container interface", "%s/%s" % (container, interface))
-        return {"changed": bool(actions), "actions": actions}
-
-
-def attach_port(bridge, port, container, interface, network=None, tag=None, socket_path=None,
-                check_mode=False, peer=None, peer_netns=None):
-    """Function form of :meth:`OvsAttachBackend.attach`."""
-    return OvsAttachBackend(socket_path, check_mode).attach(bridge, port, container, interface, network, tag,
-                                                            peer, peer_netns)
 
 
 class OvsBridgeBackend(object):
