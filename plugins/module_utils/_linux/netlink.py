@@ -187,7 +187,8 @@ class NetlinkSession(object):
                 else:
                     self._sockets[key] = IPRoute()
             except (OSError, NetlinkError) as err:
-                raise failure('open', 'network namespace', netns or 'host', str(err), BackendError)
+                raise failure('open', 'network namespace', netns or 'host', str(err), BackendError,
+                              errno=getattr(err, 'errno', None) or getattr(err, 'code', None) or None)
         return self._sockets[key]
 
     def invalidate(self, netns=None):

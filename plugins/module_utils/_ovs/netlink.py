@@ -191,4 +191,4 @@ def disable_tx_checksum(ifname, netns=None, check_mode=False):
     try:
         return _in_netns(netns, work)
     except (OSError, IOError) as exc:
-        raise failure("disable TX checksum offload on", "interface", ifname, str(exc), BackendError)
+        raise failure("disable TX checksum offload on", "interface", ifname, str(exc), BackendError, errno=exc.errno)
