@@ -151,7 +151,7 @@ options:
         description: The network the container address belongs to.
         type: str
         required: true
-      proto:
+      proto: &proto  # the same in host_services
         description: Protocol.
         type: str
         choices: [tcp, udp]
@@ -231,11 +231,7 @@ options:
         description: The host address.
         type: str
         required: true
-      proto:
-        description: Protocol.
-        type: str
-        choices: [tcp, udp]
-        default: tcp
+      proto: *proto
       port:
         description: The port (1-65535).
         type: int
