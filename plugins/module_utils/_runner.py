@@ -29,12 +29,12 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
 from ansible_collections.netwire.fabric.plugins.module_utils import _lock
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
     HAS_PYROUTE2,
     PYROUTE2_IMPORT_ERROR,
-    NetlinkSession,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import HAS_OVSDBAPP, OVSDBAPP_IMPORT_ERROR
 
@@ -94,16 +94,18 @@ def run_module(argument_spec, work, requires=(), lock=None, libraries=None, **mo
     finish(module, result)
 
 
-def netlink_work(manager_class):
-    """The work of a manager over netlink: ``manager_class(ctx, params).run()`` in one :class:`NetlinkSession`."""
+def manager_work(manager_class):
+    """The work of a kind's manager (the contract, ``_contract.py``): ``manager_class(ctx, params).run()`` in the
+    run's :class:`~._contract.Context` (netlink, and OVSDB at the module's ``ovsdb_socket``/``timeout``)."""
     def work(module):
-        with NetlinkSession(check_mode=module.check_mode) as ctx:
-            return manager_class(ctx, module.params).run()
+        p = module.params
+        with Context(module.check_mode, ovsdb_socket=p.get('ovsdb_socket'), ovsdb_timeout=p.get('timeout')) as ctx:
+            return manager_class(ctx, p).run()
     return work
 
 
 def params_work(manager_class):
-    """The work of a manager built from the parameters alone: ``manager_class(params, check_mode=...).run()``."""
+    """The work of a runner built from the parameters alone (host_network): ``manager_class(params, check_mode=...).run()``."""
     def work(module):
         return manager_class(module.params, check_mode=module.check_mode).run()
     return work

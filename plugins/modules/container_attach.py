@@ -213,13 +213,13 @@ actions:
   elements: str
 """
 
-from ansible_collections.netwire.fabric.plugins.module_utils._runner import netlink_work, run_module
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import manager_work, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import CONTAINER_ATTACH
 from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
 
 
 def main():
-    run_module(CONTAINER_ATTACH, netlink_work(ContainerAttachManager), requires=['pyroute2'], lock='container_attach',
+    run_module(CONTAINER_ATTACH, manager_work(ContainerAttachManager), requires=['pyroute2'], lock='container_attach',
                required_if=[('state', 'present', ['bridge'])], mutually_exclusive=[('mac', 'mac_seed')])
 
 

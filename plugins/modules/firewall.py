@@ -296,6 +296,7 @@ host_firewall_rules:
               field: saddr}}, right: {prefix: {addr: 10.10.0.0, len: 24}}}}, {accept: null}]}}
 """
 
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.nft import NftClient
 from ansible_collections.netwire.fabric.plugins.module_utils._runner import command_runner, run_module
@@ -303,12 +304,8 @@ from ansible_collections.netwire.fabric.plugins.module_utils._specs import FIREW
 
 
 def converge(module):
-    params = module.params
-    manager = FirewallManager(NftClient(command_runner(module)), params["table_name"], check_mode=module.check_mode)
-    if params["state"] == "absent":
-        return manager.absent()
-    return manager.present(params["networks"], params["flows"], params["publications"], tunnels=params["tunnels"],
-                           host_addresses=params["host_addresses"], host_services=params["host_services"])
+    with Context(module.check_mode, nft=NftClient(command_runner(module))) as ctx:
+        return FirewallManager(ctx, module.params).run()
 
 
 def main():

@@ -136,13 +136,13 @@ actions:
   sample: ["create bridge nw-app", "add address 10.20.0.1/24 to nw-app", "set nw-app up"]
 """
 
-from ansible_collections.netwire.fabric.plugins.module_utils._runner import netlink_work, run_module
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import manager_work, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import LINUX_BRIDGE
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
 
 
 def main():
-    run_module(LINUX_BRIDGE, netlink_work(LinuxBridgeManager), requires=['pyroute2'], lock='linux_bridge')
+    run_module(LINUX_BRIDGE, manager_work(LinuxBridgeManager), requires=['pyroute2'], lock='linux_bridge')
 
 
 if __name__ == '__main__':

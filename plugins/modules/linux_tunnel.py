@@ -140,13 +140,13 @@ actions:
   elements: str
 """
 
-from ansible_collections.netwire.fabric.plugins.module_utils._runner import netlink_work, run_module
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import manager_work, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import LINUX_TUNNEL
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import LinuxTunnelManager
 
 
 def main():
-    run_module(LINUX_TUNNEL, netlink_work(LinuxTunnelManager), requires=['pyroute2'], lock='linux_tunnel',
+    run_module(LINUX_TUNNEL, manager_work(LinuxTunnelManager), requires=['pyroute2'], lock='linux_tunnel',
                required_if=[('state', 'present', ['vni'])])
 
 

@@ -157,13 +157,13 @@ actions:
   sample: ["create bridge br-app (datapath netdev)"]
 """
 
-from ansible_collections.netwire.fabric.plugins.module_utils._runner import params_work, run_module
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import manager_work, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import OVS_BRIDGE
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import OvsBridgeManager
 
 
 def main():
-    run_module(OVS_BRIDGE, params_work(OvsBridgeManager), requires=['ovsdbapp'], lock='ovs_bridge')
+    run_module(OVS_BRIDGE, manager_work(OvsBridgeManager), requires=['ovsdbapp'], lock='ovs_bridge')
 
 
 if __name__ == '__main__':

@@ -135,13 +135,13 @@ actions:
   sample: ["add vxlan tunnel port vxl-1b2c3d4e5f6 to 198.19.0.12"]
 """
 
-from ansible_collections.netwire.fabric.plugins.module_utils._runner import params_work, run_module
+from ansible_collections.netwire.fabric.plugins.module_utils._runner import manager_work, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import OVS_TUNNEL
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.tunnel import OvsTunnelManager
 
 
 def main():
-    run_module(OVS_TUNNEL, params_work(OvsTunnelManager), requires=['ovsdbapp'], lock='ovs_tunnel')
+    run_module(OVS_TUNNEL, manager_work(OvsTunnelManager), requires=['ovsdbapp'], lock='ovs_tunnel')
 
 
 if __name__ == '__main__':

@@ -9,9 +9,20 @@ def link(index, ifname, kind=None, alias=None, mtu=1500, mac="02:00:00:00:00:%02
             "ipv6_disabled": False}
 
 
+class NoOvs:
+    """A Context's OVSDB transaction on a host without Open vSwitch."""
+
+    def available(self):
+        return False
+
+    def socket_exists(self):
+        return False
+
+
 class FakeSession:
     def __init__(self, links=(), addresses=None, routes=None, check_mode=False, namespaces=None):
         self.check_mode = check_mode
+        self.ovs = NoOvs()
         self.ns = {None: {l["ifname"]: l for l in links}}
         for path, ns_links in (namespaces or {}).items():
             self.ns[path] = {l["ifname"]: l for l in ns_links}
@@ -46,7 +57,8 @@ class FakeSession:
     def invalidate(self, netns=None):
         pass
 
-    def expect_link(self, name, kind, netns=None, mtu=1500, alias=None, master=None, up=True):
+    def expect(self, name, kind, netns=None, mtu=1500, alias=None, master=None, up=True):
+        """_contract.Context.expect over this fake's links."""
         if self.check_mode and name not in self.links(netns):
             index = -1 - len(self.links(netns))
             master_link = self.link(master, netns) if master else None

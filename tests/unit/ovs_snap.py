@@ -84,3 +84,30 @@ class FakeClient(object):
 
     def interface_errors(self, names, settle=0):
         return dict((n, self.errors[n]) for n in names if n in self.errors)
+
+
+class FakeNetlink(object):
+    """The netlink side of a Context in OVS manager tests: ``ipr()`` gives the IPRoute stand-in."""
+
+    def __init__(self, ipr=None):
+        self._ipr = ipr
+
+    def ipr(self, netns=None):
+        return self._ipr() if callable(self._ipr) else self._ipr
+
+    def links(self, netns=None):
+        return {}
+
+    def invalidate(self, netns=None):
+        pass
+
+    def close(self):
+        pass
+
+
+def ovs_ctx(client, check_mode=False, ipr=None):
+    """A run's Context over a FakeClient (its OVSDB transaction) and an IPRoute stand-in."""
+    from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs.transaction import OvsTransaction
+
+    return Context(check_mode, netlink=FakeNetlink(ipr), ovs=OvsTransaction(client=client, check_mode=check_mode))

@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, InvalidParameter
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.nft import NftClient
 
@@ -53,7 +54,7 @@ def proc(tmp_path):
 
 
 def manager(client, proc, check=False):
-    return FirewallManager(client, "netwire", check_mode=check, proc_root=str(proc))
+    return FirewallManager(Context(check, nft=client), {"table_name": "netwire"}, proc_root=str(proc))
 
 
 def test_converged_is_not_changed_and_applies_nothing(proc):
@@ -107,7 +108,7 @@ def test_absent_deletes_ours_and_is_idempotent(proc):
 
 def test_other_table_name_ignores_our_default_tables(proc):
     client = FakeClient(LISTING)
-    mgr = FirewallManager(client, "edge", proc_root=str(proc))
+    mgr = FirewallManager(Context(nft=client), {"table_name": "edge"}, proc_root=str(proc))
     result = mgr.absent()
     assert result["changed"] is False
     result = mgr.present(NETS, FLOWS, PUBS, **EXTRA)

@@ -7,6 +7,9 @@ composition (the managers themselves have their own unit and lab tests).
 import pytest
 
 from ansible_collections.netwire.fabric.plugins.module_utils._host import network as hn
+from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import LinuxTunnelManager
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 
 
@@ -60,12 +63,13 @@ def ovs_snapshot(ovs=None, foreign=()):
     return snap
 
 
-def backends(session, log, existing=(), ovs=None, missing=(), foreign_ovs=(), fw_tables=('netwire',)):
-    def manager(kind):
-        class Mgr(object):
-            def __init__(self, *args, **kwargs):
-                self.p = args[-1] if kind in ('linux_bridge', 'linux_tunnel', 'container_attach') else args[0]
-                self.check_mode = kwargs.get('check_mode', False)
+def backends(session, log, existing=(), ovs=None, missing=(), foreign_ovs=(), fw_tables=('netwire',),
+             fw_warnings=()):
+    def manager(kind, real):
+        class Mgr(real):  # the real purge (ownership), a recorder for run()
+            def __init__(self, ctx, params, netns=None):
+                self.ctx = ctx
+                self.p = params
 
             def run(self):
                 name = hn.entry_label({'ovs_tunnel': 'ovs_tunnels', 'container_attach': 'attachments'}.get(
@@ -76,57 +80,62 @@ def backends(session, log, existing=(), ovs=None, missing=(), foreign_ovs=(), fw
                         'diff': {'before': None, 'after': {'name': name}}}
         return Mgr
 
+    class Attach(manager('container_attach', ContainerAttachManager)):
+        @staticmethod
+        def purge_ovs_ports(ctx, keep=None):
+            log.append(('ovs_attach_cleanup', keep, None))
+            return []
+
     class Firewall(object):
         table_name = 'netwire'
 
-        def __init__(self, check_mode=False, table_name=None):
-            pass
+        def __init__(self, ctx, params):
+            self.params = params
 
         def current(self):
             return {'tables': [{'family': 'inet', 'name': t} for t in fw_tables]}
 
-        def present(self, networks, flows, publications, **_endpoints):
-            log.append(('firewall', [n['name'] for n in networks], 'present'))
-            return {'changed': False, 'actions': []}
-
-        def absent(self):
-            log.append(('firewall', None, 'absent'))
-            return {'changed': True, 'actions': ['delete tables']}
+        def run(self):
+            if self.params['state'] == 'absent':
+                log.append(('firewall', None, 'absent'))
+                return {'changed': True, 'actions': ['delete tables']}
+            log.append(('firewall', [n['name'] for n in self.params['networks']], 'present'))
+            return {'changed': False, 'actions': [], 'warnings': list(fw_warnings)}
 
     def resolve(ref, ref_type='auto'):
         if ref in missing:
             raise InvalidParameter("Failed to resolve container '%s': no such Docker container" % ref)
         return ref
 
-    def ovs_fabric(mgr, ctx, bridges, tunnels, remove=None):
+    def ovs_stage(mgr, ctx, entries, keep):
+        bridges, tunnels = entries.get('ovs_bridges') or [], entries.get('ovs_tunnels') or []
+        remove = None if keep is False else 'all' if keep is None else 'undeclared'
         for p in bridges:
             log.append(('ovs_bridge', p['name'], 'present'))
-            mgr._record('ovs_bridges', p['name'], {'changed': p['name'] not in existing,
+            mgr.record('ovs_bridges', p['name'], {'changed': p['name'] not in existing,
                                                    'actions': [] if p['name'] in existing else ['create'],
                                                    'diff': {'before': None, 'after': {'name': p['name']}}})
-            if mgr.check_mode and p['name'] not in existing:
-                mgr.pending.add(p['name'])
+            if p['name'] not in existing:
+                ctx.expect(p['name'], 'openvswitch')
         for p in tunnels:
             label = hn.entry_label('ovs_tunnels', p)
             log.append(('ovs_tunnel', label, 'present'))
-            mgr._record('ovs_tunnels', label, {'changed': label not in existing,
+            mgr.record('ovs_tunnels', label, {'changed': label not in existing,
                                                'actions': [] if label in existing else ['add ports']})
         log.append(('ovs_remove', remove, None))
         for name in (ovs or {}).get('bridges', []):
             if remove == 'all' or (remove and name not in [b['name'] for b in bridges]):
                 log.append(('ovs_bridge', name, 'absent'))
-                mgr._record('ovs_bridges', name, {'changed': True, 'actions': ['delete']})
+                mgr.record('ovs_bridges', name, {'changed': True, 'actions': ['delete']})
         return []
 
     return {
         'session': session,
-        'linux_bridge': manager('linux_bridge'),
-        'linux_tunnel': manager('linux_tunnel'),
-        'container_attach': manager('container_attach'),
+        'linux_bridges': manager('linux_bridge', LinuxBridgeManager),
+        'linux_tunnels': manager('linux_tunnel', LinuxTunnelManager),
+        'attachments': Attach,
         'firewall': Firewall,
-        'ovs_fabric': ovs_fabric,
-        'ovs_attach_cleanup': lambda mgr, socket=None, keep=None: log.append(('ovs_attach_cleanup', keep, None)),
-        'ovs_attach_batch': lambda: None,
+        'ovs_stage': ovs_stage,
         'ovs_snapshot': lambda socket=None: ovs_snapshot(ovs, foreign_ovs),
         'resolve': resolve,
     }
@@ -368,3 +377,15 @@ def test_a_renamed_network_frees_its_vni_and_bridge_before_the_new_ones_are_made
     assert [c[2] for c in session.calls] == ['nwx-old', 'nw-old']
     # the deletions came before every manager
     assert [e[0] for e in log][:3] == ['delete', 'delete', 'ovs_bridge'], log
+
+
+def test_the_managers_warnings_are_returned():
+    """The firewall warns (forwarding off, route_localnet); host_network used to drop it (issue 13)."""
+    log = []
+    session = Session([link('nw-dmz', None), link('nw-app', 'netwire:bridge')])
+    params = {'plan': PLAN, 'state': 'present', 'sections': list(hn.SECTIONS), 'purge': True}
+    warning = 'net.ipv4.ip_forward is 0 in this network namespace: ...'
+    result = hn.HostNetworkManager(params, backends=backends(session, log, fw_warnings=[warning])).run()
+    assert result['warnings'] == [warning]
+    result = hn.HostNetworkManager(params, backends=backends(session, log)).run()
+    assert 'warnings' not in result

@@ -2,6 +2,7 @@
 
 import pytest
 
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import netlink as _netlink
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, MissingDependency
 
@@ -101,13 +102,13 @@ def test_netlink_errors_carry_their_parts_as_fields(monkeypatch):
 
 def test_expected_links_exist_only_in_check_mode(monkeypatch):
     monkeypatch.setattr(_netlink, "IPRoute", CountingIPRoute)
-    with _netlink.NetlinkSession(check_mode=True) as ctx:
-        ctx.expect_link("nw-new", "bridge", mtu=1450)
-        ctx.expect_link("vx-new", "vxlan", master="nw-new")
+    with Context(True, netlink=_netlink.NetlinkSession(check_mode=True)) as ctx:
+        ctx.expect("nw-new", "bridge", mtu=1450)
+        ctx.expect("vx-new", "vxlan", master="nw-new")
         assert ctx.link("nw-new")["index"] < 0 and ctx.link("nw-new")["mtu"] == 1450
         assert ctx.link("vx-new")["master"] == ctx.link("nw-new")["index"]
-        ctx.expect_link("nw-app", "bridge", mtu=9000)
+        ctx.expect("nw-app", "bridge", mtu=9000)
         assert ctx.link("nw-app")["mtu"] == 1450, "a real link is never shadowed"
-    with _netlink.NetlinkSession(check_mode=False) as ctx:
-        ctx.expect_link("nw-new", "bridge")
+    with Context(False, netlink=_netlink.NetlinkSession(check_mode=False)) as ctx:
+        ctx.expect("nw-new", "bridge")
         assert ctx.link("nw-new") is None

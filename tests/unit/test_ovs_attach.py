@@ -141,39 +141,30 @@ class _Plan(object):
 
 
 class _Ctx(object):
+    def __init__(self, ovs):
+        self.ovs = ovs
+
     def link(self, name, netns=None):
         return {"mtu": 1450} if name == "br-app" else None
 
 
 def _backend(s):
     from tests.unit.ovs_snap import FakeClient
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs.transaction import OvsTransaction
 
     client = FakeClient(s)
-    backend = oa.OvsBridgeBackend(client_factory=lambda: _Connectable(client),
-                                  netns_resolver=lambda params: "/run/netns/" + params["container"])
-    backend._available = lambda: True
-    return backend, client
-
-
-class _Connectable(object):
-    def __init__(self, client):
-        self.client = client
-
-    def connect(self):
-        return self
-
-    def __getattr__(self, name):
-        return getattr(self.client, name)
+    backend = oa.OvsBridgeBackend(netns_resolver=lambda params: "/run/netns/" + params["container"])
+    return backend, client, _Ctx(OvsTransaction(client=client))
 
 
 def test_backend_seam_detects_plans_one_transaction_and_turns_offload_off():
     s = snap(bridge("br-app", datapath_type="netdev"))
-    backend, client = _backend(s)
-    assert backend.detect(_Ctx(), "br-app") and not backend.detect(_Ctx(), "br-other")
-    assert backend.bridge_mtu(_Ctx(), "br-app") == 1450
+    backend, client, ctx = _backend(s)
+    assert backend.detect(ctx, "br-app") and not backend.detect(ctx, "br-other")
+    assert backend.bridge_mtu(ctx, "br-app") == 1450
     plan = _Plan()
     params = {"container": "c1", "container_type": "netns", "ifname": "eth1", "vlan_tag": 10, "network": "app"}
-    predicted = backend.plan_attach(plan, _Ctx(), "nwabc", None, "br-app", params, {})
+    predicted = backend.plan_attach(plan, ctx, "nwabc", None, "br-app", params, {})
     assert predicted == {"bridge": "br-app", "vlan_tag": 10}
     assert [description for description, _func, _args in plan.steps] == [
         "add port nwabc to OVS bridge br-app (tag 10)",
@@ -182,27 +173,27 @@ def test_backend_seam_detects_plans_one_transaction_and_turns_offload_off():
     action, func, args = plan.steps[0]
     func(*args)
     assert len(client.transactions) == 1 and s["ports"]["nwabc"]["tag"] == 10
-    assert backend.port_state(_Ctx(), {"ifname": "nwabc"}) == {"bridge": "br-app", "vlan_tag": 10}
-    assert backend.port_state(_Ctx(), {"ifname": "other"}) == {"bridge": None}
+    assert backend.port_state(ctx, {"ifname": "nwabc"}) == {"bridge": "br-app", "vlan_tag": 10}
+    assert backend.port_state(ctx, {"ifname": "other"}) == {"bridge": None}
 
 
 def test_backend_re_adds_the_port_when_the_veth_is_recreated_and_detaches():
     s = snap(bridge("br-app", datapath_type="", ports=[attached("nwabc", container="c1", interface="eth1",
                                                                 network="app", ofport=-1)]))
-    backend, client = _backend(s)
+    backend, client, ctx = _backend(s)
     plan = _Plan()
     params = {"container": "c1", "ifname": "eth1", "network": "app"}
-    backend.plan_attach(plan, _Ctx(), "nwabc", None, "br-app", params, {})
+    backend.plan_attach(plan, ctx, "nwabc", None, "br-app", params, {})
     assert [description for description, _func, _args in plan.steps] == ["re-add OVS port nwabc on bridge br-app for the new veth"]
     removal, addition = plan.steps[0][2][0]
     assert [o["op"] for o in removal] == ["del_port"] and [o["op"] for o in addition] == ["add_port"]
     plan.steps[0][1](*plan.steps[0][2])
     assert len(client.transactions) == 2 and s["ports"]["nwabc"]["external_ids"]["netwire-container"] == "c1"
     plan = _Plan()
-    backend.plan_detach(plan, _Ctx(), "nwabc", {})
+    backend.plan_detach(plan, ctx, "nwabc", {})
     assert [description for description, _func, _args in plan.steps] == ["remove OVS port nwabc from bridge br-app"]
     plan = _Plan()
-    backend.plan_detach(plan, _Ctx(), "nwzzz", {})
+    backend.plan_detach(plan, ctx, "nwzzz", {})
     assert plan.steps == []
 
 
@@ -218,22 +209,23 @@ def test_a_batch_puts_the_ports_of_many_attachments_in_one_transaction():
     the new ports (two when restarted containers' ports must first go), gratuitous ARP after."""
     s = snap(bridge("br-app", datapath_type="", ports=[attached("nwold", container="c0", interface="eth1",
                                                                 network="app", ofport=-1)]))
-    backend, client = _backend(s)
-    backend.begin_batch()
-    plan = _Plan()
-    for name, container in (("nwone", "c1"), ("nwtwo", "c2")):
-        backend.plan_attach(plan, _Ctx(), name, None, "br-app", {"container": container, "ifname": "eth1",
+    backend, client, ctx = _backend(s)
+    txn = ctx.ovs
+    with txn.batch(("attach", "OVS ports", None)):
+        plan = _Plan()
+        for name, container in (("nwone", "c1"), ("nwtwo", "c2")):
+            backend.plan_attach(plan, ctx, name, None, "br-app", {"container": container, "ifname": "eth1",
                                                                  "network": "app"}, {})
-    backend.plan_attach(plan, _Ctx(), "nwold", None, "br-app", {"container": "c0", "ifname": "eth1",
+        backend.plan_attach(plan, ctx, "nwold", None, "br-app", {"container": "c0", "ifname": "eth1",
                                                                 "network": "app"}, {})
-    for _action, func, args in plan.steps:
-        func(*args)
-    assert client.transactions == [], "nothing is applied before the flush"
-    announced = []
-    backend.after_flush(announced.append, "garp")
-    assert backend.flush() == 2
+        for _action, func, args in plan.steps:
+            func(*args)
+        assert client.transactions == [], "nothing is applied before the flush"
+        announced = []
+        backend.after_attach(ctx, announced.append, "garp")
+    assert txn.made == 2
     assert len(client.transactions) == 2
     assert [o["op"] for o in client.transactions[0]] == ["del_port"]
     assert sorted(o["name"] for o in client.transactions[1]) == ["nwold", "nwone", "nwtwo"]
-    assert announced == ["garp"] and not backend.batching
-    assert backend.flush() == 0
+    assert announced == ["garp"] and not txn.batching
+    assert txn.commit() == 0

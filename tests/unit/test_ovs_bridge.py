@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from tests.unit.ovs_snap import apply_ops, bridge, foreign, member, port, snap
+from tests.unit.ovs_snap import apply_ops, bridge, foreign, member, ovs_ctx, port, snap
 
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import bridge as ob
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
@@ -160,13 +160,13 @@ def test_manager_check_mode_and_apply_with_fake_ovsdb():
     s = snap()
     client = FakeClient(s)
     args = {"name": "br-app", "datapath_type": "netdev", "external_ids": {}, "other_config": {}}
-    result = ob.OvsBridgeManager(args, check_mode=True, client=client).run()
+    result = ob.OvsBridgeManager(ovs_ctx(client, True), args).run()
     assert result["changed"] and client.transactions == [] and s["bridges"] == {}
     assert result["diff"]["before"]["state"] == "absent" and result["diff"]["after"]["datapath_type"] == "netdev"
-    result = ob.OvsBridgeManager(args, client=client).run()
+    result = ob.OvsBridgeManager(ovs_ctx(client), args).run()
     assert result["changed"] and len(client.transactions) == 1
     assert result["bridge"]["owned"] and result["bridge"]["ports"]["br-app"]["role"] == "bridge"
-    result = ob.OvsBridgeManager(args, client=client).run()
+    result = ob.OvsBridgeManager(ovs_ctx(client), args).run()
     assert not result["changed"] and len(client.transactions) == 1
 
 
@@ -176,9 +176,8 @@ def test_check_mode_prediction_matches_the_applied_result():
     s = snap(bridge("br-app", ports=[member("old0", "br-app"), foreign("x0")]))
     args = {"name": "br-app", "datapath_type": "netdev", "fail_mode": "secure", "external_ids": {"k": "v"},
             "other_config": {"a": 1}, "ports": [{"name": "new0", "type": "internal", "tag": 3}]}
-    predicted = ob.OvsBridgeManager(args, check_mode=True, client=FakeClient(s),
-                                    ipr_factory=_LinksUp).run()
-    applied = ob.OvsBridgeManager(args, client=FakeClient(s), ipr_factory=_LinksUp).run()
+    predicted = ob.OvsBridgeManager(ovs_ctx(FakeClient(s), True, _LinksUp), args).run()
+    applied = ob.OvsBridgeManager(ovs_ctx(FakeClient(s), ipr=_LinksUp), args).run()
     assert predicted["bridge"] == applied["bridge"] and predicted["actions"] == applied["actions"]
     assert set(applied["bridge"]["ports"]) == {"br-app", "new0", "x0"}
 

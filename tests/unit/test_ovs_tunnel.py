@@ -182,13 +182,13 @@ def test_invalid_parameters(bad, match):
 
 
 def manager(s, check_mode=False, errors=None, **kw):
-    from tests.unit.ovs_snap import FakeClient
+    from tests.unit.ovs_snap import FakeClient, ovs_ctx
 
     client = FakeClient(s, errors)
     base = {"bridge": "br-app", "network": "app", "type": "gre", "remotes": ["198.19.0.12", "198.19.0.13"],
             "key": 42}
     base.update(kw)
-    return ot.OvsTunnelManager(base, check_mode=check_mode, client=client), client
+    return ot.OvsTunnelManager(ovs_ctx(client, check_mode), base), client
 
 
 def test_manager_check_mode_applies_nothing_and_predicts_the_diff():

@@ -15,6 +15,7 @@ import os
 
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import host_firewalls as hostfw
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
 
 
@@ -26,21 +27,43 @@ def _read_sysctl(path):
         return None
 
 
-class FirewallManager(object):
-    def __init__(self, client, table_name=fw.DEFAULT_TABLE_NAME, check_mode=False, proc_root="/proc"):
-        self.client = client
-        self.table_name = table_name or fw.DEFAULT_TABLE_NAME
-        self.check_mode = check_mode
+class FirewallManager(Manager):
+    """The firewall's tables (``params``: the firewall module's, ``state`` picks present or absent).
+
+    The nft client is the run's (``ctx.nft``). The ruleset is listed once per
+    manager: :meth:`current` and the convergence share the listing.
+    """
+
+    kind = "firewall"
+
+    def __init__(self, ctx, params=None, proc_root="/proc"):
+        super(FirewallManager, self).__init__(ctx, params or {})
+        self.client = ctx.nft
+        self.table_name = self.raw_params.get("table_name") or fw.DEFAULT_TABLE_NAME
         self.proc_root = proc_root
         self.tracker = DifferenceTracker()
         self.warnings = []
+        self._listing = None
 
     @property
     def owned(self):
         return fw.table_names(self.table_name)
 
+    def listing(self):
+        """``nft -j list ruleset``, read once by this manager."""
+        if self._listing is None:
+            self._listing = self.client.list_ruleset()
+        return self._listing
+
     def current(self):
-        return fw.normalize_listing(self.client.list_ruleset(), self.owned)
+        return fw.normalize_listing(self.listing(), self.owned)
+
+    def run(self):
+        p = self.raw_params
+        if p.get("state", "present") == "absent":
+            return self.absent()
+        return self.present(p["networks"], p.get("flows"), p.get("publications"), tunnels=p.get("tunnels"),
+                            host_addresses=p.get("host_addresses"), host_services=p.get("host_services"))
 
     def present(self, networks, flows=None, publications=None, tunnels=None, host_addresses=None,
                 host_services=None):
@@ -53,7 +76,7 @@ class FirewallManager(object):
         return self._converge({"tables": []}, [])
 
     def _converge(self, desired, networks):
-        listing = self.client.list_ruleset()
+        listing = self.listing()
         current = fw.normalize_listing(listing, self.owned)
         # the host's other firewalls (Docker's DOCKER-USER): raises before anything is applied
         host_before, host_after, host_cmds = hostfw.changes(
@@ -79,20 +102,14 @@ class FirewallManager(object):
         if self.tracker.changed:
             # check mode still asks the kernel whether the batch would be accepted
             self.client.apply(batch, check=self.check_mode)
-        return {
-            "changed": self.tracker.changed,
-            "actions": self.tracker.actions,
-            "tables": ["%s %s" % key for key in wanted],
-            "ruleset": desired,
-            "host_firewall_rules": host_after,
-            "diff": {
-                "before": fw.render(current) + hostfw.render(host_before),
-                "after": fw.render(desired) + hostfw.render(host_after),
-                "before_header": "nftables tables of %s (before)" % self.table_name,
-                "after_header": "nftables tables of %s (after)" % self.table_name,
-            },
-            "warnings": self.warnings,
-        }
+        self._listing = None  # the ruleset changed: a later read lists it again
+        return Result(self.tracker.changed, self.tracker.actions, {
+            "before": fw.render(current) + hostfw.render(host_before),
+            "after": fw.render(desired) + hostfw.render(host_after),
+            "before_header": "nftables tables of %s (before)" % self.table_name,
+            "after_header": "nftables tables of %s (after)" % self.table_name,
+        }, self.warnings, label=self.table_name, tables=["%s %s" % key for key in wanted], ruleset=desired,
+            host_firewall_rules=host_after)
 
     def _warn_sysctls(self, spec):
         forward = _read_sysctl(os.path.join(self.proc_root, "sys/net/ipv4/ip_forward"))

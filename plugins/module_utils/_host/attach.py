@@ -30,6 +30,7 @@ import socket
 import time
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     BackendError,
     InvalidParameter,
@@ -42,6 +43,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops impo
     Plan,
     index_of,
     plan_addresses,
+    purge_links,
     sort_addresses,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
@@ -171,6 +173,11 @@ class BridgeBackend(object):
     def plan_detach_orphans(self, plan, ctx, container, ifname, netns=None):
         """Queue the removal of what is left of (container, ifname) without a host end (nothing for Linux)."""
         return None
+
+    @staticmethod
+    def after_attach(ctx, func, *args):
+        """Run a step that needs the port on its bridge (gratuitous ARP): now, for Linux."""
+        func(*args)
 
 
 class LinuxBridgeBackend(BridgeBackend):
@@ -349,13 +356,31 @@ def wanted_routes(p):
 
 # ---------------------------------------------------------------- manager
 
-class ContainerAttachManager(object):
+class ContainerAttachManager(Manager):
+    kind = 'container attachment'
+
     def __init__(self, ctx, params, netns=None):
-        self.ctx = ctx
+        super(ContainerAttachManager, self).__init__(ctx, params)
         self.netns = netns  # the host side's namespace (None: where the module runs)
-        self.raw_params = params
         self.plan = Plan(ctx)
         self.predicted = {}
+
+    @classmethod
+    def purge(cls, ctx, keep=None):
+        """Delete our host ends not in ``keep`` (and put back the default routes their takeover
+        replaced), then our OVS attachment ports not in it (one transaction)."""
+        out = purge_links(ctx, keep, lambda link: (link.get('alias') or '').startswith(v.owner_alias(ATTACH_KIND, '')),
+                          then=lambda link: restore_after_removal(ctx, link.get('alias'), check_mode=ctx.check_mode))
+        ports = cls.purge_ovs_ports(ctx, keep)
+        if ports:
+            out.append(Result(True, ['remove OVS port %s' % n for n in ports],
+                              {'before': sorted(ports), 'after': []}, label='ovs ports'))
+        return out
+
+    @staticmethod
+    def purge_ovs_ports(ctx, keep=None):
+        """Our OVS attachment ports not in ``keep``, removed (their names)."""
+        return BRIDGE_BACKENDS['ovs'].purge(ctx, keep) if 'ovs' in BRIDGE_BACKENDS else []
 
     def _fail(self, verb, reason, cls=InvalidParameter):
         name = '%s:%s' % (self.raw_params.get('container'), self.raw_params.get('ifname') or 'eth1')
@@ -384,8 +409,8 @@ class ContainerAttachManager(object):
             raise
         if after is None:
             after = self.predicted if self.ctx.check_mode else self.read_state()
-        return {'changed': self.plan.changed, 'actions': self.plan.actions,
-                'diff': {'before': before, 'after': after}, 'attachment': after}
+        return Result(self.plan.changed, self.plan.actions, {'before': before, 'after': after},
+                      label='%s:%s' % (self.raw_params.get('container'), self.params['ifname']), attachment=after)
 
     # ---------------------------------------------------------------- the container's namespace
 
@@ -791,9 +816,5 @@ class ContainerAttachManager(object):
                 return
             raise
 
-    def _garp(self, mac, addresses, backend=None):
-        if getattr(backend, 'batching', False):
-            # the port joins its bridge when the batch is flushed: announce after that
-            backend.after_flush(send_gratuitous_arp, self.ns.path, self.params['ifname'], mac, addresses)
-            return
-        send_gratuitous_arp(self.ns.path, self.params['ifname'], mac, addresses)
+    def _garp(self, mac, addresses, backend):
+        backend.after_attach(self.ctx, send_gratuitous_arp, self.ns.path, self.params['ifname'], mac, addresses)

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     MissingDependency,
@@ -18,6 +19,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops impo
     Plan,
     index_of,
     plan_addresses,
+    purge_links,
     sort_addresses,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import probe_link_kind
@@ -27,6 +29,14 @@ BRIDGE_ALIAS = v.owner_alias('bridge')
 # purge_ports never releases them.
 FOREIGN_OWNED_PREFIXES = ('netwire:attach', 'netwire:tunnel')
 HZ = 100  # bridge timers are exchanged in 1/100 s
+TUNNEL_ALIAS = v.owner_alias('tunnel')
+
+
+def _fabric_owned(link):
+    """Ours and of the fabric: a bridge or a kernel tunnel (not a container attachment)."""
+    alias = link.get('alias') or ''
+    return v.is_owned(alias) and (alias in (BRIDGE_ALIAS, TUNNEL_ALIAS) or alias.startswith(TUNNEL_ALIAS + ':')
+                                  or alias.startswith(BRIDGE_ALIAS + ':'))
 
 
 def bridge_state(ctx, link, netns=None):
@@ -78,14 +88,18 @@ def normalize_params(params):
     return p
 
 
-class LinuxBridgeManager(object):
-    kind = 'bridge'
+class LinuxBridgeManager(Manager):
+    kind = 'Linux bridge'
 
     def __init__(self, ctx, params, netns=None):
-        self.ctx = ctx
+        super(LinuxBridgeManager, self).__init__(ctx, params)
         self.netns = netns
-        self.raw_params = params
         self.plan = Plan(ctx)
+
+    @classmethod
+    def purge(cls, ctx, keep=None):
+        """Delete our bridges (alias ``netwire:bridge``) not in ``keep``."""
+        return purge_links(ctx, keep, lambda link: link.get('kind') == 'bridge' and _fabric_owned(link))
 
     def _fail(self, verb, reason, cls=InvalidParameter):
         return failure(verb, 'bridge', self.raw_params.get('name'), reason, cls)
@@ -106,12 +120,8 @@ class LinuxBridgeManager(object):
             after = self.predicted
         else:
             after = bridge_state(self.ctx, self.ctx.link(self.params['name'], self.netns), self.netns)
-        return {
-            'changed': self.plan.changed,
-            'actions': self.plan.actions,
-            'diff': {'before': before, 'after': after},
-            'bridge': after,
-        }
+        return Result(self.plan.changed, self.plan.actions, {'before': before, 'after': after},
+                      label=self.params['name'], bridge=after)
 
     # absent ------------------------------------------------------------------
 
@@ -218,7 +228,7 @@ class LinuxBridgeManager(object):
             predicted['up'] = p['up']
         self.predicted = predicted
         if link is None:
-            ctx.expect_link(name, 'bridge', netns, mtu=predicted['mtu'], alias=BRIDGE_ALIAS, up=predicted['up'])
+            ctx.expect(name, 'bridge', netns, mtu=predicted['mtu'], alias=BRIDGE_ALIAS, up=predicted['up'])
 
     @staticmethod
     def _describe(attrs):

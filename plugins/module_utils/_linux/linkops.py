@@ -102,3 +102,25 @@ def _addr(ctx, command, name, index_ref, address, netns):
         kwargs['flags'] = IFA_F_NODAD
     verb = 'add address %s to' % address if command == 'add' else 'remove address %s from' % address
     ctx.call(verb, 'interface', name, 'addr', command, **kwargs)
+
+
+def purge_links(ctx, keep, owns, netns=None, then=None):
+    """Delete the links ``owns(link)`` selects (ours, by their alias) that are not in ``keep``
+    (None: all of them); returns one ``_contract.Result`` per link, with its name as label.
+    ``then(link)``, after each deletion, returns the actions of what that deletion implies."""
+    from ansible_collections.netwire.fabric.plugins.module_utils._contract import Result
+
+    out = []
+    for link in list(ctx.links(netns).values()):
+        if not owns(link) or (keep is not None and link['ifname'] in keep):
+            continue
+        kind = link.get('kind') or 'link'
+        if not ctx.check_mode:
+            ctx.call('delete', kind, link['ifname'], 'link', 'del', index=link['index'], netns=netns)
+        out.append(Result(True, ['delete %s %s (owned, not declared)' % (kind, link['ifname'])],
+                          {'before': {'ifname': link['ifname'], 'kind': link.get('kind')}, 'after': None},
+                          label=link['ifname']))
+        implied = then(link) if then is not None else None
+        if implied:
+            out.append(Result(True, implied, label=link['ifname']))
+    return out

@@ -6,8 +6,8 @@
 Managers never open sockets themselves. They receive a :class:`NetlinkSession`
 that hands out one ``IPRoute`` per namespace (opened lazily, closed at the end
 of the run) and caches bulk reads (one link dump, one address dump, one bridge
-port dump per namespace) until the manager says it changed something. A future
-``host_network`` module builds one session and passes it to every manager.
+port dump per namespace) until the manager says it changed something. A run's
+``_contract.Context`` holds one session, shared by every manager of the run.
 
 Link and address messages are flattened into plain dicts here, so the managers
 compare simple values and never look at netlink attributes.
@@ -193,29 +193,6 @@ class NetlinkSession(object):
 
     def invalidate(self, netns=None):
         self._cache.pop(netns or '', None)
-
-    def expect_link(self, name, kind, netns=None, mtu=1500, alias=None, master=None, up=True):
-        """Check mode: make a link a plan would create visible to later managers.
-
-        A composed run (host_network) plans a bridge, then an attachment to it;
-        in check mode nothing is created, so the attachment would see no bridge.
-        The expected link gets a negative index and lives only in this session's
-        cache. Outside check mode this does nothing (the real link is read back).
-        """
-        if not self.check_mode:
-            return
-        links = self.links(netns)
-        if name in links and links[name]['index'] > 0:
-            return
-        cache = self._ns_cache(netns)
-        cache['expected'] = cache.get('expected', 0) - 1
-        master_link = links.get(master) if master else None
-        links[name] = {
-            'index': cache['expected'], 'ifname': name, 'ipv6_disabled': False, 'kind': kind, 'slave_kind': None,
-            'alias': alias, 'mtu': mtu, 'mac': None, 'up': up, 'operstate': 'UP' if up else 'DOWN',
-            'master': master_link['index'] if master_link else None, 'link': None, 'link_netnsid': None,
-            'data': {}, 'slave': {},
-        }
 
     def _ns_cache(self, netns):
         return self._cache.setdefault(netns or '', {})

@@ -15,13 +15,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     MissingDependency,
     NotOwned,
     failure,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import Plan, index_of
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import Plan, index_of, purge_links
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import KIND_MODULES, probe_link_kind
 
 TUNNEL_ALIAS = v.owner_alias('tunnel')
@@ -163,12 +164,19 @@ def create_attrs(p, local, dev_index):
     return attrs
 
 
-class LinuxTunnelManager(object):
+class LinuxTunnelManager(Manager):
+    kind = 'Linux tunnel'
+
     def __init__(self, ctx, params, netns=None):
-        self.ctx = ctx
+        super(LinuxTunnelManager, self).__init__(ctx, params)
         self.netns = netns
-        self.raw_params = params
         self.plan = Plan(ctx)
+
+    @classmethod
+    def purge(cls, ctx, keep=None):
+        """Delete our kernel tunnels (and any other fabric link of ours but a bridge) not in ``keep``."""
+        from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import _fabric_owned
+        return purge_links(ctx, keep, lambda link: link.get('kind') != 'bridge' and _fabric_owned(link))
 
     def _fail(self, verb, reason, cls=InvalidParameter):
         return failure(verb, 'tunnel', self.raw_params.get('name'), reason, cls)
@@ -189,8 +197,8 @@ class LinuxTunnelManager(object):
             after = self.predicted
         else:
             after = tunnel_state(self.ctx, self.ctx.link(self.params['name'], self.netns), self.netns)
-        return {'changed': self.plan.changed, 'actions': self.plan.actions,
-                'diff': {'before': before, 'after': after}, 'tunnel': after}
+        return Result(self.plan.changed, self.plan.actions, {'before': before, 'after': after},
+                      label=self.params['name'], tunnel=after)
 
     def plan_absent(self, link):
         self.predicted = {}
@@ -297,8 +305,8 @@ class LinuxTunnelManager(object):
         predicted['owned'] = True
         self.predicted = predicted
         if link is None:
-            ctx.expect_link(name, p['kind'], netns, mtu=predicted['mtu'], alias=TUNNEL_ALIAS,
-                            master=predicted['master'], up=predicted['up'])
+            ctx.expect(name, p['kind'], netns, mtu=predicted['mtu'], alias=TUNNEL_ALIAS,
+                       master=predicted['master'], up=predicted['up'])
 
     def _create(self, attrs):
         name = self.params['name']

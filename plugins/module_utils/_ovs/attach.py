@@ -19,12 +19,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
+import functools
+
 
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import netlink as _ovs_netlink
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
+    NetwireError,
     NotOwned,
     failure,
 )
@@ -127,8 +129,11 @@ class OvsBridgeBackend(object):
     """container_attach's bridge backend for Open vSwitch (see ``_attach.BridgeBackend``).
 
     Duck-typed rather than subclassed so that ``_attach`` can import and
-    register it without an import cycle. One OVSDB connection per run, opened
-    lazily (hosts without OVS never pay for it), one transaction per attach.
+    register it without an import cycle. Stateless: it reads and writes OVSDB
+    through the run's transaction, ``ctx.ovs`` (opened only when an OVS bridge
+    is involved; hosts without OVS never pay for it). Each attachment commits
+    its own changes, one transaction; inside ``ctx.ovs.batch()`` (host_network)
+    the ports of all attachments go in one.
 
     Parameters it reads from container_attach: ``container``, ``container_type``,
     ``ifname``, ``vlan_tag`` (access VLAN) and ``network`` (recorded in
@@ -137,53 +142,29 @@ class OvsBridgeBackend(object):
 
     name = "ovs"
 
-    def __init__(self, socket_path=None, client_factory=None, netns_resolver=None):
-        self.socket_path = socket_path
-        self._client_factory = client_factory or (lambda: _ovsdb.OvsdbClient(self.socket_path))
+    def __init__(self, netns_resolver=None):
         self._netns_resolver = netns_resolver
-        self._client = None
-        self._snap = None
-
-    # -- OVSDB access (lazy, cached for the run)
-    def _available(self):
-        if self._client is not None:
-            return True
-        if not _ovsdb.HAS_OVSDBAPP:
-            return False
-        probe = _ovsdb.OvsdbClient(self.socket_path)
-        return not probe.endpoint.startswith("unix:") or os.path.exists(probe.socket_path)
-
-    def _connect(self):
-        if self._client is None:
-            self._client = self._client_factory()
-            self._client.connect()
-        return self._client
-
-    def snapshot(self, refresh=False):
-        if self._snap is None or refresh:
-            self._snap = self._connect().snapshot()
-        return self._snap
 
     # -- the seam
     def detect(self, ctx, bridge, netns=None):
-        if not self._available():
+        if not ctx.ovs.available():
             return False
-        return bridge in self.snapshot()["bridges"]
+        return bridge in ctx.ovs.snapshot()["bridges"]
 
     def bridge_mtu(self, ctx, bridge, netns=None):
         link = ctx.link(bridge, netns)
         return link["mtu"] if link else 1500
 
     def port_state(self, ctx, host_link, netns=None):
-        if not self._available():
+        if not ctx.ovs.available():
             return {"bridge": None}
-        port = self.snapshot()["ports"].get(host_link["ifname"])
+        port = ctx.ovs.snapshot()["ports"].get(host_link["ifname"])
         if not port or not _ovsdb.is_owned(port["external_ids"]):
             return {"bridge": None}
         return {"bridge": port["bridge"], "vlan_tag": port["tag"]}
 
     def plan_attach(self, plan, ctx, host_ifname, index_ref, bridge, params, current, netns=None):
-        snap = self.snapshot()
+        snap = ctx.ovs.snapshot()
         container = str(params["container"])
         ifname = params.get("ifname") or "eth1"
         network = params.get("network")
@@ -199,9 +180,9 @@ class OvsBridgeBackend(object):
                                    network, tag, remove_stale=False)[0]
             actions = [a for a in actions if a.startswith("remove stale")] + [
                 "re-add OVS port %s on bridge %s for the new veth" % (host_ifname, bridge)]
-            plan.step("; ".join(actions), self._apply_sequence, [removal, addition], host_ifname)
+            plan.step("; ".join(actions), functools.partial(self._apply_sequence, ctx), [removal, addition], host_ifname)
         elif ops:
-            plan.step("; ".join(actions), self._apply, ops, host_ifname)
+            plan.step("; ".join(actions), functools.partial(self._apply, ctx), ops, host_ifname)
         if is_netdev_bridge(snap, bridge):
             peer_ns = self._peer_netns(params)
             needs = not current
@@ -217,15 +198,16 @@ class OvsBridgeBackend(object):
         return {"bridge": bridge, "vlan_tag": None if tag is None else int(tag)}
 
     def plan_detach(self, plan, ctx, host_ifname, host_link, netns=None):
-        if not self._available():
+        if not ctx.ovs.available():
             return None
-        port = self.snapshot()["ports"].get(host_ifname)
+        port = ctx.ovs.snapshot()["ports"].get(host_ifname)
         if not port or not _ovsdb.is_owned(port["external_ids"]):
             return None
         if port["external_ids"].get(_ovsdb.ROLE_KEY) != _ovsdb.ROLE_ATTACH:
             return None
-        plan.step("remove OVS port %s from bridge %s" % (host_ifname, port["bridge"]), self._apply,
-                  [_ovsdb.op("del_port", bridge=port["bridge"], name=host_ifname)], None)
+        plan.step("remove OVS port %s from bridge %s" % (host_ifname, port["bridge"]),
+                  functools.partial(self._apply, ctx), [_ovsdb.op("del_port", bridge=port["bridge"], name=host_ifname)],
+                  None)
         return None
 
     def plan_detach_orphans(self, plan, ctx, container, ifname, netns=None):
@@ -236,78 +218,58 @@ class OvsBridgeBackend(object):
         they are found through their host end (:meth:`plan_detach`), or they are
         not this attachment's.
         """
-        if not self._available():
+        if not ctx.ovs.available():
             return None
-        snap = self.snapshot()
+        snap = ctx.ovs.snapshot()
         for name in find_stale_ports(snap, container, ifname):
             if ctx.link(name, netns) is not None:
                 continue
             port = snap["ports"][name]
             plan.step("remove OVS port %s from bridge %s (its host end is gone)" % (name, port["bridge"]),
-                      self._apply, [_ovsdb.op("del_port", bridge=port["bridge"], name=name)], None)
+                      functools.partial(self._apply, ctx), [_ovsdb.op("del_port", bridge=port["bridge"], name=name)],
+                      None)
         return None
 
-    # -- batching (host_network): the OVS changes of many attachments in one transaction
-    def begin_batch(self):
-        """Collect the OVS changes of the following attachments instead of applying each.
+    @staticmethod
+    def after_attach(ctx, func, *args):
+        """Steps that need the port on its bridge (gratuitous ARP) wait for the transaction."""
+        ctx.ovs.after_commit(func, *args)
 
-        :meth:`flush` then applies them together: one transaction, or two when a
-        restarted container's port must be removed before it is added back (see
-        :meth:`plan_attach`). Steps that need the port on its bridge (gratuitous
-        ARP) wait for the flush through :meth:`after_flush`.
-        """
-        self._batch = {"remove": [], "add": [], "ports": [], "after": []}
-
-    @property
-    def batching(self):
-        return getattr(self, "_batch", None) is not None
-
-    def after_flush(self, func, *args):
-        self._batch["after"].append((func, args))
-
-    def flush(self):
-        """Apply what the batch collected; return the number of OVSDB transactions made."""
-        batch, self._batch = getattr(self, "_batch", None), None
-        if not batch:
-            return 0
-        made = 0
-        if batch["remove"]:
-            self._apply(batch["remove"], None)
-            made += 1
-        if batch["add"]:
-            client = self._connect()
-            snap = client.snapshot()
-            self._snap = None
-            client.apply_checked(snap, batch["add"], batch["ports"], "attach", "OVS ports",
-                                 ", ".join(batch["ports"]) or "(removals)")
-            made += 1
-        for func, args in batch["after"]:
-            func(*args)
-        return made
+    @staticmethod
+    def purge(ctx, keep=None):
+        """Remove our attachment ports from OVS but those named in ``keep`` (None: all), in one
+        transaction of their own; returns (ports removed) or [] (none, or no OVS here)."""
+        txn = ctx.ovs
+        try:
+            if not txn.socket_exists():
+                return []
+            snap = txn.snapshot()
+            ops = [_ovsdb.op("del_port", bridge=port["bridge"], name=name)
+                   for name, port in sorted(snap["ports"].items())
+                   if _ovsdb.is_owned(port["external_ids"])
+                   and port["external_ids"].get(_ovsdb.ROLE_KEY) == _ovsdb.ROLE_ATTACH
+                   and (keep is None or name not in keep)]
+            if ops:
+                txn.add(ops, what=("remove", "OVS attachment ports", "all"))
+                txn.commit()
+        except NetwireError:
+            return []
+        return [o["name"] for o in ops]
 
     # -- steps (run by the Plan, never in check mode)
-    def _apply(self, ops, port):
-        if self.batching:
-            self._batch["add"].extend(ops)
-            if port:
-                self._batch["ports"].append(port)
-            return
-        client = self._connect()
-        snap = client.snapshot()
-        self._snap = None
+    @staticmethod
+    def _apply(ctx, ops, port):
         if port:
-            client.apply_checked(snap, ops, [port], "attach", "OVS port", port)
+            ctx.ovs.add(ops, [port], what=("attach", "OVS port", port))
         else:
-            client.apply(ops, "detach", "OVS port", "")
+            ctx.ovs.add(ops, what=("detach", "OVS port", ""))
+        ctx.ovs.commit()
 
-    def _apply_sequence(self, batches, port):
-        if self.batching:
-            self._batch["remove"].extend(batches[0])
-            self._batch["add"].extend(batches[1])
-            self._batch["ports"].append(port)
-            return
-        self._apply(batches[0], None)
-        self._apply(batches[1], port)
+    @staticmethod
+    def _apply_sequence(ctx, batches, port):
+        ctx.ovs.add_removal(batches[0])
+        ctx.ovs.add(batches[1], [port], what=("attach", "OVS port", port))
+        ctx.ovs.commit()
 
     @staticmethod
     def _offload_off(host_ifname, netns, ifname, peer_ns):

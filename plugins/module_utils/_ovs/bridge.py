@@ -17,6 +17,7 @@ import re
 
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import netlink as _ovs_netlink
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
@@ -273,88 +274,136 @@ def plan(snap, p):
     return ops, tracker, internal
 
 
-class OvsBridgeManager(object):
-    def __init__(self, params, check_mode=False, client=None, ipr_factory=None):
+class OvsBridgeManager(Manager):
+    """One OVS bridge, on the run's OVSDB transaction (``ctx.ovs``).
+
+    Standalone (the ovs_bridge module) the transaction is committed by :meth:`run`;
+    inside ``ctx.ovs.batch()`` (host_network) with every other OVS change of the run.
+    Addresses of internal ports are set over netlink once the transaction is in.
+    """
+
+    kind = "OVS bridge"
+
+    def __init__(self, ctx, params):
+        super(OvsBridgeManager, self).__init__(ctx, params)
         self.p = normalize_params(params)
-        self.check_mode = check_mode
-        self.client = client or _ovsdb.OvsdbClient(params.get("ovsdb_socket"), params.get("timeout") or _ovsdb.DEFAULT_TIMEOUT)
-        self.ipr_factory = ipr_factory or _ovs_netlink.open_ipr
 
     def run(self):
         name = self.p["name"]
-        with self.client:
-            snap = self.client.snapshot()
-            ops, tracker, internal = plan(snap, self.p)
-            before = bridge_view(snap, name)
-            self._check_system_ports(ops)
-            addr_plans = self._plan_addresses(internal, tracker, new_bridge=snap["bridges"].get(name) is None)
-            if not self.check_mode:
-                self.client.apply_checked(snap, ops, [], "configure", "OVS bridge", name, actions=tracker.actions)
-                self._apply_addresses(addr_plans)
-                after = bridge_view(self.client.snapshot(), name)
-            else:
-                after = bridge_view(_ovsdb.simulate(snap, ops), name)
+        txn = self.ctx.ovs
+        snap = txn.snapshot()
+        ops, tracker, internal = plan(snap, self.p)
+        before = bridge_view(snap, name)
+        self._check_system_ports(ops)
+        addr_plans = self._plan_addresses(internal, tracker)
+        new = snap["bridges"].get(name) is None
+        txn.add(ops, (), tracker.actions, what=("configure", "OVS bridge", name))
+        after = bridge_view(txn.snapshot(), name)
+        if new and ops:
+            self.ctx.expect(name, "openvswitch")  # check mode: later managers see the bridge's port
+        txn.after_commit(self._apply_addresses, addr_plans)
+        if txn.commit():
+            after = bridge_view(txn.snapshot(), name)
         for view in (before, after):
             for pname, addrs in self._addresses_view(addr_plans, view is after).items():
                 if pname in view.get("ports", {}):
                     view["ports"][pname]["addresses"] = addrs
-        return {
-            "changed": tracker.changed,
-            "actions": tracker.actions,
-            "bridge": after,
-            "diff": tracker.diff(before, after),
-        }
+        return Result(tracker.changed, tracker.actions, tracker.diff(before, after), label=name, bridge=after)
+
+    @classmethod
+    def purge(cls, ctx, keep=None):
+        """Queue the removal of our bridges not in ``keep`` (None: all) on ``ctx.ovs``.
+
+        A port that is not ours is never deleted with our bridge: that refuses the
+        whole run, before anything is sent.
+        """
+        txn = ctx.ovs
+        if not txn.socket_exists():
+            return []
+        sim = txn.snapshot()
+        refuse_foreign_ports(foreign_ports(sim, keep=keep or ()))
+        out = []
+        for name in sorted(sim["bridges"]):
+            br = sim["bridges"][name]
+            if not _ovsdb.is_owned(br["external_ids"]) or br["external_ids"].get(_ovsdb.ROLE_KEY) not in (
+                    None, _ovsdb.ROLE_BRIDGE):
+                continue
+            if keep is None or name not in keep:
+                before = bridge_view(sim, name)
+                txn.add([_ovsdb.op("del_bridge", name=name)], what=("remove", "OVS bridge", name))
+                out.append(Result(True, ["delete OVS bridge %s (owned, not declared)" % name],
+                                  {"before": before, "after": {"name": name, "state": "absent"}}, label=name,
+                                  external_ids=dict(br["external_ids"])))
+        return out
 
     def _check_system_ports(self, ops):
         """A host interface must exist before it becomes a port: fail before the transaction."""
         wanted = [o["name"] for o in ops if o["op"] == "add_port" and not o["interface"].get("type")]
         if not wanted:
             return
-        ipr = self.ipr_factory()
-        try:
-            missing = [n for n in wanted if not _ovs_netlink.read_port_state(ipr, n)["exists"]]
-        finally:
-            ipr.close()
+        ipr = self.ctx.ipr()
+        missing = [n for n in wanted if not _ovs_netlink.read_port_state(ipr, n)["exists"]]
         if missing:
             raise failure("add", "ports to OVS bridge", self.p["name"],
                           "no such host interface: %s (use type internal to create an OVS internal port)"
                           % ", ".join(missing), InvalidParameter)
 
-    def _plan_addresses(self, internal, tracker, new_bridge):
+    def _plan_addresses(self, internal, tracker):
         plans = []
-        managed = [i for i in internal if i["addresses"] is not None]
-        if not managed and not internal:
+        if not internal:
             return plans
-        ipr = None
-        try:
-            ipr = self.ipr_factory()
-            for item in internal:
-                state = _ovs_netlink.read_port_state(ipr, item["name"])
-                want = item["addresses"] if item["addresses"] is not None else state["addresses"]
-                add, remove = _ovs_netlink.plan_addresses(state["addresses"], want)
-                plans.append({"name": item["name"], "current": state["addresses"], "wanted": want,
-                              "add": add, "remove": remove, "up": state["up"]})
-                if add or remove:
-                    tracker.add("ports.%s.addresses" % item["name"], state["addresses"], want,
-                                "set addresses of %s: %s" % (item["name"], ", ".join(want) or "none"))
-                if not state["up"]:
-                    tracker.action("set %s up" % item["name"])
-        finally:
-            if ipr is not None:
-                ipr.close()
+        ipr = self.ctx.ipr()
+        for item in internal:
+            state = _ovs_netlink.read_port_state(ipr, item["name"])
+            want = item["addresses"] if item["addresses"] is not None else state["addresses"]
+            add, remove = _ovs_netlink.plan_addresses(state["addresses"], want)
+            plans.append({"name": item["name"], "current": state["addresses"], "wanted": want,
+                          "add": add, "remove": remove, "up": state["up"]})
+            if add or remove:
+                tracker.add("ports.%s.addresses" % item["name"], state["addresses"], want,
+                            "set addresses of %s: %s" % (item["name"], ", ".join(want) or "none"))
+            if not state["up"]:
+                tracker.action("set %s up" % item["name"])
         return plans
 
     def _apply_addresses(self, plans):
         if not plans:
             return
-        ipr = self.ipr_factory()
-        try:
-            for item in plans:
-                if item["add"] or item["remove"] or not item["up"]:
-                    _ovs_netlink.converge_port(ipr, item["name"], item["add"], item["remove"])
-        finally:
-            ipr.close()
+        ipr = self.ctx.ipr()
+        for item in plans:
+            if item["add"] or item["remove"] or not item["up"]:
+                _ovs_netlink.converge_port(ipr, item["name"], item["add"], item["remove"])
+        self.ctx.invalidate()
 
     @staticmethod
     def _addresses_view(plans, after):
         return dict((i["name"], i["wanted"] if after else i["current"]) for i in plans)
+
+
+def foreign_ports(snap, keep=()):
+    """``{bridge: [port, ...]}``: ports we do not own on the bridges of ours that are not in ``keep``."""
+    found = {}
+    for name in sorted(snap["bridges"]):
+        br = snap["bridges"][name]
+        if name in keep or not _ovsdb.is_owned(br["external_ids"]) or \
+                br["external_ids"].get(_ovsdb.ROLE_KEY) not in (None, _ovsdb.ROLE_BRIDGE):
+            continue
+        ports = sorted(p for p in br["ports"] if not _ovsdb.is_owned(snap["ports"].get(p, {}).get("external_ids")))
+        if ports:
+            found[name] = ports
+    return found
+
+
+def refuse_foreign_ports(found):
+    """Fail naming every port that is not ours on a bridge of ours that is to be removed."""
+    if not found:
+        return
+    count = sum(len(p) for p in found.values())
+    what = "; ".join("port%s %s on OVS bridge %s" % ("s" if len(ports) > 1 else "", ", ".join(ports), bridge)
+                     for bridge, ports in sorted(found.items()))
+    raise NotOwned("Failed to remove OVS bridge%s %s: %s %s not created by netwire.fabric (no netwire-owner in its "
+                   "external_ids) and never deleted with a bridge of ours. Move or delete %s by hand (ovs-vsctl "
+                   "del-port), then rerun; this step changed nothing"
+                   % ("s" if len(found) > 1 else "", ", ".join(sorted(found)), what,
+                      "are" if count > 1 else "is", "them" if count > 1 else "it"),
+                   foreign_ports=found)

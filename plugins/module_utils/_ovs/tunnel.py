@@ -22,6 +22,7 @@ import hashlib
 import ipaddress
 
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     BackendError,
@@ -248,32 +249,57 @@ def plan(snap, p, check_mode=False):
     return ops, tracker, before, after, touched
 
 
-class OvsTunnelManager(object):
-    def __init__(self, params, check_mode=False, client=None):
+class OvsTunnelManager(Manager):
+    """The tunnel set of one overlay on one bridge, on the run's OVSDB transaction (``ctx.ovs``)."""
+
+    kind = "OVS tunnels"
+
+    def __init__(self, ctx, params):
+        super(OvsTunnelManager, self).__init__(ctx, params)
         self.p = normalize_params(params)
-        self.check_mode = check_mode
-        self.client = client or _ovsdb.OvsdbClient(params.get("ovsdb_socket"), params.get("timeout") or _ovsdb.DEFAULT_TIMEOUT)
 
     def run(self):
         p = self.p
-        with self.client:
-            snap = self.client.snapshot()
-            ops, tracker, before, after, touched = plan(snap, p, self.check_mode)
-            tunnels = []
-            if not self.check_mode:
-                self.client.apply_checked(snap, ops, touched, "configure", "tunnels of overlay", p["network"],
-                                          actions=tracker.actions)
-                if p["state"] == "present":
-                    snap = self.client.snapshot()
-            if p["state"] == "present":
-                live = current_tunnels(snap, p["bridge"], p["network"])
-                for name, want in sorted(desired_tunnels(p).items()):
-                    tunnels.append({"port": name, "remote": want["remote"], "type": p["type"],
-                                    "options": want["options"],
-                                    "ofport": live.get(name, {}).get("ofport")})
-        return {
-            "changed": tracker.changed,
-            "actions": tracker.actions,
-            "tunnels": tunnels,
-            "diff": tracker.diff(before, after),
-        }
+        txn = self.ctx.ovs
+        snap = txn.snapshot()
+        ops, tracker, before, after, touched = plan(snap, p, self.check_mode)
+        txn.add(ops, touched, tracker.actions, what=("configure", "tunnels of overlay", p["network"]))
+        txn.commit()
+        tunnels = []
+        if p["state"] == "present":
+            live = current_tunnels(txn.snapshot(), p["bridge"], p["network"])
+            for name, want in sorted(desired_tunnels(p).items()):
+                tunnels.append({"port": name, "remote": want["remote"], "type": p["type"],
+                                "options": want["options"],
+                                "ofport": live.get(name, {}).get("ofport")})
+        return Result(tracker.changed, tracker.actions, tracker.diff(before, after),
+                      label="%s on %s" % (p["network"], p["bridge"]), tunnels=tunnels)
+
+    @classmethod
+    def purge(cls, ctx, keep=None):
+        """Queue the removal of our tunnel sets (``<network> on <bridge>``) not in ``keep``
+        whose bridge is (None: every set of ours)."""
+        txn = ctx.ovs
+        if not txn.socket_exists():
+            return []
+        out = []
+        for bridge, network in sorted(owned_tunnel_sets(txn.snapshot())):
+            label = "%s on %s" % (network, bridge)
+            if keep is not None and (bridge not in keep or label in keep):
+                continue
+            p = normalize_params(dict(bridge=bridge, network=network, state="absent", type="vxlan", remotes=[],
+                                      options={}, key=None, dst_port=None, local_ip=None))
+            ops, tracker, before, after, _touched = plan(txn.snapshot(), p, ctx.check_mode)
+            txn.add(ops, (), tracker.actions, what=("remove", "tunnels of overlay", network))
+            out.append(Result(tracker.changed, tracker.actions, tracker.diff(before, after), label=label))
+        return out
+
+
+def owned_tunnel_sets(snap):
+    """(bridge, network) of every tunnel set we own in ``snap``."""
+    sets = set()
+    for port in snap["ports"].values():
+        ids = port["external_ids"]
+        if _ovsdb.is_owned(ids) and ids.get(_ovsdb.ROLE_KEY) == _ovsdb.ROLE_TUNNEL:
+            sets.add((port["bridge"], ids.get(_ovsdb.NETWORK_KEY)))
+    return sets

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""host_network's registry of kinds: what a host plan may hold, and who builds it.
+
+One :class:`Kind` per plan key. host_network (``_host/network.py``) checks every
+entry against the kind's argument spec, then works section by section, in the
+order of :data:`KINDS`:
+
+* ``purge`` (owned objects the plan no longer declares) goes first for the kinds
+  that act at once (netlink), in reverse order (a tunnel before its bridge);
+* the kinds with ``ovs=True`` are planned on the run's OVSDB transaction, their
+  purge queued after them, and the whole is committed as ONE transaction;
+* then the other kinds, entry by entry: ``manager(ctx, params).run()``.
+
+``depends(params)`` names what an entry needs (a bridge, a device): in check
+mode, an entry that needs what this run would create is reported as a creation
+instead of being planned against live state. ``creates`` is the link kind of
+what an entry builds (``ctx.expect`` makes it visible to the later entries).
+
+Adding a kind: write its manager (``_contract.Manager``: ``(ctx, params)``,
+``run()``, ``purge(ctx, keep)``), its argument spec in ``_specs.py``, and one
+entry here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _specs
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
+from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import LinuxTunnelManager
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import OvsBridgeManager
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.tunnel import OvsTunnelManager
+
+Kind = namedtuple('Kind', 'key spec section what manager label depends creates ovs single')
+
+
+def _name(p):
+    return str(p.get('name'))
+
+
+def _no_deps(p):
+    return ()
+
+
+KINDS = (
+    Kind('ovs_bridges', _specs.OVS_BRIDGE, 'fabric', 'OVS bridge', OvsBridgeManager,
+         _name, _no_deps, 'openvswitch', True, False),
+    Kind('linux_bridges', _specs.LINUX_BRIDGE, 'fabric', 'Linux bridge', LinuxBridgeManager,
+         _name, _no_deps, 'bridge', False, False),
+    Kind('ovs_tunnels', _specs.OVS_TUNNEL, 'fabric', 'OVS tunnels', OvsTunnelManager,
+         lambda p: '%s on %s' % (p.get('network'), p.get('bridge')), _no_deps, None, True, False),
+    Kind('linux_tunnels', _specs.LINUX_TUNNEL, 'fabric', 'Linux tunnel', LinuxTunnelManager,
+         _name, lambda p: (p.get('dev'), p.get('master')), 'tunnel', False, False),
+    Kind('attachments', _specs.CONTAINER_ATTACH, 'containers', 'container attachment',
+         ContainerAttachManager,
+         lambda p: '%s:%s' % (p.get('container'), p.get('ifname', 'eth1')), lambda p: (p.get('bridge'),), None,
+         False, False),
+    Kind('firewall', _specs.FIREWALL, 'firewall', 'firewall', FirewallManager,
+         lambda p: str(p.get('table_name')), _no_deps, None, False, True),
+)
+
+BY_KEY = dict((k.key, k) for k in KINDS)
+
+
+def of_section(section, ovs=None):
+    """The kinds of ``section`` in build order (only the OVSDB ones, or only the others, with ``ovs``)."""
+    return [k for k in KINDS if k.section == section and (ovs is None or k.ovs == ovs)]

@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""host_network's underlay bridge: the underlay address moves onto an OVS bridge, and back.
+
+With the OVS userspace datapath, tunnels need the underlay address on an OVS
+bridge that owns the underlay NIC. The address (and the default route through
+it) move from the NIC to the bridge's internal port; what was there is recorded
+in the bridge's external_ids so that removing the bridge puts it back exactly.
+The NIC itself is never deleted or renamed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+
+
+class Underlay(object):
+    """Mixed into host_network's runner (uses its ``check_mode`` and ``record``)."""
+
+    check_mode = False
+
+    def record(self, key, label, result):
+        raise NotImplementedError
+
+    def _underlay_migration(self, ctx, underlay):
+        nic = ctx.link(underlay['interface'])
+        if nic is None:
+            raise InvalidParameter("Failed to prepare underlay bridge '%s': no interface '%s' on this host"
+                                   % (underlay['bridge'], underlay['interface']))
+        address = '%s/%s' % (underlay['address'], underlay['prefix'])
+        gateway = None
+        br = ctx.link(underlay['bridge'])
+        for route in ctx.routes():
+            if route['dst'] == '0.0.0.0/0' and route['gateway'] and route['oif'] in (
+                    nic['index'], br and br['index']):
+                gateway = route['gateway']
+        ids = {'nw-underlay-nic': underlay['interface'], 'nw-underlay-address': address}
+        if gateway:
+            ids['nw-underlay-gateway'] = gateway
+        return {'ids': ids, 'nic': nic, 'address': address, 'gateway': gateway}
+
+    def _finish_underlay_migration(self, ctx, underlay, migrate):
+        nic = migrate['nic']
+        address = migrate['address']
+        actions = []
+        if address in ctx.link_addresses(nic['index']):
+            actions.append('move %s from %s to %s' % (address, nic['ifname'], underlay['bridge']))
+            if not self.check_mode:
+                ip, prefix = address.split('/')
+                ctx.call('move', 'underlay address', address, 'addr', 'del', index=nic['index'],
+                         address=ip, prefixlen=int(prefix))
+        ctx.invalidate()
+        br = ctx.link(underlay['bridge'])
+        gw = migrate['gateway']
+        if gw and (br is None or not any(r['dst'] == '0.0.0.0/0' and r['oif'] == br['index']
+                                         for r in ctx.routes())):
+            actions.append('default route via %s dev %s' % (gw, underlay['bridge']))
+            if br is not None and not self.check_mode:
+                ctx.call('move', 'default route', gw, 'route', 'replace', dst='0.0.0.0/0', gateway=gw,
+                         oif=br['index'])
+        if actions and not self.check_mode:
+            self._announce(ctx, underlay['bridge'], address)
+        if actions:
+            self.record('underlay', underlay['bridge'], {
+                'changed': True, 'actions': actions,
+                'diff': {'before': {'nic_address': address}, 'after': {'bridge_address': address}}})
+
+    @staticmethod
+    def _announce(ctx, ifname, address):
+        """The underlay address changed hands (and MAC): forget what was learnt on
+        the new holder while the address lived elsewhere, and tell the segment
+        with gratuitous ARP, so that peers do not wait for stale entries to expire."""
+        from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import send_gratuitous_arp
+        ctx.invalidate()
+        link = ctx.link(ifname)
+        if link is None:
+            return
+        ipr = ctx.ipr()
+        for neigh in ipr.get_neighbours(ifindex=link['index']):
+            if neigh['state'] & 0x80:  # NUD_PERMANENT: not learnt, not ours to drop
+                continue
+            dst = neigh.get_attr('NDA_DST')
+            if dst and ':' not in dst:
+                ctx.call('refresh', 'neighbour', dst, 'neigh', 'del', dst=dst, ifindex=link['index'])
+        send_gratuitous_arp('/proc/self/ns/net', ifname, link['mac'], [address.split('/')[0]])
+
+    def _restore_underlay(self, ctx, bridges_ids):
+        """After our underlay bridge is gone: the NIC gets its address and default route back."""
+        for ids in bridges_ids:
+            nic_name = ids.get('nw-underlay-nic')
+            address = ids.get('nw-underlay-address')
+            if not nic_name or not address:
+                continue
+            actions = ['restore %s on %s' % (address, nic_name)]
+            gw = ids.get('nw-underlay-gateway')
+            if gw:
+                actions.append('default route via %s dev %s' % (gw, nic_name))
+            if not self.check_mode:
+                ctx.invalidate()
+                nic = ctx.link(nic_name)
+                if nic is None:
+                    continue
+                ip, prefix = address.split('/')
+                if address not in ctx.link_addresses(nic['index']):
+                    ctx.call('restore', 'underlay address', address, 'addr', 'add', index=nic['index'],
+                             address=ip, prefixlen=int(prefix))
+                ctx.call('restore', 'underlay interface', nic_name, 'link', 'set', index=nic['index'], state='up')
+                if gw:
+                    ctx.call('restore', 'default route', gw, 'route', 'replace', dst='0.0.0.0/0', gateway=gw,
+                             oif=nic['index'])
+                self._announce(ctx, nic_name, address)
+            self.record('underlay', nic_name, {
+                'changed': True, 'actions': actions, 'diff': {'before': None, 'after': {'nic_address': address}}})
+
