@@ -209,6 +209,21 @@ def test_broken_model_stops_before_any_host_is_touched(site, lab):
     assert dict((h.name, owned_state(h)) for h in lab.hosts) == states
 
 
+def test_the_firewalls_warnings_reach_the_user_through_the_roles(site, lab):
+    """IPv4 forwarding off on a host (host_prep told not to touch it): the firewall warns,
+    and the warning reaches the playbook's output (host_network used to drop it: issue 13)."""
+    host = lab.hosts[0]
+    host.run(["sysctl", "-qw", "net.ipv4.ip_forward=0"])
+    try:
+        run = ok(lab.playbook("playbooks/site.yml", [MODEL], extra_vars={"host_prep_forwarding": False}),
+                 "site.yml with forwarding off")
+        output = run.stdout + run.stderr
+        assert "net.ipv4.ip_forward is 0 in this network namespace" in output, run
+        assert re.search(r"\[WARNING\]: .*net\.ipv4\.ip_forward is 0", output), run
+    finally:
+        host.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+
+
 def test_down_leaves_nothing_of_ours(site, lab):
     down = ok(lab.playbook("playbooks/down.yml", [MODEL]), "down.yml")
     assert all(c > 0 for c in down.changed().values()), down.recap
