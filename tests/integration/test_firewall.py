@@ -420,10 +420,11 @@ BINDING_SCRIPT = r"""
 import json, sys
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.nft import NftClient
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context
 params = json.loads(sys.argv[1])
 out = []
 for step in ("check", "apply", "rerun", "absent"):
-    mgr = FirewallManager(NftClient(backend="binding"), "fwbind", check_mode=(step == "check"))
+    mgr = FirewallManager(Context(step == "check", nft=NftClient(backend="binding")), {"table_name": "fwbind"})
     res = mgr.absent() if step == "absent" else mgr.present(params["networks"], params["flows"],
                                                             params["publications"])
     out.append([step, res["changed"], sorted(res["tables"])])
