@@ -113,15 +113,15 @@ def backends(session, log, existing=(), ovs=None, missing=(), foreign_ovs=(), fw
         for p in bridges:
             log.append(('ovs_bridge', p['name'], 'present'))
             mgr.record('ovs_bridges', p['name'], {'changed': p['name'] not in existing,
-                                                   'actions': [] if p['name'] in existing else ['create'],
-                                                   'diff': {'before': None, 'after': {'name': p['name']}}})
+                                                  'actions': [] if p['name'] in existing else ['create'],
+                                                  'diff': {'before': None, 'after': {'name': p['name']}}})
             if p['name'] not in existing:
                 ctx.expect(p['name'], 'openvswitch')
         for p in tunnels:
             label = hn.entry_label('ovs_tunnels', p)
             log.append(('ovs_tunnel', label, 'present'))
             mgr.record('ovs_tunnels', label, {'changed': label not in existing,
-                                               'actions': [] if label in existing else ['add ports']})
+                                              'actions': [] if label in existing else ['add ports']})
         log.append(('ovs_remove', remove, None))
         for name in (ovs or {}).get('bridges', []):
             if remove == 'all' or (remove and name not in [b['name'] for b in bridges]):

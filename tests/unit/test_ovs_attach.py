@@ -215,9 +215,9 @@ def test_a_batch_puts_the_ports_of_many_attachments_in_one_transaction():
         plan = _Plan()
         for name, container in (("nwone", "c1"), ("nwtwo", "c2")):
             backend.plan_attach(plan, ctx, name, None, "br-app", {"container": container, "ifname": "eth1",
-                                                                 "network": "app"}, {})
+                                                                  "network": "app"}, {})
         backend.plan_attach(plan, ctx, "nwold", None, "br-app", {"container": "c0", "ifname": "eth1",
-                                                                "network": "app"}, {})
+                                                                 "network": "app"}, {})
         for _action, func, args in plan.steps:
             func(*args)
         assert client.transactions == [], "nothing is applied before the flush"

@@ -114,4 +114,3 @@ class Underlay(object):
                 self._announce(ctx, nic_name, address)
             self.record('underlay', nic_name, {
                 'changed': True, 'actions': actions, 'diff': {'before': None, 'after': {'nic_address': address}}})
-
