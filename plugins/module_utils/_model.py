@@ -56,11 +56,22 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import ipaddress
 import re
 
-IFNAMSIZ = 15
+from ansible_collections.netwire.fabric.plugins.module_utils._names import (
+    IFNAMSIZ,
+    OVERLAY_TYPES,
+    OVERLAYS,
+    bridge_name,
+    container_mac as derive_mac,
+    digest as _digest,
+    linux_tunnel_name,
+    ovs_tunnel_port_name,
+    underlay_bridge_name,
+    veth_host_name,
+)
+
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 IFNAME_RE = re.compile(r'^[^\s/:]+$')
 IDENT_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
@@ -76,20 +87,18 @@ PUBLISH_KEYS = ('proto', 'host_port', 'port', 'bind', 'network', 'capture_host_p
 HOST_KEYS = ('index', 'underlay_interface', 'underlay_address', 'underlay_mtu', 'ovs_datapath')
 
 BACKENDS = ('linux', 'ovs')
-OVERLAYS = ('none', 'vxlan', 'gre', 'geneve')
+OVERLAY_CHOICES = ('none',) + OVERLAY_TYPES
 REF_TYPES = ('auto', 'docker', 'podman', 'pid', 'netns', 'path')
 DATAPATHS = ('system', 'netdev')
 PROTOS = ('tcp', 'udp')
 
-# Bytes each encapsulation adds on the underlay: outer IPv4 (20) + inner Ethernet (14) plus
-# VXLAN: UDP 8 + VXLAN 8; Geneve: UDP 8 + Geneve 8 (we send no TLV options);
-# GRE: base header 4 + key 4 (our GRE tunnels always carry a key: 38 is GRE without one).
-ENCAP_OVERHEAD = {'none': 0, 'vxlan': 50, 'geneve': 50, 'gre': 42}
+# The overlay facts (module_utils/_names.py OVERLAYS), as the model reads them.
+# Bytes each encapsulation adds on the underlay (see _names.OVERLAYS):
+ENCAP_OVERHEAD = dict([('none', 0)] + [(t, o.overhead) for t, o in OVERLAYS.items()])
 VLAN_OVERHEAD = 4
-KEY_RANGE = {'vxlan': (1, 0xFFFFFF), 'geneve': (1, 0xFFFFFF), 'gre': (1, 0xFFFFFFFF)}
-DEFAULT_UDP_PORT = {'vxlan': 4789, 'geneve': 6081}
-LINUX_TUNNEL_KIND = {'vxlan': 'vxlan', 'gre': 'gretap', 'geneve': 'geneve'}
-OVS_PORT_PREFIX = {'gre': 'gre', 'vxlan': 'vxl', 'geneve': 'gnv'}
+KEY_RANGE = dict((t, (1, o.key_max)) for t, o in OVERLAYS.items())
+DEFAULT_UDP_PORT = dict((t, o.udp_port) for t, o in OVERLAYS.items() if o.udp_port is not None)
+LINUX_TUNNEL_KIND = dict((t, o.link_kind) for t, o in OVERLAYS.items())
 DEFAULT_UNDERLAY_MTU = 1500
 DEFAULT_MTU = 1500
 MAX_HOST_SLOTS = 16
@@ -107,74 +116,6 @@ def format_findings(findings):
     lines = ['The netwire model has %d problem%s:' % (len(findings), '' if len(findings) == 1 else 's')]
     lines.extend('  %s: %s' % (f['path'], f['msg']) for f in findings)
     return '\n'.join(lines)
-
-
-# ---------------------------------------------------------------- derived names
-
-def _digest(kind, *parts):
-    return hashlib.sha256(('netwire-%s:%s' % (kind, '/'.join(str(p) for p in parts))).encode('utf-8')).hexdigest()
-
-
-def _fit(prefix, text, kind):
-    """``prefix + text`` when it is a valid interface name of at most 15 characters.
-
-    Otherwise ``prefix + text[:k] + '-' + 5 hex`` of a hash of the full text, so a
-    long name keeps a readable start and stays unique. A name that has to be
-    shortened always ends in ``-<5 hex>``; names that fit are used as they are.
-    """
-    whole = prefix + text
-    if len(whole.encode('utf-8')) <= IFNAMSIZ and IFNAME_RE.match(whole):
-        return whole
-    head = ''.join(c for c in text if c.isalnum() and ord(c) < 128)[:IFNAMSIZ - len(prefix) - 6]
-    return '%s%s-%s' % (prefix, head, _digest(kind, text)[:5])
-
-
-def bridge_name(network):
-    """The bridge of ``network`` on every host: ``nw-<network>``, shortened with a hash when too long."""
-    return _fit('nw-', network, 'bridge')
-
-
-def underlay_bridge_name(interface):
-    """The OVS bridge owning the underlay NIC on userspace-datapath hosts: ``nwu-<interface>``."""
-    return _fit('nwu-', interface, 'underlay')
-
-
-def veth_host_name(container, ifname):
-    """Host end of a container interface's veth: ``nw`` + 13 hex of container and in-container ifname.
-
-    Independent of the container's runtime identity, so it survives container
-    restarts and re-creation, and of the network, so moving an interface to
-    another network keeps its name.
-    """
-    return 'nw' + _digest('veth', container, ifname)[:IFNAMSIZ - 2]
-
-
-def linux_tunnel_name(overlay, network, remote=None):
-    """Kernel tunnel device of ``network``.
-
-    VXLAN uses one device per network with a flood entry per remote:
-    ``nwx-<network>``. GRE (gretap) and Geneve devices are point to point: one per
-    remote, ``nwt`` + 12 hex of overlay, network and remote address.
-    """
-    if overlay == 'vxlan':
-        return _fit('nwx-', network, 'vxlan')
-    return 'nwt' + _digest('tunnel', overlay, network, remote)[:IFNAMSIZ - 3]
-
-
-def ovs_tunnel_port_name(overlay, network, remote):
-    """OVS tunnel port towards ``remote``: the formula of module_utils/_ovs_tunnel.port_name.
-
-    ``<gre|vxl|gnv>-<11 hex>`` of type, network and remote (compressed address).
-    """
-    digest = hashlib.sha256(('%s|%s|%s' % (overlay, network, remote)).encode('utf-8')).hexdigest()
-    return '%s-%s' % (OVS_PORT_PREFIX[overlay], digest[:11])
-
-
-def derive_mac(container, ifname):
-    """A locally administered unicast MAC for a container interface (same inputs as its veth name)."""
-    raw = bytearray(bytes.fromhex(_digest('mac', container, ifname)[:12]))
-    raw[0] = (raw[0] & 0xFC) | 0x02
-    return ':'.join('%02x' % b for b in raw)
 
 
 # ---------------------------------------------------------------- addresses
@@ -578,7 +519,7 @@ def _network(f, name, body, zones, hosts):
         net['zone'] = body['zone']
 
     net['backend'] = _choice(f, _path(path, 'backend'), body.get('backend'), BACKENDS, 'linux', 'backend')
-    net['overlay'] = _choice(f, _path(path, 'overlay'), body.get('overlay'), OVERLAYS, 'none', 'overlay')
+    net['overlay'] = _choice(f, _path(path, 'overlay'), body.get('overlay'), OVERLAY_CHOICES, 'none', 'overlay')
     if net['backend'] is None or net['overlay'] is None:
         net['ok'] = False
     overlay = net['overlay']

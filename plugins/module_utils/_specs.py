@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import DEFAULT_TIMEOUT as LOCK_DEFAULT_TIMEOUT
+from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREWALL_TABLE, LINK_KINDS, OVERLAY_TYPES
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import DEFAULT_SOCKET, DEFAULT_TIMEOUT
 
 STATE = dict(type='str', choices=['present', 'absent'], default='present')
@@ -34,7 +35,7 @@ LINUX_BRIDGE = dict(
 LINUX_TUNNEL = dict(
     name=dict(type='str', required=True),
     state=STATE,
-    kind=dict(type='str', choices=['vxlan', 'gretap', 'geneve'], default='vxlan'),
+    kind=dict(type='str', choices=list(LINK_KINDS), default='vxlan'),
     vni=dict(type='int'),
     local=dict(type='str'),
     dev=dict(type='str'),
@@ -83,7 +84,7 @@ NET_INFO = dict(
     container_type=CONTAINER_TYPE,
     all_links=dict(type='bool', default=False),
     ovsdb_socket=OVSDB_SOCKET,
-    table_name=dict(type='str', default='netwire'),
+    table_name=dict(type='str', default=FIREWALL_TABLE),
 )
 
 OVS_BRIDGE = dict(
@@ -107,7 +108,7 @@ OVS_BRIDGE = dict(
 OVS_TUNNEL = dict(
     bridge=dict(type='str', required=True),
     network=dict(type='str', required=True),
-    type=dict(type='str', choices=['gre', 'vxlan', 'geneve'], default='vxlan'),
+    type=dict(type='str', choices=list(OVERLAY_TYPES), default='vxlan'),
     remotes=dict(type='list', elements='str', default=[]),
     key=dict(type='int', no_log=False),
     dst_port=dict(type='int'),
@@ -120,7 +121,7 @@ OVS_TUNNEL = dict(
 
 FIREWALL = dict(
     state=STATE,
-    table_name=dict(type='str', default='netwire'),
+    table_name=dict(type='str', default=FIREWALL_TABLE),
     networks=dict(type='list', elements='dict', default=[], options=dict(
         name=dict(type='str', required=True),
         subnet=dict(type='str', required=True),
@@ -145,7 +146,7 @@ FIREWALL = dict(
     )),
     tunnels=dict(type='list', elements='dict', default=[], options=dict(
         network=dict(type='str'),
-        type=dict(type='str', choices=['vxlan', 'geneve', 'gre'], default='vxlan'),
+        type=dict(type='str', choices=list(OVERLAY_TYPES), default='vxlan'),
         port=dict(type='int'),
         local_address=dict(type='str', required=True),
         device=dict(type='str'),

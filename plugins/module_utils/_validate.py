@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import ipaddress
 import re
 
@@ -22,8 +21,6 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import Inva
 IFNAMSIZ = 15
 _IFNAME_RE = re.compile(r'^[^\s/:]+$')
 _MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
-
-OWNER_PREFIX = 'netwire:'
 
 
 def ifname(value, what='interface name'):
@@ -105,28 +102,6 @@ def mac(value):
     if text == '00:00:00:00:00:00':
         raise InvalidParameter("MAC address '%s' is the null address" % value)
     return text
-
-
-def derived_mac(seed):
-    """A locally administered unicast MAC that depends only on ``seed``."""
-    digest = bytearray(hashlib.sha256(('netwire-mac:%s' % seed).encode('utf-8')).digest()[:6])
-    digest[0] = (digest[0] & 0xFC) | 0x02
-    return ':'.join('%02x' % b for b in digest)
-
-
-def derived_ifname(prefix, seed, length=IFNAMSIZ):
-    """A deterministic interface name: ``prefix`` plus a hash of ``seed``."""
-    digest = hashlib.sha256(('netwire-if:%s' % seed).encode('utf-8')).hexdigest()
-    return prefix + digest[:length - len(prefix)]
-
-
-def owner_alias(kind, detail=None):
-    """The IFLA_IFALIAS value that marks a link as ours."""
-    return OWNER_PREFIX + kind + ('' if detail is None else ':' + detail)
-
-
-def is_owned(alias):
-    return bool(alias) and alias.startswith(OWNER_PREFIX)
 
 
 def int_range(value, low, high, what):

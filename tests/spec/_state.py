@@ -17,8 +17,10 @@ from __future__ import annotations
 import json
 import threading
 
-OWNER_ALIAS_PREFIX = "netwire:"
-OWNER_EXTERNAL_ID = ("netwire-owner", "netwire.fabric")
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
+
+OWNER_ALIAS_PREFIX = _names.OWNER_PREFIX
+OWNER_EXTERNAL_ID = (_names.OVS_OWNER_KEY, _names.OVS_OWNER)
 
 # A TCP/UDP server for the reachability probes: binds every (proto, port) it is
 # given in the current network namespace (SO_REUSEPORT, so two audits can run at

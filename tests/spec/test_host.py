@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _model
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as _firewall
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import host_firewalls as _host_firewalls
 
@@ -112,15 +112,15 @@ def test_tunnel_peers(spec, tunnel):
             remote = opts.get("remote_ip")
             found.append(remote)
             assert port is not None and owned_row(port), "%s: tunnel port %s is not netwire's" % (where, name)
-            assert name == _model.ovs_tunnel_port_name(t["type"], t["network"], remote), \
+            assert name == _names.ovs_tunnel_port_name(t["type"], t["network"], remote), \
                 "%s: tunnel port %s to %s does not have its derived name %s" % (
-                    where, name, remote, _model.ovs_tunnel_port_name(t["type"], t["network"], remote))
+                    where, name, remote, _names.ovs_tunnel_port_name(t["type"], t["network"], remote))
             assert opts.get("key") == str(t["key"]), "%s: port %s has key %s, the model says %s" % (
                 where, name, opts.get("key"), t["key"])
             assert opts.get("local_ip") in (None, t["local_ip"]), "%s: port %s has local_ip %s, not %s" % (
                 where, name, opts.get("local_ip"), t["local_ip"])
             if t.get("dst_port"):
-                have = opts.get("dst_port", "4789" if t["type"] == "vxlan" else "6081")
+                have = opts.get("dst_port", str(_names.default_udp_port(t["type"])))
                 assert have == str(t["dst_port"]), "%s: port %s has dst_port %s, the model says %s" % (
                     where, name, have, t["dst_port"])
             errors = [e for e in as_list(itf.get("error") or []) if e]
@@ -305,7 +305,7 @@ def test_no_stray_ovs(spec, audited_host):
         return  # no OVS on a host that needs none
     bridges = set(b["name"] for b in plan["ovs_bridges"])
     ports = set(p["name"] for b in plan["ovs_bridges"] for p in b["ports"])
-    ports |= set(_model.ovs_tunnel_port_name(t["type"], t["network"], r) for t in plan["ovs_tunnels"]
+    ports |= set(_names.ovs_tunnel_port_name(t["type"], t["network"], r) for t in plan["ovs_tunnels"]
                  for r in t["remotes"])
     ports |= set(a["host_ifname"] for a in plan["attachments"] if a["bridge_type"] == "ovs")
     ovs = st.ovs_model()

@@ -4,6 +4,7 @@ import pytest
 
 from tests.unit.linux_fakes import FakeSession, link
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as at
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, NotOwned
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import ContainerNamespace
@@ -84,7 +85,7 @@ def test_fresh_attach_in_check_mode():
         "set %s and eth1 up" % host, "add route 0.0.0.0/0 via 10.1.0.1", "announce 10.1.0.5 with gratuitous ARP"]
     assert ctx.calls == []
     assert res["attachment"]["mtu"] == 1450, "defaults to the bridge MTU"
-    assert res["attachment"]["mac"] == at.v.derived_mac("netns:c1/eth1")
+    assert res["attachment"]["mac"] == _names.mac_from_seed("netns:c1/eth1")
 
 
 def paired(host_alias=None, peer_alias=None, master=5, mac=None, mode=0):
@@ -93,7 +94,7 @@ def paired(host_alias=None, peer_alias=None, master=5, mac=None, mode=0):
     host = link(20, host_name, kind="veth", alias=host_alias or alias, master=master, peer=2, mtu=1450,
                 slave={"mode": mode})
     peer = link(2, "eth1", kind="veth", alias=peer_alias or alias, peer=20, mtu=1450,
-                mac=mac or at.v.derived_mac("netns:c1/eth1"))
+                mac=mac or _names.mac_from_seed("netns:c1/eth1"))
     return host, peer
 
 

@@ -50,28 +50,6 @@ def test_mac_normalization_and_refusals():
             v.mac(bad)
 
 
-def test_derived_mac_is_stable_local_unicast():
-    a = v.derived_mac("docker:web1/eth1")
-    assert a == v.derived_mac("docker:web1/eth1")
-    assert a != v.derived_mac("docker:web2/eth1")
-    first = int(a[:2], 16)
-    assert first & 0x02 and not first & 0x01
-    assert v.mac(a) == a
-
-
-def test_derived_ifname_fits_and_is_stable():
-    name = v.derived_ifname("nw", "docker:web1/eth1")
-    assert len(name) == 15 and name.startswith("nw")
-    assert name == v.derived_ifname("nw", "docker:web1/eth1")
-    assert name != v.derived_ifname("nw", "docker:web1/eth2")
-
-
-def test_ownership_alias():
-    assert v.is_owned(v.owner_alias("bridge"))
-    assert v.owner_alias("attach", "netns:c1/eth1") == "netwire:attach:netns:c1/eth1"
-    assert not v.is_owned(None) and not v.is_owned("docker0") and not v.is_owned("")
-
-
 def test_network_destinations():
     assert v.network("10.9.0.0/16") == "10.9.0.0/16"
     assert v.network("default") == "0.0.0.0/0"

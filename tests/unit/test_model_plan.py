@@ -131,8 +131,9 @@ def test_hosts_without_anything_get_an_empty_plan():
 
 def test_ovs_port_names_are_the_ovs_tunnel_modules():
     for overlay in ("gre", "vxlan", "geneve"):
-        assert m.ovs_tunnel_port_name(overlay, "dmz", "198.19.0.12") == _ovs_tunnel.port_name(
-            overlay, "dmz", "198.19.0.12")
+        p = _ovs_tunnel.normalize_params({"bridge": "nw-dmz", "network": "dmz", "type": overlay, "key": 7,
+                                          "remotes": ["198.19.0.12"]})
+        assert [m.ovs_tunnel_port_name(overlay, "dmz", "198.19.0.12")] == list(_ovs_tunnel.desired_tunnels(p))
 
 
 def test_kernel_gre_and_geneve_get_one_device_per_remote():

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from tests.unit.ovs_snap import apply_ops, bridge, foreign, member, port, snap
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import tunnel as ot
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, InvalidParameter, NotOwned
@@ -32,19 +33,19 @@ def names(p):
     return sorted(ot.desired_tunnels(p))
 
 
-@given(st.sampled_from(sorted(ot.TYPES)), st.text(min_size=1, max_size=40), st.ip_addresses().map(str))
+@given(st.sampled_from(sorted(_names.OVERLAYS)), st.text(min_size=1, max_size=40), st.ip_addresses().map(str))
 @settings(max_examples=200, deadline=None)
 def test_port_names_are_deterministic_short_and_prefixed(ttype, network, remote):
-    name = ot.port_name(ttype, network, remote)
-    assert name == ot.port_name(ttype, network, remote)
-    assert len(name) <= 15 and name.startswith(ot.TYPES[ttype] + "-")
+    name = _names.ovs_tunnel_port_name(ttype, network, remote)
+    assert name == _names.ovs_tunnel_port_name(ttype, network, remote)
+    assert len(name) <= 15 and name.startswith(_names.OVERLAYS[ttype].ovs_port_prefix + "-")
 
 
 def test_port_names_differ_by_type_network_and_remote():
-    base = ot.port_name("gre", "app", "198.19.0.12")
-    assert base != ot.port_name("vxlan", "app", "198.19.0.12")
-    assert base != ot.port_name("gre", "db", "198.19.0.12")
-    assert base != ot.port_name("gre", "app", "198.19.0.13")
+    base = _names.ovs_tunnel_port_name("gre", "app", "198.19.0.12")
+    assert base != _names.ovs_tunnel_port_name("vxlan", "app", "198.19.0.12")
+    assert base != _names.ovs_tunnel_port_name("gre", "db", "198.19.0.12")
+    assert base != _names.ovs_tunnel_port_name("gre", "app", "198.19.0.13")
 
 
 def test_fresh_mesh_adds_one_marked_port_per_remote():
@@ -64,7 +65,7 @@ def test_fresh_mesh_adds_one_marked_port_per_remote():
 def test_removed_remote_goes_others_untouched():
     s = snap(bridge("br-app"))
     converge(s, params())
-    gone = ot.port_name("gre", "app", "198.19.0.13")
+    gone = _names.ovs_tunnel_port_name("gre", "app", "198.19.0.13")
     ops, tracker, before, after, touched = converge(s, params(remotes=["198.19.0.12"]))
     assert ops == [_ovsdb.op("del_port", bridge="br-app", name=gone)]
     assert touched == []
@@ -87,7 +88,7 @@ def test_changed_key_port_and_local_ip_are_converged_in_place():
 def test_hand_edited_remote_ip_is_put_back():
     s = snap(bridge("br-app"))
     converge(s, params())
-    name = ot.port_name("gre", "app", "198.19.0.12")
+    name = _names.ovs_tunnel_port_name("gre", "app", "198.19.0.12")
     s["interfaces"][name]["options"]["remote_ip"] = "198.19.0.99"
     ops, tracker, _before, _after, _touched = converge(s, params())
     assert ops == [_ovsdb.op("update_interface", name=name, columns={
@@ -126,7 +127,7 @@ def test_missing_or_unowned_bridge_is_a_clear_error():
 
 
 def test_name_clash_with_foreign_port_fails_without_plan():
-    name = ot.port_name("gre", "app", "198.19.0.12")
+    name = _names.ovs_tunnel_port_name("gre", "app", "198.19.0.12")
     s = snap(bridge("br-app"), bridge("br-x", owned=False, ports=[foreign(name, "gre")]))
     before = copy.deepcopy(s)
     with pytest.raises(NotOwned, match=name):
@@ -135,7 +136,7 @@ def test_name_clash_with_foreign_port_fails_without_plan():
 
 
 def test_name_clash_with_another_of_our_ports_is_reported():
-    name = ot.port_name("gre", "app", "198.19.0.12")
+    name = _names.ovs_tunnel_port_name("gre", "app", "198.19.0.12")
     s = snap(bridge("br-app", ports=[port(name, "", _ovsdb.owner_ids("attach", container="c"))]))
     with pytest.raises(BackendError, match="another netwire.fabric port"):
         ot.plan(s, params())
@@ -212,7 +213,7 @@ def test_manager_applies_in_one_transaction_then_is_idempotent():
 
 def test_manager_reports_ovs_interface_error():
     s = snap(bridge("br-app"))
-    bad = ot.port_name("gre", "app", "198.19.0.12")
+    bad = _names.ovs_tunnel_port_name("gre", "app", "198.19.0.12")
     m, client = manager(s, errors={bad: "could not add network device"})
     with pytest.raises(BackendError, match="could not add network device") as err:
         m.run()
@@ -225,7 +226,7 @@ def test_rejected_interfaces_are_rolled_back_to_the_previous_state():
     m.run()
     before = copy.deepcopy(s)
     # a key change plus a new remote, which OVS rejects
-    new = ot.port_name("gre", "app", "198.19.0.14")
+    new = _names.ovs_tunnel_port_name("gre", "app", "198.19.0.14")
     m, client = manager(s, key=43, remotes=["198.19.0.12", "198.19.0.14"],
                         errors={new: "could not add network device %s to ofproto (File exists)" % new})
     with pytest.raises(BackendError, match=r"File exists\); the change was rolled back"):

@@ -41,13 +41,14 @@ import json
 import re
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREWALL_TABLE, OVERLAY_TYPES, default_udp_port
 
 try:
     string_types = (str, unicode)  # noqa: F821  (Python 2 compatibility for sanity)
 except NameError:
     string_types = (str,)
 
-DEFAULT_TABLE_NAME = "netwire"
+DEFAULT_TABLE_NAME = FIREWALL_TABLE
 DEFAULT_BIND_ADDRESS = "127.0.0.1"
 ANY_ADDRESS = "0.0.0.0"
 PROTOCOLS = ("tcp", "udp")
@@ -197,8 +198,7 @@ def _ipv4(value, what, name, field):
         raise _bad(what, name, "%s %r is not an IPv4 address" % (field, value))
 
 
-TUNNEL_KINDS = ("vxlan", "geneve", "gre")
-TUNNEL_DEFAULT_PORT = {"vxlan": 4789, "geneve": 6081}
+TUNNEL_KINDS = OVERLAY_TYPES
 
 
 def _tunnels(raw_list):
@@ -208,9 +208,9 @@ def _tunnels(raw_list):
         kind = raw.get("type") or "vxlan"
         if kind not in TUNNEL_KINDS:
             raise _bad("tunnel", label, "type must be one of %s, got %r" % ("/".join(TUNNEL_KINDS), kind))
-        port = None
-        if kind != "gre":
-            port = TUNNEL_DEFAULT_PORT[kind] if raw.get("port") is None else _port(raw.get("port"), "tunnel", label)
+        port = default_udp_port(kind)
+        if port is not None and raw.get("port") is not None:  # carried in UDP: the port may be set
+            port = _port(raw.get("port"), "tunnel", label)
         if raw.get("local_address") is None:
             raise _bad("tunnel", label, "local_address (this host's underlay address) is required")
         local = _ipv4(raw.get("local_address"), "tunnel", label, "local_address")

@@ -29,6 +29,7 @@ import os
 import socket
 import time
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
@@ -48,16 +49,14 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops impo
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
     MAIN_TABLE,
-    RTPROT_NETWIRE,
     probe_link_kind,
     send_gratuitous_arp,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
+from ansible_collections.netwire.fabric.plugins.module_utils._names import RTPROT_NETWIRE, attach_alias
 
-ATTACH_KIND = 'attach'
 TAKEOVER_DIR = '/run/netwire/attach'  # records of the default routes a gateway_takeover replaced
 NETNS_READY_TIMEOUT = 5.0  # seconds to wait for a (re)starting container's own network namespace
-HOST_IFNAME_PREFIX = 'nw'
 SCOPE_LINK = 253
 BRPORT_HAIRPIN = 1
 
@@ -69,17 +68,13 @@ def _inode(path):
         return None
 
 
-def attach_alias(identity, ifname):
-    return v.owner_alias(ATTACH_KIND, '%s/%s' % (identity, ifname))
-
-
 def host_ifname_for(identity, ifname):
-    return v.derived_ifname(HOST_IFNAME_PREFIX, '%s/%s' % (identity, ifname))
+    return _names.attach_record_name(identity, ifname)
 
 
 def parse_attach_alias(alias):
     """(identity, ifname) of an attachment's ownership mark, or None for any other alias."""
-    prefix = v.owner_alias(ATTACH_KIND, '')
+    prefix = _names.ATTACH_ALIAS_PREFIX
     if not (alias or '').startswith(prefix):
         return None
     identity, _sep, ifname = alias[len(prefix):].rpartition('/')
@@ -369,7 +364,7 @@ class ContainerAttachManager(Manager):
     def purge(cls, ctx, keep=None):
         """Delete our host ends not in ``keep`` (and put back the default routes their takeover
         replaced), then our OVS attachment ports not in it (one transaction)."""
-        out = purge_links(ctx, keep, lambda link: (link.get('alias') or '').startswith(v.owner_alias(ATTACH_KIND, '')),
+        out = purge_links(ctx, keep, lambda link: (link.get('alias') or '').startswith(_names.ATTACH_ALIAS_PREFIX),
                           then=lambda link: restore_after_removal(ctx, link.get('alias'), check_mode=ctx.check_mode))
         ports = cls.purge_ovs_ports(ctx, keep)
         if ports:
@@ -575,7 +570,7 @@ class ContainerAttachManager(Manager):
         host, peer, paired = self._links()
         # Ownership: never touch an interface we did not create.
         if host is not None and host['alias'] != alias:
-            if p.get('host_ifname') and (host['alias'] or '').startswith(v.owner_alias(ATTACH_KIND, '')):
+            if p.get('host_ifname') and (host['alias'] or '').startswith(_names.ATTACH_ALIAS_PREFIX):
                 # The caller (a host plan) names this host end for this attachment, and it is
                 # ours, from an earlier reference to the same container (its ref changed in the
                 # model): replace it rather than refuse.
@@ -586,7 +581,7 @@ class ContainerAttachManager(Manager):
                 raise self._fail('attach', "host interface '%s' exists but is not this attachment (alias %r);"
                                  " it is left alone" % (host_ifname, host['alias']), NotOwned)
         if peer is not None and peer['alias'] != alias:
-            if v.is_owned(peer['alias']):
+            if _names.is_owned(peer['alias']):
                 raise self._fail('attach', "the container's interface '%s' belongs to another netwire attachment"
                                  " (%s); refer to the container the same way, or detach that first"
                                  % (p['ifname'], peer['alias']), NotOwned)
@@ -597,7 +592,7 @@ class ContainerAttachManager(Manager):
             if probe is not None and probe.get('ipv6_disabled'):
                 raise self._fail('attach', 'IPv6 is disabled in the container (net.ipv6.conf.*.disable_ipv6=1);'
                                  ' give only IPv4 addresses or enable IPv6 there')
-        mac = p.get('mac') or v.derived_mac(p.get('mac_seed') or '%s/%s' % (ns.identity, p['ifname']))
+        mac = p.get('mac') or _names.mac_from_seed(p.get('mac_seed') or '%s/%s' % (ns.identity, p['ifname']))
         mtu = p.get('mtu') or backend.bridge_mtu(ctx, p['bridge'], self.netns)
         routes = wanted_routes(p)
         # (peer, if any, carries our alias by now: its routes are this attachment's own)

@@ -19,11 +19,7 @@ import os
 import socket
 import sys
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
-
-OWNER_KEY = 'netwire-owner'
-OWNER = 'netwire.fabric'
-UNDERLAY_NIC_KEY = 'nw-underlay-nic'
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 
 TCP_LISTEN = '0A'
 PROC_TABLES = (('tcp', 'tcp'), ('tcp', 'tcp6'), ('udp', 'udp'), ('udp', 'udp6'))
@@ -92,7 +88,7 @@ def owned_links(root='/sys/class/net'):
                 alias = handle.read().strip()
         except (IOError, OSError):
             continue
-        if v.is_owned(alias):
+        if _names.is_owned(alias):
             names.append(name)
     return names
 
@@ -150,9 +146,9 @@ def owned_ovs_interfaces(socket_path):
                                                          ('Interface', ['name', 'external_ids'])])
     except (OSError, socket.error, ValueError) as exc:
         return [], 'cannot read OVSDB at %s: %s' % (socket_path, exc)
-    underlay = set(b['name'] for b in bridges if UNDERLAY_NIC_KEY in _map(b.get('external_ids')))
+    underlay = set(b['name'] for b in bridges if _names.OVS_UNDERLAY_NIC_KEY in _map(b.get('external_ids')))
     names = sorted(i['name'] for i in interfaces
-                   if _map(i.get('external_ids')).get(OWNER_KEY) == OWNER and i['name'] not in underlay)
+                   if _names.ovs_is_owned(_map(i.get('external_ids'))) and i['name'] not in underlay)
     return names, None
 
 

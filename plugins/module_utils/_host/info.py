@@ -11,16 +11,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
-from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ATTACH_KIND
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import sort_addresses
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import bridge_state
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import tunnel_state
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import MAIN_TABLE, RTPROT_NETWIRE
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import MAIN_TABLE
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
 
-TUNNEL_KINDS = ('vxlan', 'gretap', 'geneve')
-ATTACH_PREFIX = v.owner_alias(ATTACH_KIND, '')
+ATTACH_PREFIX = _names.ATTACH_ALIAS_PREFIX
 
 
 def link_facts(ctx, link, netns=None):
@@ -30,7 +28,7 @@ def link_facts(ctx, link, netns=None):
         'index': link['index'],
         'kind': link['kind'],
         'alias': link['alias'],
-        'owned': v.is_owned(link['alias']),
+        'owned': _names.is_owned(link['alias']),
         'mtu': link['mtu'],
         'mac': link['mac'],
         'up': link['up'],
@@ -49,7 +47,7 @@ def parse_attach_alias(alias):
 
 def namespace_facts(ctx, netns, all_links=False):
     links = sorted(ctx.links(netns).values(), key=lambda l: l['index'])
-    return [link_facts(ctx, l, netns) for l in links if all_links or v.is_owned(l['alias'])]
+    return [link_facts(ctx, l, netns) for l in links if all_links or _names.is_owned(l['alias'])]
 
 
 def gather(ctx, containers=None, container_type='auto', all_links=False):
@@ -62,11 +60,11 @@ def gather(ctx, containers=None, container_type='auto', all_links=False):
         'containers': {},
     }
     for link in sorted(host_links.values(), key=lambda l: l['index']):
-        if not v.is_owned(link['alias']):
+        if not _names.is_owned(link['alias']):
             continue
         if link['kind'] == 'bridge':
             facts['bridges'][link['ifname']] = bridge_state(ctx, link)
-        elif link['kind'] in TUNNEL_KINDS:
+        elif link['kind'] in _names.LINK_KINDS:
             facts['tunnels'][link['ifname']] = tunnel_state(ctx, link)
         elif link['alias'].startswith(ATTACH_PREFIX):
             identity, ifname = parse_attach_alias(link['alias'])
@@ -78,7 +76,7 @@ def gather(ctx, containers=None, container_type='auto', all_links=False):
             })
     for ref in containers or []:
         ns = resolve(ref, container_type)
-        routes = [r for r in ctx.routes(ns.path) if r['proto'] == RTPROT_NETWIRE and r['table'] == MAIN_TABLE]
+        routes = [r for r in ctx.routes(ns.path) if r['proto'] == _names.RTPROT_NETWIRE and r['table'] == MAIN_TABLE]
         by_index = dict((l['index'], l['ifname']) for l in ctx.links(ns.path).values())
         facts['containers'][ref] = {
             'identity': ns.identity,

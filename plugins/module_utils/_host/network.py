@@ -29,7 +29,7 @@ import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
@@ -44,8 +44,6 @@ from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import 
 
 SECTIONS = ('fabric', 'containers', 'firewall')
 OVS_WHAT = ('apply', 'OVS part of the host plan', 'ovsdb')
-
-ATTACH_ALIAS_PREFIX = v.owner_alias('attach', '')
 
 
 def entry_label(key, entry):
@@ -307,14 +305,14 @@ class HostNetworkManager(Underlay):
                 built.add(p['name'])
                 link = ctx.link(p['name'])
                 owned = ovs_owned(p['name'])
-                if owned is False or (owned is None and link is not None and not v.is_owned(link.get('alias'))):
+                if owned is False or (owned is None and link is not None and not _names.is_owned(link.get('alias'))):
                     problems.append("OVS bridge '%s': %s named so exists and netwire did not create it"
                                     % (p['name'], 'an OVS bridge or port' if owned is False
                                        else 'a %s interface' % (link.get('kind') or 'plain')))
             for p in entries['linux_bridges']:
                 built.add(p['name'])
                 link = ctx.link(p['name'])
-                if link is not None and not v.is_owned(link.get('alias')):
+                if link is not None and not _names.is_owned(link.get('alias')):
                     problems.append("Linux bridge '%s': a %s interface named so exists and netwire did not create it"
                                     % (p['name'], link.get('kind') or 'plain'))
             for p in entries['ovs_tunnels']:
@@ -323,7 +321,7 @@ class HostNetworkManager(Underlay):
                                     " in the plan" % (p.get('network'), p['bridge']))
             for p in entries['linux_tunnels']:
                 link = ctx.link(p['name'])
-                if link is not None and not v.is_owned(link.get('alias')):
+                if link is not None and not _names.is_owned(link.get('alias')):
                     problems.append("Linux tunnel '%s': a %s interface named so exists and netwire did not create"
                                     " it" % (p['name'], link.get('kind') or 'plain'))
                 for what, dep in (('master bridge', p.get('master')), ('underlay device', p.get('dev'))):
@@ -337,7 +335,7 @@ class HostNetworkManager(Underlay):
                 label = entry_label('attachments', p)
                 name = p.get('host_ifname')
                 link = ctx.link(name) if name else None
-                if link is not None and not (link.get('alias') or '').startswith(ATTACH_ALIAS_PREFIX):
+                if link is not None and not (link.get('alias') or '').startswith(_names.ATTACH_ALIAS_PREFIX):
                     problems.append("attachment %s: host interface '%s' exists and netwire did not create it"
                                     % (label, name))
                 bridge = p.get('bridge')
@@ -369,11 +367,11 @@ class HostNetworkManager(Underlay):
                 continue
             if p.get('port') is not None and data.get('port') not in (None, p['port']):
                 continue
-            if v.is_owned(link.get('alias')) and keep is not None and link['ifname'] not in keep:
+            if _names.is_owned(link.get('alias')) and keep is not None and link['ifname'] not in keep:
                 continue  # ours, undeclared: purged before the tunnel is made
             out.append("Linux tunnel '%s': VNI %s%s is held by VXLAN device '%s'%s" % (
                 p['name'], p.get('vni'), ' port %s' % p['port'] if p.get('port') else '', link['ifname'],
-                '' if v.is_owned(link.get('alias')) else ' (not created by netwire)'))
+                '' if _names.is_owned(link.get('alias')) else ' (not created by netwire)'))
         return out
 
     # ------------------------------------------------------------ purge/absent

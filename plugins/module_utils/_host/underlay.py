@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 
 
@@ -37,9 +38,9 @@ class Underlay(object):
             if route['dst'] == '0.0.0.0/0' and route['gateway'] and route['oif'] in (
                     nic['index'], br and br['index']):
                 gateway = route['gateway']
-        ids = {'nw-underlay-nic': underlay['interface'], 'nw-underlay-address': address}
+        ids = {_names.OVS_UNDERLAY_NIC_KEY: underlay['interface'], _names.OVS_UNDERLAY_ADDRESS_KEY: address}
         if gateway:
-            ids['nw-underlay-gateway'] = gateway
+            ids[_names.OVS_UNDERLAY_GATEWAY_KEY] = gateway
         return {'ids': ids, 'nic': nic, 'address': address, 'gateway': gateway}
 
     def _finish_underlay_migration(self, ctx, underlay, migrate):
@@ -90,12 +91,12 @@ class Underlay(object):
     def _restore_underlay(self, ctx, bridges_ids):
         """After our underlay bridge is gone: the NIC gets its address and default route back."""
         for ids in bridges_ids:
-            nic_name = ids.get('nw-underlay-nic')
-            address = ids.get('nw-underlay-address')
+            nic_name = ids.get(_names.OVS_UNDERLAY_NIC_KEY)
+            address = ids.get(_names.OVS_UNDERLAY_ADDRESS_KEY)
             if not nic_name or not address:
                 continue
             actions = ['restore %s on %s' % (address, nic_name)]
-            gw = ids.get('nw-underlay-gateway')
+            gw = ids.get(_names.OVS_UNDERLAY_GATEWAY_KEY)
             if gw:
                 actions.append('default route via %s dev %s' % (gw, nic_name))
             if not self.check_mode:

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
@@ -24,18 +25,18 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops impo
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import probe_link_kind
 
-BRIDGE_ALIAS = v.owner_alias('bridge')
+BRIDGE_ALIAS = _names.BRIDGE_ALIAS
 # Ports of other modules (container attachments, tunnels) are managed there;
 # purge_ports never releases them.
-FOREIGN_OWNED_PREFIXES = ('netwire:attach', 'netwire:tunnel')
+FOREIGN_OWNED_PREFIXES = (_names.owner_alias(_names.ATTACH_KIND), _names.TUNNEL_ALIAS)
 HZ = 100  # bridge timers are exchanged in 1/100 s
-TUNNEL_ALIAS = v.owner_alias('tunnel')
+TUNNEL_ALIAS = _names.TUNNEL_ALIAS
 
 
 def _fabric_owned(link):
     """Ours and of the fabric: a bridge or a kernel tunnel (not a container attachment)."""
     alias = link.get('alias') or ''
-    return v.is_owned(alias) and (alias in (BRIDGE_ALIAS, TUNNEL_ALIAS) or alias.startswith(TUNNEL_ALIAS + ':')
+    return _names.is_owned(alias) and (alias in (BRIDGE_ALIAS, TUNNEL_ALIAS) or alias.startswith(TUNNEL_ALIAS + ':')
                                   or alias.startswith(BRIDGE_ALIAS + ':'))
 
 
@@ -55,7 +56,7 @@ def bridge_state(ctx, link, netns=None):
         'addresses': sort_addresses(ctx.link_addresses(link['index'], netns)),
         'ports': ports,
         'up': link['up'],
-        'owned': v.is_owned(link['alias']),
+        'owned': _names.is_owned(link['alias']),
     }
 
 
@@ -129,7 +130,7 @@ class LinuxBridgeManager(Manager):
         self.predicted = {}
         if link is None:
             return
-        if not v.is_owned(link['alias']):
+        if not _names.is_owned(link['alias']):
             raise self._fail('remove', 'an interface of that name exists but netwire did not create it'
                              ' (no netwire alias); it is left alone', NotOwned)
         self.plan.step('delete bridge %s' % link['ifname'], self.ctx.call, 'delete', 'bridge', link['ifname'],
@@ -142,7 +143,7 @@ class LinuxBridgeManager(Manager):
         name = p['name']
         ctx, netns = self.ctx, self.netns
         if link is not None:
-            if not v.is_owned(link['alias']):
+            if not _names.is_owned(link['alias']):
                 raise self._fail('manage', 'an interface of that name exists but netwire did not create it'
                                  ' (no netwire alias); it is left alone', NotOwned)
             if link['kind'] != 'bridge':

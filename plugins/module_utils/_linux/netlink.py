@@ -29,6 +29,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     MissingDependency,
     failure,
 )
+from ansible_collections.netwire.fabric.plugins.module_utils._names import OVERLAYS
 
 try:
     from pyroute2 import IPRoute
@@ -44,17 +45,7 @@ except ImportError:  # pragma: no cover - exercised by the module guard
 
 IFF_UP = 0x1
 CLONE_NEWNET = 0x40000000
-# Routes we add carry their own protocol number so they are recognisably ours.
-RTPROT_NETWIRE = 110
 MAIN_TABLE = 254
-
-KIND_MODULES = {
-    'vxlan': 'vxlan',
-    'gretap': 'ip_gre',
-    'geneve': 'geneve',
-    'bridge': 'bridge',
-    'veth': 'veth',
-}
 
 
 def _strip(name, prefix):
@@ -320,7 +311,7 @@ def probe_link_kind(kind, **attrs):
             with IPRoute() as ipr:
                 kwargs = {'ifname': 'nwprobe0', 'kind': kind}
                 if kind == 'vxlan':
-                    kwargs.update(vxlan_id=1, vxlan_port=4789)
+                    kwargs.update(vxlan_id=1, vxlan_port=OVERLAYS['vxlan'].udp_port)
                 elif kind == 'geneve':
                     kwargs.update(geneve_id=1, geneve_remote='198.19.0.1')
                 kwargs.update(attrs)

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
@@ -23,11 +24,9 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     failure,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import Plan, index_of, purge_links
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import KIND_MODULES, probe_link_kind
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import probe_link_kind
 
-TUNNEL_ALIAS = v.owner_alias('tunnel')
-DEFAULT_PORTS = {'vxlan': 4789, 'geneve': 6081, 'gretap': None}
-KERNEL_CONFIG = {'vxlan': 'CONFIG_VXLAN', 'gretap': 'CONFIG_NET_IPGRE', 'geneve': 'CONFIG_GENEVE'}
+TUNNEL_ALIAS = _names.TUNNEL_ALIAS
 # fields compared on a live device; any difference recreates it
 IDENTITY_FIELDS = ('vni', 'local', 'dev', 'port', 'ttl', 'learning', 'udp_checksum')
 FLOOD_MAC = '00:00:00:00:00:00'
@@ -54,7 +53,7 @@ def tunnel_state(ctx, link, netns=None):
 
     state = {'name': link['ifname'], 'kind': kind, 'mtu': link['mtu'], 'up': link['up'],
              'master': name_of(link['master']) if link['master'] else None,
-             'owned': v.is_owned(link['alias'])}
+             'owned': _names.is_owned(link['alias'])}
     if kind == 'vxlan':
         state.update({
             'vni': data.get('id'),
@@ -94,9 +93,9 @@ def normalize_params(params):
     if p.get('vni') is None:
         raise InvalidParameter('vni is required with state=present')
     if kind == 'gretap':
-        v.int_range(p['vni'], 0, 2 ** 32 - 1, 'key')
+        v.int_range(p['vni'], 0, _names.BY_LINK_KIND[kind].key_max, 'key')
     else:
-        v.int_range(p['vni'], 1, 2 ** 24 - 1, 'vni')
+        v.int_range(p['vni'], 1, _names.BY_LINK_KIND[kind].key_max, 'vni')
     if p.get('local'):
         p['local'] = v.ip_address(p['local'], 'local address')
     if p.get('dev'):
@@ -106,7 +105,7 @@ def normalize_params(params):
         if p['master'] == p['name']:
             raise InvalidParameter('a tunnel cannot be its own master')
     if p.get('port') is None:
-        p['port'] = DEFAULT_PORTS[kind]
+        p['port'] = _names.default_udp_port(kind)
     elif kind == 'gretap':
         raise InvalidParameter('port does not apply to gretap tunnels')
     else:
@@ -204,7 +203,7 @@ class LinuxTunnelManager(Manager):
         self.predicted = {}
         if link is None:
             return
-        if not v.is_owned(link['alias']):
+        if not _names.is_owned(link['alias']):
             raise self._fail('remove', 'an interface of that name exists but netwire did not create it'
                              ' (no netwire alias); it is left alone', NotOwned)
         self.plan.step('delete %s %s' % (link['kind'], link['ifname']), self.ctx.call, 'delete', 'tunnel',
@@ -233,7 +232,7 @@ class LinuxTunnelManager(Manager):
         p = self.params
         ctx, netns, name = self.ctx, self.netns, p['name']
         if link is not None:
-            if not v.is_owned(link['alias']):
+            if not _names.is_owned(link['alias']):
                 raise self._fail('manage', 'an interface of that name exists but netwire did not create it'
                                  ' (no netwire alias); it is left alone', NotOwned)
             if link['kind'] != p['kind']:
@@ -261,7 +260,8 @@ class LinuxTunnelManager(Manager):
             supported = probe_link_kind(p['kind'])
             if supported is False:
                 raise self._fail('create', 'this kernel cannot create %s devices (module %s missing, %s not set)'
-                                 % (p['kind'], KIND_MODULES[p['kind']], KERNEL_CONFIG[p['kind']]),
+                                 % (p['kind'], _names.BY_LINK_KIND[p['kind']].kernel_module,
+                                    _names.BY_LINK_KIND[p['kind']].kernel_config),
                                  MissingDependency)
         predicted = dict(current) if current and not recreate else {
             'name': name, 'kind': p['kind'], 'mtu': p.get('mtu') or 1450, 'up': False, 'master': None,

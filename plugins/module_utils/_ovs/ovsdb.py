@@ -18,6 +18,8 @@ A run does three things here, always in this order:
 Ownership lives in ``external_ids``: :data:`OWNER_KEY` = :data:`OWNER` on every
 Bridge, Port and Interface we create, plus a role and the overlay/remote or
 container it belongs to. Anything without the mark is never modified or removed.
+The marks are defined in ``module_utils/_names.py``; the names here are their
+short spellings for the OVS code.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,6 +36,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     MissingDependency,
     failure,
 )
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 
 try:
     from ovsdbapp.backend.ovs_idl import command as _ovs_command
@@ -52,19 +55,19 @@ except ImportError as exc:  # pragma: no cover - depends on the host
 DEFAULT_SOCKET = "/run/openvswitch/db.sock"
 DEFAULT_TIMEOUT = 20
 
-OWNER_KEY = "netwire-owner"
-OWNER = "netwire.fabric"
-ROLE_KEY = "netwire-role"
-NETWORK_KEY = "netwire-network"
-REMOTE_KEY = "netwire-remote"
-BRIDGE_KEY = "netwire-bridge"
-CONTAINER_KEY = "netwire-container"
-INTERFACE_KEY = "netwire-interface"
+OWNER_KEY = _names.OVS_OWNER_KEY
+OWNER = _names.OVS_OWNER
+ROLE_KEY = _names.OVS_ROLE_KEY
+NETWORK_KEY = _names.OVS_NETWORK_KEY
+REMOTE_KEY = _names.OVS_REMOTE_KEY
+BRIDGE_KEY = _names.OVS_BRIDGE_KEY
+CONTAINER_KEY = _names.OVS_CONTAINER_KEY
+INTERFACE_KEY = _names.OVS_INTERFACE_KEY
 
-ROLE_BRIDGE = "bridge"
-ROLE_MEMBER = "member"
-ROLE_TUNNEL = "tunnel"
-ROLE_ATTACH = "attach"
+ROLE_BRIDGE = _names.OVS_ROLE_BRIDGE
+ROLE_MEMBER = _names.OVS_ROLE_MEMBER
+ROLE_TUNNEL = _names.OVS_ROLE_TUNNEL
+ROLE_ATTACH = _names.OVS_ROLE_ATTACH
 
 TABLES = ("Open_vSwitch", "Bridge", "Port", "Interface")
 
@@ -75,17 +78,8 @@ for _name in ("ovsdbapp", "ovs"):
     logging.getLogger(_name).propagate = False
 
 
-def is_owned(external_ids):
-    return (external_ids or {}).get(OWNER_KEY) == OWNER
-
-
-def owner_ids(role, **extra):
-    """The external_ids that mark an object as ours (values must be strings)."""
-    ids = {OWNER_KEY: OWNER, ROLE_KEY: role}
-    for key, value in extra.items():
-        if value is not None:
-            ids["netwire-" + key] = str(value)
-    return ids
+is_owned = _names.ovs_is_owned
+owner_ids = _names.ovs_owner_ids
 
 
 def op(kind, **fields):

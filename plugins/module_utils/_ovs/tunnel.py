@@ -4,9 +4,8 @@
 """ovs_tunnel: the set of tunnel ports of one overlay on one OVS bridge.
 
 Port names are deterministic: ``<gre|vxl|gnv>-<11 hex>`` where the hex is a
-hash of type, overlay (``network``) and remote. The overlay is part of the
-hash because OVS port names are unique per host: two overlays of the same type
-towards the same remote (on two bridges) would otherwise collide.
+hash of type, overlay (``network``) and remote
+(``_names.ovs_tunnel_port_name``, the one the model's plans name them with).
 
 The set is exclusive within what we own: our tunnel ports of this overlay on
 this bridge whose remote is no longer listed are removed. Options are compared
@@ -18,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
 import ipaddress
 
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
@@ -30,17 +28,10 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     NotOwned,
     failure,
 )
+from ansible_collections.netwire.fabric.plugins.module_utils._names import OVERLAYS, ovs_tunnel_port_name
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import check_ifname
 
-TYPES = {"gre": "gre", "vxlan": "vxl", "geneve": "gnv"}
-KEY_MAX = {"gre": 0xFFFFFFFF, "vxlan": 0xFFFFFF, "geneve": 0xFFFFFF}
 RESERVED_OPTIONS = ("remote_ip", "key", "dst_port", "local_ip")
-
-
-def port_name(tunnel_type, network, remote):
-    """Deterministic OVS port name for one tunnel, at most 15 characters."""
-    digest = hashlib.sha256(("%s|%s|%s" % (tunnel_type, network, remote)).encode("utf-8")).hexdigest()
-    return "%s-%s" % (TYPES[tunnel_type], digest[:11])
 
 
 def _ip(text, what):
@@ -69,8 +60,8 @@ def normalize_params(params):
     if not network or not isinstance(network, str) or any(c.isspace() for c in network):
         raise InvalidParameter("Invalid network '%s': a non-empty name without spaces is required" % (network,))
     ttype = params.get("type") or "vxlan"
-    if ttype not in TYPES:
-        raise InvalidParameter("Invalid tunnel type '%s': use one of %s" % (ttype, ", ".join(sorted(TYPES))))
+    if ttype not in OVERLAYS:
+        raise InvalidParameter("Invalid tunnel type '%s': use one of %s" % (ttype, ", ".join(sorted(OVERLAYS))))
     p = {
         "bridge": bridge,
         "network": network,
@@ -90,7 +81,7 @@ def normalize_params(params):
             p["remotes"].append(ip)
     p["remotes"].sort()
     if params.get("key") is not None:
-        p["key"] = _int(params["key"], "key" if ttype == "gre" else "key (VNI)", 0, KEY_MAX[ttype])
+        p["key"] = _int(params["key"], "key" if ttype == "gre" else "key (VNI)", 0, OVERLAYS[ttype].key_max)
     if params.get("dst_port") is not None:
         if ttype == "gre":
             raise InvalidParameter("Invalid dst_port: GRE has no UDP destination port")
@@ -121,8 +112,8 @@ def desired_tunnels(p):
         if p["local_ip"] is not None:
             options["local_ip"] = p["local_ip"]
         ids = _ovsdb.owner_ids(_ovsdb.ROLE_TUNNEL, network=p["network"], remote=remote, bridge=p["bridge"])
-        out[port_name(p["type"], p["network"], remote)] = {
-            "remote": remote, "type": p["type"], "options": options, "external_ids": ids,
+        out[ovs_tunnel_port_name(p["type"], p["network"], remote)] = {
+            "remote": remote, "type": OVERLAYS[p["type"]].ovs_type, "options": options, "external_ids": ids,
         }
     return out
 

@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every name netwire derives, every mark it leaves on what it owns, and the overlay table.
+
+One home, imported by the modules on the hosts, by the model on the controller
+(``plugins/plugin_utils/model``) and by the spec suite (``tests/spec``): a name
+that two of them compute is computed here, once, so the plan the controller
+sends and the object a module builds alone cannot disagree.
+
+Names (all at most 15 characters, deterministic)
+------------------------------------------------
+:func:`bridge_name`, :func:`underlay_bridge_name`, :func:`veth_host_name`,
+:func:`linux_tunnel_name`, :func:`ovs_tunnel_port_name`, :func:`container_mac`.
+They are part of what is deployed: changing a formula renames live objects on
+upgrade (tests/unit/test_names.py pins their values).
+
+Marks
+-----
+Kernel links carry an IFLA_IFALIAS starting with :data:`OWNER_PREFIX`; OVS
+rows carry :data:`OVS_OWNER_KEY` = :data:`OVS_OWNER` in ``external_ids``;
+routes inside containers carry the protocol :data:`RTPROT_NETWIRE`; the
+firewall is the nft table :data:`FIREWALL_TABLE`. Nothing without its mark is
+changed or removed.
+
+Overlays
+--------
+:data:`OVERLAYS` holds one :class:`Overlay` per overlay type, with every fact
+the model, the kernel tunnel, the OVS tunnel, the firewall and net_info need.
+A new overlay type starts with a row here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+from collections import namedtuple
+
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+from ansible_collections.netwire.fabric.plugins.module_utils._validate import IFNAMSIZ, ifname as _ifname
+
+# ---------------------------------------------------------------- overlays
+
+Overlay = namedtuple('Overlay', [
+    'name',             # the model's and the modules' name: netwire_networks.*.overlay, ovs_tunnel/firewall type
+    'overhead',         # underlay bytes one frame needs beyond its MTU (outer IPv4 20 + inner Ethernet 14 + ...)
+    'key_max',          # the largest key (VNI, GRE key); the model's keys start at 1
+    'udp_port',         # the default UDP destination port, None when the overlay is not carried in UDP
+    'link_kind',        # the kernel link kind (linux_tunnel kind, IFLA_INFO_KIND)
+    'kernel_module',    # the kernel module that provides link_kind
+    'kernel_config',    # its kernel config option
+    'ovs_type',         # the OVS Interface type
+    'ovs_port_prefix',  # the prefix of OVS tunnel port names
+])
+
+# VXLAN: UDP 8 + VXLAN 8; Geneve: UDP 8 + Geneve 8 (we send no TLV options);
+# GRE: base header 4 + key 4 (our GRE tunnels always carry a key: 38 is GRE without one).
+OVERLAYS = dict((o.name, o) for o in (
+    Overlay('vxlan', 50, 0xFFFFFF, 4789, 'vxlan', 'vxlan', 'CONFIG_VXLAN', 'vxlan', 'vxl'),
+    Overlay('gre', 42, 0xFFFFFFFF, None, 'gretap', 'ip_gre', 'CONFIG_NET_IPGRE', 'gre', 'gre'),
+    Overlay('geneve', 50, 0xFFFFFF, 6081, 'geneve', 'geneve', 'CONFIG_GENEVE', 'geneve', 'gnv'),
+))
+# The overlay types in the order messages and argument choices list them.
+OVERLAY_TYPES = ('vxlan', 'gre', 'geneve')
+# The same rows by kernel link kind (linux_tunnel and net_info speak kernel kinds).
+BY_LINK_KIND = dict((o.link_kind, o) for o in OVERLAYS.values())
+LINK_KINDS = tuple(OVERLAYS[t].link_kind for t in OVERLAY_TYPES)
+
+
+def default_udp_port(overlay):
+    """The default UDP destination port of ``overlay`` (a type or a kernel link kind), or None."""
+    row = OVERLAYS.get(overlay) or BY_LINK_KIND[overlay]
+    return row.udp_port
+
+
+# ---------------------------------------------------------------- marks
+
+OWNER_PREFIX = 'netwire:'
+ATTACH_KIND = 'attach'
+
+
+def owner_alias(kind, detail=None):
+    """The IFLA_IFALIAS value that marks a link as ours."""
+    return OWNER_PREFIX + kind + ('' if detail is None else ':' + detail)
+
+
+def is_owned(alias):
+    return bool(alias) and alias.startswith(OWNER_PREFIX)
+
+
+BRIDGE_ALIAS = owner_alias('bridge')
+TUNNEL_ALIAS = owner_alias('tunnel')
+ATTACH_ALIAS_PREFIX = owner_alias(ATTACH_KIND, '')
+
+
+def attach_alias(identity, ifname):
+    """The mark on both veth ends of one attachment: ``netwire:attach:<identity>/<ifname>``."""
+    return owner_alias(ATTACH_KIND, '%s/%s' % (identity, ifname))
+
+
+# Routes we add inside containers carry their own protocol number so they are recognisably ours.
+RTPROT_NETWIRE = 110
+
+# OVS rows (Bridge, Port, Interface) we create carry these in external_ids.
+OVS_OWNER_KEY = 'netwire-owner'
+OVS_OWNER = 'netwire.fabric'
+OVS_ROLE_KEY = 'netwire-role'
+OVS_NETWORK_KEY = 'netwire-network'
+OVS_REMOTE_KEY = 'netwire-remote'
+OVS_BRIDGE_KEY = 'netwire-bridge'
+OVS_CONTAINER_KEY = 'netwire-container'
+OVS_INTERFACE_KEY = 'netwire-interface'
+OVS_ROLE_BRIDGE = 'bridge'
+OVS_ROLE_MEMBER = 'member'
+OVS_ROLE_TUNNEL = 'tunnel'
+OVS_ROLE_ATTACH = 'attach'
+# What the underlay bridge (netdev datapath) records of the NIC it took over, to give it back.
+OVS_UNDERLAY_NIC_KEY = 'nw-underlay-nic'
+OVS_UNDERLAY_ADDRESS_KEY = 'nw-underlay-address'
+OVS_UNDERLAY_GATEWAY_KEY = 'nw-underlay-gateway'
+
+
+def ovs_is_owned(external_ids):
+    return (external_ids or {}).get(OVS_OWNER_KEY) == OVS_OWNER
+
+
+def ovs_owner_ids(role, **extra):
+    """The external_ids that mark an OVS row as ours (values must be strings)."""
+    ids = {OVS_OWNER_KEY: OVS_OWNER, OVS_ROLE_KEY: role}
+    for key, value in extra.items():
+        if value is not None:
+            ids['netwire-' + key] = str(value)
+    return ids
+
+
+# The nft table of the firewall (inet family).
+FIREWALL_TABLE = 'netwire'
+
+# ---------------------------------------------------------------- derived names
+
+
+def digest(kind, *parts):
+    """The hex SHA-256 every derived name (and the model's auto address) is cut from."""
+    return hashlib.sha256(('netwire-%s:%s' % (kind, '/'.join(str(p) for p in parts))).encode('utf-8')).hexdigest()
+
+
+def _valid_ifname(name):
+    try:
+        _ifname(name)
+    except InvalidParameter:
+        return False
+    return True
+
+
+def _fit(prefix, text, kind):
+    """``prefix + text`` when it is a valid interface name of at most 15 characters.
+
+    Otherwise ``prefix + text[:k] + '-' + 5 hex`` of a hash of the full text, so a
+    long name keeps a readable start and stays unique. A name that has to be
+    shortened always ends in ``-<5 hex>``; names that fit are used as they are.
+    """
+    whole = prefix + text
+    if _valid_ifname(whole):
+        return whole
+    head = ''.join(c for c in text if c.isalnum() and ord(c) < 128)[:IFNAMSIZ - len(prefix) - 6]
+    return '%s%s-%s' % (prefix, head, digest(kind, text)[:5])
+
+
+def bridge_name(network):
+    """The bridge of ``network`` on every host: ``nw-<network>``, shortened with a hash when too long."""
+    return _fit('nw-', network, 'bridge')
+
+
+def underlay_bridge_name(interface):
+    """The OVS bridge owning the underlay NIC on userspace-datapath hosts: ``nwu-<interface>``."""
+    return _fit('nwu-', interface, 'underlay')
+
+
+def veth_host_name(container, ifname):
+    """Host end of a container interface's veth: ``nw`` + 13 hex of container and in-container ifname.
+
+    ``container`` is the container's name (the model's container name; for
+    container_attach alone, the name its reference resolves to). Independent of
+    the container's runtime identity, so it survives container restarts and
+    re-creation, and of the network, so moving an interface to another network
+    keeps its name.
+    """
+    return 'nw' + digest('veth', container, ifname)[:IFNAMSIZ - 2]
+
+
+def linux_tunnel_name(overlay, network, remote=None):
+    """Kernel tunnel device of ``network``.
+
+    VXLAN uses one device per network with a flood entry per remote:
+    ``nwx-<network>``. GRE (gretap) and Geneve devices are point to point: one per
+    remote, ``nwt`` + 12 hex of overlay, network and remote address.
+    """
+    if overlay == 'vxlan':
+        return _fit('nwx-', network, 'vxlan')
+    return 'nwt' + digest('tunnel', overlay, network, remote)[:IFNAMSIZ - 3]
+
+
+def ovs_tunnel_port_name(overlay, network, remote):
+    """OVS tunnel port towards ``remote``: ``<gre|vxl|gnv>-<11 hex>`` of type, network and remote.
+
+    The overlay (``network``) is part of the hash because OVS port names are
+    unique per host: two overlays of the same type towards the same remote (on
+    two bridges) would otherwise collide.
+    """
+    digest = hashlib.sha256(('%s|%s|%s' % (overlay, network, remote)).encode('utf-8')).hexdigest()
+    return '%s-%s' % (OVERLAYS[overlay].ovs_port_prefix, digest[:11])
+
+
+def mac_from_seed(seed):
+    """A locally administered unicast MAC that depends only on ``seed``."""
+    raw = bytearray(hashlib.sha256(('netwire-mac:%s' % seed).encode('utf-8')).digest()[:6])
+    raw[0] = (raw[0] & 0xFC) | 0x02
+    return ':'.join('%02x' % b for b in raw)
+
+
+def container_mac(container, ifname):
+    """The default MAC of a container interface (same inputs as its veth host end's name)."""
+    return mac_from_seed('%s/%s' % (container, ifname))
+
+
+def attach_record_name(identity, ifname):
+    """The file name (without ``.json``) of an attachment's default-route takeover record.
+
+    Keyed by the runtime identity, not the container name: a record written by an
+    earlier release must still be found to restore the routes it holds.
+    """
+    digest = hashlib.sha256(('netwire-if:%s/%s' % (identity, ifname)).encode('utf-8')).hexdigest()
+    return 'nw' + digest[:IFNAMSIZ - 2]
