@@ -77,8 +77,8 @@ options:
     default: eth1
   host_ifname:
     description:
-      - Name of the host end. Default is V(nw) followed by a hash of the container identity and O(ifname)
-        (15 characters, stable across reruns and container restarts).
+      - Name of the host end. Default is V(nw) followed by a hash of the container's name and O(ifname)
+        (15 characters, stable across reruns and container restarts; the name site.yml gives it).
     type: str
   addresses:
     description:
@@ -93,7 +93,7 @@ options:
   mac_seed:
     description:
       - Derive the MAC address from this string (a locally administered address). Without O(mac) and
-        O(mac_seed) the MAC is derived from the container identity and O(ifname).
+        O(mac_seed) the MAC is derived from the container's name and O(ifname).
     type: str
   mtu:
     description: MTU of both ends. Defaults to the bridge's MTU.

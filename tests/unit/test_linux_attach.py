@@ -55,8 +55,8 @@ def test_gateway_outside_the_subnet_gets_a_host_route_first():
 
 
 def test_host_names_and_aliases_are_deterministic():
-    assert at.host_ifname_for("docker:web1", "eth1") == at.host_ifname_for("docker:web1", "eth1")
-    assert len(at.host_ifname_for("docker:web1", "eth1")) == 15
+    assert _names.veth_host_name("web1", "eth1") == _names.veth_host_name("web1", "eth1")
+    assert len(_names.veth_host_name("web1", "eth1")) == 15
     assert at.attach_alias("docker:web1", "eth1") == "netwire:attach:docker:web1/eth1"
 
 
@@ -79,22 +79,22 @@ def bridge(kind="bridge", mtu=1450):
 def test_fresh_attach_in_check_mode():
     ctx = FakeSession([bridge()], check_mode=True, namespaces={NS.path: [link(1, "lo")]})
     res = Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1")).run()
-    host = at.host_ifname_for("netns:c1", "eth1")
+    host = _names.veth_host_name("c1", "eth1")
     assert res["actions"] == [
         "create veth %s <-> c1:eth1" % host, "plug %s into bridge nwbr" % host, "add address 10.1.0.5/24 to eth1",
         "set %s and eth1 up" % host, "add route 0.0.0.0/0 via 10.1.0.1", "announce 10.1.0.5 with gratuitous ARP"]
     assert ctx.calls == []
     assert res["attachment"]["mtu"] == 1450, "defaults to the bridge MTU"
-    assert res["attachment"]["mac"] == _names.mac_from_seed("netns:c1/eth1")
+    assert res["attachment"]["mac"] == _names.container_mac("c1", "eth1")
 
 
 def paired(host_alias=None, peer_alias=None, master=5, mac=None, mode=0):
-    host_name = at.host_ifname_for("netns:c1", "eth1")
+    host_name = _names.veth_host_name("c1", "eth1")
     alias = at.attach_alias("netns:c1", "eth1")
     host = link(20, host_name, kind="veth", alias=host_alias or alias, master=master, peer=2, mtu=1450,
                 slave={"mode": mode})
     peer = link(2, "eth1", kind="veth", alias=peer_alias or alias, peer=20, mtu=1450,
-                mac=mac or _names.mac_from_seed("netns:c1/eth1"))
+                mac=mac or _names.container_mac("c1", "eth1"))
     return host, peer
 
 
@@ -301,7 +301,7 @@ def test_gateway_takeover_replaces_only_a_default_route():
     res = Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1", gateway_takeover=True)).run()
     take = [a for a in res["actions"] if a.startswith("take over")]
     assert take == ["take over the default route 0.0.0.0/0 via 172.17.0.1 (recorded in %s/%s.json, restored on"
-                    " detach)" % (at.TAKEOVER_DIR, at.host_ifname_for("netns:c1", "eth1"))]
+                    " detach)" % (at.TAKEOVER_DIR, _names.attach_record_name("netns:c1", "eth1"))]
     assert res["actions"].index(take[0]) < res["actions"].index("add route 0.0.0.0/0 via 10.1.0.1")
     # a route that is not a default route is still a conflict
     with pytest.raises(InvalidParameter, match="already has a route to 10.9.0.0/16"):
@@ -317,3 +317,35 @@ def test_gateway_takeover_needs_a_gateway_and_the_default_still_refuses():
                                          "table": 254, "priority": None}]})
     with pytest.raises(InvalidParameter, match="gateway_takeover replaces a default route"):
         Manager(ctx, params(addresses=["10.1.0.5/24"], gateway="10.1.0.1")).run()
+
+
+# ---------------------------------------------------------------- host ends named by an earlier release
+
+OLD_HOST_NAME = _names.attach_record_name("netns:c1", "eth1")  # how releases before _names.py named it alone
+
+
+def old_pair():
+    host, peer = paired()
+    host = dict(host, ifname=OLD_HOST_NAME)
+    return host, peer
+
+
+def test_a_host_end_of_the_earlier_scheme_is_replaced_by_one_of_the_derived_name():
+    host, peer = old_pair()
+    ctx = FakeSession([bridge(), host], check_mode=True, namespaces={NS.path: [link(1, "lo"), peer]},
+                      addresses={(NS.path, 2): ["10.1.0.5/24"]})
+    res = Manager(ctx, params(addresses=["10.1.0.5/24"])).run()
+    new = _names.veth_host_name("c1", "eth1")
+    assert new != OLD_HOST_NAME
+    assert res["actions"][:2] == ["remove stale container end eth1 in c1", "create veth %s <-> c1:eth1" % new]
+    assert res["attachment"]["host_ifname"] == new
+
+
+def test_detach_finds_a_host_end_of_the_earlier_scheme_by_its_mark(monkeypatch):
+    host, peer = old_pair()
+    monkeypatch.setattr(at, "resolve", lambda ref, kind: NS)
+    ctx = FakeSession([bridge(), host], namespaces={NS.path: [link(1, "lo"), peer]})
+    mgr = at.ContainerAttachManager(ctx, params(state="absent"))
+    mgr.params = at.normalize_params(mgr.raw_params)
+    mgr.plan_absent()
+    assert "delete veth pair %s" % OLD_HOST_NAME in mgr.plan.actions

@@ -2,8 +2,15 @@
 
 import pytest
 
+from tests.unit.linux_fakes import FakeSession, link
+from tests.unit.model_cases import base, hosts
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _model as m
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as at
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import ContainerNamespace
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import tunnel as ot
 
 
 def test_derived_mac_is_stable_local_unicast():
@@ -58,3 +65,53 @@ def test_the_overlay_table_is_complete_and_consistent():
         assert _names.default_udp_port(name) == _names.default_udp_port(row.link_kind) == row.udp_port
     assert _names.LINK_KINDS == ("vxlan", "gretap", "geneve")
     assert [_names.default_udp_port(t) for t in _names.OVERLAY_TYPES] == [4789, None, 6081]
+
+
+# ---------------------------------------------------------------- one scheme, whatever the entry point
+
+ATTACH = dict(container_type="auto", state="present", bridge="nwbr", bridge_type="auto", host_ifname=None,
+              addresses=[], mac=None, mac_seed=None, mtu=None, gateway=None, gateway6=None, routes=[],
+              hairpin=False, gratuitous_arp=True)
+
+
+def attach_alone(container, ifname):
+    """What container_attach run alone (no host_ifname, no mac) would build for a Docker container."""
+    ns = ContainerNamespace(container, "docker", "/proc/4242/ns/net", "docker:%s" % container, container, pid=4242)
+
+    class Alone(at.ContainerAttachManager):
+        def run(self):
+            self.params = at.normalize_params(self.raw_params)
+            self.ns = ns
+            self.plan_present(self.read_state())
+            self.plan.apply()
+            return self.predicted
+
+    ctx = FakeSession([link(5, "nwbr", kind="bridge", alias=_names.BRIDGE_ALIAS)], check_mode=True,
+                      namespaces={ns.path: [link(1, "lo")]})
+    return Alone(ctx, dict(ATTACH, container=container, ifname=ifname)).run()
+
+
+def test_site_yml_and_container_attach_alone_name_an_attachment_alike():
+    plans = m.plan(base(), hosts())
+    seen = 0
+    for plan in plans.values():
+        for planned in plan["attachments"]:
+            alone = attach_alone(planned["container"], planned["ifname"])
+            assert alone["host_ifname"] == planned["host_ifname"], planned
+            assert alone["mac"] == planned["mac"], planned
+            seen += 1
+    assert seen == 5
+
+
+def test_the_model_and_ovs_tunnel_name_a_tunnel_port_alike():
+    plans = m.plan(base(), hosts())
+    seen = 0
+    for plan in plans.values():
+        for entry in plan["ovs_tunnels"]:
+            p = ot.normalize_params(dict(entry, state="present"))
+            ports = sorted(ot.desired_tunnels(p))
+            assert ports and set(ports) <= set(plan["names"]), (ports, plan["names"])
+            assert ports == sorted(m.ovs_tunnel_port_name(entry["type"], entry["network"], r)
+                                   for r in entry["remotes"])
+            seen += len(ports)
+    assert seen == 2

@@ -5,8 +5,10 @@
 
 A veth pair: the container end is created directly inside the container's
 namespace, the host end is plugged into a bridge by a *bridge backend*. Both
-ends carry the ownership alias ``netwire:attach:<identity>/<ifname>``; the
-host end's name and the default MAC are derived from the same identity, so a
+ends carry the ownership alias ``netwire:attach:<identity>/<ifname>``. The host
+end's name and the default MAC are derived from the container's name and
+``ifname`` (``_names.veth_host_name``, ``_names.container_mac``: the model's
+scheme, so site.yml and this module alone name an attachment alike), and a
 rerun (or a rerun after a container restart) finds them again.
 
 Bridge backends
@@ -68,10 +70,6 @@ def _inode(path):
         return None
 
 
-def host_ifname_for(identity, ifname):
-    return _names.attach_record_name(identity, ifname)
-
-
 def parse_attach_alias(alias):
     """(identity, ifname) of an attachment's ownership mark, or None for any other alias."""
     prefix = _names.ATTACH_ALIAS_PREFIX
@@ -82,7 +80,8 @@ def parse_attach_alias(alias):
 
 
 def takeover_record_path(identity, ifname):
-    return os.path.join(TAKEOVER_DIR, '%s.json' % host_ifname_for(identity, ifname))
+    """Where the default routes an attachment's gateway_takeover replaced are recorded."""
+    return os.path.join(TAKEOVER_DIR, '%s.json' % _names.attach_record_name(identity, ifname))
 
 
 def restore_routes(ctx, ns, record, record_path, fail):
@@ -446,7 +445,7 @@ class ContainerAttachManager(Manager):
 
     def _names(self):
         p = self.params
-        host_ifname = p.get('host_ifname') or host_ifname_for(self.ns.identity, p['ifname'])
+        host_ifname = p.get('host_ifname') or _names.veth_host_name(self.ns.name, p['ifname'])
         return host_ifname, attach_alias(self.ns.identity, p['ifname'])
 
     def _links(self):
@@ -525,11 +524,12 @@ class ContainerAttachManager(Manager):
             before = {}
             identities = self._candidate_identities()
         aliases = set(attach_alias(i, p['ifname']) for i in identities)
-        names = set(host_ifname_for(i, p['ifname']) for i in identities)
+        names = set([_names.veth_host_name(self.ns.name if self.ns else str(p['container']), p['ifname'])])
         if p.get('host_ifname'):
             names = set([p['host_ifname']])
         else:
-            # A host end made with a custom host_ifname is found by its ownership mark.
+            # A host end made with a custom host_ifname (or named by an earlier release's scheme)
+            # is found by its ownership mark.
             names.update(name for name, link in self.ctx.links(self.netns).items() if link['alias'] in aliases)
         for name in sorted(names):
             link = self.ctx.link(name, self.netns)
@@ -592,7 +592,8 @@ class ContainerAttachManager(Manager):
             if probe is not None and probe.get('ipv6_disabled'):
                 raise self._fail('attach', 'IPv6 is disabled in the container (net.ipv6.conf.*.disable_ipv6=1);'
                                  ' give only IPv4 addresses or enable IPv6 there')
-        mac = p.get('mac') or _names.mac_from_seed(p.get('mac_seed') or '%s/%s' % (ns.identity, p['ifname']))
+        mac = p.get('mac') or (_names.mac_from_seed(p['mac_seed']) if p.get('mac_seed')
+                               else _names.container_mac(ns.name, p['ifname']))
         mtu = p.get('mtu') or backend.bridge_mtu(ctx, p['bridge'], self.netns)
         routes = wanted_routes(p)
         # (peer, if any, carries our alias by now: its routes are this attachment's own)
