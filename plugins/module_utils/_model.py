@@ -59,8 +59,9 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 from ansible_collections.netwire.fabric.plugins.module_utils._names import (
-    IFNAMSIZ,
     OVERLAY_TYPES,
     OVERLAYS,
     bridge_name,
@@ -73,7 +74,6 @@ from ansible_collections.netwire.fabric.plugins.module_utils._names import (
 )
 
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
-IFNAME_RE = re.compile(r'^[^\s/:]+$')
 IDENT_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 
@@ -287,16 +287,15 @@ def _str(f, path, value, what):
 
 
 def _ifname(f, path, value, what):
+    """An interface name by the modules' own rule (``_validate.ifname``), as a finding."""
     text = _str(f, path, value, what)
     if text is None:
         return None
-    if len(text.encode('utf-8')) > IFNAMSIZ:
-        f.add(path, "%s '%s' is longer than %d characters" % (what, text, IFNAMSIZ))
+    try:
+        return _validate.ifname(text, what)
+    except InvalidParameter as err:
+        f.add(path, err.msg)
         return None
-    if text in ('.', '..') or not IFNAME_RE.match(text):
-        f.add(path, "%s '%s' contains characters Linux does not allow (blank, '/' or ':')" % (what, text))
-        return None
-    return text
 
 
 def _ipv4(text):
