@@ -23,7 +23,7 @@ from tests.lab.core import Lab, ensure_container, sh  # noqa: E402
 from tests.lab.modrun import ensure_collection_link  # noqa: E402
 
 sys.path.insert(0, str(ensure_collection_link()))
-from ansible_collections.netwire.fabric.plugins.module_utils import _model  # noqa: E402
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as _model  # noqa: E402
 
 
 def model_for(n, instance):

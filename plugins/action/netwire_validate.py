@@ -16,7 +16,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _model
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as _model
 
 # The variables a host contributes to the model's host settings.
 HOST_VARS = ('netwire_host', 'netwire_host_defaults', 'netwire_lab_underlay_ip', 'ansible_facts', 'ansible_host')

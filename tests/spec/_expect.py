@@ -4,7 +4,7 @@
 """What the live hosts must look like, derived from the model (pure: no host access).
 
 Everything here is computed from the normalized model and the per-host plans of
-``_model`` (the same plans ``site.yml`` applies), so the audit and the build can
+``plugin_utils/model`` (the same plans ``site.yml`` applies), so the audit and the build can
 never disagree about what the model means. Each expectation carries ``id`` (the
 pytest id: it names the model element) and ``path`` (its place in the model, for
 assertion messages).

@@ -15,7 +15,7 @@ reach the hosts, exactly like ``ansible-playbook -i A -i B``.
 
 The model is read from the inventory variables (``ansible-inventory --list``
 through testinfra's Ansible runner), validated and planned with the
-collection's own ``_model`` (found next to this directory: the checkout or the
+collection's own ``plugin_utils/model`` (found next to this directory: the checkout or the
 installed collection), and every test is parametrized with ids naming the model
 element it checks.
 """
@@ -58,7 +58,7 @@ os.environ["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(
     [str(_BASE)] + [p for p in os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep) if p] +
     [os.path.expanduser("~/.ansible/collections"), "/usr/share/ansible/collections"])
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _model
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as _model
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as _firewall  # noqa: E402
 
 from . import _expect  # noqa: E402

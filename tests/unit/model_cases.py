@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _model as m
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as m
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "model"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _model
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as _model
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

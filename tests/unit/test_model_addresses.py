@@ -6,7 +6,7 @@ import random
 from hypothesis import given, settings, strategies as st
 
 from tests.unit.model_cases import hosts
-from ansible_collections.netwire.fabric.plugins.module_utils import _model as m
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as m
 
 NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12).filter(
     lambda s: s[0] != "-")

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.unit.model_cases import assert_finding, base, demo, findings, hosts
-from ansible_collections.netwire.fabric.plugins.module_utils import _model as m
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as m
 
 
 def test_base_and_demo_models_are_sound():

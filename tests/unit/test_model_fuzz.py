@@ -9,7 +9,7 @@ import os
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.unit.model_cases import base, demo, hosts
-from ansible_collections.netwire.fabric.plugins.module_utils import _model as m
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as m
 
 KEYS = sorted(set(m.MODEL_VARS + m.ZONE_KEYS + m.NETWORK_KEYS + m.CONTAINER_KEYS + m.INTERFACE_KEYS
                   + m.PUBLISH_KEYS + m.HOST_KEYS + ("netwire_host", "netwire_host_defaults",

@@ -8,7 +8,7 @@ import pytest
 
 from tests.unit.model_cases import assert_finding, base, hosts
 from ansible_collections.netwire.fabric.plugins.module_utils._host import facts as hf
-from ansible_collections.netwire.fabric.plugins.module_utils import _model as m
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as m
 
 
 def iface(name, address, prefix, *secondaries):

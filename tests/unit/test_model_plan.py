@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings, strategies as st
 
 from tests.unit.model_cases import REPO, base, demo, hosts
-from ansible_collections.netwire.fabric.plugins.module_utils import _model as m
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as m
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as _firewall
 from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as _attach
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import bridge as _linux_bridge

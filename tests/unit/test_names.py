@@ -5,7 +5,7 @@ import pytest
 from tests.unit.linux_fakes import FakeSession, link
 from tests.unit.model_cases import base, hosts
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _model as m
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as m
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as at

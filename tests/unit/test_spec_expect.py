@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _model
+from ansible_collections.netwire.fabric.plugins.plugin_utils import model as _model
 from tests.lab.core import REPO
 from tests.spec import _expect
 from tests.spec._state import ovs_rows, ovs_value

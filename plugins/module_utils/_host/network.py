@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One host's whole plan in one module call, composing the single-object managers.
 
-The plan is the per-host data the model computes (``_model.host_plan``): each
-entry holds the arguments of the module that builds it, under the plan key of
+The plan is the per-host data the model computes (``plugin_utils/model``'s
+``host_plan``): each entry holds the arguments of the module that builds it, under the plan key of
 its kind (the registry, ``_host/kinds.py``). Every entry is checked against its
 kind's argument spec before anything is touched, so bad input fails with
 nothing applied. A preflight then checks the whole plan against the host (every

@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The per-host plan compiler: one host's share of a sound model, as module arguments."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.netwire.fabric.plugins.module_utils._names import (
+    linux_tunnel_name,
+    ovs_tunnel_port_name,
+    underlay_bridge_name,
+    veth_host_name,
+)
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.checks import analyze
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
+    DEFAULT_UDP_PORT,
+    KEY_RANGE,
+    LINUX_TUNNEL_KIND,
+    ModelInvalid,
+    host_address,
+)
+
+
+def plan(model, hosts):
+    """Per-host plans ``{host: plan}`` of a sound model; raises :class:`ModelInvalid` otherwise."""
+    normalized, findings, _warnings = analyze(model, hosts)
+    if findings:
+        raise ModelInvalid(findings)
+    return plans_of(normalized)
+
+
+def plans_of(normalized):
+    """Per-host plans of an already normalized, finding-free model."""
+    return dict((name, host_plan(normalized, name)) for name in sorted(normalized['hosts']))
+
+
+def _host_addresses(h):
+    """The addresses a host of the fabric is known by: underlay and management."""
+    return [a for a in (h.get('underlay_address'), h.get('management_address')) if a]
+
+
+def _cidr(address, prefix):
+    return '%s/%d' % (address, prefix)
+
+
+def host_plan(normalized, host):
+    """One host's plan: plain data, each entry the arguments of the module that builds it.
+
+    ``linux_bridges`` -> linux_bridge, ``ovs_bridges`` -> ovs_bridge,
+    ``linux_tunnels`` -> linux_tunnel, ``ovs_tunnels`` -> ovs_tunnel,
+    ``attachments`` -> container_attach, ``firewall`` -> firewall. ``networks``
+    summarizes what this host carries; ``names`` lists every interface name the
+    plan creates on the host.
+    """
+    h = normalized['hosts'][host]
+    nets, containers, zones = normalized['networks'], normalized['containers'], normalized['zones']
+    hosts = normalized['hosts']
+    local = [nets[n] for n in sorted(nets) if host in nets[n]['hosts']]
+    needs_underlay_bridge = h['ovs_datapath'] == 'netdev' and any(
+        n['backend'] == 'ovs' and n['overlay'] in KEY_RANGE and len(n['hosts']) > 1 for n in local)
+    underlay_bridge = underlay_bridge_name(h['underlay_interface']) if needs_underlay_bridge else None
+    p = {
+        'host': host,
+        'index': h['index'],
+        'underlay': {'interface': h['underlay_interface'], 'address': h['underlay_address'],
+                     'prefix': h['underlay_prefix'], 'mtu': h['underlay_mtu'], 'ovs_datapath': h['ovs_datapath'],
+                     'bridge': underlay_bridge},
+        'networks': {},
+        'linux_bridges': [], 'ovs_bridges': [], 'linux_tunnels': [], 'ovs_tunnels': [], 'attachments': [],
+        'firewall': {'networks': [], 'flows': [], 'publications': [], 'tunnels': [],
+                     'host_addresses': [], 'host_services': []},
+        'names': [],
+    }
+    if underlay_bridge:
+        p['ovs_bridges'].append({
+            'name': underlay_bridge, 'datapath_type': 'netdev',
+            'ports': [{'name': h['underlay_interface'], 'type': 'system'},
+                      {'name': underlay_bridge, 'type': 'internal',
+                       'addresses': [_cidr(h['underlay_address'], h['underlay_prefix'])]}]})
+        p['names'].append(underlay_bridge)
+    for net in local:
+        prefix = int(net['subnet'].split('/')[1])
+        address = _cidr(host_address(net['subnet'], h['index']), prefix)
+        p['networks'][net['name']] = {'bridge': net['bridge'], 'backend': net['backend'], 'subnet': net['subnet'],
+                                      'address': address, 'mtu': net['mtu'], 'zone': net['zone'],
+                                      'overlay': net['overlay'], 'nat': net['nat'], 'icc': net['icc']}
+        p['names'].append(net['bridge'])
+        if net['backend'] == 'linux':
+            p['linux_bridges'].append({'name': net['bridge'], 'mtu': net['mtu'], 'addresses': [address],
+                                       'stp': False})
+        else:
+            # The internal port is the containers' gateway: on a VLAN network it is an access
+            # port of that VLAN like theirs (tunnel ports stay trunks).
+            p['ovs_bridges'].append({'name': net['bridge'], 'datapath_type': h['ovs_datapath'],
+                                     'ports': [{'name': net['bridge'], 'type': 'internal', 'tag': net['vlan'],
+                                                'mtu': net['mtu'], 'addresses': [address]}]})
+        remotes = [hosts[r]['underlay_address'] for r in net['hosts'] if r != host]
+        if net['overlay'] in KEY_RANGE and remotes:
+            if net['backend'] == 'linux':
+                dev = underlay_bridge or h['underlay_interface']
+                base = {'kind': LINUX_TUNNEL_KIND[net['overlay']], 'vni': net['key'],
+                        'local': h['underlay_address'], 'master': net['bridge'], 'mtu': net['mtu'],
+                        'learning': False}
+                if dev:
+                    base['dev'] = dev
+                if net['overlay'] in DEFAULT_UDP_PORT:
+                    base['port'] = net['port']
+                if net['overlay'] == 'vxlan':
+                    entry = dict(base, name=linux_tunnel_name('vxlan', net['name']), remotes=remotes)
+                    p['linux_tunnels'].append(entry)
+                    p['names'].append(entry['name'])
+                else:
+                    for remote in remotes:
+                        entry = dict(base, name=linux_tunnel_name(net['overlay'], net['name'], remote),
+                                     remotes=[remote])
+                        p['linux_tunnels'].append(entry)
+                        p['names'].append(entry['name'])
+            else:
+                entry = {'bridge': net['bridge'], 'network': net['name'], 'type': net['overlay'],
+                         'key': net['key'], 'local_ip': h['underlay_address'], 'remotes': remotes}
+                if net['overlay'] in DEFAULT_UDP_PORT:
+                    entry['dst_port'] = net['port']
+                p['ovs_tunnels'].append(entry)
+                p['names'].extend(ovs_tunnel_port_name(net['overlay'], net['name'], r) for r in remotes)
+        p['firewall']['networks'].append({'name': net['name'], 'subnet': net['subnet'], 'bridge': net['bridge'],
+                                          'nat': net['nat'], 'icc': net['icc'], 'zone': net['zone']})
+        if net['overlay'] in KEY_RANGE and remotes:
+            # With a netdev underlay bridge the kernel receives the peers' packets on the bridge's internal
+            # port or, when a peer resolved the address to the NIC's MAC, on the NIC itself: both are the underlay.
+            devices = [d for d in (underlay_bridge, h['underlay_interface']) if d] or [None]
+            for device in devices:
+                endpoint = {'network': net['name'], 'type': net['overlay'], 'local_address': h['underlay_address'],
+                            'device': device, 'peers': sorted(remotes)}
+                if net['overlay'] in DEFAULT_UDP_PORT:
+                    endpoint['port'] = net['port']
+                p['firewall']['tunnels'].append(endpoint)
+    if local:
+        p['firewall']['host_addresses'] = sorted(set(a for name in hosts for a in _host_addresses(hosts[name])))
+        for cname in sorted(containers):
+            c = containers[cname]
+            if c['host'] == host or c['host'] not in hosts:
+                continue
+            for pub in c['publish']:
+                if pub['bind'] == '0.0.0.0':
+                    targets = _host_addresses(hosts[c['host']])
+                else:
+                    targets = [a for a in [pub['bind']] if a in _host_addresses(hosts[c['host']])]
+                for address in targets:
+                    service = {'address': address, 'proto': pub['proto'], 'port': pub['host_port']}
+                    if service not in p['firewall']['host_services']:
+                        p['firewall']['host_services'].append(service)
+    here = set(n['zone'] for n in local)
+    for zone in sorted(zones):
+        for target in zones[zone]['allow_to']:
+            if zone in here and target in here and zone != target:
+                p['firewall']['flows'].append({'from': zone, 'to': target})
+    for cname in sorted(containers):
+        c = containers[cname]
+        if c['host'] != host:
+            continue
+        for itf in c['interfaces']:
+            net = nets[itf['network']]
+            prefix = int(net['subnet'].split('/')[1])
+            attach = {'container': c['ref'], 'container_type': c['ref_type'], 'ifname': itf['ifname'],
+                      'host_ifname': veth_host_name(cname, itf['ifname']), 'bridge': net['bridge'],
+                      'bridge_type': net['backend'], 'network': net['name'],
+                      'addresses': [_cidr(itf['address'], prefix)], 'mac': itf['mac'], 'mtu': net['mtu']}
+            if itf['gateway']:
+                attach['gateway'] = itf['gateway']
+                if itf['gateway_takeover']:
+                    attach['gateway_takeover'] = True
+            if net['backend'] == 'ovs' and net['vlan']:
+                attach['vlan_tag'] = net['vlan']
+            p['attachments'].append(attach)
+            p['names'].append(attach['host_ifname'])
+            if net['backend'] == 'ovs':
+                # the kernel also receives the frames of a host end on an OVS bridge (netdev datapath)
+                fw_net = [n for n in p['firewall']['networks'] if n['name'] == net['name']][0]
+                fw_net.setdefault('ports', []).append(attach['host_ifname'])
+        for pub in c['publish']:
+            address = [i['address'] for i in c['interfaces'] if i['network'] == pub['network']][0]
+            p['firewall']['publications'].append({
+                'name': '%s:%s/%d' % (cname, pub['proto'], pub['port']), 'network': pub['network'],
+                'proto': pub['proto'], 'host_port': pub['host_port'], 'bind_address': pub['bind'],
+                'container_address': address, 'container_port': pub['port']})
+    return p
