@@ -36,13 +36,14 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._names import OWNER_PREFIX
 
 try:
     string_types = (str, unicode)  # noqa: F821  (Python 2 compatibility for sanity)
 except NameError:
     string_types = (str,)
 
-MARK = "netwire:"
+MARK = OWNER_PREFIX  # our rules in other tables carry comments "netwire:<table>:..."
 DOCKER_TABLE = ("ip", "filter")
 DOCKER_USER = "DOCKER-USER"
 DIRECTIONS = ("from", "to")
