@@ -17,6 +17,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils import _validate
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import IDENT_RE, NAME_RE
 
+
 def _path(base, key):
     if isinstance(key, int) and not isinstance(key, bool):
         return '%s[%d]' % (base, key)
