@@ -37,7 +37,7 @@ def _fabric_owned(link):
     """Ours and of the fabric: a bridge or a kernel tunnel (not a container attachment)."""
     alias = link.get('alias') or ''
     return _names.is_owned(alias) and (alias in (BRIDGE_ALIAS, TUNNEL_ALIAS) or alias.startswith(TUNNEL_ALIAS + ':')
-                                  or alias.startswith(BRIDGE_ALIAS + ':'))
+                                       or alias.startswith(BRIDGE_ALIAS + ':'))
 
 
 def bridge_state(ctx, link, netns=None):
