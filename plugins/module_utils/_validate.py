@@ -34,28 +34,30 @@ def ifname(value, what='interface name'):
     return value
 
 
-def interface_address(value):
+def interface_address(value, what='address', host_prefix=False):
     """Parse 'address/prefix' into a canonical string such as '10.1.0.5/24'.
 
-    The prefix is required; the network and (IPv4) broadcast addresses of the
-    subnet are refused because a host cannot own them.
+    The prefix is required, unless ``host_prefix`` (ovs_bridge's port
+    addresses): then a bare IP gets /32 or /128. The network and (IPv4)
+    broadcast addresses of the subnet are refused because a host cannot own
+    them.
     """
     text = str(value).strip()
-    if '/' not in text:
-        raise InvalidParameter("address '%s' has no prefix length (write e.g. '10.1.0.5/24')" % text)
+    if '/' not in text and not host_prefix:
+        raise InvalidParameter("%s '%s' has no prefix length (write e.g. '10.1.0.5/24')" % (what, text))
     try:
         iface = ipaddress.ip_interface(text)
     except ValueError as exc:
-        raise InvalidParameter("address '%s' is not a valid CIDR: %s" % (text, exc))
+        raise InvalidParameter("%s '%s' is not a valid CIDR: %s" % (what, text, exc))
     net = iface.network
     host_bits = net.max_prefixlen - net.prefixlen
     if host_bits >= 2 or (net.version == 6 and host_bits >= 1):
         if iface.ip == net.network_address:
-            raise InvalidParameter("address '%s' is the network address of %s" % (text, net))
+            raise InvalidParameter("%s '%s' is the network address of %s" % (what, text, net))
         if net.version == 4 and iface.ip == net.broadcast_address:
-            raise InvalidParameter("address '%s' is the broadcast address of %s" % (text, net))
+            raise InvalidParameter("%s '%s' is the broadcast address of %s" % (what, text, net))
     if iface.ip.is_multicast or iface.ip.is_unspecified:
-        raise InvalidParameter("address '%s' cannot be assigned to an interface" % text)
+        raise InvalidParameter("%s '%s' cannot be assigned to an interface" % (what, text))
     return '%s/%d' % (iface.ip.compressed, net.prefixlen)
 
 

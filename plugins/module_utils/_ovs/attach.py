@@ -23,7 +23,7 @@ import functools
 
 
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs import netlink as _ovs_netlink
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import ethtool as _ethtool
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     NetwireError,
@@ -188,8 +188,8 @@ class OvsBridgeBackend(object):
             needs = not current
             if not needs:
                 try:
-                    needs = (_ovs_netlink.tx_checksum_enabled(host_ifname, netns)
-                             or _ovs_netlink.tx_checksum_enabled(ifname, peer_ns))
+                    needs = (_ethtool.tx_checksum_enabled(host_ifname, netns)
+                             or _ethtool.tx_checksum_enabled(ifname, peer_ns))
                 except (OSError, IOError):
                     needs = True
             if needs:
@@ -273,8 +273,8 @@ class OvsBridgeBackend(object):
 
     @staticmethod
     def _offload_off(host_ifname, netns, ifname, peer_ns):
-        _ovs_netlink.disable_tx_checksum(host_ifname, netns)
-        _ovs_netlink.disable_tx_checksum(ifname, peer_ns)
+        _ethtool.disable_tx_checksum(host_ifname, netns)
+        _ethtool.disable_tx_checksum(ifname, peer_ns)
 
     def _peer_netns(self, params):
         if self._netns_resolver is not None:
