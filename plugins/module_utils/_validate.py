@@ -19,18 +19,27 @@ import re
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 
 IFNAMSIZ = 15
-_IFNAME_RE = re.compile(r'^[^\s/:]+$')
+# The one interface-name rule (bridges, ports, tunnels, veth ends, firewall devices, the model):
+# - what the kernel refuses (dev_valid_name): empty, over 15 bytes, '.', '..', '/', ':' (the
+#   IPv4 label syntax, eth0:1), whitespace;
+# - and '"', which the kernel allows: our names are printed inside double quotes (nft text in
+#   the firewall's diff, actions, error messages) and nft's text syntax cannot escape it. nft's
+#   JSON, which the firewall sends, could carry it; no naming scheme needs it.
+# Anything else the kernel accepts is accepted, OVS included (its ports are kernel devices).
+_IFNAME_RE = re.compile(r'^[^\s/:"]+$')
 _MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 
 
 def ifname(value, what='interface name'):
-    """Validate a Linux interface name (at most 15 bytes, no '/', ':' or blanks)."""
+    """Validate an interface name (at most 15 bytes, no '/', ':', '"' or blanks; see ``_IFNAME_RE``)."""
     if not isinstance(value, str) or not value:
         raise InvalidParameter('%s must be a non-empty string' % what)
     if len(value.encode('utf-8')) > IFNAMSIZ:
-        raise InvalidParameter("%s '%s' is longer than %d characters" % (what, value, IFNAMSIZ))
+        raise InvalidParameter("%s '%s' is longer than %d characters (Linux allows at most %d bytes)"
+                               % (what, value, IFNAMSIZ, IFNAMSIZ))
     if value in ('.', '..') or not _IFNAME_RE.match(value):
-        raise InvalidParameter("%s '%s' contains characters Linux does not allow (blank, '/' or ':')" % (what, value))
+        raise InvalidParameter("%s '%s' contains characters Linux does not allow (blank, '/', ':' or '\"')"
+                               % (what, value))
     return value
 
 
@@ -72,13 +81,17 @@ def interface_addresses(values):
     return seen
 
 
-def ip_address(value, what='address'):
-    """Parse a plain IP address (no prefix)."""
+def ip_address(value, what='address', version=None):
+    """Parse a plain IP address (no prefix) into its compressed form; ``version=4``: IPv4 only."""
     text = str(value).strip()
     try:
-        return ipaddress.ip_address(text).compressed
+        addr = ipaddress.ip_address(text)
     except ValueError:
-        raise InvalidParameter("%s '%s' is not a valid IP address" % (what, text))
+        addr = None
+    if addr is None or (version is not None and addr.version != version):
+        raise InvalidParameter("%s '%s' is not %s" % (what, text, 'a valid IP address' if version is None
+                                                      else 'an IPv%d address' % version))
+    return addr.compressed
 
 
 def network(value, what='destination'):

@@ -30,7 +30,8 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     NotOwned,
     failure,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import check_ifname
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import valid
 
 
 def attach_ids(container, interface, network=None, bridge=None):
@@ -71,7 +72,7 @@ def is_netdev_bridge(snap, bridge):
 
 def plan_attach(snap, bridge, port, container, interface, network=None, tag=None, remove_stale=True):
     """Pure planner: (ops, actions) to make ``port`` an attachment port of ``bridge``."""
-    check_ifname(port, "port")
+    valid(v.ifname, port, "port name")
     if tag is not None and (isinstance(tag, bool) or not 0 <= int(tag) <= 4095):
         raise InvalidParameter("Invalid VLAN tag '%s' for port '%s': VLAN ids are 0..4095" % (tag, port))
     tag = None if tag is None else int(tag)

@@ -13,8 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import linkops as _linkops
@@ -26,16 +24,9 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     failure,
 )
 
-IFNAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 DATAPATH_TYPES = ("system", "netdev")
 FAIL_MODES = ("standalone", "secure")
 PORT_TYPES = ("system", "internal")
-
-
-def check_ifname(name, what):
-    if not isinstance(name, str) or not IFNAME_RE.match(name) or name in (".", ".."):
-        raise InvalidParameter(
-            "Invalid %s name '%s': at most 15 characters from letters, digits and _ . : -" % (what, name))
 
 
 def valid(normalize, value, what, **kwargs):
@@ -64,7 +55,7 @@ def _strmap(value, what):
 def normalize_params(params):
     """Validate and canonicalize module parameters (raises InvalidParameter)."""
     name = params["name"]
-    check_ifname(name, "bridge")
+    valid(v.ifname, name, "bridge name")
     p = {
         "name": name,
         "state": params.get("state") or "present",
@@ -87,7 +78,7 @@ def normalize_params(params):
             if isinstance(raw, str):
                 raw = {"name": raw}
             pname = raw.get("name")
-            check_ifname(pname, "port")
+            valid(v.ifname, pname, "port name")
             if pname in seen:
                 raise InvalidParameter("Invalid ports: '%s' is listed twice" % pname)
             seen.add(pname)
