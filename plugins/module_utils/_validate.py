@@ -94,17 +94,23 @@ def ip_address(value, what='address', version=None):
     return addr.compressed
 
 
-def network(value, what='destination'):
-    """Parse a route destination: a CIDR network, or 'default'."""
+def network(value, what='destination', version=None):
+    """Parse a network in CIDR form (host bits zero), or 'default' for a route destination.
+
+    ``version=4``: IPv4 only, and no 'default' (a firewall's subnet).
+    """
     text = str(value).strip()
-    if text in ('default', '0.0.0.0/0', '::/0'):
+    if version is None and text in ('default', '0.0.0.0/0', '::/0'):
         return text if text != 'default' else '0.0.0.0/0'
     if '/' not in text:
         raise InvalidParameter("%s '%s' has no prefix length" % (what, text))
     try:
-        return ipaddress.ip_network(text, strict=True).compressed
+        net = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
         raise InvalidParameter("%s '%s' is not a valid network: %s" % (what, text, exc))
+    if version is not None and net.version != version:
+        raise InvalidParameter("%s '%s' is not an IPv%d network" % (what, text, version))
+    return net.compressed
 
 
 def mac(value):

@@ -103,3 +103,11 @@ def test_port_addresses_may_omit_the_prefix_only_when_asked():
     assert v.interface_address("fd00::1", host_prefix=True) == "fd00::1/128"
     with pytest.raises(InvalidParameter, match="has no prefix length"):
         v.interface_address("10.0.0.1")
+
+
+def test_firewall_subnets_are_ipv4_networks_without_default():
+    assert v.network("10.1.0.0/24", "subnet", version=4) == "10.1.0.0/24"
+    for bad, fragment in (("default", "no prefix length"), ("fd00::/64", "not an IPv4 network"),
+                          ("10.1.0.1/24", "not a valid network"), ("10.1.0.0", "no prefix length")):
+        with pytest.raises(InvalidParameter, match=fragment):
+            v.network(bad, "subnet", version=4)

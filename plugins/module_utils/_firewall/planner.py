@@ -257,13 +257,10 @@ def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE
         name = _name(raw.get("name"), "network")
         if name in by_name:
             raise _bad("network", name, "network defined twice")
-        subnet_text = raw.get("subnet")
         try:
-            subnet = ipaddress.IPv4Network(u"%s" % subnet_text, strict=True)
-        except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError) as exc:
-            raise _bad("network", name, "subnet %r is not an IPv4 network in CIDR form (%s)" % (subnet_text, exc))
-        if "/" not in str(subnet_text):
-            raise _bad("network", name, "subnet %r needs a prefix length" % (subnet_text,))
+            subnet = ipaddress.IPv4Network(v.network(raw.get("subnet"), "subnet", version=4))
+        except InvalidParameter as exc:
+            raise _bad("network", name, str(exc))
         bridge = raw.get("bridge")
         _ifname(bridge, "network", name, "bridge")
         if bridge in by_bridge:
