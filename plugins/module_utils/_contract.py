@@ -185,6 +185,9 @@ class Context(object):
     def ipr(self, netns=None):
         return self.netlink.ipr(netns)
 
+    def read_link(self, name, netns=None):
+        return self.netlink.read_link(name, netns)
+
     def invalidate(self, netns=None):
         self.netlink.invalidate(netns)
 

@@ -19,43 +19,54 @@ import re
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 
 IFNAMSIZ = 15
-_IFNAME_RE = re.compile(r'^[^\s/:]+$')
+# The one interface-name rule (bridges, ports, tunnels, veth ends, firewall devices, the model):
+# - what the kernel refuses (dev_valid_name): empty, over 15 bytes, '.', '..', '/', ':' (the
+#   IPv4 label syntax, eth0:1), whitespace;
+# - and '"', which the kernel allows: our names are printed inside double quotes (nft text in
+#   the firewall's diff, actions, error messages) and nft's text syntax cannot escape it. nft's
+#   JSON, which the firewall sends, could carry it; no naming scheme needs it.
+# Anything else the kernel accepts is accepted, OVS included (its ports are kernel devices).
+_IFNAME_RE = re.compile(r'^[^\s/:"]+$')
 _MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 
 
 def ifname(value, what='interface name'):
-    """Validate a Linux interface name (at most 15 bytes, no '/', ':' or blanks)."""
+    """Validate an interface name (at most 15 bytes, no '/', ':', '"' or blanks; see ``_IFNAME_RE``)."""
     if not isinstance(value, str) or not value:
         raise InvalidParameter('%s must be a non-empty string' % what)
     if len(value.encode('utf-8')) > IFNAMSIZ:
-        raise InvalidParameter("%s '%s' is longer than %d characters" % (what, value, IFNAMSIZ))
+        raise InvalidParameter("%s '%s' is longer than %d characters (Linux allows at most %d bytes)"
+                               % (what, value, IFNAMSIZ, IFNAMSIZ))
     if value in ('.', '..') or not _IFNAME_RE.match(value):
-        raise InvalidParameter("%s '%s' contains characters Linux does not allow (blank, '/' or ':')" % (what, value))
+        raise InvalidParameter("%s '%s' contains characters Linux does not allow (blank, '/', ':' or '\"')"
+                               % (what, value))
     return value
 
 
-def interface_address(value):
+def interface_address(value, what='address', host_prefix=False):
     """Parse 'address/prefix' into a canonical string such as '10.1.0.5/24'.
 
-    The prefix is required; the network and (IPv4) broadcast addresses of the
-    subnet are refused because a host cannot own them.
+    The prefix is required, unless ``host_prefix`` (ovs_bridge's port
+    addresses): then a bare IP gets /32 or /128. The network and (IPv4)
+    broadcast addresses of the subnet are refused because a host cannot own
+    them.
     """
     text = str(value).strip()
-    if '/' not in text:
-        raise InvalidParameter("address '%s' has no prefix length (write e.g. '10.1.0.5/24')" % text)
+    if '/' not in text and not host_prefix:
+        raise InvalidParameter("%s '%s' has no prefix length (write e.g. '10.1.0.5/24')" % (what, text))
     try:
         iface = ipaddress.ip_interface(text)
     except ValueError as exc:
-        raise InvalidParameter("address '%s' is not a valid CIDR: %s" % (text, exc))
+        raise InvalidParameter("%s '%s' is not a valid CIDR: %s" % (what, text, exc))
     net = iface.network
     host_bits = net.max_prefixlen - net.prefixlen
     if host_bits >= 2 or (net.version == 6 and host_bits >= 1):
         if iface.ip == net.network_address:
-            raise InvalidParameter("address '%s' is the network address of %s" % (text, net))
+            raise InvalidParameter("%s '%s' is the network address of %s" % (what, text, net))
         if net.version == 4 and iface.ip == net.broadcast_address:
-            raise InvalidParameter("address '%s' is the broadcast address of %s" % (text, net))
+            raise InvalidParameter("%s '%s' is the broadcast address of %s" % (what, text, net))
     if iface.ip.is_multicast or iface.ip.is_unspecified:
-        raise InvalidParameter("address '%s' cannot be assigned to an interface" % text)
+        raise InvalidParameter("%s '%s' cannot be assigned to an interface" % (what, text))
     return '%s/%d' % (iface.ip.compressed, net.prefixlen)
 
 
@@ -70,26 +81,36 @@ def interface_addresses(values):
     return seen
 
 
-def ip_address(value, what='address'):
-    """Parse a plain IP address (no prefix)."""
+def ip_address(value, what='address', version=None):
+    """Parse a plain IP address (no prefix) into its compressed form; ``version=4``: IPv4 only."""
     text = str(value).strip()
     try:
-        return ipaddress.ip_address(text).compressed
+        addr = ipaddress.ip_address(text)
     except ValueError:
-        raise InvalidParameter("%s '%s' is not a valid IP address" % (what, text))
+        addr = None
+    if addr is None or (version is not None and addr.version != version):
+        raise InvalidParameter("%s '%s' is not %s" % (what, text, 'a valid IP address' if version is None
+                                                      else 'an IPv%d address' % version))
+    return addr.compressed
 
 
-def network(value, what='destination'):
-    """Parse a route destination: a CIDR network, or 'default'."""
+def network(value, what='destination', version=None):
+    """Parse a network in CIDR form (host bits zero), or 'default' for a route destination.
+
+    ``version=4``: IPv4 only, and no 'default' (a firewall's subnet).
+    """
     text = str(value).strip()
-    if text in ('default', '0.0.0.0/0', '::/0'):
+    if version is None and text in ('default', '0.0.0.0/0', '::/0'):
         return text if text != 'default' else '0.0.0.0/0'
     if '/' not in text:
         raise InvalidParameter("%s '%s' has no prefix length" % (what, text))
     try:
-        return ipaddress.ip_network(text, strict=True).compressed
+        net = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
         raise InvalidParameter("%s '%s' is not a valid network: %s" % (what, text, exc))
+    if version is not None and net.version != version:
+        raise InvalidParameter("%s '%s' is not an IPv%d network" % (what, text, version))
+    return net.compressed
 
 
 def mac(value):

@@ -11,61 +11,24 @@ Expectations are written out by hand from examples/model (see test_site.py).
 """
 
 import json
-import re
-import shutil
 
 import pytest
-import yaml
 
-from tests.lab.core import REPO, ensure_container, sh
 from tests.integration.docker_firewall import add_docker_chains, remove_docker_chains, table_json
+from tests.integration.site_helpers import Containers, copy_example, ok
 
 pytestmark = pytest.mark.lab
 
-EXAMPLE = REPO / "examples" / "model"
-CONTAINERS = ("web1", "web2", "app1", "db1")
-DOCKER = {}
+DOCKER = Containers(tcp_port=7002)
+container_address, ping, tcp = DOCKER.address, DOCKER.ping, DOCKER.tcp
 NETWORKS = {"host1": ["app", "dmz"], "host2": ["app", "backend", "dmz"], "host3": ["app", "backend"]}
 SUBNETS = {"dmz": "10.10.0.0/24", "app": "10.20.0.0/24", "backend": "10.30.0.0/24"}
 REACH = {
     ("web1", "app1"): True, ("web2", "app1"): True, ("app1", "db1"): True,   # declared flows, across hosts
     ("app1", "web1"): False, ("db1", "app1"): False, ("web1", "db1"): False,  # not declared
 }
-ADDRESS = re.compile(r"inet (\d+\.\d+\.\d+\.\d+)/(\d+)")
 GUARD = "nwtest_guard"
 STATE = {}
-
-
-def ok(run, what):
-    assert run.rc == 0, "%s failed: %r" % (what, run)
-    return run
-
-
-def container_address(name):
-    out = sh(["docker", "exec", DOCKER[name], "ip", "-o", "-4", "addr", "show", "dev", "eth1"], check=False).stdout
-    found = ADDRESS.search(out)
-    return found.group(1) if found else None
-
-
-def ping(src, dst_ip):
-    return sh(["docker", "exec", DOCKER[src], "ping", "-c", "2", "-i", "0.2", "-W", "2", "-q", dst_ip],
-              check=False, timeout=15).returncode == 0
-
-
-def tcp(src, dst, dst_ip, port=7002):
-    """A one-shot bounded TCP exchange: True when the client got the server's greeting."""
-    sh(["docker", "exec", "-d", DOCKER[dst], "timeout", "8", "nc", "-l", "-p", str(port), "-e", "echo", "hi-" + dst])
-    try:
-        for _attempt in range(10):
-            out = sh(["docker", "exec", DOCKER[src], "timeout", "3", "nc", "-w", "2", dst_ip, str(port)],
-                     check=False, timeout=10, input="")
-            if ("hi-" + dst) in out.stdout:
-                return True
-            if "refused" not in out.stderr + out.stdout:
-                return False
-        return False
-    finally:
-        sh(["docker", "exec", DOCKER[dst], "pkill", "-f", "nc -l -p %d" % port], check=False)
 
 
 def docker_tables(host):
@@ -81,14 +44,7 @@ def our_tables(host):
 @pytest.fixture(scope="module")
 def docker_site(lab, tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("docker-model") / "model"
-    shutil.copytree(str(EXAMPLE), str(model_dir))
-    all_vars = model_dir / "group_vars" / "all.yml"
-    model = yaml.safe_load(all_vars.read_text())
-    for name in CONTAINERS:
-        DOCKER[name] = "lab%d-dk-%s" % (lab.instance, name)
-        model["netwire_containers"][name]["ref"] = DOCKER[name]
-        ensure_container(DOCKER[name], lab.instance)
-    all_vars.write_text(yaml.safe_dump(model, sort_keys=False))
+    copy_example(model_dir, DOCKER, lab.instance, prefix="dk-")
     STATE["model"] = model_dir
     # a lab kept up (NETWIRE_LAB_REUSE=1) may hold another deployment: start clean
     lab.playbook("playbooks/down.yml", [model_dir])
@@ -102,8 +58,7 @@ def docker_site(lab, tmp_path_factory):
     for h in lab.hosts:
         remove_docker_chains(h)
         h.run(["nft", "delete", "table", "inet", GUARD], check=False)
-    for name in CONTAINERS:
-        sh(["docker", "rm", "-f", DOCKER[name]], check=False)
+    DOCKER.remove()
 
 
 def test_docker_policy_is_drop_in_the_lab(docker_site, lab):
@@ -151,17 +106,8 @@ def test_zone_flows(docker_site, pair):
 
 
 def test_published_port_from_the_outside(docker_site, lab):
-    sh(["docker", "exec", "-d", DOCKER["web1"], "timeout", "10", "nc", "-l", "-p", "80", "-e", "echo", "hello-web1"])
-    host1 = lab.host("host1")
-    try:
-        for _attempt in range(10):
-            out = lab.outside.run(["timeout", "3", "busybox", "nc", "-w", "2", host1.underlay_ip, "8080"],
-                                  check=False, input="")
-            if "hello-web1" in out.stdout:
-                break
-        assert "hello-web1" in out.stdout, out
-    finally:
-        sh(["docker", "exec", DOCKER["web1"], "pkill", "-f", "nc -l -p 80"], check=False)
+    out = DOCKER.published_reply(lab)
+    assert "hello-web1" in out.stdout, out
 
 
 def test_net_info_reports_dockers_firewall(docker_site, lab):

@@ -12,31 +12,23 @@ The example model is built, rebuilt (0 changed, no pip), checked and taken down.
 import json
 import os
 import re
-import shutil
 
 import pytest
 import yaml
 
-from tests.lab.core import REPO, SYSTEM_PYTHON, ensure_container, render_inventory, sh, venv_python
+from tests.lab.core import REPO, SYSTEM_PYTHON, render_inventory, venv_python
+from tests.integration.site_helpers import Containers, copy_example, ok, owned_state
 
 pytestmark = pytest.mark.lab
 
-EXAMPLE = REPO / "examples" / "model"
-CONTAINERS = ("web1", "web2", "app1", "db1")
 VENV = "/opt/netwire/venv"
 PINS = dict(line.split("==") for line in (REPO / "requirements" / "hosts.txt").read_text().split()
             if "==" in line)
 INSTALL_TASK = "TASK [netwire.fabric.host_prep : Install the modules' libraries into their virtualenv]"
-ADDRESS = re.compile(r"inet (\d+\.\d+\.\d+\.\d+)/")
 
 
 class Ctx(object):
     pass
-
-
-def ok(run, what):
-    assert run.rc == 0, "%s failed: %r" % (what, run)
-    return run
 
 
 def task_hosts(run, title):
@@ -46,15 +38,6 @@ def task_hosts(run, title):
         return set()
     block = out.split(title, 1)[1].split("\nTASK [", 1)[0].split("\nPLAY ", 1)[0]
     return set(re.findall(r"^(?:ok|changed): \[([^\]]+)\]", block, re.M))
-
-
-def owned_state(host):
-    links = [l["ifname"] for l in host.json(["ip", "-j", "link"])
-             if (l.get("ifalias") or "").startswith("netwire:")]
-    bridges = host.run(["ovs-vsctl", "list-br"]).stdout.split()
-    tables = [t["table"]["name"] for t in json.loads(host.run(["nft", "-j", "list", "tables"]).stdout)["nftables"]
-              if "table" in t and t["table"]["name"].startswith("netwire")]
-    return {"links": links, "ovs_bridges": bridges, "nft_tables": tables}
 
 
 @pytest.fixture(scope="module")
@@ -71,23 +54,15 @@ def ctx(lab, tmp_path_factory):
     c.inventory.write_text(render_inventory(lab.hosts, lab.ssh_dir / "id_ed25519", lab.ssh_dir / "known_hosts",
                                             venv_python(), system_python=("host1",)))
     c.model = tmp / "model"
-    shutil.copytree(str(EXAMPLE), str(c.model))
-    all_vars = c.model / "group_vars" / "all.yml"
-    model = yaml.safe_load(all_vars.read_text())
-    c.docker = {}
-    for name in CONTAINERS:
-        c.docker[name] = "lab%d-hp-%s" % (lab.instance, name)
-        model["netwire_containers"][name]["ref"] = c.docker[name]
-        ensure_container(c.docker[name], lab.instance)
-    all_vars.write_text(yaml.safe_dump(model, sort_keys=False))
+    c.docker = Containers()
+    copy_example(c.model, c.docker, lab.instance, prefix="hp-")
     c.play = lambda playbook, **kw: lab.playbook(playbook, [c.model], inventory=c.inventory, **kw)
     c.prep_only = tmp / "prep.yml"
     c.prep_only.write_text(yaml.safe_dump([{"name": "Prepare host1", "hosts": "host1", "gather_facts": True,
                                             "roles": [{"role": "netwire.fabric.host_prep"}]}]))
     yield c
     c.play("playbooks/down.yml")
-    for name in CONTAINERS:
-        sh(["docker", "rm", "-f", c.docker[name]], check=False)
+    c.docker.remove()
     host1.run(["rm", "-rf", VENV])
 
 
@@ -122,10 +97,9 @@ def test_site_converges_with_the_modules_in_their_own_virtualenv(ctx):
     assert ctx.lab.host("host2").run(["test", "-e", VENV], check=False).returncode != 0
     assert not os.path.exists(VENV), "the machine's own %s exists" % VENV
     # The modules ran on host1: web1 (there) reaches web2 (host2) over the dmz network.
-    out = sh(["docker", "exec", ctx.docker["web2"], "ip", "-o", "-4", "addr", "show", "dev", "eth1"]).stdout
-    web2 = ADDRESS.search(out).group(1)
-    assert sh(["docker", "exec", ctx.docker["web1"], "ping", "-c", "2", "-i", "0.2", "-W", "2", "-q", web2],
-              check=False, timeout=15).returncode == 0
+    web2 = ctx.docker.address("web2")
+    assert web2, "web2 has no address on eth1"
+    assert ctx.docker.ping("web1", web2)
 
 
 def test_rerun_changes_nothing_and_runs_no_pip(ctx):

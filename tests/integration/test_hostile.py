@@ -15,51 +15,17 @@ Expectations are written out by hand from examples/model (see test_site.py).
 """
 
 import json
-import shutil
 
 import pytest
-import yaml
 
-from tests.lab.core import REPO, ensure_container, sh
+from tests.lab.core import REPO, sh
+from tests.integration.site_helpers import CONTAINERS, Containers, copy_example
+from tests.spec._state import ATTACK   # the hand-made frames, shared with the spec suite
 
 pytestmark = pytest.mark.lab
 
-EXAMPLE = REPO / "examples" / "model"
-CONTAINERS = ("web1", "web2", "app1", "db1")
 FAKE_SOURCE = {"app": "10.20.0.250", "backend": "10.30.0.250"}   # unused addresses of the victim's subnet
 SPOOFED_APP = "10.20.0.199"                                        # an app address a dmz container takes
-
-# A VXLAN frame carrying Ethernet / IPv4 / ICMP echo request, sent 3 times over UDP.
-VXLAN_SENDER = r'''
-import socket, struct, sys
-target, port, vni, dmac, dip, sip = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    total = (total >> 16) + (total & 0xFFFF)
-    total += total >> 16
-    return (~total) & 0xFFFF
-
-payload = b"netwire-injected" * 2
-icmp = struct.pack("!BBHHH", 8, 0, 0, 0x4e57, 1) + payload
-icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
-ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
-                 socket.inet_aton(sip), socket.inet_aton(dip))
-ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-eth = bytes.fromhex(dmac.replace(":", "")) + bytes.fromhex("02004e570001") + b"\x08\x00"
-frame = struct.pack("!II", 0x08000000, vni << 8) + eth + ip + icmp
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-sent = 0
-for _ in range(3):
-    try:
-        s.sendto(frame, (target, port))
-        sent += 1
-    except OSError:
-        pass
-print(sent)
-'''
 
 # TCP connect with a deadline: prints "connected" or the error.
 CONNECT = r'''
@@ -87,7 +53,7 @@ class Site(object):
     def __init__(self, lab, model_dir):
         self.lab = lab
         self.model = model_dir
-        self.docker = dict((c, "lab%d-%s" % (lab.instance, c)) for c in CONTAINERS)
+        self.docker = Containers()
 
     def pid(self, name):
         return int(sh(["docker", "inspect", "-f", "{{.State.Pid}}", self.docker[name]]).stdout.strip())
@@ -117,7 +83,7 @@ class Site(object):
     def inject(self, where, target, port, vni, victim, subnet_key):
         """Send 3 VXLAN frames to target:port (VNI vni) aimed at the victim container; from
         a container (name), the outside host ("outside") or a lab host (LabHost)."""
-        args = [PY, "-c", VXLAN_SENDER, target, str(port), str(vni), self.link(victim)["address"],
+        args = [PY, "-c", ATTACK, "vxlan", target, str(port), str(vni), self.link(victim)["address"],
                 self.address(victim), FAKE_SOURCE[subnet_key]]
         if where == "outside":
             out = self.lab.outside.run(args, check=False)
@@ -140,20 +106,13 @@ class Site(object):
 @pytest.fixture(scope="module")
 def site(lab, tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("hostile") / "model"
-    shutil.copytree(str(EXAMPLE), str(model_dir))
-    all_vars = model_dir / "group_vars" / "all.yml"
-    model = yaml.safe_load(all_vars.read_text())
     s = Site(lab, model_dir)
-    for name in CONTAINERS:
-        model["netwire_containers"][name]["ref"] = s.docker[name]
-        ensure_container(s.docker[name], lab.instance)
-    all_vars.write_text(yaml.safe_dump(model, sort_keys=False))
+    copy_example(model_dir, s.docker, lab.instance)
     run = lab.playbook("playbooks/site.yml", [model_dir])
     assert run.rc == 0, run
     yield s
     lab.playbook("playbooks/down.yml", [model_dir])
-    for name in CONTAINERS:
-        sh(["docker", "rm", "-f", s.docker[name]], check=False)
+    s.docker.remove()
 
 
 # ---------------------------------------------------------------- injected tunnel frames

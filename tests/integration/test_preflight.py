@@ -24,14 +24,13 @@ import time
 import pytest
 import yaml
 
-from tests.lab.core import REPO, ensure_container, sh
+from tests.lab.core import sh
+from tests.integration.site_helpers import CONTAINERS, EXAMPLE, Containers, ok
 
 pytestmark = pytest.mark.lab
 
-EXAMPLE = REPO / "examples" / "model"
-CONTAINERS = ("web1", "web2", "app1", "db1")
-DOCKER = {}
-ADDRESS = re.compile(r"inet (\d+\.\d+\.\d+\.\d+)/(\d+)")
+DOCKER = Containers(tcp_port=7002)
+address, tcp = DOCKER.address, DOCKER.tcp
 TASK = re.compile(r"^TASK \[(.+?)\] \*+$")
 STATUS = re.compile(r"^(ok|changed|skipping|failed|fatal): \[([^\]]+)\]")
 
@@ -43,8 +42,8 @@ class Model(object):
         self.path = path
         self.vars = path / "group_vars" / "all.yml"
         self.data = yaml.safe_load(self.vars.read_text())
+        DOCKER.name(instance)
         for name in CONTAINERS:
-            DOCKER[name] = "lab%d-%s" % (instance, name)
             self.data["netwire_containers"][name]["ref"] = DOCKER[name]
         self.pristine = json.loads(json.dumps(self.data))
         self.save()
@@ -62,24 +61,16 @@ def model(lab, tmp_path_factory):
     path = tmp_path_factory.mktemp("preflight") / "model"
     shutil.copytree(str(EXAMPLE), str(path))
     m = Model(path, lab.instance)
-    for name in CONTAINERS:
-        ensure_container(DOCKER[name], lab.instance)
+    DOCKER.ensure(lab.instance)
     yield m
     lab.playbook("playbooks/down.yml", [path])
-    for name in CONTAINERS:
-        sh(["docker", "rm", "-f", DOCKER[name]], check=False)
-
-
-def ok(run, what):
-    assert run.rc == 0, "%s failed: %r" % (what, run)
-    return run
+    DOCKER.remove()
 
 
 def fresh(lab, model):
     """Nothing of ours on any host, every container without our interfaces."""
     ok(lab.playbook("playbooks/down.yml", [model.path]), "down.yml")
-    for name in CONTAINERS:
-        ensure_container(DOCKER[name], lab.instance)
+    DOCKER.ensure(lab.instance)
     for h in lab.hosts:
         assert not [l for l in h.json(["ip", "-j", "link"]) if (l.get("ifalias") or "").startswith("netwire:")]
         assert h.run(["ovs-vsctl", "list-br"]).stdout.split() == []
@@ -168,40 +159,9 @@ def task_flags(run):
     return flags
 
 
-def address(name, ifname="eth1"):
-    out = sh(["docker", "exec", DOCKER[name], "ip", "-o", "-4", "addr", "show", "dev", ifname], check=False).stdout
-    found = ADDRESS.search(out)
-    return found.group(1) if found else None
-
-
-def tcp(src, dst, dst_ip, port=7002):
-    """One bounded TCP exchange: True when the client got the server's greeting."""
-    sh(["docker", "exec", "-d", DOCKER[dst], "timeout", "8", "nc", "-l", "-p", str(port), "-e", "echo", "hi-" + dst])
-    try:
-        for _attempt in range(10):
-            out = sh(["docker", "exec", DOCKER[src], "timeout", "3", "nc", "-w", "2", dst_ip, str(port)],
-                     check=False, timeout=10, input="")
-            if ("hi-" + dst) in out.stdout:
-                return True
-            if "refused" not in out.stderr + out.stdout:
-                return False
-        return False
-    finally:
-        sh(["docker", "exec", DOCKER[dst], "pkill", "-f", "nc -l -p %d" % port], check=False)
-
-
 def published_port_answers(lab):
     """The outside host reaches web1's port 80 through host1's published 8080."""
-    sh(["docker", "exec", "-d", DOCKER["web1"], "timeout", "10", "nc", "-l", "-p", "80", "-e", "echo", "hello-web1"])
-    try:
-        for _attempt in range(10):
-            out = lab.outside.run(["timeout", "3", "busybox", "nc", "-w", "2", lab.host("host1").underlay_ip, "8080"],
-                                  check=False, input="")
-            if "hello-web1" in out.stdout:
-                return True
-        return False
-    finally:
-        sh(["docker", "exec", DOCKER["web1"], "pkill", "-f", "nc -l -p 80"], check=False)
+    return "hello-web1" in DOCKER.published_reply(lab).stdout
 
 
 # ---------------------------------------------------------------- check mode on a fresh lab

@@ -7,22 +7,16 @@ zones: dmz -> app -> backend), not computed by the collection's own model code,
 so that this test checks the collection instead of repeating it.
 """
 
-import json
-import re
-import shutil
-
 import pytest
 import yaml
 
-from tests.lab.core import REPO, ensure_container, sh
+from tests.lab.core import ensure_container, sh
+from tests.integration.site_helpers import CONTAINERS, Containers, copy_example, ok, owned_state
 
 pytestmark = pytest.mark.lab
 
-EXAMPLE = REPO / "examples" / "model"
-CONTAINERS = ("web1", "web2", "app1", "db1")
-# Docker container names are global to the machine: each lab instance refers
-# to its own containers (the model's ``ref``), so that labs can run side by side.
-DOCKER = {}
+DOCKER = Containers(tcp_port=7001)
+container_address, ping, tcp = DOCKER.address, DOCKER.ping, DOCKER.tcp
 MODEL = None
 
 # (source, destination): may a new connection be opened?
@@ -34,68 +28,17 @@ REACH = {
     ("db1", "app1"): False, ("db1", "web1"): False,      # backend -> anything: not allowed
     ("web1", "db1"): False, ("web2", "db1"): False,      # dmz -> backend: not allowed
 }
-ADDRESS = re.compile(r"inet (\d+\.\d+\.\d+\.\d+)/(\d+)")
-
-
-def ok(run, what):
-    assert run.rc == 0, "%s failed: %r" % (what, run)
-    return run
-
-
-def container_address(name):
-    out = sh(["docker", "exec", DOCKER[name], "ip", "-o", "-4", "addr", "show", "dev", "eth1"], check=False).stdout
-    found = ADDRESS.search(out)
-    return found.group(1) if found else None
-
-
-def ping(src, dst_ip):
-    return sh(["docker", "exec", DOCKER[src], "ping", "-c", "2", "-i", "0.2", "-W", "2", "-q", dst_ip],
-              check=False, timeout=15).returncode == 0
-
-
-def tcp(src, dst, dst_ip, port=7001):
-    """A one-shot bounded TCP exchange: True when the client got the server's greeting."""
-    sh(["docker", "exec", "-d", DOCKER[dst], "timeout", "8", "nc", "-l", "-p", str(port), "-e", "echo", "hi-" + dst])
-    try:
-        for _attempt in range(10):
-            out = sh(["docker", "exec", DOCKER[src], "timeout", "3", "nc", "-w", "2", dst_ip, str(port)],
-                     check=False, timeout=10, input="")
-            if ("hi-" + dst) in out.stdout:
-                return True
-            if "refused" not in out.stderr + out.stdout:
-                return False
-        return False
-    finally:
-        sh(["docker", "exec", DOCKER[dst], "pkill", "-f", "nc -l -p %d" % port], check=False)
-
-
-def owned_state(host):
-    """Everything netwire.fabric could have left on a lab host."""
-    links = [l["ifname"] for l in host.json(["ip", "-j", "link"])
-             if (l.get("ifalias") or "").startswith("netwire:")]
-    bridges = host.run(["ovs-vsctl", "list-br"]).stdout.split()
-    tables = [t["table"]["name"] for t in json.loads(host.run(["nft", "-j", "list", "tables"]).stdout)["nftables"]
-              if "table" in t and t["table"]["name"].startswith("netwire")]
-    return {"links": links, "ovs_bridges": bridges, "nft_tables": tables}
 
 
 @pytest.fixture(scope="module")
 def site(lab, tmp_path_factory):
     global MODEL
     MODEL = tmp_path_factory.mktemp("model") / "model"
-    shutil.copytree(str(EXAMPLE), str(MODEL))
-    all_vars = MODEL / "group_vars" / "all.yml"
-    model = yaml.safe_load(all_vars.read_text())
-    for name in CONTAINERS:
-        DOCKER[name] = "lab%d-%s" % (lab.instance, name)
-        model["netwire_containers"][name]["ref"] = DOCKER[name]
-        ensure_container(DOCKER[name], lab.instance)
-    all_vars.write_text(yaml.safe_dump(model, sort_keys=False))
+    copy_example(MODEL, DOCKER, lab.instance)
     first = lab.playbook("playbooks/site.yml", [MODEL])
     yield first
     lab.playbook("playbooks/down.yml", [MODEL])
-    for name in CONTAINERS:
-        sh(["docker", "rm", "-f", DOCKER[name]], check=False)
+    DOCKER.remove()
 
 
 def test_site_builds_the_example_on_every_host(site, lab):
@@ -143,17 +86,8 @@ def test_nat_egress_only_for_networks_with_nat(site, lab):
 
 
 def test_published_port_answers_from_the_outside_host(site, lab):
-    sh(["docker", "exec", "-d", DOCKER["web1"], "timeout", "10", "nc", "-l", "-p", "80", "-e", "echo", "hello-web1"])
-    host1 = lab.host("host1")
-    try:
-        for _attempt in range(10):
-            out = lab.outside.run(["timeout", "3", "busybox", "nc", "-w", "2", host1.underlay_ip, "8080"],
-                                  check=False, input="")
-            if "hello-web1" in out.stdout:
-                break
-        assert "hello-web1" in out.stdout, out
-    finally:
-        sh(["docker", "exec", DOCKER["web1"], "pkill", "-f", "nc -l -p 80"], check=False)
+    out = DOCKER.published_reply(lab)
+    assert "hello-web1" in out.stdout, out
 
 
 def test_restarted_container_is_reattached_with_the_same_address(site, lab):

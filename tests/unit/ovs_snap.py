@@ -105,9 +105,9 @@ class FakeNetlink(object):
         pass
 
 
-def ovs_ctx(client, check_mode=False, ipr=None):
+def ovs_ctx(client, check_mode=False, ipr=None, netlink=None):
     """A run's Context over a FakeClient (its OVSDB transaction) and an IPRoute stand-in."""
     from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context
     from ansible_collections.netwire.fabric.plugins.module_utils._ovs.transaction import OvsTransaction
 
-    return Context(check_mode, netlink=FakeNetlink(ipr), ovs=OvsTransaction(client=client, check_mode=check_mode))
+    return Context(check_mode, netlink=netlink or FakeNetlink(ipr), ovs=OvsTransaction(client=client, check_mode=check_mode))

@@ -112,3 +112,33 @@ def test_expected_links_exist_only_in_check_mode(monkeypatch):
     with Context(False, netlink=_netlink.NetlinkSession(check_mode=False)) as ctx:
         ctx.expect("nw-new", "bridge")
         assert ctx.link("nw-new") is None
+
+
+def test_ignored_errno_returns_none_and_read_link_bypasses_the_cache(monkeypatch):
+    monkeypatch.setattr(_netlink, "IPRoute", CountingIPRoute)
+    with _netlink.NetlinkSession() as ctx:
+        assert ctx.call("create", "bridge", "br", "link", "add", kind="bridge", ignore=(17,)) is None
+        with pytest.raises(BackendError, match="Failed to read link 'nw-app'"):
+            ctx.read_link("nw-app")
+
+
+def test_links_created_by_others_are_waited_for_and_converged():
+    """OVS internal ports: ovs-vswitchd creates them, the collection sets their addresses and up state."""
+    import errno
+
+    from tests.unit.linux_fakes import FakeSession, link
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux import linkops
+
+    class Session(FakeSession):
+        def read_link(self, name, netns=None):
+            return self.link(name, netns)
+
+    ctx = Session([link(7, "br-x", up=False)], addresses={(None, 7): ["10.0.0.9/24", "10.0.0.10/24"]})
+    state = linkops.link_state(ctx, "br-x")
+    assert state == {"exists": True, "up": False, "addresses": ["10.0.0.10/24", "10.0.0.9/24"]}
+    assert linkops.link_state(ctx, "nope") == {"exists": False, "up": False, "addresses": []}
+    add, remove = linkops.diff_addresses(state["addresses"], ["10.0.0.1/24", "10.0.0.9/24"])
+    linkops.converge_link(ctx, "br-x", add, remove, what="OVS internal port")
+    assert [(m, a[0], k.get("address"), k.get("state")) for m, a, k in ctx.calls] == [
+        ("addr", "del", "10.0.0.10", None), ("addr", "add", "10.0.0.1", None), ("link", "set", None, "up")]
+    assert ctx.calls[1][2]["ignore"] == (errno.EEXIST,), "an address already there is not an error"

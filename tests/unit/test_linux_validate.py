@@ -13,7 +13,7 @@ def test_valid_interface_names(name):
 
 @pytest.mark.parametrize("name,fragment", [
     ("a" * 16, "longer than 15"), ("", "non-empty"), ("a/b", "characters"), ("a b", "characters"),
-    ("a:b", "characters"), (".", "characters"),
+    ("a:b", "characters"), (".", "characters"), ('a"b', "characters"),
 ])
 def test_bad_interface_names(name, fragment):
     with pytest.raises(InvalidParameter, match=fragment):
@@ -57,3 +57,57 @@ def test_network_destinations():
         v.network("10.9.0.1/16")
     with pytest.raises(InvalidParameter, match="no prefix"):
         v.network("10.9.0.0")
+
+
+@pytest.mark.parametrize("name,ok", [
+    ("eth1", True), ("br-app.10", True), ("nw@x", True), ("a" * 15, True),
+    ("a" * 16, False), ("br:0", False), ('br"0', False), ("a b", False), ("a/b", False), ("..", False),
+])
+def test_one_interface_name_rule_for_linux_ovs_and_the_firewall(name, ok):
+    """linux_*/container_attach (``_validate.ifname``), ovs_bridge/ovs_tunnel and the firewall agree."""
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import bridge as ovs_bridge
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import tunnel as ovs_tunnel
+    from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
+
+    checks = [
+        lambda: v.ifname(name),
+        lambda: ovs_bridge.normalize_params({"name": name}),
+        lambda: ovs_bridge.normalize_params({"name": "br0", "ports": [name]}),
+        lambda: ovs_tunnel.normalize_params({"bridge": name, "network": "app"}),
+        lambda: fw.build_spec([{"name": "app", "subnet": "10.2.0.0/24", "bridge": name}]),
+        lambda: fw.build_spec([{"name": "app", "subnet": "10.2.0.0/24", "bridge": "br0", "ports": [name]}]),
+        lambda: fw.build_spec([], tunnels=[{"network": "app", "local_address": "198.19.0.1", "device": name}]),
+    ]
+    for check in checks:
+        if ok:
+            check()
+        else:
+            with pytest.raises(InvalidParameter, match="longer than 15|characters"):
+                check()
+
+
+@pytest.mark.parametrize("value,version,result", [
+    ("10.0.0.1", None, "10.0.0.1"), (" fd00:0::1 ", None, "fd00::1"), ("10.0.0.1", 4, "10.0.0.1"),
+    ("fd00::1", 4, None), ("10.0.0.256", None, None), ("10.0.0.1/24", None, None),
+])
+def test_ip_address_one_normalizer(value, version, result):
+    if result is None:
+        with pytest.raises(InvalidParameter, match="is not (a valid IP|an IPv4) address"):
+            v.ip_address(value, version=version)
+    else:
+        assert v.ip_address(value, version=version) == result
+
+
+def test_port_addresses_may_omit_the_prefix_only_when_asked():
+    assert v.interface_address("10.0.0.1", host_prefix=True) == "10.0.0.1/32"
+    assert v.interface_address("fd00::1", host_prefix=True) == "fd00::1/128"
+    with pytest.raises(InvalidParameter, match="has no prefix length"):
+        v.interface_address("10.0.0.1")
+
+
+def test_firewall_subnets_are_ipv4_networks_without_default():
+    assert v.network("10.1.0.0/24", "subnet", version=4) == "10.1.0.0/24"
+    for bad, fragment in (("default", "no prefix length"), ("fd00::/64", "not an IPv4 network"),
+                          ("10.1.0.1/24", "not a valid network"), ("10.1.0.0", "no prefix length")):
+        with pytest.raises(InvalidParameter, match=fragment):
+            v.network(bad, "subnet", version=4)

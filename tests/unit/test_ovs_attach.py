@@ -8,7 +8,8 @@ from tests.unit.ovs_snap import apply_ops, bridge, foreign, member, port, snap
 
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import attach as oa
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import facts as _ovs_facts
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs import netlink as _ovs_netlink
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import linkops as _linkops
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
@@ -124,12 +125,12 @@ def test_snapshot_from_rows_flattens_optional_columns_and_links_names():
 
 
 def test_address_planning_is_exclusive_and_canonical():
-    assert _ovs_netlink.normalize_address("fd00:0::1/64") == "fd00::1/64"
-    assert _ovs_netlink.normalize_address("10.0.0.1") == "10.0.0.1/32"
-    assert _ovs_netlink.plan_addresses(["10.0.0.1/24", "10.0.0.9/24"], ["10.0.0.1/24", "10.0.0.2/24"]) == (
+    assert _validate.interface_address("fd00:0::1/64", host_prefix=True) == "fd00::1/64"
+    assert _validate.interface_address("10.0.0.1", host_prefix=True) == "10.0.0.1/32"
+    assert _linkops.diff_addresses(["10.0.0.1/24", "10.0.0.9/24"], ["10.0.0.1/24", "10.0.0.2/24"]) == (
         ["10.0.0.2/24"], ["10.0.0.9/24"])
     with pytest.raises(InvalidParameter):
-        _ovs_netlink.normalize_address("10.0.0.256/24")
+        _validate.interface_address("10.0.0.256/24", host_prefix=True)
 
 
 class _Plan(object):

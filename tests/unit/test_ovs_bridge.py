@@ -4,6 +4,7 @@ import copy
 
 import pytest
 
+from tests.unit.linux_fakes import FakeSession, link as fake_link
 from tests.unit.ovs_snap import apply_ops, bridge, foreign, member, ovs_ctx, port, snap
 
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import bridge as ob
@@ -176,23 +177,25 @@ def test_check_mode_prediction_matches_the_applied_result():
     s = snap(bridge("br-app", ports=[member("old0", "br-app"), foreign("x0")]))
     args = {"name": "br-app", "datapath_type": "netdev", "fail_mode": "secure", "external_ids": {"k": "v"},
             "other_config": {"a": 1}, "ports": [{"name": "new0", "type": "internal", "tag": 3}]}
-    predicted = ob.OvsBridgeManager(ovs_ctx(FakeClient(s), True, _LinksUp), args).run()
-    applied = ob.OvsBridgeManager(ovs_ctx(FakeClient(s), ipr=_LinksUp), args).run()
+    predicted = ob.OvsBridgeManager(ovs_ctx(FakeClient(s), True, netlink=_LinksUp()), args).run()
+    applied = ob.OvsBridgeManager(ovs_ctx(FakeClient(s), netlink=_LinksUp()), args).run()
     assert predicted["bridge"] == applied["bridge"] and predicted["actions"] == applied["actions"]
     assert set(applied["bridge"]["ports"]) == {"br-app", "new0", "x0"}
 
 
-class _LinksUp(object):
-    """An IPRoute stand-in: every link exists, is up and has no address."""
+class _Every(dict):
+    def get(self, name, default=None):
+        return fake_link(1, name)
 
-    def link(self, *args, **kwargs):
-        return [{"index": 1, "flags": 1}]
 
-    def addr(self, *args, **kwargs):
-        return []
+class _LinksUp(FakeSession):
+    """A NetlinkSession stand-in: every link exists, is up and has no address."""
 
-    def close(self):
-        pass
+    def links(self, netns=None):
+        return _Every()
+
+    def read_link(self, name, netns=None):
+        return fake_link(1, name)
 
 
 def test_internal_port_mtu_is_requested_from_ovs_and_converged():

@@ -40,6 +40,7 @@ import ipaddress
 import json
 import re
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREWALL_TABLE, OVERLAY_TYPES, default_udp_port
 
@@ -56,7 +57,6 @@ OWNER_NOTE = "netwire.fabric"
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _TABLE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_IFNAME_RE = re.compile(r"^[^\s/:\"]{1,15}$")
 
 
 def table_names(table_name=DEFAULT_TABLE_NAME):
@@ -193,9 +193,16 @@ def _items(value, what):
 
 def _ipv4(value, what, name, field):
     try:
-        return str(ipaddress.IPv4Address(u"%s" % value))
-    except (ipaddress.AddressValueError, ValueError):
-        raise _bad(what, name, "%s %r is not an IPv4 address" % (field, value))
+        return v.ip_address(value, field, version=4)
+    except InvalidParameter as exc:
+        raise _bad(what, name, str(exc))
+
+
+def _ifname(value, what, name, field):
+    try:
+        return v.ifname(value, field)
+    except InvalidParameter as exc:
+        raise _bad(what, name, str(exc))
 
 
 TUNNEL_KINDS = OVERLAY_TYPES
@@ -215,8 +222,8 @@ def _tunnels(raw_list):
             raise _bad("tunnel", label, "local_address (this host's underlay address) is required")
         local = _ipv4(raw.get("local_address"), "tunnel", label, "local_address")
         device = raw.get("device")
-        if device is not None and (not isinstance(device, string_types) or not _IFNAME_RE.match(device)):
-            raise _bad("tunnel", label, "device %r is not a valid interface name (1-15 chars)" % (device,))
+        if device is not None:
+            _ifname(device, "tunnel", label, "device")
         peers = sorted(set(_ipv4(p, "tunnel", label, "peer") for p in (raw.get("peers") or [])),
                        key=lambda a: ipaddress.IPv4Address(u"%s" % a))
         out.append(Tunnel(label, kind, port, local, device or None, peers))
@@ -250,16 +257,12 @@ def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE
         name = _name(raw.get("name"), "network")
         if name in by_name:
             raise _bad("network", name, "network defined twice")
-        subnet_text = raw.get("subnet")
         try:
-            subnet = ipaddress.IPv4Network(u"%s" % subnet_text, strict=True)
-        except (ipaddress.AddressValueError, ipaddress.NetmaskValueError, ValueError) as exc:
-            raise _bad("network", name, "subnet %r is not an IPv4 network in CIDR form (%s)" % (subnet_text, exc))
-        if "/" not in str(subnet_text):
-            raise _bad("network", name, "subnet %r needs a prefix length" % (subnet_text,))
+            subnet = ipaddress.IPv4Network(v.network(raw.get("subnet"), "subnet", version=4))
+        except InvalidParameter as exc:
+            raise _bad("network", name, str(exc))
         bridge = raw.get("bridge")
-        if not isinstance(bridge, string_types) or not _IFNAME_RE.match(bridge):
-            raise _bad("network", name, "bridge %r is not a valid interface name (1-15 chars)" % (bridge,))
+        _ifname(bridge, "network", name, "bridge")
         if bridge in by_bridge:
             raise _bad("network", name, "bridge '%s' is already used by network '%s'" % (bridge, by_bridge[bridge]))
         for other in nets:
@@ -270,8 +273,10 @@ def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE
         nat = raw.get("nat")
         icc = raw.get("icc")
         ports = raw.get("ports") or []
-        if not isinstance(ports, list) or not all(isinstance(p, string_types) and _IFNAME_RE.match(p) for p in ports):
-            raise _bad("network", name, "ports must be a list of interface names (1-15 chars), got %r" % (ports,))
+        if not isinstance(ports, list):
+            raise _bad("network", name, "ports must be a list of interface names, got %r" % (ports,))
+        for port in ports:
+            _ifname(port, "network", name, "port")
         net = Network(name, subnet, bridge, True if nat is None else bool(nat), True if icc is None else bool(icc), zone,
                       sorted(set(ports)))
         nets.append(net)
@@ -306,17 +311,11 @@ def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE
         container_port = host_port if raw.get("container_port") is None else \
             _port(raw.get("container_port"), "publication", label)
         bind = raw.get("bind_address") or DEFAULT_BIND_ADDRESS
-        try:
-            bind_ip = ipaddress.IPv4Address(u"%s" % bind)
-        except (ipaddress.AddressValueError, ValueError):
-            raise _bad("publication", label, "bind_address %r is not an IPv4 address" % (bind,))
+        bind_ip = ipaddress.IPv4Address(_ipv4(bind, "publication", label, "bind_address"))
         if bind_ip.is_multicast or str(bind_ip) == "255.255.255.255":
             raise _bad("publication", label, "bind_address %s cannot be a host address" % bind_ip)
         address = raw.get("container_address")
-        try:
-            caddr = ipaddress.IPv4Address(u"%s" % address)
-        except (ipaddress.AddressValueError, ValueError):
-            raise _bad("publication", label, "container_address %r is not an IPv4 address" % (address,))
+        caddr = ipaddress.IPv4Address(_ipv4(address, "publication", label, "container_address"))
         if caddr not in net.subnet:
             raise _bad("publication", label, "container_address %s is outside subnet %s of network '%s'"
                        % (caddr, net.subnet, net.name))

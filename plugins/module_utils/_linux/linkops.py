@@ -13,10 +13,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import ipaddress
 import socket
+import time
 
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, failure
 
 IFA_F_NODAD = 0x02
 
@@ -94,10 +97,12 @@ def resolve_index(ctx, index_ref, name, netns=None):
     return index_ref
 
 
-def _addr(ctx, command, name, index_ref, address, netns):
+def _addr(ctx, command, name, index_ref, address, netns, exist_ok=False):
     ip_text, prefix = address.split('/')
     kwargs = {'index': resolve_index(ctx, index_ref, name, netns), 'address': ip_text,
               'prefixlen': int(prefix), 'netns': netns}
+    if exist_ok:
+        kwargs['ignore'] = (errno.EEXIST,)
     if addr_family(address) == socket.AF_INET6 and command == 'add':
         kwargs['flags'] = IFA_F_NODAD
     verb = 'add address %s to' % address if command == 'add' else 'remove address %s from' % address
@@ -124,3 +129,41 @@ def purge_links(ctx, keep, owns, netns=None, then=None):
         if implied:
             out.append(Result(True, implied, label=link['ifname']))
     return out
+
+
+# links created by someone else (ovs-vswitchd creates OVS internal ports) ---
+
+def link_state(ctx, name, netns=None):
+    """{'exists', 'up', 'addresses'} of one link; addresses without link-local ones, sorted."""
+    link = ctx.link(name, netns)
+    if link is None:
+        return {'exists': False, 'up': False, 'addresses': []}
+    return {'exists': True, 'up': link['up'], 'addresses': sorted(ctx.link_addresses(link['index'], netns))}
+
+
+def wait_link(ctx, name, netns=None, timeout=5.0):
+    """The link ``name``, waiting up to ``timeout`` seconds for it to appear; None if it does not."""
+    deadline = time.time() + timeout
+    while True:
+        link = ctx.read_link(name, netns)
+        if link is not None or time.time() >= deadline:
+            ctx.invalidate(netns)
+            return link
+        time.sleep(0.05)
+
+
+def converge_link(ctx, name, to_add, to_remove, up=True, netns=None, what='interface', waiting_for='it'):
+    """Apply an address plan (from :func:`diff_addresses`) on a link someone else creates, and bring it up.
+
+    The link may still be on its way (``waiting_for`` names what creates it);
+    an address that is already there is not an error.
+    """
+    link = wait_link(ctx, name, netns)
+    if link is None:
+        raise failure('configure', what, name, 'the link did not appear after %s' % waiting_for, BackendError)
+    for addr in to_remove:
+        _addr(ctx, 'del', name, link['index'], addr, netns)
+    for addr in to_add:
+        _addr(ctx, 'add', name, link['index'], addr, netns, exist_ok=True)
+    if up and not link['up']:
+        ctx.call('bring up', what, name, 'link', 'set', index=link['index'], state='up', netns=netns)

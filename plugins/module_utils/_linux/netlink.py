@@ -172,6 +172,8 @@ class NetlinkSession(object):
     def ipr(self, netns=None):
         key = netns or ''
         if key not in self._sockets:
+            if not HAS_PYROUTE2:
+                raise MissingDependency('Failed to open netlink: the Python library pyroute2 is not installed')
             try:
                 if netns:
                     self._sockets[key] = IPRoute(netns=netns, flags=0)
@@ -191,13 +193,17 @@ class NetlinkSession(object):
     def call(self, verb, what, name, method, *args, **kwargs):
         """Run a mutating netlink request in ``netns`` (keyword, default host).
 
-        Errors carry the collection's message shape; the namespace's cached
+        Errors carry the collection's message shape, except the errno values
+        in ``ignore`` (keyword), which return None; the namespace's cached
         reads are dropped because they are now stale.
         """
         netns = kwargs.pop('netns', None)
+        ignore = kwargs.pop('ignore', ())
         try:
             return getattr(self.ipr(netns), method)(*args, **kwargs)
         except NetlinkError as err:
+            if err.code in ignore:
+                return None
             raise_netlink(err, verb, what, name)
         finally:
             self.invalidate(netns)
@@ -217,6 +223,16 @@ class NetlinkSession(object):
 
     def link(self, name, netns=None):
         return self.links(netns).get(name)
+
+    def read_link(self, name, netns=None):
+        """``name`` as the kernel has it now (one request, not cached); None if there is no such link."""
+        try:
+            msgs = self.ipr(netns).link('get', ifname=name)
+        except NetlinkError as err:
+            if err.code == errno.ENODEV:
+                return None
+            raise_netlink(err, 'read', 'link', name)
+        return parse_link(msgs[0]) if msgs else None
 
     def link_by_index(self, index, netns=None):
         for link in self.links(netns).values():

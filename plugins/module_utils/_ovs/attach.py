@@ -23,14 +23,15 @@ import functools
 
 
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs import netlink as _ovs_netlink
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import ethtool as _ethtool
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     NetwireError,
     NotOwned,
     failure,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import check_ifname
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import valid
 
 
 def attach_ids(container, interface, network=None, bridge=None):
@@ -71,7 +72,7 @@ def is_netdev_bridge(snap, bridge):
 
 def plan_attach(snap, bridge, port, container, interface, network=None, tag=None, remove_stale=True):
     """Pure planner: (ops, actions) to make ``port`` an attachment port of ``bridge``."""
-    check_ifname(port, "port")
+    valid(v.ifname, port, "port name")
     if tag is not None and (isinstance(tag, bool) or not 0 <= int(tag) <= 4095):
         raise InvalidParameter("Invalid VLAN tag '%s' for port '%s': VLAN ids are 0..4095" % (tag, port))
     tag = None if tag is None else int(tag)
@@ -188,8 +189,8 @@ class OvsBridgeBackend(object):
             needs = not current
             if not needs:
                 try:
-                    needs = (_ovs_netlink.tx_checksum_enabled(host_ifname, netns)
-                             or _ovs_netlink.tx_checksum_enabled(ifname, peer_ns))
+                    needs = (_ethtool.tx_checksum_enabled(host_ifname, netns)
+                             or _ethtool.tx_checksum_enabled(ifname, peer_ns))
                 except (OSError, IOError):
                     needs = True
             if needs:
@@ -273,8 +274,8 @@ class OvsBridgeBackend(object):
 
     @staticmethod
     def _offload_off(host_ifname, netns, ifname, peer_ns):
-        _ovs_netlink.disable_tx_checksum(host_ifname, netns)
-        _ovs_netlink.disable_tx_checksum(ifname, peer_ns)
+        _ethtool.disable_tx_checksum(host_ifname, netns)
+        _ethtool.disable_tx_checksum(ifname, peer_ns)
 
     def _peer_netns(self, params):
         if self._netns_resolver is not None:

@@ -13,10 +13,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs import netlink as _ovs_netlink
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import linkops as _linkops
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
@@ -25,16 +24,17 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     failure,
 )
 
-IFNAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 DATAPATH_TYPES = ("system", "netdev")
 FAIL_MODES = ("standalone", "secure")
 PORT_TYPES = ("system", "internal")
 
 
-def check_ifname(name, what):
-    if not isinstance(name, str) or not IFNAME_RE.match(name) or name in (".", ".."):
-        raise InvalidParameter(
-            "Invalid %s name '%s': at most 15 characters from letters, digits and _ . : -" % (what, name))
+def valid(normalize, value, what, **kwargs):
+    """``value`` through one of ``_validate``'s normalizers, its message in the ovs_* shape ("Invalid ...")."""
+    try:
+        return normalize(value, what, **kwargs)
+    except InvalidParameter as exc:
+        raise InvalidParameter("Invalid %s" % exc)
 
 
 def _dp(value):
@@ -55,7 +55,7 @@ def _strmap(value, what):
 def normalize_params(params):
     """Validate and canonicalize module parameters (raises InvalidParameter)."""
     name = params["name"]
-    check_ifname(name, "bridge")
+    valid(v.ifname, name, "bridge name")
     p = {
         "name": name,
         "state": params.get("state") or "present",
@@ -78,7 +78,7 @@ def normalize_params(params):
             if isinstance(raw, str):
                 raw = {"name": raw}
             pname = raw.get("name")
-            check_ifname(pname, "port")
+            valid(v.ifname, pname, "port name")
             if pname in seen:
                 raise InvalidParameter("Invalid ports: '%s' is listed twice" % pname)
             seen.add(pname)
@@ -90,7 +90,8 @@ def normalize_params(params):
             tag = raw.get("tag")
             if tag is not None and (isinstance(tag, bool) or not 0 <= int(tag) <= 4095):
                 raise InvalidParameter("Invalid tag '%s' for port '%s': VLAN ids are 0..4095" % (tag, pname))
-            addrs = [_ovs_netlink.normalize_address(a, "address of port '%s'" % pname) for a in raw.get("addresses") or []]
+            addrs = [valid(v.interface_address, a, "address of port '%s'" % pname, host_prefix=True)
+                     for a in raw.get("addresses") or []]
             if addrs and ptype != "internal":
                 raise InvalidParameter("Invalid port '%s': addresses are only supported on internal ports" % pname)
             mtu = raw.get("mtu")
@@ -339,10 +340,7 @@ class OvsBridgeManager(Manager):
     def _check_system_ports(self, ops):
         """A host interface must exist before it becomes a port: fail before the transaction."""
         wanted = [o["name"] for o in ops if o["op"] == "add_port" and not o["interface"].get("type")]
-        if not wanted:
-            return
-        ipr = self.ctx.ipr()
-        missing = [n for n in wanted if not _ovs_netlink.read_port_state(ipr, n)["exists"]]
+        missing = [n for n in wanted if self.ctx.link(n) is None]
         if missing:
             raise failure("add", "ports to OVS bridge", self.p["name"],
                           "no such host interface: %s (use type internal to create an OVS internal port)"
@@ -350,13 +348,10 @@ class OvsBridgeManager(Manager):
 
     def _plan_addresses(self, internal, tracker):
         plans = []
-        if not internal:
-            return plans
-        ipr = self.ctx.ipr()
         for item in internal:
-            state = _ovs_netlink.read_port_state(ipr, item["name"])
+            state = _linkops.link_state(self.ctx, item["name"])
             want = item["addresses"] if item["addresses"] is not None else state["addresses"]
-            add, remove = _ovs_netlink.plan_addresses(state["addresses"], want)
+            add, remove = _linkops.diff_addresses(state["addresses"], want)
             plans.append({"name": item["name"], "current": state["addresses"], "wanted": want,
                           "add": add, "remove": remove, "up": state["up"]})
             if add or remove:
@@ -367,12 +362,10 @@ class OvsBridgeManager(Manager):
         return plans
 
     def _apply_addresses(self, plans):
-        if not plans:
-            return
-        ipr = self.ctx.ipr()
         for item in plans:
             if item["add"] or item["remove"] or not item["up"]:
-                _ovs_netlink.converge_port(ipr, item["name"], item["add"], item["remove"])
+                _linkops.converge_link(self.ctx, item["name"], item["add"], item["remove"],
+                                       what="OVS internal port", waiting_for="the OVSDB transaction")
         self.ctx.invalidate()
 
     @staticmethod

@@ -17,8 +17,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
-
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
@@ -28,17 +26,11 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     NotOwned,
     failure,
 )
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._names import OVERLAYS, ovs_tunnel_port_name
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import check_ifname
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import valid
 
 RESERVED_OPTIONS = ("remote_ip", "key", "dst_port", "local_ip")
-
-
-def _ip(text, what):
-    try:
-        return ipaddress.ip_address(str(text).strip()).compressed
-    except ValueError:
-        raise InvalidParameter("Invalid %s '%s': expected an IPv4 or IPv6 address" % (what, text))
 
 
 def _int(value, what, low, high):
@@ -55,7 +47,7 @@ def _int(value, what, low, high):
 
 def normalize_params(params):
     bridge = params["bridge"]
-    check_ifname(bridge, "bridge")
+    valid(v.ifname, bridge, "bridge name")
     network = params.get("network")
     if not network or not isinstance(network, str) or any(c.isspace() for c in network):
         raise InvalidParameter("Invalid network '%s': a non-empty name without spaces is required" % (network,))
@@ -75,7 +67,7 @@ def normalize_params(params):
     }
     seen = set()
     for remote in params.get("remotes") or []:
-        ip = _ip(remote, "remote")
+        ip = valid(v.ip_address, remote, "remote")
         if ip not in seen:
             seen.add(ip)
             p["remotes"].append(ip)
@@ -87,7 +79,7 @@ def normalize_params(params):
             raise InvalidParameter("Invalid dst_port: GRE has no UDP destination port")
         p["dst_port"] = _int(params["dst_port"], "dst_port", 1, 65535)
     if params.get("local_ip"):
-        p["local_ip"] = _ip(params["local_ip"], "local_ip")
+        p["local_ip"] = valid(v.ip_address, params["local_ip"], "local_ip")
         if p["local_ip"] in seen:
             raise InvalidParameter("Invalid remotes: %s is the local_ip of this host" % p["local_ip"])
     for key, val in (params.get("options") or {}).items():
