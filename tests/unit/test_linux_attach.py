@@ -6,6 +6,7 @@ from tests.unit.linux_fakes import FakeSession, link
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as at
+from ansible_collections.netwire.fabric.plugins.module_utils._host import backends
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, NotOwned
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import ContainerNamespace
 
@@ -163,11 +164,11 @@ def test_routes_of_another_attachment_or_ipv6_metrics_still_conflict():
 ])
 def test_backend_selection_errors(links, bridge_type, fragment):
     with pytest.raises(InvalidParameter, match=fragment):
-        at.select_backend(FakeSession(links), "nwbr", bridge_type)
+        backends.select_backend(FakeSession(links), "nwbr", bridge_type)
 
 
 def test_a_registered_backend_is_detected_and_used():
-    class Fake(at.BridgeBackend):
+    class Fake(backends.BridgeBackend):
         name = "fake"
 
         def detect(self, ctx, bridge, netns=None):
@@ -183,16 +184,16 @@ def test_a_registered_backend_is_detected_and_used():
             plan.step("fake-plug %s into %s" % (host_ifname, bridge), lambda: None)
             return {"bridge": bridge, "vlan": params.get("vlan")}
 
-    at.register_backend(Fake())
+    backends.register_backend(Fake())
     try:
         ctx = FakeSession([], check_mode=True, namespaces={NS.path: [link(1, "lo")]})
-        assert at.select_backend(ctx, "fakebr").name == "fake"
+        assert backends.select_backend(ctx, "fakebr").name == "fake"
         res = Manager(ctx, params(bridge="fakebr", addresses=["10.1.0.5/24"])).run()
         assert any(a.startswith("fake-plug") for a in res["actions"])
         assert res["attachment"]["bridge_type"] == "fake" and res["attachment"]["mtu"] == 1400
     finally:
-        at.BRIDGE_BACKENDS.pop("fake")
-        at._BACKEND_ORDER.remove("fake")
+        backends.BRIDGE_BACKENDS.pop("fake")
+        backends._BACKEND_ORDER.remove("fake")
 
 
 def test_composed_check_mode_sees_what_earlier_managers_would_create():

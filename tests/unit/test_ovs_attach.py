@@ -199,10 +199,10 @@ def test_backend_re_adds_the_port_when_the_veth_is_recreated_and_detaches():
 
 
 def test_backend_is_registered_with_container_attach_after_linux():
-    from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as _attach
+    from ansible_collections.netwire.fabric.plugins.module_utils._host import backends
 
-    assert _attach._BACKEND_ORDER[:2] == ["linux", "ovs"]
-    assert isinstance(_attach.BRIDGE_BACKENDS["ovs"], oa.OvsBridgeBackend)
+    assert backends._BACKEND_ORDER[:2] == ["linux", "ovs"]
+    assert isinstance(backends.BRIDGE_BACKENDS["ovs"], oa.OvsBridgeBackend)
 
 
 def test_a_batch_puts_the_ports_of_many_attachments_in_one_transaction():

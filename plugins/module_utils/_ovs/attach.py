@@ -127,7 +127,7 @@ def plan_detach(snap, container, interface, network=None):
 
 
 class OvsBridgeBackend(object):
-    """container_attach's bridge backend for Open vSwitch (see ``_attach.BridgeBackend``).
+    """container_attach's bridge backend for Open vSwitch (see ``_host/backends.BridgeBackend``).
 
     Duck-typed rather than subclassed so that ``_attach`` can import and
     register it without an import cycle. Stateless: it reads and writes OVSDB
