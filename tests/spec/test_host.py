@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as _firewall
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import ruleset as rs
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import host_firewalls as _host_firewalls
 
 from ._state import OWNER_ALIAS_PREFIX, as_list, owned_row
@@ -200,7 +201,7 @@ def test_host_end(spec, attachment):
 
 
 def _current_tables(st):
-    return _firewall.normalize_listing(st.nft(), _firewall.table_names())
+    return rs.normalize_listing(st.nft(), _firewall.table_names())
 
 
 def test_nft(spec, nft_item):
@@ -230,7 +231,7 @@ def test_nft(spec, nft_item):
 
 
 def _rule_text(rule):
-    return " ".join(_firewall.render_expr(e) for e in rule["expr"])
+    return " ".join(rs.render_expr(e) for e in rule["expr"])
 
 
 def test_nft_nothing_else(spec, audited_host):

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
+
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import ruleset as rs
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, InvalidParameter
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
@@ -166,7 +168,7 @@ def test_nft_client_builds_commands():
 
 def test_plan_matches_capture_sanity():
     # guards the fixture itself: it holds our three tables and a sentinel
-    tables = fw.present_tables(fw.normalize_listing(LISTING, fw.table_names() + [("inet", "sentinel")]))
+    tables = rs.present_tables(rs.normalize_listing(LISTING, fw.table_names() + [("inet", "sentinel")]))
     assert sorted(tables) == [("bridge", "netwire_icc"), ("inet", "netwire"), ("inet", "sentinel"),
                               ("ip", "netwire_nat")]
 

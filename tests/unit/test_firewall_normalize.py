@@ -6,6 +6,8 @@ from pathlib import Path
 
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
 
+
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import ruleset as rs
 LISTING = json.loads((Path(__file__).parent / "fixtures" / "firewall_listing.json").read_text())
 # the parameters the captured tables were applied from (plus a hand-made ``table inet sentinel``)
 NETS = [{"name": "dmz", "subnet": "10.1.0.0/24", "bridge": "br-a"},
@@ -28,18 +30,18 @@ def desired():
 
 
 def test_captured_listing_equals_plan():
-    assert fw.normalize_listing(LISTING, OWNED) == desired()
+    assert rs.normalize_listing(LISTING, OWNED) == desired()
 
 
 def test_listing_as_bare_list_is_accepted():
-    assert fw.normalize_listing(LISTING["nftables"], OWNED) == desired()
+    assert rs.normalize_listing(LISTING["nftables"], OWNED) == desired()
 
 
 def test_other_tables_are_ignored():
-    current = fw.normalize_listing(LISTING, OWNED)
-    assert ("inet", "sentinel") not in fw.present_tables(current)
-    sentinel = fw.normalize_listing(LISTING, [("inet", "sentinel")])
-    assert fw.present_tables(sentinel) == [("inet", "sentinel")]
+    current = rs.normalize_listing(LISTING, OWNED)
+    assert ("inet", "sentinel") not in rs.present_tables(current)
+    sentinel = rs.normalize_listing(LISTING, [("inet", "sentinel")])
+    assert rs.present_tables(sentinel) == [("inet", "sentinel")]
 
 
 def test_handles_and_metainfo_do_not_matter():
@@ -49,7 +51,7 @@ def test_handles_and_metainfo_do_not_matter():
             if isinstance(obj, dict) and "handle" in obj:
                 obj["handle"] += 1000
     listing["nftables"][0]["metainfo"]["version"] = "9.9.9"
-    assert fw.normalize_listing(listing, OWNED) == desired()
+    assert rs.normalize_listing(listing, OWNED) == desired()
 
 
 def test_set_element_order_does_not_matter():
@@ -57,13 +59,13 @@ def test_set_element_order_does_not_matter():
     for item in listing["nftables"]:
         if "set" in item and "elem" in item["set"]:
             item["set"]["elem"].reverse()
-    assert fw.normalize_listing(listing, OWNED) == desired()
+    assert rs.normalize_listing(listing, OWNED) == desired()
 
 
 def test_single_element_list_equals_scalar():
-    assert fw.canonical_expr({"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["new"]}}) == \
+    assert rs.canonical_expr({"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["new"]}}) == \
         {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "new"}}
-    assert fw.canonical_expr({"match": {"op": "in", "left": {"ct": {"key": "state"}},
+    assert rs.canonical_expr({"match": {"op": "in", "left": {"ct": {"key": "state"}},
                                         "right": ["related", "established"]}})["match"]["right"] == \
         ["established", "related"]
 
@@ -76,14 +78,14 @@ def _rules(listing, chain):
 def test_a_changed_rule_is_a_difference():
     listing = copy.deepcopy(LISTING)
     _rules(listing, "forward")[-1]["rule"]["expr"][-1] = {"accept": None}
-    assert fw.normalize_listing(listing, OWNED) != desired()
+    assert rs.normalize_listing(listing, OWNED) != desired()
 
 
 def test_rule_order_matters():
     listing = copy.deepcopy(LISTING)
     rules = _rules(listing, "forward")
     rules[0]["rule"]["expr"], rules[-1]["rule"]["expr"] = rules[-1]["rule"]["expr"], rules[0]["rule"]["expr"]
-    assert fw.normalize_listing(listing, OWNED) != desired()
+    assert rs.normalize_listing(listing, OWNED) != desired()
 
 
 def test_a_foreign_rule_inside_our_table_is_a_difference():
@@ -92,7 +94,7 @@ def test_a_foreign_rule_inside_our_table_is_a_difference():
     extra["rule"]["handle"] = 999
     extra["rule"]["expr"] = [{"drop": None}]
     listing["nftables"].append(extra)
-    assert fw.normalize_listing(listing, OWNED) != desired()
+    assert rs.normalize_listing(listing, OWNED) != desired()
 
 
 def test_a_missing_set_element_is_a_difference():
@@ -100,7 +102,7 @@ def test_a_missing_set_element_is_a_difference():
     for item in listing["nftables"]:
         if "set" in item and item["set"]["name"] == "subnets" and item["set"]["table"] == "netwire":
             item["set"]["elem"] = item["set"]["elem"][:1]
-    assert fw.normalize_listing(listing, OWNED) != desired()
+    assert rs.normalize_listing(listing, OWNED) != desired()
 
 
 def test_a_changed_chain_policy_or_priority_is_a_difference():
@@ -109,14 +111,14 @@ def test_a_changed_chain_policy_or_priority_is_a_difference():
         for item in listing["nftables"]:
             if "chain" in item and item["chain"]["table"] == "netwire":
                 item["chain"][key] = value
-        assert fw.normalize_listing(listing, OWNED) != desired()
+        assert rs.normalize_listing(listing, OWNED) != desired()
 
 
 def test_a_missing_table_is_a_difference():
     listing = {"nftables": [i for i in LISTING["nftables"]
                             if list(i.values())[0].get("family") != "bridge"]}
-    current = fw.normalize_listing(listing, OWNED)
-    assert ("bridge", "netwire_icc") not in fw.present_tables(current)
+    current = rs.normalize_listing(listing, OWNED)
+    assert ("bridge", "netwire_icc") not in rs.present_tables(current)
     assert current != desired()
 
 
@@ -124,7 +126,7 @@ def test_an_unknown_object_in_our_table_is_kept_visible():
     listing = copy.deepcopy(LISTING)
     listing["nftables"].append({"counter": {"family": "inet", "table": "netwire", "name": "c", "handle": 77,
                                             "packets": 0, "bytes": 0}})
-    assert fw.normalize_listing(listing, OWNED) != desired()
+    assert rs.normalize_listing(listing, OWNED) != desired()
 
 
 def test_empty_set_without_elem_key_equals_empty_plan_set():
@@ -135,14 +137,14 @@ def test_empty_set_without_elem_key_equals_empty_plan_set():
         {"chain": {"family": "inet", "table": "netwire", "name": "forward", "handle": 3, "type": "filter",
                    "hook": "forward", "prio": 0, "policy": "accept"}},
     ]}
-    current = fw.normalize_listing(listing, OWNED)
+    current = rs.normalize_listing(listing, OWNED)
     assert current["tables"][0]["sets"][0]["elem"] == []
 
 
 def test_render_of_listing_and_plan_are_identical_when_converged():
-    assert fw.render(fw.normalize_listing(LISTING, OWNED)) == fw.render(desired())
+    assert rs.render(rs.normalize_listing(LISTING, OWNED)) == rs.render(desired())
 
 
 def test_empty_listing():
-    assert fw.normalize_listing({"nftables": []}, OWNED) == {"tables": []}
-    assert fw.normalize_listing({}, OWNED) == {"tables": []}
+    assert rs.normalize_listing({"nftables": []}, OWNED) == {"tables": []}
+    assert rs.normalize_listing({}, OWNED) == {"tables": []}

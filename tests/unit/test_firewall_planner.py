@@ -6,6 +6,8 @@ import pytest
 
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
 
+
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import ruleset as rs
 NETS = [
     {"name": "dmz", "subnet": "10.1.0.0/24", "bridge": "nw-dmz", "zone": "dmz"},
     {"name": "app", "subnet": "10.2.0.0/24", "bridge": "nw-app", "zone": "app", "icc": False},
@@ -36,7 +38,7 @@ def comments(ruleset, family, name):
 
 
 def rendered_rules(ruleset, family, name):
-    return [" ".join(fw.render_expr(e) for e in r["expr"]) for r in chain(ruleset, family, name)["rules"]]
+    return [" ".join(rs.render_expr(e) for e in r["expr"]) for r in chain(ruleset, family, name)["rules"]]
 
 
 def test_table_names_follow_table_name():
@@ -78,7 +80,7 @@ def test_forward_chain_policy_accept_so_other_traffic_is_untouched():
 
 def test_sets_hold_our_subnets_and_zone_members():
     inet = table(plan(), "inet")
-    sets = dict((s["name"], [fw._render_value(e) for e in s["elem"]]) for s in inet["sets"])
+    sets = dict((s["name"], [rs._render_value(e) for e in s["elem"]]) for s in inet["sets"])
     assert sets == {"subnets": ["10.1.0.0/24", "10.2.0.0/24", "10.3.0.0/24"],
                     "zone_app": ["10.2.0.0/24"], "zone_backend": ["10.3.0.0/24"], "zone_dmz": ["10.1.0.0/24"],
                     "bridges": ["nw-app", "nw-db", "nw-dmz"], "bridges_app": ["nw-app"],
@@ -196,7 +198,7 @@ def test_empty_model_still_owns_inet_and_nat_tables():
 
 def test_transaction_adds_then_deletes_then_rebuilds_only_our_tables():
     desired = plan()
-    batch = fw.transaction(desired, [("inet", "netwire")], fw.table_names())["nftables"]
+    batch = rs.transaction(desired, [("inet", "netwire")], fw.table_names())["nftables"]
     tables_touched = set()
     for cmd in batch:
         (verb, body), = cmd.items()
@@ -213,14 +215,14 @@ def test_transaction_adds_then_deletes_then_rebuilds_only_our_tables():
 
 
 def test_transaction_for_absent_deletes_existing_ours_only():
-    batch = fw.transaction({"tables": []}, [("ip", "netwire_nat")], fw.table_names())["nftables"]
+    batch = rs.transaction({"tables": []}, [("ip", "netwire_nat")], fw.table_names())["nftables"]
     assert batch == [{"add": {"table": {"family": "ip", "name": "netwire_nat"}}},
                      {"delete": {"table": {"family": "ip", "name": "netwire_nat"}}}]
-    assert fw.transaction({"tables": []}, [], fw.table_names()) == {"nftables": []}
+    assert rs.transaction({"tables": []}, [], fw.table_names()) == {"nftables": []}
 
 
 def test_transaction_is_valid_json_with_sets_before_rules():
-    batch = fw.transaction(plan(), [], fw.table_names())["nftables"]
+    batch = rs.transaction(plan(), [], fw.table_names())["nftables"]
     json.dumps(batch)
     kinds = [list(list(c.values())[0])[0] for c in batch if "add" in c]
     inet = list(kinds)
@@ -229,24 +231,24 @@ def test_transaction_is_valid_json_with_sets_before_rules():
 
 
 def test_render_is_nft_like_text():
-    text = fw.render(plan())
+    text = rs.render(plan())
     assert text.startswith("table bridge netwire_icc {\n\tchain forward {\n")
     assert "\ttype filter hook forward priority 0; policy accept;\n" in text
     assert '\t\tip daddr 198.19.0.11 tcp dport 8080 dnat to 10.1.0.10:80 comment ' \
            '"publish tcp 198.19.0.11:8080 -> 10.1.0.10:80"\n' in text
     assert "\t\telements = { 10.1.0.0/24, 10.2.0.0/24, 10.3.0.0/24 }\n" in text
-    assert fw.render({"tables": []}) == ""
+    assert rs.render({"tables": []}) == ""
 
 
 def test_nat_chains_render_in_hook_order():
-    text = fw.render(plan())
+    text = rs.render(plan())
     nat = text[text.index("table ip netwire_nat"):]
     assert nat.index("chain prerouting") < nat.index("chain output") < nat.index("chain postrouting")
 
 
 def test_render_unknown_expression_falls_back_to_json():
-    assert fw.render_expr({"counter": {"packets": 1, "bytes": 2}}) == '{"counter": {"bytes": 2, "packets": 1}}'
-    assert fw.render_expr({"jump": {"target": "x"}}) == "jump x"
+    assert rs.render_expr({"counter": {"packets": 1, "bytes": 2}}) == '{"counter": {"bytes": 2, "packets": 1}}'
+    assert rs.render_expr({"jump": {"target": "x"}}) == "jump x"
 
 
 @pytest.mark.parametrize("n", [1, 5, 40])

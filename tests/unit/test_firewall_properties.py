@@ -3,6 +3,8 @@
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
+
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import ruleset as rs
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 
 junk = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.text(max_size=20),
@@ -21,7 +23,7 @@ def test_any_input_is_planned_or_rejected_cleanly(networks, flows, publications,
     except InvalidParameter as err:
         assert str(err).startswith("Failed to plan firewall ")
         return
-    fw.render(fw.plan_ruleset(spec))
+    rs.render(fw.plan_ruleset(spec))
 
 
 @st.composite
@@ -87,11 +89,11 @@ def listing_from_batch(batch):
 def test_the_batch_rebuilds_exactly_the_plan(params):
     nets, flows, pubs = params
     desired = fw.plan_ruleset(fw.build_spec(nets, flows, pubs))
-    batch = fw.transaction(desired, [], fw.table_names())
-    assert fw.normalize_listing(listing_from_batch(batch), fw.table_names()) == desired
+    batch = rs.transaction(desired, [], fw.table_names())
+    assert rs.normalize_listing(listing_from_batch(batch), fw.table_names()) == desired
     # canonical form is a fixed point, and rendering is deterministic
-    assert fw.canonical_ruleset(desired) == desired
-    assert fw.render(desired) == fw.render(fw.canonical_ruleset(desired))
+    assert rs.canonical_ruleset(desired) == desired
+    assert rs.render(desired) == rs.render(rs.canonical_ruleset(desired))
 
 
 @settings(max_examples=100, deadline=None)
@@ -100,7 +102,7 @@ def test_only_owned_tables_in_any_batch(params):
     nets, flows, pubs = params
     desired = fw.plan_ruleset(fw.build_spec(nets, flows, pubs, "edge"))
     current = [("inet", "edge"), ("bridge", "edge_icc"), ("inet", "sentinel")]
-    batch = fw.transaction(desired, current, fw.table_names("edge"))
+    batch = rs.transaction(desired, current, fw.table_names("edge"))
     owned = set(fw.table_names("edge"))
     for cmd in batch["nftables"]:
         (verb, body), = cmd.items()

@@ -14,6 +14,8 @@ __metaclass__ = type
 import os
 
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
+
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import ruleset as rs
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import host_firewalls as hostfw
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
@@ -56,7 +58,7 @@ class FirewallManager(Manager):
         return self._listing
 
     def current(self):
-        return fw.normalize_listing(self.listing(), self.owned)
+        return rs.normalize_listing(self.listing(), self.owned)
 
     def run(self):
         p = self.raw_params
@@ -77,12 +79,12 @@ class FirewallManager(Manager):
 
     def _converge(self, desired, networks):
         listing = self.listing()
-        current = fw.normalize_listing(listing, self.owned)
+        current = rs.normalize_listing(listing, self.owned)
         # the host's other firewalls (Docker's DOCKER-USER): raises before anything is applied
         host_before, host_after, host_cmds = hostfw.changes(
             hostfw.plan(listing, self.owned, networks, self.table_name))
-        now = fw.present_tables(current)
-        wanted = fw.present_tables(desired)
+        now = rs.present_tables(current)
+        wanted = rs.present_tables(desired)
         by_key = dict(((t["family"], t["name"]), t) for t in current["tables"])
         for table in desired["tables"]:
             key = (table["family"], table["name"])
@@ -97,15 +99,15 @@ class FirewallManager(Manager):
             self.tracker.add("rules in other firewalls", host_before, host_after,
                              "set netwire's rules in other firewalls' chains: %s" % (
                                  ", ".join(sorted(set(r["chain"] for r in host_before + host_after)))))
-        batch = fw.transaction(desired, now, self.owned)
+        batch = rs.transaction(desired, now, self.owned)
         batch["nftables"].extend(host_cmds)
         if self.tracker.changed:
             # check mode still asks the kernel whether the batch would be accepted
             self.client.apply(batch, check=self.check_mode)
         self._listing = None  # the ruleset changed: a later read lists it again
         return Result(self.tracker.changed, self.tracker.actions, {
-            "before": fw.render(current) + hostfw.render(host_before),
-            "after": fw.render(desired) + hostfw.render(host_after),
+            "before": rs.render(current) + hostfw.render(host_before),
+            "after": rs.render(desired) + hostfw.render(host_after),
             "before_header": "nftables tables of %s (before)" % self.table_name,
             "after_header": "nftables tables of %s (after)" % self.table_name,
         }, self.warnings, label=self.table_name, tables=["%s %s" % key for key in wanted], ruleset=desired,
