@@ -9,15 +9,13 @@ __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
-from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     MissingDependency,
     NotOwned,
-    failure,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import (
-    Plan,
+    LinkManager,
     index_of,
     plan_addresses,
     purge_links,
@@ -89,56 +87,25 @@ def normalize_params(params):
     return p
 
 
-class LinuxBridgeManager(Manager):
+class LinuxBridgeManager(LinkManager):
     kind = 'Linux bridge'
-
-    def __init__(self, ctx, params, netns=None):
-        super(LinuxBridgeManager, self).__init__(ctx, params)
-        self.netns = netns
-        self.plan = Plan(ctx)
+    what = 'bridge'
+    view = 'bridge'
 
     @classmethod
     def purge(cls, ctx, keep=None):
         """Delete our bridges (alias ``netwire:bridge``) not in ``keep``."""
         return purge_links(ctx, keep, lambda link: link.get('kind') == 'bridge' and _fabric_owned(link))
 
-    def _fail(self, verb, reason, cls=InvalidParameter):
-        return failure(verb, 'bridge', self.raw_params.get('name'), reason, cls)
+    def normalize(self, params):
+        return normalize_params(params)
 
-    def run(self):
-        try:
-            self.params = normalize_params(self.raw_params)
-        except InvalidParameter as err:
-            raise self._fail('manage', err.msg)
-        link = self.ctx.link(self.params['name'], self.netns)
-        before = bridge_state(self.ctx, link, self.netns)
-        if self.params['state'] == 'absent':
-            self.plan_absent(link)
-        else:
-            self.plan_present(link)
-        self.plan.apply()
-        if self.ctx.check_mode:
-            after = self.predicted
-        else:
-            after = bridge_state(self.ctx, self.ctx.link(self.params['name'], self.netns), self.netns)
-        return Result(self.plan.changed, self.plan.actions, {'before': before, 'after': after},
-                      label=self.params['name'], bridge=after)
-
-    # absent ------------------------------------------------------------------
-
-    def plan_absent(self, link):
-        self.predicted = {}
-        if link is None:
-            return
-        if not _names.is_owned(link['alias']):
-            raise self._fail('remove', 'an interface of that name exists but netwire did not create it'
-                             ' (no netwire alias); it is left alone', NotOwned)
-        self.plan.step('delete bridge %s' % link['ifname'], self.ctx.call, 'delete', 'bridge', link['ifname'],
-                       'link', 'del', index=link['index'], netns=self.netns)
+    def state(self, link):
+        return bridge_state(self.ctx, link, self.netns)
 
     # present -----------------------------------------------------------------
 
-    def plan_present(self, link):
+    def plan_present(self, link, before=None):
         p = self.params
         name = p['name']
         ctx, netns = self.ctx, self.netns

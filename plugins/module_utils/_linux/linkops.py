@@ -19,7 +19,9 @@ import socket
 import time
 
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, failure
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, InvalidParameter, NotOwned, failure
 
 IFA_F_NODAD = 0x02
 
@@ -167,3 +169,68 @@ def converge_link(ctx, name, to_add, to_remove, up=True, netns=None, what='inter
         _addr(ctx, 'add', name, link['index'], addr, netns, exist_ok=True)
     if up and not link['up']:
         ctx.call('bring up', what, name, 'link', 'set', index=link['index'], state='up', netns=netns)
+
+
+class LinkManager(Manager):
+    """A Linux link of ours named by ``params['name']`` (a bridge, a kernel tunnel): the run both share.
+
+    A subclass sets ``what`` (its word in messages) and ``view`` (its key in the result), and
+    implements ``normalize(params)``, ``state(link)`` (the view of a link, ``{}`` for none) and
+    ``plan_present(link, before)``, which queues steps on ``self.plan`` and sets ``self.predicted``.
+    """
+
+    what = None
+    view = None
+
+    def __init__(self, ctx, params, netns=None):
+        super(LinkManager, self).__init__(ctx, params)
+        self.netns = netns
+        self.plan = Plan(ctx)
+        self.params = None
+        self.predicted = {}
+
+    def _fail(self, verb, reason, cls=InvalidParameter):
+        return failure(verb, self.what, self.raw_params.get('name'), reason, cls)
+
+    def normalize(self, params):
+        raise NotImplementedError
+
+    def state(self, link):
+        raise NotImplementedError
+
+    def plan_present(self, link, before):
+        raise NotImplementedError
+
+    def delete_word(self, link):
+        """How the delete action names the link ('bridge', 'vxlan', ...)."""
+        return self.what
+
+    def run(self):
+        try:
+            self.params = self.normalize(self.raw_params)
+        except InvalidParameter as err:
+            raise self._fail('manage', err.msg)
+        link = self.ctx.link(self.params['name'], self.netns)
+        before = self.state(link)
+        if self.params['state'] == 'absent':
+            self.plan_absent(link)
+        else:
+            self.plan_present(link, before)
+        self.plan.apply()
+        if self.ctx.check_mode:
+            after = self.predicted
+        else:
+            after = self.state(self.ctx.link(self.params['name'], self.netns))
+        view = {self.view: after}
+        return Result(self.plan.changed, self.plan.actions, {'before': before, 'after': after},
+                      label=self.params['name'], **view)
+
+    def plan_absent(self, link):
+        self.predicted = {}
+        if link is None:
+            return
+        if not _names.is_owned(link['alias']):
+            raise self._fail('remove', 'an interface of that name exists but netwire did not create it'
+                             ' (no netwire alias); it is left alone', NotOwned)
+        self.plan.step('delete %s %s' % (self.delete_word(link), link['ifname']), self.ctx.call, 'delete', self.what,
+                       link['ifname'], 'link', 'del', index=link['index'], netns=self.netns)

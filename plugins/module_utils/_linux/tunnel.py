@@ -16,14 +16,12 @@ __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
-from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     MissingDependency,
     NotOwned,
-    failure,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import Plan, index_of, purge_links
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import LinkManager, index_of, purge_links
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import probe_link_kind
 
 TUNNEL_ALIAS = _names.TUNNEL_ALIAS
@@ -163,13 +161,10 @@ def create_attrs(p, local, dev_index):
     return attrs
 
 
-class LinuxTunnelManager(Manager):
+class LinuxTunnelManager(LinkManager):
     kind = 'Linux tunnel'
-
-    def __init__(self, ctx, params, netns=None):
-        super(LinuxTunnelManager, self).__init__(ctx, params)
-        self.netns = netns
-        self.plan = Plan(ctx)
+    what = 'tunnel'
+    view = 'tunnel'
 
     @classmethod
     def purge(cls, ctx, keep=None):
@@ -177,37 +172,14 @@ class LinuxTunnelManager(Manager):
         from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import _fabric_owned
         return purge_links(ctx, keep, lambda link: link.get('kind') != 'bridge' and _fabric_owned(link))
 
-    def _fail(self, verb, reason, cls=InvalidParameter):
-        return failure(verb, 'tunnel', self.raw_params.get('name'), reason, cls)
+    def normalize(self, params):
+        return normalize_params(params)
 
-    def run(self):
-        try:
-            self.params = normalize_params(self.raw_params)
-        except InvalidParameter as err:
-            raise self._fail('manage', err.msg)
-        link = self.ctx.link(self.params['name'], self.netns)
-        before = tunnel_state(self.ctx, link, self.netns)
-        if self.params['state'] == 'absent':
-            self.plan_absent(link)
-        else:
-            self.plan_present(link, before)
-        self.plan.apply()
-        if self.ctx.check_mode:
-            after = self.predicted
-        else:
-            after = tunnel_state(self.ctx, self.ctx.link(self.params['name'], self.netns), self.netns)
-        return Result(self.plan.changed, self.plan.actions, {'before': before, 'after': after},
-                      label=self.params['name'], tunnel=after)
+    def state(self, link):
+        return tunnel_state(self.ctx, link, self.netns)
 
-    def plan_absent(self, link):
-        self.predicted = {}
-        if link is None:
-            return
-        if not _names.is_owned(link['alias']):
-            raise self._fail('remove', 'an interface of that name exists but netwire did not create it'
-                             ' (no netwire alias); it is left alone', NotOwned)
-        self.plan.step('delete %s %s' % (link['kind'], link['ifname']), self.ctx.call, 'delete', 'tunnel',
-                       link['ifname'], 'link', 'del', index=link['index'], netns=self.netns)
+    def delete_word(self, link):
+        return link['kind']
 
     def _resolve_underlay(self):
         """(local address, dev index) with the local address taken from dev when not given."""
