@@ -7,6 +7,8 @@ zones: dmz -> app -> backend), not computed by the collection's own model code,
 so that this test checks the collection instead of repeating it.
 """
 
+import re
+
 import pytest
 import yaml
 
