@@ -24,7 +24,14 @@ options:
     default: /run/openvswitch/db.sock
 """
 
-    DOCUMENTATION = SOCKET + r"""
+    # Written out whole (not SOCKET + ...): ansible-test's yamllint reads each fragment as one literal.
+    DOCUMENTATION = r"""
+options:
+  ovsdb_socket:
+    description:
+      - Path of the OVSDB server's unix socket (or an OVSDB remote such as V(tcp:127.0.0.1:6640)).
+    type: str
+    default: /run/openvswitch/db.sock
   timeout:
     description:
       - Seconds to wait for OVSDB and for ovs-vswitchd to apply the transaction.
