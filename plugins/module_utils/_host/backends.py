@@ -19,6 +19,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink impo
 
 BRPORT_HAIRPIN = 1
 
+
 class BridgeBackend(object):
     """How a host end gets onto one type of bridge. Subclass and register."""
 
