@@ -8,6 +8,7 @@ its own containers (the model's ``ref``), so that labs and files can run side by
 import json
 import re
 import shutil
+import time
 
 import yaml
 
@@ -86,6 +87,9 @@ class Containers(dict):
                                        str(port)], check=False, input="")
                 if "hello-" + name in out.stdout:
                     break
+                # a refusal comes back at once: give `docker exec -d` time to start the listener (it had
+                # not, under load, before ten instant tries were spent)
+                time.sleep(0.5)
             return out
         finally:
             sh(["docker", "exec", self[name], "pkill", "-f", "nc -l -p %d" % container_port], check=False)

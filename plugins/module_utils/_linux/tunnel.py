@@ -200,7 +200,8 @@ class LinuxTunnelManager(LinkManager):
                 local = pick.split('/')[0]
         return local, dev_index
 
-    def plan_present(self, link, current):
+    def plan_present(self, link, before):
+        current = before
         p = self.params
         ctx, netns, name = self.ctx, self.netns, p['name']
         if link is not None:
