@@ -99,6 +99,15 @@ def attach_alias(identity, ifname):
     return owner_alias(ATTACH_KIND, '%s/%s' % (identity, ifname))
 
 
+def parse_attach_alias(alias):
+    """The inverse of :func:`attach_alias`: ``(identity, ifname)``, or None for an alias that is not an
+    attachment's ('netwire:attach:docker:web1/eth1' -> ('docker:web1', 'eth1'))."""
+    if not (alias or '').startswith(ATTACH_ALIAS_PREFIX):
+        return None
+    identity, _sep, ifname = alias[len(ATTACH_ALIAS_PREFIX):].rpartition('/')
+    return identity, ifname
+
+
 # Routes we add inside containers carry their own protocol number so they are recognisably ours.
 RTPROT_NETWIRE = 110
 

@@ -38,13 +38,6 @@ def link_facts(ctx, link, netns=None):
     }
 
 
-def parse_attach_alias(alias):
-    """'netwire:attach:docker:web1/eth1' -> ('docker:web1', 'eth1')."""
-    rest = alias[len(ATTACH_PREFIX):]
-    identity, dummy, ifname = rest.rpartition('/')
-    return identity, ifname
-
-
 def namespace_facts(ctx, netns, all_links=False):
     links = sorted(ctx.links(netns).values(), key=lambda l: l['index'])
     return [link_facts(ctx, l, netns) for l in links if all_links or _names.is_owned(l['alias'])]
@@ -67,7 +60,7 @@ def gather(ctx, containers=None, container_type='auto', all_links=False):
         elif link['kind'] in _names.LINK_KINDS:
             facts['tunnels'][link['ifname']] = tunnel_state(ctx, link)
         elif link['alias'].startswith(ATTACH_PREFIX):
-            identity, ifname = parse_attach_alias(link['alias'])
+            identity, ifname = _names.parse_attach_alias(link['alias'])
             master = ctx.link_by_index(link['master']) if link['master'] else None
             facts['attachments'].append({
                 'host_ifname': link['ifname'], 'identity': identity, 'ifname': ifname,

@@ -24,15 +24,6 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import
 TAKEOVER_DIR = '/run/netwire/attach'  # records of the default routes a gateway_takeover replaced
 
 
-def parse_attach_alias(alias):
-    """(identity, ifname) of an attachment's ownership mark, or None for any other alias."""
-    prefix = _names.ATTACH_ALIAS_PREFIX
-    if not (alias or '').startswith(prefix):
-        return None
-    identity, _sep, ifname = alias[len(prefix):].rpartition('/')
-    return (identity, ifname) if identity and ifname else None
-
-
 def takeover_record_path(identity, ifname):
     """Where the default routes an attachment's gateway_takeover replaced are recorded."""
     return os.path.join(TAKEOVER_DIR, '%s.json' % _names.attach_record_name(identity, ifname))
@@ -59,10 +50,9 @@ def restore_after_removal(ctx, alias, check_mode=False):
     """After host_network removed the attachment marked ``alias`` (purge or state=absent): put back the
     default routes its gateway_takeover replaced, exactly as container_attach's detach does, or forget
     the record when the container (or its namespace) is gone. Returns the actions."""
-    parsed = parse_attach_alias(alias)
-    if parsed is None:
+    identity, ifname = _names.parse_attach_alias(alias) or (None, None)
+    if not (identity and ifname):
         return []
-    identity, ifname = parsed
     path = takeover_record_path(identity, ifname)
     try:
         with open(path) as f:
