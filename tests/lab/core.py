@@ -49,6 +49,7 @@ OUTSIDE_IP = "203.0.113.10"
 
 DOCKERD_ARGS = ["--bridge=none", "--iptables=false", "--ip-forward=false", "--ip6tables=false"]
 DOCKER_SOCK = "/run/docker.sock"
+DOCKER_PIDFILE = "/run/docker.pid"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 SSHD = "/usr/sbin/sshd"
 # A clean, predictable environment for everything started inside the lab.
@@ -730,17 +731,53 @@ def docker_up() -> bool:
     return os.path.exists(DOCKER_SOCK) and sh(["docker", "info"], check=False, timeout=20).returncode == 0
 
 
+def _process_name(pid: int) -> str | None:
+    try:
+        with open("/proc/%d/comm" % pid, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def clear_stale_docker_pidfile(path: str = DOCKER_PIDFILE, log=print) -> bool:
+    """Remove Docker's pidfile when no dockerd owns it (dockerd was killed, not stopped).
+
+    dockerd refuses to start while its pidfile names a live process, and a killed
+    dockerd leaves the file behind: once the pid is reused by any other program,
+    the engine cannot start again. A pidfile whose pid is a running dockerd is
+    left alone. Returns whether the file was removed.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read().strip()
+    except FileNotFoundError:
+        return False
+    pid = int(text) if text.isdigit() else None
+    if pid is not None and _process_name(pid) == "dockerd":
+        return False
+    log("lab: removing the stale %s (pid %s is not a running dockerd)" % (path, text or "missing"))
+    os.unlink(path)
+    return True
+
+
 def ensure_docker(log=print):
     """Start the machine's Docker Engine if it is not running, and the lab image."""
     if not docker_up():
+        clear_stale_docker_pidfile(log=log)
         log("lab: starting dockerd %s" % " ".join(DOCKERD_ARGS))
-        logf = open("/var/log/netwire-dockerd.log", "ab")
-        subprocess.Popen(["dockerd"] + DOCKERD_ARGS, stdout=logf, stderr=logf, stdin=subprocess.DEVNULL,
-                         start_new_session=True, env=LAB_ENV, cwd="/")
+        log_path = "/var/log/netwire-dockerd.log"
+        with open(log_path, "ab") as logf:
+            proc = subprocess.Popen(["dockerd"] + DOCKERD_ARGS, stdout=logf, stderr=logf,
+                                    stdin=subprocess.DEVNULL, start_new_session=True, env=LAB_ENV, cwd="/")
         deadline = time.monotonic() + 60
         while not docker_up():
+            if proc.poll() is not None:
+                with open(log_path, "rb") as handle:
+                    tail = handle.read()[-600:].decode("utf-8", "replace").strip().splitlines()[-3:]
+                raise LabError("dockerd exited with status %d: %s (see %s)"
+                               % (proc.returncode, " | ".join(tail), log_path))
             if time.monotonic() > deadline:
-                raise LabError("dockerd did not start; see /var/log/netwire-dockerd.log")
+                raise LabError("dockerd did not start within 60 s; see %s" % log_path)
             time.sleep(0.5)
     if sh(["docker", "image", "inspect", IMAGE], check=False).returncode != 0:
         build_image(log)
