@@ -85,11 +85,12 @@ def owner_of(text):
 
 def decide_present(current, wanted, owner):
     """What to do with the container's file: 'keep' (already ours, equal), 'save' (someone else's:
-    keep it as the original, then write), 'write' (ours: rewrite), 'refuse' (another attachment's) (pure)."""
+    keep it as the original, then write), 'write' (ours, or another interface's of the same container:
+    the resolver moved; rewrite), 'refuse' (another container reference's) (pure)."""
     who = owner_of(current)
     if who is None:
         return 'save'
-    if who not in ('', owner):
+    if who not in ('', owner) and who.rpartition('/')[0] != owner.rpartition('/')[0]:
         return 'refuse'
     return 'keep' if current == wanted else 'write'
 
