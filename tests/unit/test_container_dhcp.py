@@ -235,3 +235,20 @@ def test_named_namespace_file_is_created_and_removed(tmp_path, monkeypatch):
 def test_pid_and_path_references_are_skipped_with_a_reason():
     ns = ContainerNamespace("4242", "pid", "/proc/4242/ns/net", "pid:4242", "pid4242", pid=4242)
     assert "no resolv.conf that netwire can own" in rv.resolver_file(ns, "4242", "auto", "eth1").skip
+
+
+def test_a_purged_attachment_puts_back_its_named_namespace_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(rv, "NETNS_ETC", str(tmp_path))
+    ns = ContainerNamespace("blue", "netns", "/run/netns/blue", "netns:blue", "blue")
+    plan = Plan()
+    rv.resolver_file(ns, "blue", "auto", "eth1").plan_present(plan, WANT)
+    plan.apply()
+    alias = _names.attach_alias("netns:blue", "eth2")
+    assert rv.restore_after_removal(alias) == [], "another interface's purge leaves it"
+    alias = _names.attach_alias("netns:blue", "eth1")
+    assert rv.restore_after_removal(alias, check_mode=True) == ["remove %s/blue/resolv.conf" % tmp_path]
+    assert (tmp_path / "blue" / "resolv.conf").exists()
+    assert rv.restore_after_removal(alias) == ["remove %s/blue/resolv.conf" % tmp_path]
+    assert not (tmp_path / "blue").exists()
+    assert rv.restore_after_removal(_names.attach_alias("pid:42", "eth1")) == []
+    assert rv.restore_after_removal("netwire:bridge") == []

@@ -52,7 +52,11 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink impo
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
 from ansible_collections.netwire.fabric.plugins.module_utils._host import dhcp
-from ansible_collections.netwire.fabric.plugins.module_utils._host.resolver import normalize_resolver, resolver_file
+from ansible_collections.netwire.fabric.plugins.module_utils._host.resolver import (
+    normalize_resolver,
+    resolver_file,
+    restore_after_removal as restore_resolver,
+)
 from ansible_collections.netwire.fabric.plugins.module_utils._host.backends import (
     BRIDGE_BACKENDS,
     _BACKEND_ORDER,
@@ -170,9 +174,11 @@ class ContainerAttachManager(Manager):
     @classmethod
     def purge(cls, ctx, keep=None):
         """Delete our host ends not in ``keep`` (and put back the default routes their takeover
-        replaced), then our OVS attachment ports not in it (one transaction)."""
+        replaced and the resolv.conf their resolver wrote), then our OVS attachment ports not in it
+        (one transaction)."""
         out = purge_links(ctx, keep, lambda link: (link.get('alias') or '').startswith(_names.ATTACH_ALIAS_PREFIX),
-                          then=lambda link: restore_after_removal(ctx, link.get('alias'), check_mode=ctx.check_mode))
+                          then=lambda link: (restore_after_removal(ctx, link.get('alias'), check_mode=ctx.check_mode)
+                                             + restore_resolver(link.get('alias'), check_mode=ctx.check_mode)))
         ports = cls.purge_ovs_ports(ctx, keep)
         if ports:
             out.append(Result(True, ['remove OVS port %s' % n for n in ports],
@@ -661,9 +667,10 @@ class ContainerAttachManager(Manager):
         want = p['addresses'][0]
         lease, seconds, output = dhcp.request_lease(self.ns.path, p['ifname'], busybox=busybox)
         if lease is None:
+            said = ': %s' % output[-300:] if output else ''
             raise self._fail('attach', 'no DHCP server answered on %s within %.0f s (%d discovers from %s for %s;'
                              ' no address was set)%s' % (p['bridge'], seconds, dhcp.DHCP_TRIES, p['ifname'], want,
-                                                        ': %s' % output[-300:] if output else ''), BackendError)
+                                                         said), BackendError)
         problem = dhcp.lease_problem(lease, want, p.get('gateway'))
         if problem:
             raise self._fail('attach', '%s on %s; no address was set' % (problem, p['bridge']), BackendError)

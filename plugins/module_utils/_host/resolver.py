@@ -25,9 +25,9 @@ import ipaddress
 import os
 import re
 
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, InvalidParameter
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import ContainerNamespace
-from ansible_collections.netwire.fabric.plugins.module_utils._names import FILE_MARK, attach_alias
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, InvalidParameter, NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import ContainerNamespace, resolve
+from ansible_collections.netwire.fabric.plugins.module_utils._names import FILE_MARK, attach_alias, parse_attach_alias
 
 NETNS_ETC = '/etc/netns'
 ORIG_SUFFIX = '.netwire-orig'
@@ -243,3 +243,38 @@ def resolver_file(ns, ref, ref_type, ifname):
         if not os.path.exists(os.path.join(NETNS_ETC, ref, 'resolv.conf')):
             return None
     return ResolverFile(ns, attach_alias(ns.identity, ifname))
+
+
+class _Steps(object):
+    """A minimal plan: records actions, runs the steps unless in check mode."""
+
+    def __init__(self):
+        self.actions, self.steps = [], []
+
+    def step(self, action, func, *args):
+        self.actions.append(action)
+        self.steps.append((func, args))
+
+
+def restore_after_removal(alias, check_mode=False):
+    """After host_network removed the attachment marked ``alias`` (a purge): put back the container's
+    resolv.conf when this attachment still owns it, as ``state: absent`` does. Returns the actions."""
+    identity, ifname = parse_attach_alias(alias) or (None, None)
+    if not (identity and ifname):
+        return []
+    ref_type, _sep, ref = identity.partition(':')
+    if ref_type not in ('docker', 'podman', 'netns'):
+        return []
+    try:
+        ns = resolve(ref, ref_type)
+    except NetwireError:
+        ns = None
+    rf = resolver_file(ns, ref, ref_type, ifname)
+    if rf is None or rf.skip or not rf.path:
+        return []
+    steps = _Steps()
+    rf.plan_absent(steps)
+    if not check_mode:
+        for func, args in steps.steps:
+            func(*args)
+    return steps.actions
