@@ -120,6 +120,13 @@ def test_docker_container_gets_exactly_its_model_address_by_dhcp(server, contain
     time.sleep(1)
     assert (dnsmasq.packets(), dnsmasq.packets("DHCPREQUEST")) == sent, "a rerun sent DHCP"
 
+    # the container restarts (a new namespace, the address is gone): the rerun gets the same lease again
+    c.restart()
+    ns = "/proc/%d/ns/net" % c.pid
+    res = host.module("container_attach", params)
+    assert res["changed"] and "obtain 10.36.14.11/24 by DHCP on eth1" in res["actions"], res
+    assert addresses(host, "eth1", ns) == ["10.36.14.11/24"] and dnsmasq.packets("DHCPACK") == 2
+
     assert host.module("container_attach", {"container": c.name, "state": "absent"})["changed"]
     assert link_in(host, ns, "eth1") is None
 
@@ -186,6 +193,13 @@ def test_docker_resolver_is_the_containers_own(server, container):
     assert "search dmz.netwire.internal netwire.internal" in inside.splitlines()
     again = host.module("container_attach", params)
     assert not again["changed"], again["actions"]
+
+    # a restart keeps the container's file (the engine does not rewrite a file someone changed) or
+    # regenerates it: either way the rerun leaves it ours, and detach puts back an unmarked original
+    c.restart()
+    assert not host.module("container_attach", params).get("failed")
+    assert c.exec(["cat", "/etc/resolv.conf"], check=True).stdout == inside
+    assert not host.module("container_attach", params)["changed"]
 
     assert host.module("container_attach", {"container": c.name, "state": "absent"})["changed"]
     assert c.exec(["cat", "/etc/resolv.conf"], check=True).stdout == original
