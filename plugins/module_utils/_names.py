@@ -241,3 +241,10 @@ def attach_record_name(identity, ifname):
     """
     digest = hashlib.sha256(('netwire-if:%s/%s' % (identity, ifname)).encode('utf-8')).hexdigest()
     return 'nw' + digest[:IFNAMSIZ - 2]
+
+
+# ---------------------------------------------------------------- files we write (issue 14)
+
+# The first line of every file netwire writes and owns (dnsmasq configs, container resolv.conf
+# files): a file without it is someone else's and is never changed or removed.
+FILE_MARK = '# managed by netwire.fabric'

@@ -73,6 +73,14 @@ CONTAINER_ATTACH = dict(
     hairpin=dict(type='bool', default=False),
     gratuitous_arp=dict(type='bool', default=True),
 )
+# issue 14, the client (container_attach): an address by DHCP, the container's resolver
+CONTAINER_ATTACH.update(
+    dhcp=dict(type='bool', default=False),
+    resolver=dict(type='dict', options=dict(
+        servers=dict(type='list', elements='str', default=[]),
+        search=dict(type='list', elements='str', default=[]),
+    )),
+)
 
 # documented by the doc fragments netwire.fabric.ovsdb and netwire.fabric.lock
 OVSDB_SOCKET = dict(type='str', default=DEFAULT_SOCKET)

@@ -138,8 +138,43 @@ options:
     description: Announce newly added IPv4 addresses with gratuitous ARP from inside the container.
     type: bool
     default: true
+  dhcp:
+    description:
+      - Obtain the first of O(addresses) (IPv4) by DHCP instead of setting it directly. When the interface does
+        not hold it yet, busybox C(udhcpc) from the host runs in the container's network namespace on O(ifname)
+        (3 discovers, 2 s apart; its event script only records the lease). The lease must be exactly that
+        address with that prefix, and its router must be O(gateway) when given; otherwise, or when no server
+        answers, the module fails saying what was expected and what was offered, and sets no address.
+      - A matching lease is applied like a static address (no lifetime) with the routes of O(gateway) and
+        O(routes); the lease's router never adds a route by itself. A rerun with the address in place sends
+        no DHCP packet. Check mode sends nothing.
+    type: bool
+    default: false
+  resolver:
+    description:
+      - The container's own resolv.conf; the host's C(/etc/resolv.conf) is never touched. Omitted, it is left
+        as it is.
+      - "Docker and Podman: the file the engine binds as the container's C(/etc/resolv.conf) (its C(ResolvConfPath)),
+        rewritten in place; the original is kept as C(<path>.netwire-orig). A named namespace:
+        C(/etc/netns/<name>/resolv.conf) (what C(ip netns exec) uses). A pid or path reference: skipped with a
+        warning."
+      - The file starts with C(# managed by netwire.fabric) and names this attachment. O(state=absent) puts the
+        original back (a named namespace's file is removed) only while the file still carries that mark.
+    type: dict
+    suboptions:
+      servers:
+        description: Name servers (IP addresses, at most 3).
+        type: list
+        elements: str
+        default: []
+      search:
+        description: Search domains, in order.
+        type: list
+        elements: str
+        default: []
 requirements:
   - pyroute2 >= 0.7 on the managed host
+  - With O(dhcp), busybox (C(udhcpc); Debian's C(busybox-static)) on the managed host
   - For Docker references, access to the Docker Engine socket (C(/run/docker.sock)); no Docker SDK is needed.
 notes:
   - Routes added by this module use the routing protocol number 110, which marks them as owned.
@@ -177,6 +212,17 @@ EXAMPLES = r"""
     gateway: 10.50.0.1
     gateway_takeover: true
 
+- name: The model's address by DHCP (the lease must be exactly it), and the container's resolver
+  netwire.fabric.container_attach:
+    container: web1
+    bridge: nw-dmz
+    addresses: [10.30.1.10/24]
+    gateway: 10.30.1.1
+    dhcp: true
+    resolver:
+      servers: [10.30.1.1]
+      search: [dmz.netwire.internal, netwire.internal]
+
 - name: Detach (puts back the default route that eth2 took over)
   netwire.fabric.container_attach:
     container: web1
@@ -186,7 +232,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 attachment:
-  description: The attachment after the run (predicted in check mode); empty when absent.
+  description:
+    - The attachment after the run (predicted in check mode); empty when absent.
+    - With O(resolver), C(resolv_conf) is the text of the container's resolv.conf.
   returned: always
   type: dict
   sample:
@@ -206,6 +254,7 @@ attachment:
     routes:
       - dest: 0.0.0.0/0
         via: 10.20.0.1
+    resolv_conf: "# managed by netwire.fabric\n..."
 actions:
   description: What was done (or would be done in check mode), in order.
   returned: always

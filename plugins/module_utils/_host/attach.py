@@ -40,6 +40,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import (
     Plan,
+    _addr as set_address,
     index_of,
     plan_addresses,
     purge_links,
@@ -50,6 +51,12 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink impo
     send_gratuitous_arp,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
+from ansible_collections.netwire.fabric.plugins.module_utils._host import dhcp
+from ansible_collections.netwire.fabric.plugins.module_utils._host.resolver import (
+    normalize_resolver,
+    resolver_file,
+    restore_after_removal as restore_resolver,
+)
 from ansible_collections.netwire.fabric.plugins.module_utils._host.backends import (
     BRIDGE_BACKENDS,
     _BACKEND_ORDER,
@@ -122,6 +129,10 @@ def normalize_params(params):
         routes.append({'dest': dest, 'via': via})
     p['routes'] = sorted(routes, key=_route_key)
     p['gateway_takeover'] = bool(p.get('gateway_takeover'))
+    p['dhcp'] = bool(p.get('dhcp'))
+    if p['dhcp'] and (not p['addresses'] or ':' in p['addresses'][0]):
+        raise InvalidParameter('dhcp needs addresses, the first one IPv4: the lease must equal it')
+    p['resolver'] = normalize_resolver(p.get('resolver'))
     if p['gateway_takeover'] and not (p.get('gateway') or p.get('gateway6')):
         raise InvalidParameter('gateway_takeover needs gateway or gateway6 (the default route to take over)')
     return p
@@ -163,9 +174,11 @@ class ContainerAttachManager(Manager):
     @classmethod
     def purge(cls, ctx, keep=None):
         """Delete our host ends not in ``keep`` (and put back the default routes their takeover
-        replaced), then our OVS attachment ports not in it (one transaction)."""
+        replaced and the resolv.conf their resolver wrote), then our OVS attachment ports not in it
+        (one transaction)."""
         out = purge_links(ctx, keep, lambda link: (link.get('alias') or '').startswith(_names.ATTACH_ALIAS_PREFIX),
-                          then=lambda link: restore_after_removal(ctx, link.get('alias'), check_mode=ctx.check_mode))
+                          then=lambda link: (restore_after_removal(ctx, link.get('alias'), check_mode=ctx.check_mode)
+                                             + restore_resolver(link.get('alias'), check_mode=ctx.check_mode)))
         ports = cls.purge_ovs_ports(ctx, keep)
         if ports:
             out.append(Result(True, ['remove OVS port %s' % n for n in ports],
@@ -194,6 +207,9 @@ class ContainerAttachManager(Manager):
             before = self.read_state()
             self.plan_present(before)
             after = None
+        resolv, warnings = self._plan_resolver(before, after), []
+        if resolv is not None and resolv.skip:
+            warnings.append(resolv.skip)
         try:
             self.plan.apply()
         except NetwireError as err:
@@ -204,8 +220,29 @@ class ContainerAttachManager(Manager):
             raise
         if after is None:
             after = self.predicted if self.ctx.check_mode else self.read_state()
-        return Result(self.plan.changed, self.plan.actions, {'before': before, 'after': after},
+            if resolv is not None and not resolv.skip:
+                after['resolv_conf'] = self.predicted['resolv_conf'] if self.ctx.check_mode else resolv.read()
+        return Result(self.plan.changed, self.plan.actions, {'before': before, 'after': after}, warnings=warnings,
                       label='%s:%s' % (self.raw_params.get('container'), self.params['ifname']), attachment=after)
+
+    def _plan_resolver(self, before, after):
+        """Queue the container's resolv.conf (present with ``resolver``; absent: put back ours)."""
+        p = self.params
+        if p['state'] != 'absent' and not p.get('resolver'):
+            return None
+        rf = resolver_file(self.ns, p['container'], p.get('container_type') or 'auto', p['ifname'])
+        if rf is None or rf.skip:
+            return rf
+        if p['state'] == 'absent':
+            was, will = rf.plan_absent(self.plan)
+            if was != will:
+                before['resolv_conf'], after['resolv_conf'] = was, will
+            return rf
+        try:
+            before['resolv_conf'], self.predicted['resolv_conf'] = rf.plan_present(self.plan, p['resolver'])
+        except InvalidParameter as err:
+            raise self._fail('attach', err.msg, NotOwned)
+        return rf
 
     # ---------------------------------------------------------------- the container's namespace
 
@@ -444,8 +481,16 @@ class ContainerAttachManager(Manager):
             if route not in routes:
                 self.plan.step('remove route %s%s' % (route['dest'], ' via %s' % route['via'] if route['via'] else ''),
                                self._route, 'del', route, peer_ref)
+        # dhcp: the first address comes from a lease that must equal it (only when it is not there yet)
+        by_dhcp = p['dhcp'] and p['addresses'][0] not in current.get('addresses', [])
+        if by_dhcp:
+            try:
+                busybox = dhcp.find_busybox()
+            except MissingDependency as err:
+                raise self._fail('attach', err.msg, MissingDependency)
         added, removed = plan_addresses(self.plan, p['ifname'], peer_ref, current.get('addresses', []),
-                                        p['addresses'], ns.path)
+                                        p['addresses'][1:] if by_dhcp else p['addresses'], ns.path)
+        added = list(added) + (p['addresses'][:1] if by_dhcp else [])
         if added or removed or not current.get('up'):
             # The kernel drops IPv4 routes through an interface that loses its
             # last address or goes down: put every wanted route (back) in place.
@@ -453,6 +498,9 @@ class ContainerAttachManager(Manager):
         if not current.get('up'):
             self.plan.step('set %s and %s up' % (host_ifname, p['ifname']), self._up, host_ifname, host_ref,
                            peer_ref)
+        if by_dhcp:
+            self.plan.step('obtain %s by DHCP on %s' % (p['addresses'][0], p['ifname']), self._dhcp, peer_ref,
+                           busybox)
         # on-link routes first: a gateway outside the subnet needs its host route
         for route in sorted(routes, key=lambda r: r['via'] is not None):
             if route not in have_routes:
@@ -612,6 +660,22 @@ class ContainerAttachManager(Manager):
             if command == 'del' and err.errno == errno.ESRCH:
                 return
             raise
+
+    def _dhcp(self, peer_ref, busybox):
+        """Ask for a lease (udhcpc configures nothing); set the address only when it is the model's."""
+        p = self.params
+        want = p['addresses'][0]
+        lease, seconds, output = dhcp.request_lease(self.ns.path, p['ifname'], busybox=busybox)
+        if lease is None:
+            said = ': %s' % output[-300:] if output else ''
+            raise self._fail('attach', 'no DHCP server answered on %s within %.0f s (%d discovers from %s for %s;'
+                             ' no address was set)%s' % (p['bridge'], seconds, dhcp.DHCP_TRIES, p['ifname'], want,
+                                                         said), BackendError)
+        problem = dhcp.lease_problem(lease, want, p.get('gateway'))
+        if problem:
+            raise self._fail('attach', '%s on %s; no address was set' % (problem, p['bridge']), BackendError)
+        self.dhcp_seconds = seconds
+        set_address(self.ctx, 'add', p['ifname'], peer_ref, want, self.ns.path)
 
     def _garp(self, mac, addresses, backend):
         backend.after_attach(self.ctx, send_gratuitous_arp, self.ns.path, self.params['ifname'], mac, addresses)

@@ -46,7 +46,7 @@ _NETNS_NAME_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
 class ContainerNamespace(object):
     """Where a container's network namespace is, and who the container is."""
 
-    def __init__(self, ref, ref_type, path, identity, name, pid=None, container_id=None):
+    def __init__(self, ref, ref_type, path, identity, name, pid=None, container_id=None, resolv_conf=None):
         self.ref = ref
         self.ref_type = ref_type
         self.path = path
@@ -54,6 +54,7 @@ class ContainerNamespace(object):
         self.name = name
         self.pid = pid
         self.container_id = container_id
+        self.resolv_conf = resolv_conf  # an engine's ResolvConfPath: the file it binds as /etc/resolv.conf
 
     def inode(self):
         try:
@@ -117,7 +118,7 @@ def _from_inspect(ref, ref_type, data):
                       % (ref_type, name, state.get('Status', 'unknown'), restarting), InvalidParameter)
     pid = int(state['Pid'])
     return ContainerNamespace(ref, ref_type, _pid_netns(pid), '%s:%s' % (ref_type, name), name,
-                              pid=pid, container_id=data.get('Id'))
+                              pid=pid, container_id=data.get('Id'), resolv_conf=data.get('ResolvConfPath') or None)
 
 
 def _engine_inspect(ref, ref_type, socket_path):
