@@ -138,6 +138,7 @@ FIREWALL = dict(
         icc=dict(type='bool', default=True),
         zone=dict(type='str'),
         ports=dict(type='list', elements='str', default=[]),
+        dhcp=dict(type='bool', default=False),
     )),
     flows=dict(type='list', elements='dict', default=[], options={
         'from': dict(type='str', required=True),

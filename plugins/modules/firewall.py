@@ -17,7 +17,8 @@ description:
     (nftables JSON API, C(nft -j -f -)); it never reads back into, changes or deletes any other table.
   - "The tables, with O(table_name=netwire): C(table inet netwire) (zone policy between our networks),
     C(table ip netwire_nat) (masquerade, published ports, hairpin) and, only while some network has
-    O(networks[].icc=false), C(table bridge netwire_icc)."
+    O(networks[].icc=false), C(table bridge netwire_icc), and, only while a network with O(networks[].dhcp=true)
+    has tunnel devices on this host, C(table bridge netwire_dhcp_guard)."
   - B(Masquerade) (O(networks[].nat=true)) applies to traffic from the network's subnet leaving through any
     interface but the network's own bridge, except traffic to another of our networks.
   - "B(Published ports): DNAT in C(prerouting) (from other hosts and from containers) and in C(output)
@@ -58,8 +59,19 @@ description:
   - "B(Containers and this host): traffic arriving on one of our bridges for this host itself (C(input)) is
     dropped, except replies to the host's own connections and ICMP echo requests and errors to the address of
     the bridge it arrived on (the containers' gateway). Published ports are DNATed before that and stay
-    reachable. Services for containers on the bridge address (DHCP, DNS) belong in the empty regular
-    chain C(services), which the input chain jumps to before its final drop."
+    reachable. Services for containers on a bridge address (DNS) are O(host_services) whose address is inside one
+    of our subnets: they go into the regular chain C(services), which the input chain jumps to before its final
+    drop, and only that network's own bridge (and O(networks[].ports)) reaches them."
+  - "B(DHCP): for a network with O(networks[].dhcp=true), DHCP requests from its bridge to this host (UDP 68 to
+    67, from V(0.0.0.0) or the subnet, to V(255.255.255.255) or the subnet) are accepted before the
+    reverse-path check, which would drop a client's first request from V(0.0.0.0). The host's replies are not
+    filtered (no output chain). The B(DHCP guard) drops every DHCP packet (UDP port 67 or 68) that would enter
+    or leave by one of the network's kernel tunnel devices, in C(table bridge <table_name>_dhcp_guard)
+    (chains C(prerouting) and C(postrouting), so bridged frames and this host's own server are both covered),
+    counted in the named counter C(dhcp_<network>). The tunnel devices are the ones the collection names for
+    O(tunnels): C(nwx-<network>) for VXLAN, one C(nwt...) device per peer for GRE and Geneve (as
+    C(linux_tunnel) gets them in the plan of C(host_network)). Counters restart at 0 whenever the tables
+    change."
   - "B(Spoofing): routed traffic from our bridges must come from an address that routes back through that
     bridge (C(fib saddr . iif oif missing drop): strict reverse-path filtering), and zone flows are keyed on the
     ingress bridge (C(iifname @bridges_<zone>)), not only on the source address."
@@ -82,7 +94,8 @@ options:
     default: present
   table_name:
     description:
-      - Base name of our tables; C(<table_name>), C(<table_name>_nat) and C(<table_name>_icc).
+      - Base name of our tables; C(<table_name>), C(<table_name>_nat), C(<table_name>_icc) and
+        C(<table_name>_dhcp_guard).
       - Two users of the module on one host must use different names.
     type: str
     default: netwire
@@ -124,6 +137,14 @@ options:
         type: list
         elements: str
         default: []
+      dhcp:
+        description:
+          - This host serves DHCP on the network's bridge. DHCP from the network's containers to this host is
+            accepted (before the reverse-path check), and no DHCP packet crosses the network's tunnel devices
+            (O(tunnels[].network) of this network), in either direction.
+          - For Linux bridges; the guard does not cover Open vSwitch tunnel ports.
+        type: bool
+        default: false
   flows:
     description: Allowed directions of new connections between zones.
     type: list
@@ -188,7 +209,9 @@ options:
     default: []
     suboptions:
       network:
-        description: Label of the tunnel (the network), used in rule comments and error messages.
+        description:
+          - Label of the tunnel (the network), used in rule comments and error messages.
+          - The network's name when the network has O(networks[].dhcp=true), for the DHCP guard.
         type: str
       type:
         description: The encapsulation.
@@ -222,7 +245,10 @@ options:
     elements: str
     default: []
   host_services:
-    description: Ports on O(host_addresses) that containers may reach (other hosts' published ports).
+    description:
+      - Ports on O(host_addresses) that containers may reach (other hosts' published ports).
+      - "An address inside the subnet of one of O(networks) is a bridge address (a service such as DNS on the
+        gateway of the containers): it is reachable only from that network's bridge (and ports), on this host."
     type: list
     elements: dict
     default: []
@@ -274,7 +300,7 @@ tables:
   returned: always
   type: list
   elements: str
-  sample: [inet netwire, ip netwire_nat]
+  sample: [inet netwire, ip netwire_nat, bridge netwire_dhcp_guard]
 actions:
   description: What was (or, in check mode, would be) done.
   returned: always

@@ -201,7 +201,7 @@ def test_host_end(spec, attachment):
 
 
 def _current_tables(st):
-    return rs.normalize_listing(st.nft(), _firewall.table_names())
+    return rs.normalize_listing(st.nft(), _firewall.owned_tables())
 
 
 def test_nft(spec, nft_item):

@@ -4,7 +4,7 @@
 """Read, compare, plan, apply: the firewall's manager (used by the module and by host_network).
 
 One ``nft -j list ruleset`` read, one atomic ``nft -j -f -`` batch; only the
-tables named by :func:`_firewall.table_names` are ever part of the batch.
+tables named by :func:`_firewall.owned_tables` are ever part of the batch.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -49,7 +49,7 @@ class FirewallManager(Manager):
 
     @property
     def owned(self):
-        return fw.table_names(self.table_name)
+        return fw.owned_tables(self.table_name)
 
     def listing(self):
         """``nft -j list ruleset``, read once by this manager."""

@@ -29,7 +29,9 @@ Tables (``<t>`` is ``table_name``, default ``netwire``):
   send to this host);
 * ``ip <t>_nat``: masquerade, published ports (DNAT) and hairpin masquerade;
 * ``bridge <t>_icc``: only while some network has ``icc: false``; drops
-  port-to-port (bridged) IPv4 traffic inside that network's subnet.
+  port-to-port (bridged) IPv4 traffic inside that network's subnet;
+* ``bridge <t>_dhcp_guard``: only while a network with ``dhcp: true`` has tunnel
+  devices on this host; drops DHCP in and out of them, with a counter per network.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -41,6 +43,7 @@ import re
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+from ansible_collections.netwire.fabric.plugins.module_utils._firewall import dhcp_guard
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.ruleset import canonical_ruleset
 from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREWALL_TABLE, OVERLAY_TYPES, default_udp_port
 
@@ -60,7 +63,7 @@ _TABLE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 def table_names(table_name=DEFAULT_TABLE_NAME):
-    """The (family, name) of every table this collection may own, in apply order."""
+    """The (family, name) of the zone firewall's tables, one per family, in apply order."""
     return [
         ("inet", table_name),
         ("ip", table_name + "_nat"),
@@ -68,12 +71,22 @@ def table_names(table_name=DEFAULT_TABLE_NAME):
     ]
 
 
+def guard_table_name(table_name=DEFAULT_TABLE_NAME):
+    """The ``bridge`` table of the DHCP guard (a second table of the bridge family)."""
+    return table_name + "_dhcp_guard"
+
+
+def owned_tables(table_name=DEFAULT_TABLE_NAME):
+    """The (family, name) of every table this collection may own, in apply order."""
+    return table_names(table_name) + [("bridge", guard_table_name(table_name))]
+
+
 # --------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------
 
 class Network(object):
-    def __init__(self, name, subnet, bridge, nat, icc, zone, ports=None):
+    def __init__(self, name, subnet, bridge, nat, icc, zone, ports=None, dhcp=False):
         self.name = name
         self.subnet = subnet
         self.bridge = bridge
@@ -83,6 +96,7 @@ class Network(object):
         # Other interfaces the network's containers' packets may enter this host's IP stack by:
         # host ends of containers on an OVS userspace (netdev) bridge, whose frames the kernel sees too.
         self.ports = ports or []
+        self.dhcp = dhcp  # this host serves DHCP on the bridge: accepted to it, guarded on its tunnels
 
     @property
     def ingress(self):
@@ -278,7 +292,7 @@ def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE
         for port in ports:
             _ifname(port, "network", name, "port")
         net = Network(name, subnet, bridge, True if nat is None else bool(nat), True if icc is None else bool(icc), zone,
-                      sorted(set(ports)))
+                      sorted(set(ports)), bool(raw.get("dhcp")))
         nets.append(net)
         by_name[name] = net
         by_bridge[bridge] = name
@@ -424,6 +438,46 @@ ICMP_TO_GATEWAY = ("echo-request", "destination-unreachable", "time-exceeded", "
 SERVICES_CHAIN = "services"
 
 
+DHCP_PORTS = dhcp_guard.DHCP_PORTS
+_BROADCAST = "255.255.255.255"
+
+
+def _network_of(spec, address):
+    """The network whose subnet holds ``address`` (a bridge address: a service for that network only)."""
+    ip = ipaddress.IPv4Address(u"%s" % address)
+    for net in spec.networks:
+        if ip in net.subnet:
+            return net
+    return None
+
+
+def _dhcp_rule(net):
+    """DHCP from the network's containers to this host. Before the reverse-path check: a client
+    without a lease sends from 0.0.0.0 (to 255.255.255.255), which that check would drop."""
+    return _rule([_match(_IIF, net.bridge),
+                  _match(_payload("ip", "saddr"), {"set": [ANY_ADDRESS, _prefix(net.subnet)]}),
+                  _match(_payload("ip", "daddr"), {"set": [_BROADCAST, _prefix(net.subnet)]}),
+                  _match(_payload("udp", "sport"), DHCP_PORTS[1]),
+                  _match(_payload("udp", "dport"), DHCP_PORTS[0]),
+                  {"accept": None}], "dhcp from %s to this host" % net.name)
+
+
+def _service_rules(spec):
+    """The services chain: a host service on an address inside one of our subnets is on that
+    network's bridge (DNS on the bridge address): only that network's ingress reaches it."""
+    rules = []
+    for svc in spec.host_services:
+        net = _network_of(spec, svc.address)
+        if net is None:
+            continue
+        ingress = [net.bridge] + (["@" + _ports_set(net.name)] if net.ports else [])
+        for iif in ingress:
+            rules.append(_rule([_match(_IIF, iif), _match(_payload("ip", "daddr"), svc.address),
+                                _match(_payload(svc.proto, "dport"), svc.port), {"accept": None}],
+                               "%s %s:%d for %s" % (svc.proto, svc.address, svc.port, net.name)))
+    return rules
+
+
 def _rpf_missing():
     """``fib saddr . iif oif missing``: the source does not route back out of the ingress interface."""
     return _match({"fib": {"result": "oif", "flags": ["saddr", "iif"]}}, False)
@@ -458,6 +512,7 @@ def _input_rules(spec):
             names = names if len(names) <= 60 else "%d networks" % len(tunnels)
             rules.append(_rule(expr, "tunnel peers %s (%s)" % (label, names)))
         rules.append(_rule([_tunnel_match(tunnels[0]), {"drop": None}], "tunnel %s from anyone else" % label))
+    rules.extend(_dhcp_rule(net) for net in spec.networks if net.dhcp)
     for net in spec.networks:
         rules.append(_rule([_match(_IIF, net.bridge), _rpf_missing(), {"drop": None}],
                            "spoofed source from %s to this host" % net.name))
@@ -470,7 +525,7 @@ def _input_rules(spec):
                             {"accept": None}], "replies to this host's connections"))
         rules.append(_rule([_FROM_BRIDGES, _match(_payload("icmp", "type"), {"set": list(ICMP_TO_GATEWAY)}),
                             {"accept": None}], "icmp to the gateway"))
-        # The hook for services on the bridge address (DHCP, DNS): their accept rules go into this chain.
+        # Services on a bridge address (DNS): host_services inside our subnets, per network (_service_rules).
         rules.append(_rule([_FROM_BRIDGES, {"jump": {"target": SERVICES_CHAIN}}], "services for containers"))
         rules.append(_rule([_FROM_BRIDGES, {"drop": None}], "anything else from containers to this host"))
     return rules
@@ -493,6 +548,8 @@ def _inet_table(spec, name):
                          "replies and related traffic"))
     if spec.networks and spec.host_addresses:
         for svc in spec.host_services:
+            if _network_of(spec, svc.address) is not None:
+                continue  # on a bridge address: delivered to this host (input, chain services), never forwarded
             forward.append(_rule([_FROM_BRIDGES, _match(_payload("ip", "daddr"), svc.address),
                                   _match(_payload(svc.proto, "dport"), svc.port), {"accept": None}],
                                  "published %s %s:%d" % (svc.proto, svc.address, svc.port)))
@@ -563,7 +620,7 @@ def _inet_table(spec, name):
     chains = [_chain("forward", "filter", "forward", 0, forward),
               _chain("input", "filter", "input", 0, _input_rules(spec))]
     if spec.networks:
-        chains.append({"name": SERVICES_CHAIN, "rules": []})
+        chains.append({"name": SERVICES_CHAIN, "rules": _service_rules(spec)})
     return {"family": "inet", "name": name, "sets": sets, "chains": chains}
 
 
@@ -623,4 +680,7 @@ def plan_ruleset(spec):
     if icc:
         tables.append({"family": "bridge", "name": families["bridge"], "sets": [],
                        "chains": [_chain("forward", "filter", "forward", -200, icc)]})
+    guard = dhcp_guard.guard_table(spec, guard_table_name(spec.table_name))
+    if guard:
+        tables.append(guard)
     return canonical_ruleset({"tables": tables})

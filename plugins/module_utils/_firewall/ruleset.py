@@ -78,11 +78,15 @@ def canonical_ruleset(ruleset):
     tables = []
     for table in ruleset.get("tables", []):
         chains = [_canonical_chain(c, c.get("rules", [])) for c in table.get("chains", [])]
-        tables.append({
+        out = {
             "family": table["family"], "name": table["name"],
             "sets": sorted((_canonical_set(s) for s in table.get("sets", [])), key=lambda s: s["name"]),
             "chains": sorted(chains, key=lambda c: (_HOOK_ORDER.get(c.get("hook"), 9), c["name"])),
-        })
+        }
+        if table.get("counters"):
+            # named counters (the DHCP guard's), by name: their values are state, not configuration
+            out["counters"] = sorted(table["counters"])
+        tables.append(out)
     tables.sort(key=lambda t: (t["family"], t["name"]))
     return {"tables": tables}
 
@@ -115,6 +119,8 @@ def normalize_listing(listing, owned):
             order.append(key)
         if kind in ("set", "map"):
             table["sets"].append(obj)
+        elif kind == "counter":
+            table.setdefault("counters", []).append(obj.get("name"))
         elif kind == "chain":
             chain = dict(obj)
             chain["rules"] = chain_rules.setdefault(key + (obj["name"],), [])
@@ -162,6 +168,8 @@ def transaction(desired, current_tables, owned):
             if nset["elem"]:
                 body["elem"] = list(nset["elem"])
             cmds.append({"add": {"set": body}})
+        for counter in table.get("counters", []):
+            cmds.append({"add": {"counter": {"family": family, "table": name, "name": counter}}})
         for chain in table["chains"]:
             body = {"family": family, "table": name, "name": chain["name"]}
             for k in ("type", "hook", "prio", "policy"):
@@ -236,6 +244,8 @@ def render_expr(expr):
         return kind
     if kind in ("jump", "goto"):
         return "%s %s" % (kind, body.get("target"))
+    if kind == "counter" and isinstance(body, string_types):
+        return 'counter name "%s"' % body
     if kind in ("dnat", "snat"):
         target = "%s" % body.get("addr")
         if body.get("port") is not None:
@@ -258,6 +268,8 @@ def render(canonical):
                 block.append("\t\telements = { %s }" % ", ".join(_render_value(e) for e in nset["elem"]))
             block.append("\t}")
             blocks.append(block)
+        for counter in table.get("counters", []):
+            blocks.append(["\tcounter %s {" % counter, "\t}"])
         for chain in table["chains"]:
             block = ["\tchain %s {" % chain["name"]]
             if chain.get("hook"):
