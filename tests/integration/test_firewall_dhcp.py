@@ -150,7 +150,7 @@ def _setup(bed):
     h1.run(["sh", "-c", "cat > %s" % CONF], input=conf)
     h1.run("rm -f /run/fwd-dnsmasq.leases; timeout 600 /usr/sbin/dnsmasq -k --conf-file=%s "
            ">/run/fwd-dnsmasq.log 2>&1 </dev/null &" % CONF)
-    for _ in range(20):
+    for _attempt in range(20):
         if h1.run(["test", "-s", PIDFILE], check=False).returncode == 0:
             break
         time.sleep(0.25)
