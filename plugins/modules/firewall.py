@@ -64,7 +64,7 @@ description:
     drop, and only that network's own bridge (and O(networks[].ports)) reaches them."
   - "B(DHCP): for a network with O(networks[].dhcp=true), DHCP requests from its bridge to this host (UDP 68 to
     67, from V(0.0.0.0) or the subnet, to V(255.255.255.255) or the subnet) are accepted before the
-    reverse-path check, which would drop a client's first request from V(0.0.0.0). The host's replies are not
+    reverse-path check and the final drop (a client without a lease sends from V(0.0.0.0)). The host's replies are not
     filtered (no output chain). The B(DHCP guard) drops every DHCP packet (UDP port 67 or 68) that would enter
     or leave by one of the network's kernel tunnel devices, in C(table bridge <table_name>_dhcp_guard)
     (chains C(prerouting) and C(postrouting), so bridged frames and this host's own server are both covered),

@@ -452,8 +452,8 @@ def _network_of(spec, address):
 
 
 def _dhcp_rule(net):
-    """DHCP from the network's containers to this host. Before the reverse-path check: a client
-    without a lease sends from 0.0.0.0 (to 255.255.255.255), which that check would drop."""
+    """DHCP from the network's containers to this host, before the reverse-path check: a client without
+    a lease sends from 0.0.0.0 (fib passes it to 255.255.255.255, not to the bridge address)."""
     return _rule([_match(_IIF, net.bridge),
                   _match(_payload("ip", "saddr"), {"set": [ANY_ADDRESS, _prefix(net.subnet)]}),
                   _match(_payload("ip", "daddr"), {"set": [_BROADCAST, _prefix(net.subnet)]}),
