@@ -46,6 +46,7 @@ RUNNERS = {
 # Programs the collection runs only when the user has them, never installed by setup: each with why.
 OPTIONAL = {
     "podman": "container_attach resolves Podman references with the user's podman; the lab uses Docker",
+    "systemctl": "the daemon helper (_daemon.py) uses systemd only on hosts that run it; the lab has none",
 }
 # Programs that run another program: how many words of their own to skip (None: skip options only).
 WRAPPERS = {"timeout": 1, "nsenter": None, "env": None, "setsid": None, "unshare": None, "nice": None,

@@ -248,3 +248,36 @@ def attach_record_name(identity, ifname):
 # The first line of every file netwire writes and owns (dnsmasq configs, container resolv.conf
 # files): a file without it is someone else's and is never changed or removed.
 FILE_MARK = '# managed by netwire.fabric'
+
+
+# ---------------------------------------------------------------- daemons: their directories and files (issue 14)
+
+# The private directories of the daemons' files (per lab host: bind-mounted by the lab).
+ETC_DIR = '/etc/netwire'
+RUN_DIR = '/run/netwire'
+STATE_DIR = '/var/lib/netwire'
+DNSMASQ_DIR = ETC_DIR + '/dnsmasq'
+# the default DNS domain of the model and of the dnsmasq module (issue 14: owner B, the same value)
+DEFAULT_DNS_DOMAIN = 'netwire.internal'
+
+
+def dnsmasq_paths(name):
+    """The files of the dnsmasq instance ``name`` (the bridge name of its network on this host)."""
+    return {
+        'conf': '%s/%s.conf' % (DNSMASQ_DIR, name),
+        'hosts_dir': '%s/%s.hosts.d' % (DNSMASQ_DIR, name),
+        'dhcp_dir': '%s/%s.dhcp.d' % (DNSMASQ_DIR, name),
+        'pidfile': '%s/dnsmasq-%s.pid' % (RUN_DIR, name),
+        'leases': '%s/dnsmasq-%s.leases' % (STATE_DIR, name),
+    }
+
+
+def systemd_unit_name(daemon, name):
+    """The systemd unit of a daemon instance of ours on a host with systemd."""
+    return 'netwire-%s-%s.service' % (daemon, name)
+
+
+def dns_keep_name(name):
+    """How host_network's purge list (``keep``) names the dnsmasq instance ``name``: not by the bridge name
+    alone, which stays declared when a network loses its DNS."""
+    return 'dns:%s' % name
