@@ -6,6 +6,7 @@ namespaces. Traffic stays between lab namespaces and is bounded.
 """
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -50,6 +51,24 @@ def test_each_host_has_its_own_empty_ovs_database(lab):
     # The daemons are up: vswitchd answers on the host's own control socket.
     for h in lab.hosts:
         assert "ovs-vswitchd" in h.run(["ovs-appctl", "version"]).stdout
+
+
+def test_each_host_has_its_own_daemon_directories(lab):
+    """/etc/netwire and /var/lib/netwire (bind mounts) and /run/netwire (in the private /run) are per host."""
+    hosts = lab.hosts[:2]
+    dirs = ("/etc/netwire", "/var/lib/netwire", "/run/netwire")
+    try:
+        for h in hosts:
+            for d in dirs:
+                h.run("mkdir -p %s && echo %s > %s/nwt-owner" % (d, h.name, d))
+        for h in hosts:
+            for d in dirs:
+                assert h.run(["cat", "%s/nwt-owner" % d]).stdout.strip() == h.name, (h.name, d)
+        for d in dirs:
+            assert not os.path.exists("%s/nwt-owner" % d), "%s of a lab host is the machine's" % d
+    finally:
+        for h in hosts:
+            h.run("rm -f %s" % " ".join("%s/nwt-owner" % d for d in dirs), check=False)
 
 
 def test_each_host_sees_only_its_own_interfaces(lab):

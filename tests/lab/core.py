@@ -583,9 +583,11 @@ class Lab:
                 n.route("add", dst="0.0.0.0/0", gateway=UNDERLAY_GW)
 
     def _host_mounts(self, h: LabHost):
-        """Give the host its own /run, /sys, OVS directories and /opt/netwire, and its hostname."""
+        """Give the host its own /run, /sys, OVS directories, /opt/netwire, the daemons' /etc/netwire and
+        /var/lib/netwire (their /run/netwire is in the private /run), and its hostname."""
         hd = h.host_dir
-        for sub in ("etc-openvswitch", "var-lib-openvswitch", "var-log-openvswitch", "opt-netwire"):
+        for sub in ("etc-openvswitch", "var-lib-openvswitch", "var-log-openvswitch", "opt-netwire",
+                    "etc-netwire", "var-lib-netwire"):
             (hd / sub).mkdir(parents=True, exist_ok=True)
         have_docker = os.path.exists(DOCKER_SOCK)
         script = [
@@ -610,6 +612,10 @@ class Lab:
             # The modules' virtualenv (role host_prep) is the host's own, as on a real host.
             "mkdir -p /opt/netwire",
             "mount --bind %s/opt-netwire /opt/netwire" % hd,
+            # The daemons' configuration and state (dnsmasq, ...), as private as the OVS directories.
+            "mkdir -p /etc/netwire /var/lib/netwire",
+            "mount --bind %s/etc-netwire /etc/netwire" % hd,
+            "mount --bind %s/var-lib-netwire /var/lib/netwire" % hd,
             "hostname %s" % h.name,
         ]
         if have_docker:
