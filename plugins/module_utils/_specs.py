@@ -13,6 +13,7 @@ __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import DEFAULT_TIMEOUT as LOCK_DEFAULT_TIMEOUT
 from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREWALL_TABLE, LINK_KINDS, OVERLAY_TYPES
+from ansible_collections.netwire.fabric.plugins.module_utils._names import DEFAULT_DNS_DOMAIN
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import DEFAULT_SOCKET, DEFAULT_TIMEOUT
 
 STATE = dict(type='str', choices=['present', 'absent'], default='present')
@@ -166,5 +167,33 @@ FIREWALL = dict(
         address=dict(type='str', required=True),
         proto=dict(type='str', choices=['tcp', 'udp'], default='tcp'),
         port=dict(type='int', required=True),
+    )),
+)
+
+# ---------------------------------------------------------------- dnsmasq (issue 14): the params of plan key `dns`
+
+DNSMASQ = dict(
+    name=dict(type='str', required=True),
+    state=STATE,
+    network=dict(type='str'),
+    interface=dict(type='str'),
+    address=dict(type='str'),
+    subnet=dict(type='str'),
+    domain=dict(type='str', default=DEFAULT_DNS_DOMAIN),
+    forward=dict(type='list', elements='str', default=[]),
+    search=dict(type='list', elements='str', default=[]),
+    records=dict(type='list', elements='dict', default=[], options=dict(
+        name=dict(type='str', required=True),
+        address=dict(type='str', required=True),
+    )),
+    dhcp=dict(type='bool', default=False),
+    dhcp_range=dict(type='dict', options=dict(
+        start=dict(type='str', required=True),
+        end=dict(type='str', required=True),
+    )),
+    reservations=dict(type='list', elements='dict', default=[], options=dict(
+        mac=dict(type='str', required=True),
+        address=dict(type='str', required=True),
+        name=dict(type='str'),
     )),
 )

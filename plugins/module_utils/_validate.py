@@ -131,3 +131,19 @@ def int_range(value, low, high, what):
     if not low <= int(value) <= high:
         raise InvalidParameter('%s %s is out of range (%d..%d)' % (what, value, low, high))
     return int(value)
+
+
+# ---------------------------------------------------------------- DNS names (issue 14)
+
+_DNS_LABEL_RE = re.compile(r'^(?!-)[a-z0-9-]{1,63}(?<!-)$')
+
+
+def dns_name(value, what='DNS name'):
+    """A valid DNS name (letters, digits and hyphens in labels of 1..63, 253 at most), lower case,
+    without the trailing dot."""
+    text = str(value).strip().lower()
+    if text.endswith('.'):
+        text = text[:-1]
+    if not text or len(text) > 253 or not all(_DNS_LABEL_RE.match(l) for l in text.split('.')):
+        raise InvalidParameter("%s '%s' is not a valid DNS name" % (what, value))
+    return text

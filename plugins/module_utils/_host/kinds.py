@@ -30,6 +30,7 @@ __metaclass__ = type
 from collections import namedtuple
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _specs
+from ansible_collections.netwire.fabric.plugins.module_utils._dns.manager import DnsmasqManager
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
 from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
@@ -57,6 +58,9 @@ KINDS = (
          lambda p: '%s on %s' % (p.get('network'), p.get('bridge')), _no_deps, None, True, False),
     Kind('linux_tunnels', _specs.LINUX_TUNNEL, 'fabric', 'Linux tunnel', LinuxTunnelManager,
          _name, lambda p: (p.get('dev'), p.get('master')), 'tunnel', False, False),
+    # issue 14: one dnsmasq per network bridge, after the bridges and tunnels
+    Kind('dns', _specs.DNSMASQ, 'fabric', 'dnsmasq', DnsmasqManager,
+         _name, lambda p: (p.get('interface'),), None, False, False),
     Kind('attachments', _specs.CONTAINER_ATTACH, 'containers', 'container attachment',
          ContainerAttachManager,
          lambda p: '%s:%s' % (p.get('container'), p.get('ifname', 'eth1')), lambda p: (p.get('bridge'),), None,

@@ -329,6 +329,10 @@ class HostNetworkManager(Underlay):
                         problems.append("Linux tunnel '%s' needs %s '%s', which neither exists nor is in the plan"
                                         % (p['name'], what, dep))
                 problems.extend(self._vni_holders(ctx, p, keep if purge else None))
+            for p in entries['dns']:
+                if p.get('interface') and p['interface'] not in built and ctx.link(p['interface']) is None:
+                    problems.append("dnsmasq '%s' needs interface '%s', which neither exists nor is in the plan"
+                                    % (p['name'], p['interface']))
         if 'containers' in self.sections:
             declared = built | set(self._plan_bridges(plan))
             for p in entries['attachments']:
@@ -382,6 +386,7 @@ class HostNetworkManager(Underlay):
         for p in entries['attachments']:
             if p.get('host_ifname'):
                 names.add(p['host_ifname'])
+        names.update(_names.dns_keep_name(p['name']) for p in entries['dns'])
         return names
 
     def _absent(self, ctx, entries):
