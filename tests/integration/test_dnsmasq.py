@@ -54,6 +54,15 @@ def lookup(ns, name, server=ADDR):
     return proc.stdout + proc.stderr
 
 
+def dhcp(ns, mac):
+    """One bounded DHCP exchange from ``ns`` with ``mac`` (busybox udhcpc: 2 tries of 1 s, quit without
+    a lease, nothing configured: its script is /bin/true)."""
+    ns.run(["ip", "link", "set", "eth0", "address", mac])
+    proc = ns.run(["timeout", "10", "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "2", "-T", "1",
+                   "-A", "1", "-s", "/bin/true"], check=False, timeout=15)
+    return proc.stdout + proc.stderr
+
+
 def exists(host, path):
     return host.run(["test", "-e", path], check=False).returncode == 0
 
@@ -119,6 +128,12 @@ def test_dnsmasq_lifecycle(host, client):
     assert "NXDOMAIN" in out, out
     out = lookup(client, "example.org")  # dnsmasq 2.90 with no server: REFUSED, nothing leaves the host
     assert "REFUSED" in out, out
+
+    # DHCP: the reserved MAC gets its address (infinite lease, our router); an unknown MAC gets nothing
+    out = dhcp(client, "02:41:00:00:00:20")
+    assert "lease of 10.41.0.20 obtained from 10.41.0.1" in out and "lease time 4294967295" in out, out
+    out = dhcp(client, "02:41:00:00:00:99")
+    assert "obtained" not in out, out
 
     res = host.module("dnsmasq", PARAMS)
     assert not res["changed"], res["actions"]
