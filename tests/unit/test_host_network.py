@@ -102,6 +102,21 @@ def backends(session, log, existing=(), ovs=None, missing=(), foreign_ovs=(), fw
             log.append(('firewall', [n['name'] for n in self.params['networks']], 'present'))
             return {'changed': False, 'actions': [], 'warnings': list(fw_warnings)}
 
+    class Dns(object):  # a recorder; its purge never reads this machine's /etc/netwire
+        kept = []
+
+        def __init__(self, ctx, params):
+            self.p = params
+
+        def run(self):
+            log.append(('dns', self.p['name'], self.p['state']))
+            return {'changed': True, 'actions': ['dnsmasq %s' % self.p['name']]}
+
+        @classmethod
+        def purge(cls, ctx, keep=None):
+            cls.kept.append(None if keep is None else sorted(k for k in keep if k.startswith('dns:')))
+            return []
+
     def resolve(ref, ref_type='auto'):
         if ref in missing:
             raise InvalidParameter("Failed to resolve container '%s': no such Docker container" % ref)
@@ -135,6 +150,7 @@ def backends(session, log, existing=(), ovs=None, missing=(), foreign_ovs=(), fw
         'linux_tunnels': manager('linux_tunnel', LinuxTunnelManager),
         'attachments': Attach,
         'firewall': Firewall,
+        'dns': Dns,
         'ovs_stage': ovs_stage,
         'ovs_snapshot': lambda socket=None: ovs_snapshot(ovs, foreign_ovs),
         'resolve': resolve,
@@ -299,6 +315,23 @@ def test_absent_on_a_clean_host_changes_nothing():
     # the firewall recorder always reports a change on absent; everything else is quiet
     assert session.calls == []
     assert [e[0] for e in log] == ['firewall', 'ovs_attach_cleanup', 'ovs_remove']
+
+
+def test_dns_runs_after_the_tunnels_and_its_purge_keeps_only_the_declared_instances():
+    dns = {'name': 'nw-app', 'interface': 'nw-app', 'address': '10.20.0.1', 'subnet': '10.20.0.0/24'}
+    session = Session([link('nw-dmz', None), link('nw-app', 'netwire:bridge')])
+    log = []
+    bk = backends(session, log)
+    params = {'plan': dict(PLAN, dns=[dns]), 'state': 'present', 'sections': list(hn.SECTIONS), 'purge': True}
+    result = hn.HostNetworkManager(params, backends=bk).run()
+    kinds = [e[0] for e in log]
+    assert kinds.index('dns') > kinds.index('linux_tunnel') and kinds.index('dns') < kinds.index('container_attach')
+    assert ('dns', 'nw-app', 'present') in log and 'dns nw-app: dnsmasq nw-app' in result['actions']
+    # the bridge name nw-app is declared too; the instance is kept under its own name
+    assert bk['dns'].kept == [['dns:nw-app']]
+    with pytest.raises(InvalidParameter, match="dnsmasq 'nw-x' needs interface 'nw-x', which neither exists"):
+        run(plan=dict(PLAN, dns=[dict(dns, name='nw-x', interface='nw-x')]),
+            links=[link('nw-dmz', None), link('nw-app', 'netwire:bridge')])
 
 
 # ---------------------------------------------------------------- preflight: the whole plan before the first change

@@ -102,9 +102,9 @@ def normalize(params):
 def conf_text(p, paths, user=None, group=None):
     """The configuration file of the instance (without the mark line)."""
     net = ipaddress.ip_network(p['subnet'])
+    network = p.get('network') or p['name']
     lines = [
-        '# dnsmasq of network %s on %s (netwire.fabric dnsmasq module)' % (p.get('network') or p['name'],
-                                                                          p['interface']),
+        '# dnsmasq of network %s on %s (netwire.fabric dnsmasq module)' % (network, p['interface']),
         'no-resolv',
         'no-hosts',
         # interface= binds DNS to the bridge's addresses (the model gives it one) and DHCP to the bridge
@@ -180,7 +180,7 @@ def files(p, user=None, group=None):
 def view(p):
     """What the module returns (and the diff shows) of a wanted instance."""
     if p.get('state', 'present') == 'absent':
-        return {}
+        return {'name': p['name']}
     keys = ('name', 'network', 'interface', 'address', 'subnet', 'domain', 'forward', 'search', 'records', 'dhcp',
             'dhcp_range', 'reservations')
     return dict((k, p.get(k)) for k in keys)

@@ -15,7 +15,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import grp
-import os
 import pwd
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names

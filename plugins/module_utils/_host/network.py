@@ -29,7 +29,7 @@ import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _names
+from ansible_collections.netwire.fabric.plugins.module_utils import _daemon, _names
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
@@ -330,6 +330,9 @@ class HostNetworkManager(Underlay):
                                         % (p['name'], what, dep))
                 problems.extend(self._vni_holders(ctx, p, keep if purge else None))
             for p in entries['dns']:
+                conf = _names.dnsmasq_paths(p['name'])['conf']
+                if os.path.exists(conf) and not _daemon.is_marked(_daemon.read_text(conf)):
+                    problems.append("dnsmasq '%s': %s exists and netwire did not write it" % (p['name'], conf))
                 if p.get('interface') and p['interface'] not in built and ctx.link(p['interface']) is None:
                     problems.append("dnsmasq '%s' needs interface '%s', which neither exists nor is in the plan"
                                     % (p['name'], p['interface']))
