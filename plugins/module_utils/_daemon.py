@@ -247,14 +247,15 @@ class Daemon(object):
         paths = list(self.files) + list(self.reload_files)
         in_pidfile = read_pidfile(self.pidfile)
         cmdline = pid_cmdline(in_pidfile) if in_pidfile else None
+        hash_text = read_text(self.hash_path)
         current = {
             'pid': in_pidfile if cmdline == self.argv and not self.systemd else None,
             'pidfile': read_text(self.pidfile) is not None,
             # a live process that is not ours in our pidfile: never signalled, and its pidfile stays
             'foreign_pid': in_pidfile if cmdline is not None and cmdline != self.argv else None,
             'files': dict((p, read_text(p)) for p in paths),
-            'hash': stored_hash(read_text(self.hash_path)),
-            'hash_file': read_text(self.hash_path),
+            'hash': stored_hash(hash_text),
+            'hash_file': hash_text,
             'dirs': dict((d, os.path.isdir(d)) for d in list(self.dirs) + list(self.instance_dirs)),
             'entries': dict((d, sorted(os.listdir(d))) for d in self.instance_dirs if os.path.isdir(d)),
             'runtime': dict((p, os.path.exists(p)) for p in self.runtime_files),

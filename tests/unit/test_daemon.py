@@ -189,8 +189,12 @@ def test_early_exit_is_reported_with_its_output(tmp_path):
 
 
 def test_a_process_in_our_pidfile_with_another_cmdline_is_never_signalled(tmp_path):
-    stranger = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(31)'])  # not our argv
+    argv = [sys.executable, '-c', 'import time; time.sleep(31)']  # not our argv
+    stranger = subprocess.Popen(argv)
     try:
+        deadline = time.time() + 5
+        while d.pid_cmdline(stranger.pid) != argv and time.time() < deadline:  # until it has exec'd
+            time.sleep(0.01)
         dmn = sleeper(tmp_path)
         os.makedirs(str(tmp_path / 'run'))
         with open(dmn.pidfile, 'w') as f:
