@@ -129,6 +129,16 @@ def stored_hash(text):
     return lines[-1].strip() if lines else None
 
 
+def pid_gone(pid):
+    """True when ``pid`` has exited: no such process, or its zombie. (Its cmdline empties earlier, while
+    the process still holds its files and sockets: a restart must wait for this.)"""
+    text = read_text('/proc/%d/stat' % pid)
+    if not text:
+        return True
+    state = text.rpartition(')')[2].split()
+    return not state or state[0] in ('Z', 'X')
+
+
 def read_pidfile(path):
     text = read_text(path)
     try:
@@ -402,18 +412,18 @@ class Daemon(object):
         return True
 
     def stop(self, pid):
-        """SIGTERM our ``pid``, wait up to ``stop_timeout``, then SIGKILL it (still only while it is ours)."""
+        """SIGTERM our ``pid``, wait up to ``stop_timeout`` until it has exited (its sockets closed), then
+        SIGKILL it (still only while it is ours) and wait again."""
         if not self.signal(pid, signal.SIGTERM):
             return
-        deadline = time.time() + self.stop_timeout
-        while time.time() < deadline:
-            if pid_cmdline(pid) != self.argv:
-                return
-            time.sleep(0.05)
-        self.signal(pid, signal.SIGKILL)
-        deadline = time.time() + self.stop_timeout
-        while time.time() < deadline and pid_cmdline(pid) == self.argv:
-            time.sleep(0.05)
+        for kill in (False, True):
+            if kill:
+                self.signal(pid, signal.SIGKILL)
+            deadline = time.time() + self.stop_timeout
+            while time.time() < deadline:
+                if pid_gone(pid):
+                    return
+                time.sleep(0.05)
 
     def _log_tail(self):
         text = read_text(self.log_path) or ''

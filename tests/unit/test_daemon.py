@@ -227,3 +227,14 @@ def test_write_atomic_leaves_no_temporary_file(tmp_path):
     d.write_atomic(path, 'two', 0o644)
     assert open(path).read() == 'two' and os.listdir(str(tmp_path)) == ['f']
     assert os.stat(path).st_mode & 0o777 == 0o644
+
+
+def test_pid_gone_waits_for_the_exit_not_for_the_empty_cmdline():
+    assert not d.pid_gone(os.getpid())
+    child = subprocess.Popen([sys.executable, '-c', 'pass'])
+    deadline = time.time() + 10
+    while not d.pid_gone(child.pid) and time.time() < deadline:
+        time.sleep(0.01)
+    assert d.pid_gone(child.pid)  # a zombie (not reaped yet) has exited
+    child.wait()
+    assert d.pid_gone(child.pid)
