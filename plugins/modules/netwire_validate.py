@@ -54,6 +54,11 @@ options:
     description:
       - The containers, in the shape of V(netwire_containers). Defaults to the variable V(netwire_containers).
     type: raw
+  dns:
+    description:
+      - Names and DHCP, in the shape of V(netwire_dns) (V(domain), V(forward)). Defaults to the variable
+        V(netwire_dns); without it, the plans have no DNS servers and no network serves DHCP.
+    type: raw
   hosts:
     description:
       - The inventory hosts the model may place networks and containers on. Their settings come from their
@@ -63,7 +68,7 @@ options:
     elements: str
   check_consistency:
     description:
-      - Fail when a host sees different V(netwire_zones), V(netwire_networks) or V(netwire_containers) than the
+      - Fail when a host sees different V(netwire_zones), V(netwire_networks), V(netwire_containers) or V(netwire_dns) than the
         host the task runs for (the model must be defined once, for example in C(group_vars/all)).
     type: bool
     default: true
