@@ -2,8 +2,10 @@
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from hypothesis import given, settings, strategies as st
 
 from tests.unit.model_cases import assert_finding, base, demo, findings, hosts
+from tests.unit.test_model_plan import sound_ish_models
 from ansible_collections.netwire.fabric.plugins.module_utils import _names, _specs
 from ansible_collections.netwire.fabric.plugins.module_utils._host import network as _host_network
 from ansible_collections.netwire.fabric.plugins.plugin_utils import model as m
@@ -78,8 +80,8 @@ def test_an_empty_netwire_dns_takes_the_defaults():
 
 def test_domain_and_forwarders_are_normalized():
     model = base()
-    model["netwire_dns"] = {"domain": "Corp.Example.", "forward": ["192.0.2.53", "192.0.2.54#5353", "2001:db8::1",
-                                                                  "192.0.2.53"]}
+    model["netwire_dns"] = {"domain": "Corp.Example.",
+                            "forward": ["192.0.2.53", "192.0.2.54#5353", "2001:db8::1", "192.0.2.53"]}
     normalized, found, _w = m.analyze(model, hosts())
     assert found == []
     assert normalized["dns"] == {"domain": "corp.example", "forward": ["192.0.2.53", "192.0.2.54#5353", "2001:db8::1"]}
@@ -387,3 +389,32 @@ def test_the_demo_serves_names_everywhere_and_dhcp_on_app():
     assert "web2.dmz.netwire.internal" in dmz and "app1.app.netwire.internal" in dmz
     assert not [n for n in dmz if n.endswith(".backend.netwire.internal")]
     assert "db1.backend.netwire.internal" in record_names(entry(host2, "app"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(sound_ish_models(), st.booleans())
+def test_every_sound_model_with_names_plans_entries_the_host_plan_accepts(model, dhcp):
+    model["netwire_dns"] = {}
+    for name, net in model["netwire_networks"].items():
+        if dhcp and net["backend"] == "linux":
+            net["dhcp"] = True
+    for c in model["netwire_containers"].values():
+        if model["netwire_networks"][c["interfaces"][0]["network"]].get("dhcp"):
+            c["interfaces"][0]["address"] = "dhcp"
+    normalized, found, _w = m.analyze(model, hosts())
+    if found:
+        return
+    nets, zones = normalized["networks"], normalized["zones"]
+    for host, p in m.plans_of(normalized).items():
+        _host_network.normalize_entries(p, _host_network.SECTIONS, "present")
+        assert sorted(e["network"] for e in p["dns"]) == sorted(p["networks"])
+        for e in p["dns"]:
+            zone = nets[e["network"]]["zone"]
+            for r in e["records"]:
+                cname, network = r["name"].split(".")[:2]
+                assert nets[network]["zone"] in [zone] + zones[zone]["allow_to"], (e["network"], r)
+            own = ["%s.%s.netwire.internal" % (c, e["network"]) for c, body in normalized["containers"].items()
+                   for itf in body["interfaces"] if itf["network"] == e["network"]]
+            assert set(own) <= set(record_names(e))
+            for res in e["reservations"]:
+                assert normalized["containers"][res["name"]]["host"] == host

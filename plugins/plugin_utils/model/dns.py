@@ -194,8 +194,8 @@ def _range_clear(f, net, containers):
                 continue
             for what, addr in (('address', itf['address']), ('gateway', itf['gateway'])):
                 if addr and addr != 'auto' and low <= ipaddress.IPv4Address(addr) <= high:
-                    hits.append('%s %s of %s interfaces[%d]%s' % (what, addr, cname, i,
-                                                                   ' (auto)' if what == 'address' and itf['auto'] else ''))
+                    auto = ' (auto)' if what == 'address' and itf['auto'] else ''
+                    hits.append('%s %s of %s interfaces[%d]%s' % (what, addr, cname, i, auto))
     if hits:
         f.add(_at('netwire_networks', net['name'], 'dhcp_range'),
               'dhcp_range %s-%s overlaps the model\'s addresses on network %s: %s (a dynamic lease could take '
