@@ -180,6 +180,15 @@ def test_address_dhcp_on_a_network_without_dhcp():
                    "address: dhcp needs dhcp: true on network back")
 
 
+def test_address_dhcp_with_an_explicit_gateway():
+    model = dns_model()
+    model["netwire_containers"]["web2"]["interfaces"][0]["gateway"] = "10.1.0.99"
+    assert_finding(findings(model), "netwire_containers.web2.interfaces[0].gateway",
+                   "gateway 10.1.0.99: an address: dhcp interface gets its router from DHCP")
+    model["netwire_containers"]["web2"]["interfaces"][0]["gateway"] = "none"
+    assert findings(model) == []
+
+
 @pytest.mark.parametrize("rng,path,fragment", [
     ({"start": "10.1.0.200", "end": "10.1.1.10"}, "end", "dhcp_range end 10.1.1.10 is outside the subnet 10.1.0.0/24"),
     ({"start": "10.1.0.0", "end": "10.1.0.20"}, "start", "is the network address of 10.1.0.0/24"),
@@ -225,12 +234,12 @@ def test_a_dhcp_range_over_a_model_address():
 def test_a_dhcp_range_over_a_static_address_and_a_gateway():
     model = dns_model()
     model["netwire_containers"]["web1"]["interfaces"][0]["address"] = "10.1.0.230"
-    model["netwire_containers"]["web1"]["interfaces"][1]["gateway"] = "none"
-    model["netwire_containers"]["web2"]["interfaces"][0]["gateway"] = "10.1.0.231"
+    model["netwire_containers"]["web1"]["interfaces"][0]["gateway"] = "10.1.0.231"
     model["netwire_networks"]["front"]["dhcp_range"] = {"start": "10.1.0.225", "end": "10.1.0.235"}
     found = findings(model)
+    assert len(found) == 1
     assert_finding(found, "netwire_networks.front.dhcp_range", "address 10.1.0.230 of web1 interfaces[0], "
-                                                               "gateway 10.1.0.231 of web2 interfaces[0]")
+                                                               "gateway 10.1.0.231 of web1 interfaces[0]")
 
 
 def test_a_clear_dhcp_range_reaches_the_plan():

@@ -468,6 +468,9 @@ def _interface(f, path, cname, index, body, nets):
             f.add(gpath, "gateway %s is the interface's own address" % addr)
             addr = None
         itf['gateway'] = str(addr) if addr is not None else None
+        if itf['dhcp'] and addr is not None:
+            f.add(gpath, 'gateway %s: an address: dhcp interface gets its router from DHCP (its host\'s bridge '
+                  'address): use gateway auto or none' % addr)
     itf['gateway_takeover'] = bool(_bool(f, _path(path, 'gateway_takeover'), body.get('gateway_takeover'), False,
                                          'gateway_takeover'))
     if itf['gateway_takeover'] and itf['gateway'] is None:
