@@ -67,6 +67,8 @@ echo
 echo "Look around:"
 echo "  docker exec web1 ping -c 2 10.20.0.96             # dmz -> app: allowed"
 echo "  docker exec db1 ping -c 2 -W 1 10.10.0.78         # backend -> dmz: blocked"
+echo "  docker exec web1 nslookup web2                     # names: web2.dmz.netwire.internal, through the search path"
+echo "  docker exec web1 nslookup db1.backend.netwire.internal   # NXDOMAIN: dmz may not reach backend"
 echo "  ansible all -i $inv -m ansible.builtin.command -a 'ip -br addr'"
 echo "  nsenter --net=$lab_dir/ns/host1.net --mount=$lab_dir/ns/host1.mnt --uts=$lab_dir/ns/host1.uts bash   # a shell on host1"
 echo "  ansible-playbook -i $inv -i $model playbooks/down.yml   # remove what the collection built"

@@ -146,6 +146,9 @@ def ovs_owner_ids(role, **extra):
 # The nft table of the firewall (inet family).
 FIREWALL_TABLE = 'netwire'
 
+# The DNS domain of the model's names when netwire_dns gives none: <container>.<network>.<domain>.
+DEFAULT_DNS_DOMAIN = 'netwire.internal'
+
 # ---------------------------------------------------------------- derived names
 
 

@@ -22,6 +22,9 @@ description:
     overlay keys clash, a name does not fit 15 characters, an MTU does not fit the encapsulation over the
     underlay MTU, a host port is published twice, a subnet is not unicast (or is loopback or link-local), or a
     value has the wrong type or an unknown key.
+  - With V(netwire_dns), also when its domain is not a valid DNS name, a forwarder is not an address, a container
+    or network name is not a DNS label, DHCP is asked of a network that cannot serve it, or a V(dhcp_range)
+    overlaps the model's addresses.
   - When the hosts' facts were gathered (Ansible's network facts and M(netwire.fabric.host_facts), as
     C(playbooks/site.yml) does), also fails when a subnet overlaps a network of a host (its interfaces, its default
     route), a publication binds to an address its host does not hold, or a publication would capture a port its
@@ -54,6 +57,11 @@ options:
     description:
       - The containers, in the shape of V(netwire_containers). Defaults to the variable V(netwire_containers).
     type: raw
+  dns:
+    description:
+      - Names and DHCP, in the shape of V(netwire_dns) (V(domain), V(forward)). Defaults to the variable
+        V(netwire_dns); without it, the plans have no DNS servers and no network serves DHCP.
+    type: raw
   hosts:
     description:
       - The inventory hosts the model may place networks and containers on. Their settings come from their
@@ -63,7 +71,7 @@ options:
     elements: str
   check_consistency:
     description:
-      - Fail when a host sees different V(netwire_zones), V(netwire_networks) or V(netwire_containers) than the
+      - Fail when a host sees different V(netwire_zones), V(netwire_networks), V(netwire_containers) or V(netwire_dns) than the
         host the task runs for (the model must be defined once, for example in C(group_vars/all)).
     type: bool
     default: true

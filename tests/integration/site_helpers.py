@@ -15,7 +15,7 @@ import yaml
 from tests.lab.core import REPO, ensure_container, sh
 
 EXAMPLE = REPO / "examples" / "model"
-CONTAINERS = ("web1", "web2", "app1", "db1")
+CONTAINERS = ("web1", "web2", "app1", "app2", "db1")
 ADDRESS = re.compile(r"inet (\d+\.\d+\.\d+\.\d+)/(\d+)")
 
 

@@ -24,7 +24,7 @@ from tests.lab.core import REPO, ensure_container, sh
 pytestmark = pytest.mark.lab
 
 EXAMPLE = REPO / "examples" / "model"
-CONTAINERS = ("web1", "web2", "app1", "db1")
+CONTAINERS = ("web1", "web2", "app1", "app2", "db1")
 HAND_PORT = "hand0"
 STATE = {}
 

@@ -276,7 +276,9 @@ def test_renaming_a_network_converges_in_one_run(lab, model):
     subnet = ipaddress.ip_network("10.20.0.0/24")
     nets = model.data["netwire_networks"]
     nets["app2"] = nets.pop("app")
-    model.data["netwire_containers"]["app1"]["interfaces"][0]["network"] = "app2"
+    for c in model.data["netwire_containers"].values():   # app1, and app2 (the container, by DHCP)
+        for itf in c["interfaces"]:
+            itf["network"] = "app2" if itf["network"] == "app" else itf["network"]
     model.save()
     try:
         ok(lab.playbook("playbooks/site.yml", [model.path]), "site.yml after app -> app2")

@@ -30,7 +30,7 @@ from tests.integration.docker_firewall import add_docker_chains, remove_docker_c
 pytestmark = pytest.mark.lab
 
 EXAMPLE = REPO / "examples" / "model"
-CONTAINERS = ("web1", "web2", "app1", "db1")
+CONTAINERS = ("web1", "web2", "app1", "app2", "db1")
 STALE_PEER = "198.19.0.99"   # in the lab's underlay range, where nothing answers
 
 # Checks that stay true on hosts without anything of ours (the model itself, and

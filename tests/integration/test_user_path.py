@@ -21,7 +21,7 @@ from tests.lab.core import LAB_ENV, REPO, ensure_container, sh
 
 pytestmark = pytest.mark.lab
 
-CONTAINERS = ("web1", "web2", "app1", "db1")
+CONTAINERS = ("web1", "web2", "app1", "app2", "db1")
 
 
 def digest(tree):

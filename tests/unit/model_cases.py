@@ -53,7 +53,7 @@ def assert_finding(found, path, fragment):
 def demo():
     """The example model and its three hosts' variables, as Ansible would merge them."""
     group = yaml.safe_load((EXAMPLE / "group_vars" / "all.yml").read_text())
-    model = dict((k, group[k]) for k in m.MODEL_VARS)
+    model = dict((k, group[k]) for k in m.MODEL_VARS if k in group)
     host_vars = {}
     for name in ("host1", "host2", "host3"):
         hv = yaml.safe_load((EXAMPLE / "host_vars" / ("%s.yml" % name)).read_text())

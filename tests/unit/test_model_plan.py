@@ -85,7 +85,7 @@ def test_demo_plan_of_host2(demo_plans):
         {"bridge": "nw-dmz", "network": "dmz", "type": "gre", "key": 110, "local_ip": "198.19.0.12",
          "remotes": ["198.19.0.11"]},
     ]
-    assert sorted(a["container"] for a in p["attachments"]) == ["app1", "web2"]
+    assert sorted(a["container"] for a in p["attachments"]) == ["app1", "app2", "web2"]
     app1 = [a for a in p["attachments"] if a["container"] == "app1"][0]
     assert app1["gateway"] == "10.20.0.2" and app1["bridge"] == "nw-app" and app1["mtu"] == 1450
     assert app1["host_ifname"] == m.veth_host_name("app1", "eth1")

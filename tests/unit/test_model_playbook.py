@@ -68,7 +68,7 @@ def unreachable(tmp_path):
 def test_example_model_validates_without_contacting_hosts(unreachable):
     rc, out = playbook("-i", str(unreachable), "-i", str(EXAMPLE))
     assert rc == 0, out
-    assert "The netwire model is valid: 3 zones, 3 networks, 4 containers over 3 hosts" in out
+    assert "The netwire model is valid: 3 zones, 3 networks, 5 containers over 3 hosts" in out
     assert "host2: bridges nw-app, nwu-eth1, nw-backend, nw-dmz" in out
     assert_no_connection(out)
 

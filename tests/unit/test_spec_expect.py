@@ -34,8 +34,9 @@ def demo():
 def test_demo_matrix_follows_the_zones(demo):
     allowed = dict((p["id"], p["allowed"]) for p in _expect.pairs(demo))
     assert sorted(i for i, a in allowed.items() if a) == [
-        "app1->db1", "web1->app1", "web1->web2", "web2->app1", "web2->web1"]
-    assert len(allowed) == 12
+        "app1->app2", "app1->db1", "app2->app1", "app2->db1", "web1->app1", "web1->app2", "web1->web2",
+        "web2->app1", "web2->app2", "web2->web1"]
+    assert len(allowed) == 20
 
 
 def test_demo_mtu_pairs_are_one_network_across_hosts(demo):
@@ -52,7 +53,7 @@ def test_demo_elements_and_ids(demo):
     attach = dict((a["id"], a) for a in _expect.attachments(plans, demo))
     assert attach["db1.eth1"]["path"] == "netwire_containers.db1.interfaces[0]"
     assert [(e["id"], e["nat"]) for e in _expect.egress(demo)] == [
-        ("app1", True), ("db1", False), ("web1", True), ("web2", True)]
+        ("app1", True), ("app2", True), ("db1", False), ("web1", True), ("web2", True)]
     assert [p["id"] for p in _expect.publications(demo)] == ["web1:tcp/8080"]
     assert _expect.server_ports(demo, 47011)["web1"] == [("tcp", 47011), ("tcp", 80)]
 

@@ -14,7 +14,7 @@ networks and containers in normal form), ``checks`` (cross-checks and
 :func:`analyze`), ``plan`` (the per-host plan compiler). This facade exports
 what callers use.
 
-The model is three inventory variables (docs/model.md has the full reference):
+The model is four inventory variables (docs/model.md has the full reference):
 
 ``netwire_zones``
     ``{zone: {allow_to: [zone, ...], description: str}}``. ``allow_to`` lists the
@@ -25,6 +25,9 @@ The model is three inventory variables (docs/model.md has the full reference):
 ``netwire_containers``
     ``{container: {host, ref, ref_type, interfaces: [{network, ifname, address,
     mac, gateway}], publish: [{proto, host_port, port, bind, network}]}}``.
+``netwire_dns`` (optional)
+    ``{domain, forward}``: names on every network, and DHCP where a network has
+    ``dhcp: true`` (``dns.py``).
 
 and, per inventory host, ``netwire_host`` (over ``netwire_host_defaults``):
 ``{index, underlay_interface, underlay_address, underlay_mtu, ovs_datapath}``.

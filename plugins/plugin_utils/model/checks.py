@@ -16,6 +16,7 @@ import ipaddress
 import re
 
 from ansible_collections.netwire.fabric.plugins.module_utils._names import veth_host_name
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import _dns, dns_checks
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import _Findings, _as_dict, _at, _is_int, _path, _unknown_keys
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.read import _containers, _hosts, _networks, _resolve_gateways, _zones
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
@@ -387,8 +388,8 @@ def _host_facts_checks(f, nets, containers, hosts, raw_hosts):
 def analyze(model, hosts):
     """Normalize and check ``model`` for ``hosts``: ``(normalized, findings, warnings)``.
 
-    ``model`` holds ``netwire_zones``, ``netwire_networks`` and
-    ``netwire_containers``. ``hosts`` maps each inventory host to its variables
+    ``model`` holds ``netwire_zones``, ``netwire_networks``,
+    ``netwire_containers`` and (optional) ``netwire_dns``. ``hosts`` maps each inventory host to its variables
     (``netwire_host``, ``netwire_host_defaults``, ``netwire_lab_underlay_ip``,
     ``ansible_facts``; all optional), or is a list of host names.
     """
@@ -402,6 +403,7 @@ def analyze(model, hosts):
     zones = _zones(f, top.get('netwire_zones'))
     nets = _networks(f, top.get('netwire_networks'), zones, host_map)
     containers = _containers(f, top.get('netwire_containers'), nets, host_map)
+    dns = _dns(f, top.get('netwire_dns'))
     _span(f, nets, containers, host_map)
     _resolve_gateways(containers, nets, host_map)
     _routing(f, zones, nets, containers)
@@ -410,12 +412,14 @@ def analyze(model, hosts):
     _publications(f, containers, host_map)
     _name_clashes(f, nets, containers, host_map)
     _subnet_ranges(f, nets)
+    dns_checks(f, dns, nets, containers)
     _host_facts_checks(f, nets, containers, host_map, hosts)
     normalized = {
         'zones': zones,
         'networks': dict((n, _public_network(v)) for n, v in nets.items()),
         'containers': dict((n, _public_container(v)) for n, v in containers.items()),
         'hosts': dict((n, _public_host(v)) for n, v in host_map.items()),
+        'dns': dns,
     }
     return normalized, f.items, f.warnings
 

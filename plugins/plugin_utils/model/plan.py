@@ -14,6 +14,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._names import (
     veth_host_name,
 )
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.checks import analyze
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import dns_entries, search_path
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
     DEFAULT_UDP_PORT,
     KEY_RANGE,
@@ -50,13 +51,15 @@ def host_plan(normalized, host):
 
     ``linux_bridges`` -> linux_bridge, ``ovs_bridges`` -> ovs_bridge,
     ``linux_tunnels`` -> linux_tunnel, ``ovs_tunnels`` -> ovs_tunnel,
-    ``attachments`` -> container_attach, ``firewall`` -> firewall. ``networks``
-    summarizes what this host carries; ``names`` lists every interface name the
-    plan creates on the host.
+    ``attachments`` -> container_attach, ``firewall`` -> firewall, and with
+    ``netwire_dns`` only: ``dns`` -> dnsmasq (one per network this host carries).
+    ``networks`` summarizes what this host carries; ``names`` lists every
+    interface name the plan creates on the host.
     """
     h = normalized['hosts'][host]
     nets, containers, zones = normalized['networks'], normalized['containers'], normalized['zones']
     hosts = normalized['hosts']
+    dns = normalized.get('dns')
     local = [nets[n] for n in sorted(nets) if host in nets[n]['hosts']]
     needs_underlay_bridge = h['ovs_datapath'] == 'netdev' and any(
         n['backend'] == 'ovs' and n['overlay'] in KEY_RANGE and len(n['hosts']) > 1 for n in local)
@@ -126,6 +129,8 @@ def host_plan(normalized, host):
                 p['names'].extend(ovs_tunnel_port_name(net['overlay'], net['name'], r) for r in remotes)
         p['firewall']['networks'].append({'name': net['name'], 'subnet': net['subnet'], 'bridge': net['bridge'],
                                           'nat': net['nat'], 'icc': net['icc'], 'zone': net['zone']})
+        if net.get('dhcp'):
+            p['firewall']['networks'][-1]['dhcp'] = True
         if net['overlay'] in KEY_RANGE and remotes:
             # With a netdev underlay bridge the kernel receives the peers' packets on the bridge's internal
             # port or, when a peer resolved the address to the NIC's MAC, on the NIC itself: both are the underlay.
@@ -151,6 +156,12 @@ def host_plan(normalized, host):
                     service = {'address': address, 'proto': pub['proto'], 'port': pub['host_port']}
                     if service not in p['firewall']['host_services']:
                         p['firewall']['host_services'].append(service)
+    if dns is not None:
+        # the DNS server on each network's bridge address (module dnsmasq), reached by the network's containers
+        p['dns'] = dns_entries(normalized, host, lambda n: host_address(n['subnet'], h['index']))
+        for entry in p['dns']:
+            for proto in ('udp', 'tcp'):
+                p['firewall']['host_services'].append({'address': entry['address'], 'proto': proto, 'port': 53})
     here = set(n['zone'] for n in local)
     for zone in sorted(zones):
         for target in zones[zone]['allow_to']:
@@ -173,6 +184,12 @@ def host_plan(normalized, host):
                     attach['gateway_takeover'] = True
             if net['backend'] == 'ovs' and net['vlan']:
                 attach['vlan_tag'] = net['vlan']
+            if itf.get('dhcp'):
+                attach['dhcp'] = True
+            if dns is not None and itf is c['interfaces'][0]:
+                # the interface with the default route: the container asks its network's DNS server here
+                attach['resolver'] = {'servers': [host_address(net['subnet'], h['index'])],
+                                      'search': search_path(dns, net['name'])}
             p['attachments'].append(attach)
             p['names'].append(attach['host_ifname'])
             if net['backend'] == 'ovs':

@@ -17,6 +17,7 @@ import ipaddress
 import re
 
 from ansible_collections.netwire.fabric.plugins.module_utils._names import bridge_name, container_mac as derive_mac
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import _dhcp_range
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import (
     _as_dict,
     _as_list,
@@ -209,7 +210,7 @@ def _network(f, name, body, zones, hosts):
     net = {'name': name, 'subnet': None, 'net': None, 'zone': None, 'backend': 'linux', 'overlay': 'none',
            'key': None, 'port': None, 'mtu_setting': 'auto', 'mtu': None, 'nat': True, 'icc': True,
            'hosts_setting': None, 'hosts': [], 'vlan': None, 'bridge': bridge_name(name), 'host_slots': None,
-           'description': None, 'ok': True}
+           'dhcp': False, 'dhcp_range': None, 'description': None, 'ok': True}
     body = _as_dict(f, path, body, "network '%s'" % name)
     if body is None:
         net['ok'] = False
@@ -316,6 +317,12 @@ def _network(f, name, body, zones, hosts):
             net['host_slots'] = _int(f, spath, body['host_slots'], 1, max(1, usable - 1), 'host_slots')
         if net['host_slots'] is None:
             net['host_slots'] = default_host_slots(net['subnet'])
+    net['dhcp'] = bool(_bool(f, _path(path, 'dhcp'), body.get('dhcp'), False, 'dhcp'))
+    if body.get('dhcp_range') is not None:
+        rpath = _path(path, 'dhcp_range')
+        net['dhcp_range'] = _dhcp_range(f, rpath, body['dhcp_range'], net)
+        if not net['dhcp']:
+            f.add(rpath, 'dhcp_range needs dhcp: true on network %s' % name)
     if body.get('description') is not None and not isinstance(body['description'], str):
         f.add(_path(path, 'description'), 'description must be a string')
     else:
@@ -359,7 +366,7 @@ def _networks(f, raw, zones, hosts):
 
 
 def _interface(f, path, cname, index, body, nets):
-    itf = {'network': None, 'ifname': 'eth%d' % (index + 1), 'address': None, 'auto': True, 'mac': None,
+    itf = {'network': None, 'ifname': 'eth%d' % (index + 1), 'address': None, 'auto': True, 'dhcp': False, 'mac': None,
            'mac_auto': True, 'gateway': 'auto', 'gateway_takeover': False, 'path': path, 'ok': True}
     body = _as_dict(f, path, body, 'an interface', allow_none=False)
     if body is None:
@@ -391,7 +398,13 @@ def _interface(f, path, cname, index, body, nets):
     subnet = net['net'] if net else None
     apath = _path(path, 'address')
     address = body.get('address')
-    if address is not None and address != 'auto':
+    if address == 'dhcp':
+        # the model's address all the same (allocated as 'auto'), obtained by DHCP: the lease is predictable
+        itf['dhcp'] = True
+        if net is not None and not net['dhcp']:
+            f.add(apath, "address: dhcp needs dhcp: true on network %s (it serves no DHCP)" % net['name'])
+            itf['ok'] = False
+    if address is not None and address not in ('auto', 'dhcp'):
         itf['auto'] = False
         text = _str(f, apath, address, 'address')
         addr = None
@@ -455,6 +468,9 @@ def _interface(f, path, cname, index, body, nets):
             f.add(gpath, "gateway %s is the interface's own address" % addr)
             addr = None
         itf['gateway'] = str(addr) if addr is not None else None
+        if itf['dhcp'] and addr is not None:
+            f.add(gpath, 'gateway %s: an address: dhcp interface gets its router from DHCP (its host\'s bridge '
+                  'address): use gateway auto or none' % addr)
     itf['gateway_takeover'] = bool(_bool(f, _path(path, 'gateway_takeover'), body.get('gateway_takeover'), False,
                                          'gateway_takeover'))
     if itf['gateway_takeover'] and itf['gateway'] is None:

@@ -19,11 +19,18 @@ from ansible_collections.netwire.fabric.plugins.module_utils._names import OVERL
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 IDENT_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
+# One DNS label (RFC 1123): letters, digits and '-', not at either end, at most 63 characters.
+DNS_LABEL_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
+MAX_DNS_NAME = 253
 
-MODEL_VARS = ('netwire_zones', 'netwire_networks', 'netwire_containers')
+# The model's variables; the first three declare objects (an empty model has none of them).
+MODEL_VARS = ('netwire_zones', 'netwire_networks', 'netwire_containers', 'netwire_dns')
+OBJECT_VARS = MODEL_VARS[:3]
 ZONE_KEYS = ('allow_to', 'description')
 NETWORK_KEYS = ('subnet', 'zone', 'backend', 'overlay', 'key', 'port', 'mtu', 'nat', 'icc', 'hosts', 'vlan',
-                'bridge', 'host_slots', 'description')
+                'bridge', 'host_slots', 'dhcp', 'dhcp_range', 'description')
+DNS_KEYS = ('domain', 'forward')
+DHCP_RANGE_KEYS = ('start', 'end')
 CONTAINER_KEYS = ('host', 'ref', 'ref_type', 'interfaces', 'publish', 'description')
 INTERFACE_KEYS = ('network', 'ifname', 'address', 'mac', 'gateway', 'gateway_takeover')
 PUBLISH_KEYS = ('proto', 'host_port', 'port', 'bind', 'network', 'capture_host_port')
@@ -97,10 +104,10 @@ def overlay_overhead(overlay, vlan=None):
 
 
 def is_empty(model):
-    """True when the model declares no zone, network or container at all."""
+    """True when the model declares no zone, network or container at all (``netwire_dns`` alone is empty)."""
     if not isinstance(model, dict):
         return model is None
-    return not any(model.get(var) for var in MODEL_VARS)
+    return not any(model.get(var) for var in OBJECT_VARS)
 
 
 EMPTY_MODEL_MSG = ('the model declares no zones, networks or containers: site.yml would remove everything '
