@@ -7,7 +7,9 @@ zones: dmz -> app -> backend), not computed by the collection's own model code,
 so that this test checks the collection instead of repeating it.
 """
 
+import os
 import re
+import time
 
 import pytest
 import yaml
@@ -37,10 +39,12 @@ def site(lab, tmp_path_factory):
     global MODEL
     MODEL = tmp_path_factory.mktemp("model") / "model"
     copy_example(MODEL, DOCKER, lab.instance)
+    SENTINEL.start(lab.host("host2"), lab.instance)
     first = lab.playbook("playbooks/site.yml", [MODEL])
     yield first
     lab.playbook("playbooks/down.yml", [MODEL])
     DOCKER.remove()
+    SENTINEL.stop()
 
 
 def test_site_builds_the_example_on_every_host(site, lab):
@@ -49,11 +53,16 @@ def test_site_builds_the_example_on_every_host(site, lab):
     assert all(changes > 0 for changes in site.changed().values()), site.recap
     for name in CONTAINERS:
         assert container_address(name), "%s has no address on eth1" % name
+    # one DNS server per network a host carries: host1 dmz+app, host2 dmz+app+backend, host3 app+backend
+    assert dict((h.name, len(our_dnsmasqs(h))) for h in lab.hosts) == {"host1": 2, "host2": 3, "host3": 2}
+    assert SENTINEL.alive(), "site.yml stopped a dnsmasq that is not ours"
 
 
 def test_rerun_changes_nothing(site, lab):
+    servers = dict((h.name, our_dnsmasqs(h)) for h in lab.hosts)
     again = ok(lab.playbook("playbooks/site.yml", [MODEL]), "site.yml rerun")
     assert set(again.changed().values()) == {0}, again.recap
+    assert dict((h.name, our_dnsmasqs(h)) for h in lab.hosts) == servers, "a rerun restarted a DNS server"
 
 
 def test_check_diff_on_a_converged_lab_changes_nothing(site, lab):
@@ -160,6 +169,171 @@ def test_the_firewalls_warnings_reach_the_user_through_the_roles(site, lab):
         host.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
 
 
+# ---------------------------------------------------------------- names and addresses by DHCP
+# From examples/model: every network has names (netwire_dns, domain netwire.internal, no forwarders);
+# app serves DHCP and app2 (host2) takes its model address 10.20.0.174 from host2's nw-app (10.20.0.2).
+# Zone views: dmz sees dmz and app names, app sees app and backend, backend only its own.
+
+APP2_ADDRESS, APP2_ROUTER = "10.20.0.174", "10.20.0.2"
+
+
+class Sentinel:
+    """A dnsmasq that is not ours, on host2 (its own pidfile and port, bound to host2's underlay address)."""
+
+    def __init__(self):
+        self.host = self.pid = self.pidfile = None
+
+    def start(self, host, instance):
+        self.host = host
+        self.pidfile = "/tmp/nw-sentinel-dnsmasq-lab%d-%s.pid" % (instance, host.name)
+        host.run("kill $(cat %s) 2>/dev/null; rm -f %s" % (self.pidfile, self.pidfile), check=False)
+        host.run(["dnsmasq", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
+                  "--listen-address=%s" % host.underlay_ip, "--port=5399", "--pid-file=%s" % self.pidfile])
+        for _try in range(50):
+            text = host.run(["cat", self.pidfile], check=False).stdout.strip()
+            if text.isdigit():
+                self.pid = int(text)
+                return
+            time.sleep(0.1)
+        raise AssertionError("the sentinel dnsmasq wrote no pidfile")
+
+    def alive(self):
+        try:
+            with open("/proc/%d/cmdline" % self.pid, "rb") as f:
+                return b"--port=5399" in f.read()
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.pid and self.alive():
+            os.kill(self.pid, 15)
+        if self.host:
+            self.host.run(["rm", "-f", self.pidfile], check=False)
+
+
+SENTINEL = Sentinel()
+
+
+def our_dnsmasqs(host):
+    """Pids of dnsmasq processes in this lab host's network namespace run from our config dir."""
+    ns = os.stat(host.netns_path).st_ino
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                argv = f.read().split(b"\0")
+            if os.path.basename(argv[0]) != b"dnsmasq" or os.stat("/proc/%s/ns/net" % entry).st_ino != ns:
+                continue
+        except OSError:
+            continue
+        if any(b"/etc/netwire/" in a for a in argv):
+            pids.append(int(entry))
+    return sorted(pids)
+
+
+def lookup(container, name):
+    """busybox nslookup in the container, through its resolv.conf: (answered addresses, output)."""
+    out = sh(["docker", "exec", DOCKER[container], "timeout", "8", "nslookup", "-type=a", name], check=False,
+             timeout=20)
+    text = out.stdout + out.stderr
+    answer = text.split("Name:", 1)[1] if "Name:" in text else ""
+    return re.findall(r"Address:\s*(\d+\.\d+\.\d+\.\d+)", answer), text
+
+
+def test_the_dhcp_container_holds_its_model_address_from_its_hosts_bridge(site, lab):
+    assert container_address("app2") == APP2_ADDRESS
+    inside = sh(["docker", "exec", DOCKER["app2"], "ip", "-o", "route", "show", "default"]).stdout
+    assert "via %s dev eth1" % APP2_ROUTER in inside, inside
+    host2 = lab.host("host2")
+    leases = host2.run(["cat", "/var/lib/netwire/dnsmasq-nw-app.leases"]).stdout
+    assert APP2_ADDRESS in leases, leases
+    # host1 and host3 serve nw-app too, but hold no reservation for app2 and answered nothing
+    for other in ("host1", "host3"):
+        held = lab.host(other).run(["cat", "/var/lib/netwire/dnsmasq-nw-app.leases"], check=False).stdout
+        assert APP2_ADDRESS not in held, (other, held)
+
+
+def test_names_resolve_across_hosts_within_the_zone_view(site, lab):
+    web2, app1 = container_address("web2"), container_address("app1")
+    assert lookup("web1", "web2.dmz.netwire.internal")[0] == [web2]      # host1 -> host2's container
+    assert lookup("web1", "web2")[0] == [web2]                           # the search path
+    assert lookup("web1", "app1.app")[0] == [app1]                       # dmz may reach app
+    assert lookup("app1", "db1.backend")[0] == ["10.30.0.20"]            # app may reach backend
+    hidden = lookup("web1", "db1.backend.netwire.internal")
+    assert hidden[0] == [] and "NXDOMAIN" in hidden[1], hidden[1]        # dmz may not reach backend
+    outside = lookup("web1", "example.org")
+    assert outside[0] == [] and "REFUSED" in outside[1], outside[1]      # no forwarders: nothing leaves
+
+
+def test_a_client_unknown_to_the_server_gets_no_lease_and_no_dhcp_crosses_a_tunnel(site, lab):
+    host1, host2, host3 = lab.host("host1"), lab.host("host2"), lab.host("host3")
+
+    def guard_drops():
+        data = host2.json(["nft", "-j", "list", "counters", "table", "bridge", "netwire_dhcp_guard"])
+        return sum(i["counter"]["packets"] for i in data["nftables"] if "counter" in i)
+
+    captures = [h.popen(["timeout", "10", "tcpdump", "-i", h.underlay_if, "-nn", "-l", "-c", "100", "udp", "port",
+                         "8472"], stdout=-1, stderr=-1) for h in (host1, host3)]
+    before = guard_drops()
+    time.sleep(1.5)   # the captures listen
+    script = ("ip netns add nwsite-rnd; ip link add nwsite-r0 type veth peer name eth0 netns nwsite-rnd;"
+              " ip link set nwsite-r0 master nw-app up; ip -n nwsite-rnd link set eth0 up;"
+              " ip netns exec nwsite-rnd timeout 10 busybox udhcpc -i eth0 -t 2 -T 1 -n -q -s /bin/true 2>&1;"
+              " echo rc=$?")
+    try:
+        out = host2.run(script, check=False, timeout=30).stdout
+    finally:
+        host2.run("ip link del nwsite-r0; ip netns del nwsite-rnd", check=False)
+    frames = []
+    for proc in captures:
+        text = proc.communicate(timeout=20)[0].decode("utf-8", "replace")
+        frames += [l for l in text.splitlines() if "BOOTP" in l or ".67:" in l or ".68:" in l]
+    assert "lease of" not in out and "rc=0" not in out, out               # a random MAC: no reservation
+    assert guard_drops() > before, "the DHCP guard on host2's tunnel devices saw no DISCOVER"
+    assert frames == [], "DHCP crossed the VXLAN tunnels of app: %s" % frames[:5]
+
+
+def test_a_network_without_dhcp_gives_no_lease(site, lab):
+    host2 = lab.host("host2")
+    script = ("ip netns add nwsite-dmz; ip link add nwsite-d0 type veth peer name eth0 netns nwsite-dmz;"
+              " ip link set nwsite-d0 up; ethtool -K nwsite-d0 tx off >/dev/null; ovs-vsctl add-port nw-dmz nwsite-d0;"
+              " ip -n nwsite-dmz link set eth0 up;"
+              " ip netns exec nwsite-dmz timeout 10 busybox udhcpc -i eth0 -t 2 -T 1 -n -q -s /bin/true 2>&1;"
+              " echo rc=$?")
+    try:
+        out = host2.run(script, check=False, timeout=30).stdout
+    finally:
+        host2.run("ovs-vsctl --if-exists del-port nw-dmz nwsite-d0; ip link del nwsite-d0; ip netns del nwsite-dmz",
+                  check=False)
+    assert "no lease" in out and "lease of" not in out, out
+
+
+def test_names_follow_a_moved_container_and_leave_with_a_removed_one(site, lab):
+    """app1 moves from host2 to host3 and web2 leaves the model: one rerun; then both come back."""
+    all_vars = MODEL / "group_vars" / "all.yml"
+    model = yaml.safe_load(all_vars.read_text())
+    pristine = yaml.safe_dump(model, sort_keys=False)
+    web2 = container_address("web2")
+    model["netwire_containers"]["app1"]["host"] = "host3"
+    del model["netwire_containers"]["web2"]
+    all_vars.write_text(yaml.safe_dump(model, sort_keys=False))
+    try:
+        ok(lab.playbook("playbooks/site.yml", [MODEL]), "site.yml after moving app1 and removing web2")
+        app1 = container_address("app1")
+        assert app1 and lookup("web1", "app1.app.netwire.internal")[0] == [app1]
+        assert lookup("db1", "app1")[1].count("NXDOMAIN") == 1   # backend does not see app, wherever app1 is
+        assert tcp("web1", "app1", "app1.app"), "dmz -> app1 by name after the move (now on host3)"
+        gone = lookup("web1", "web2.dmz.netwire.internal")
+        assert gone[0] == [] and "NXDOMAIN" in gone[1], gone[1]
+        assert lookup("app2", "app1")[0] == [app1]
+    finally:
+        all_vars.write_text(pristine)
+    ok(lab.playbook("playbooks/site.yml", [MODEL]), "site.yml with the model back")
+    assert lookup("web1", "web2.dmz.netwire.internal")[0] == [web2]
+
+
 def test_down_leaves_nothing_of_ours(site, lab):
     down = ok(lab.playbook("playbooks/down.yml", [MODEL]), "down.yml")
     assert all(c > 0 for c in down.changed().values()), down.recap
@@ -169,6 +343,10 @@ def test_down_leaves_nothing_of_ours(site, lab):
         assert addrs == [h.underlay_ip], "%s: the underlay address is back on %s" % (h.name, h.underlay_if)
         routes = h.json(["ip", "-j", "route", "show", "default"])
         assert [(r["gateway"], r["dev"]) for r in routes] == [("198.19.0.1", h.underlay_if)]
+        assert our_dnsmasqs(h) == [], "%s: our dnsmasq still runs" % h.name
+        left = h.run(["sh", "-c", "ls -A /etc/netwire/dnsmasq /var/lib/netwire 2>/dev/null"], check=False).stdout
+        assert left.split() == [], "%s: files of our dnsmasq left: %s" % (h.name, left)
+    assert SENTINEL.alive(), "down.yml stopped a dnsmasq that is not ours"
     for name in CONTAINERS:
         assert container_address(name) is None
     again = ok(lab.playbook("playbooks/down.yml", [MODEL]), "down.yml again")
