@@ -260,8 +260,6 @@ ETC_DIR = '/etc/netwire'
 RUN_DIR = '/run/netwire'
 STATE_DIR = '/var/lib/netwire'
 DNSMASQ_DIR = ETC_DIR + '/dnsmasq'
-# the default DNS domain of the model and of the dnsmasq module (issue 14: owner B, the same value)
-DEFAULT_DNS_DOMAIN = 'netwire.internal'
 
 
 def dnsmasq_paths(name):
