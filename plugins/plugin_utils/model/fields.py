@@ -106,6 +106,20 @@ def _name(f, path, key, what):
     return True
 
 
+def _member(f, path, value, known, what, missing, note=''):
+    """``value`` when it names one of ``known`` (zones, hosts, networks); otherwise a finding
+    (``missing`` when there is no value) and None."""
+    if value is None:
+        f.add(path, missing)
+    elif not isinstance(value, str):
+        f.add(path, '%s must be a string, got %s' % (what, _kind(value)))
+    elif value not in known:
+        f.add(path, "unknown %s '%s'%s" % (what, value, note))
+    else:
+        return value
+    return None
+
+
 def _choice(f, path, value, choices, default, what):
     if value is None:
         return default

@@ -29,6 +29,7 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import
     _ipv4,
     _is_int,
     _kind,
+    _member,
     _name,
     _path,
     _str,
@@ -58,20 +59,42 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import
 )
 
 
+def _entries(f, var, raw, what, known):
+    """The entries of the top-level mapping ``var``, in name order: ``(name, path, body)``.
+
+    A key that is not a valid name is reported and skipped. ``body`` is the entry's
+    mapping (an empty entry reads as ``{}``, its unknown keys reported), or None when
+    it is not a mapping (reported).
+    """
+    top = _as_dict(f, var, raw, var)
+    for name in sorted(top or {}, key=str):
+        path = _path(var, name)
+        if not _name(f, path, name, what):
+            continue
+        body = _as_dict(f, path, top[name], "%s '%s'" % (what, name))
+        if body is not None:
+            _unknown_keys(f, path, body, known)
+        yield name, path, body
+
+
+def _clashes(items, value_of):
+    """``(name, value, first)`` for each item, in name order, whose value (not None) an earlier item holds."""
+    first = {}
+    for name in sorted(items):
+        value = value_of(items[name])
+        if value is None:
+            continue
+        if value in first:
+            yield name, value, first[value]
+        first.setdefault(value, name)
+
+
 def _zones(f, raw):
     zones = {}
-    top = _as_dict(f, 'netwire_zones', raw, 'netwire_zones')
-    if top is None:
-        return zones
-    for key in sorted(top, key=str):
-        path = _path('netwire_zones', key)
-        if not _name(f, path, key, 'zone'):
-            continue
-        body = _as_dict(f, path, top[key], "zone '%s'" % key)
+    for key, path, body in _entries(f, 'netwire_zones', raw, 'zone', ZONE_KEYS):
         zones[key] = {'name': key, 'allow_to': [], 'description': None}
         if body is None:
             continue
-        _unknown_keys(f, path, body, ZONE_KEYS)
         targets = _as_list(f, _path(path, 'allow_to'), body.get('allow_to'), 'allow_to')
         for i, target in enumerate(targets or []):
             tpath = _path(_path(path, 'allow_to'), i)
@@ -187,35 +210,23 @@ def _hosts(f, hosts):
                 position += 1
             host['index'] = position
             host['index_default'] = True
-    seen = {}
-    for name in sorted(result):
-        index = result[name]['index']
-        if index in seen and not result[name].get('index_default'):
-            f.add(result[name]['paths']['index'], 'host index %d is also the index of host %s' % (index, seen[index]))
-        seen.setdefault(index, name)
-    seen = {}
-    for name in sorted(result):
-        addr = result[name]['underlay_address']
-        if addr is None:
-            continue
-        if addr in seen:
-            f.add(result[name]['paths']['underlay_address'],
-                  'underlay address %s is also the underlay address of host %s' % (addr, seen[addr]))
-        seen.setdefault(addr, name)
+    for name, index, other in _clashes(result, lambda h: h['index']):
+        if not result[name].get('index_default'):
+            f.add(result[name]['paths']['index'], 'host index %d is also the index of host %s' % (index, other))
+    for name, addr, other in _clashes(result, lambda h: h['underlay_address']):
+        f.add(result[name]['paths']['underlay_address'],
+              'underlay address %s is also the underlay address of host %s' % (addr, other))
     return result
 
 
-def _network(f, name, body, zones, hosts):
-    path = _path('netwire_networks', name)
+def _network(f, name, path, body, zones, hosts):
     net = {'name': name, 'subnet': None, 'net': None, 'zone': None, 'backend': 'linux', 'overlay': 'none',
            'key': None, 'port': None, 'mtu_setting': 'auto', 'mtu': None, 'nat': True, 'icc': True,
            'hosts_setting': None, 'hosts': [], 'vlan': None, 'bridge': bridge_name(name), 'host_slots': None,
            'dhcp': False, 'dhcp_range': None, 'description': None, 'ok': True}
-    body = _as_dict(f, path, body, "network '%s'" % name)
     if body is None:
         net['ok'] = False
         return net
-    _unknown_keys(f, path, body, NETWORK_KEYS)
 
     spath = _path(path, 'subnet')
     if 'subnet' not in body or body['subnet'] is None:
@@ -246,15 +257,8 @@ def _network(f, name, body, zones, hosts):
         if net['net'] is None:
             net['ok'] = False
 
-    zpath = _path(path, 'zone')
-    if body.get('zone') is None:
-        f.add(zpath, "network '%s' has no zone (required: one of the zones in netwire_zones)" % name)
-    elif not isinstance(body['zone'], str):
-        f.add(zpath, 'zone must be a string, got %s' % _kind(body['zone']))
-    elif body['zone'] not in zones:
-        f.add(zpath, "unknown zone '%s'" % body['zone'])
-    else:
-        net['zone'] = body['zone']
+    net['zone'] = _member(f, _path(path, 'zone'), body.get('zone'), zones, 'zone',
+                          "network '%s' has no zone (required: one of the zones in netwire_zones)" % name)
 
     net['backend'] = _choice(f, _path(path, 'backend'), body.get('backend'), BACKENDS, 'linux', 'backend')
     net['overlay'] = _choice(f, _path(path, 'overlay'), body.get('overlay'), OVERLAY_CHOICES, 'none', 'overlay')
@@ -332,36 +336,20 @@ def _network(f, name, body, zones, hosts):
 
 def _networks(f, raw, zones, hosts):
     nets = {}
-    top = _as_dict(f, 'netwire_networks', raw, 'netwire_networks')
-    if top is None:
-        return nets
-    for key in sorted(top, key=str):
-        path = _path('netwire_networks', key)
-        if _name(f, path, key, 'network'):
-            nets[key] = _network(f, key, top[key], zones, hosts)
+    for key, path, body in _entries(f, 'netwire_networks', raw, 'network', NETWORK_KEYS):
+        nets[key] = _network(f, key, path, body, zones, hosts)
     names = sorted(n for n in nets if nets[n]['net'] is not None)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             if nets[a]['net'].overlaps(nets[b]['net']):
                 f.add(_at('netwire_networks', b, 'subnet'), 'subnet %s overlaps subnet %s of network %s'
                       % (nets[b]['subnet'], nets[a]['subnet'], a))
-    owners = {}
-    for name in sorted(nets):
-        bridge = nets[name]['bridge']
-        if bridge in owners:
-            f.add(_path(_path('netwire_networks', name), 'bridge'), "bridge name '%s' is also the bridge of network %s"
-                  % (bridge, owners[bridge]))
-        owners.setdefault(bridge, name)
-    keys = {}
-    for name in sorted(nets):
-        net = nets[name]
-        if net['key'] is None or net['overlay'] not in KEY_RANGE:
-            continue
-        ident = (net['overlay'], net['key'])
-        if ident in keys:
-            f.add(_at('netwire_networks', name, 'key'), '%s key %d is also the key of network %s'
-                  % (net['overlay'], net['key'], keys[ident]))
-        keys.setdefault(ident, name)
+    for name, bridge, other in _clashes(nets, lambda n: n['bridge']):
+        f.add(_at('netwire_networks', name, 'bridge'), "bridge name '%s' is also the bridge of network %s"
+              % (bridge, other))
+    for name, (overlay, key), other in _clashes(
+            nets, lambda n: (n['overlay'], n['key']) if n['key'] is not None and n['overlay'] in KEY_RANGE else None):
+        f.add(_at('netwire_networks', name, 'key'), '%s key %d is also the key of network %s' % (overlay, key, other))
     return nets
 
 
@@ -373,18 +361,10 @@ def _interface(f, path, cname, index, body, nets):
         itf['ok'] = False
         return itf
     _unknown_keys(f, path, body, INTERFACE_KEYS)
-    npath = _path(path, 'network')
-    if body.get('network') is None:
-        f.add(npath, 'an interface needs a network')
+    itf['network'] = _member(f, _path(path, 'network'), body.get('network'), nets, 'network',
+                             'an interface needs a network')
+    if itf['network'] is None:
         itf['ok'] = False
-    elif not isinstance(body['network'], str):
-        f.add(npath, 'network must be a string, got %s' % _kind(body['network']))
-        itf['ok'] = False
-    elif body['network'] not in nets:
-        f.add(npath, "unknown network '%s'" % body['network'])
-        itf['ok'] = False
-    else:
-        itf['network'] = body['network']
     if body.get('ifname') is not None:
         ifname = _ifname(f, _path(path, 'ifname'), body['ifname'], 'interface name')
         if ifname == 'lo':
@@ -520,28 +500,14 @@ def _publication(f, path, body, container):
 
 def _containers(f, raw, nets, hosts):
     result = {}
-    top = _as_dict(f, 'netwire_containers', raw, 'netwire_containers')
-    if top is None:
-        return result
-    for name in sorted(top, key=str):
-        path = _path('netwire_containers', name)
-        if not _name(f, path, name, 'container'):
-            continue
-        body = _as_dict(f, path, top[name], "container '%s'" % name)
+    for name, path, body in _entries(f, 'netwire_containers', raw, 'container', CONTAINER_KEYS):
         if body is None:
             continue
-        _unknown_keys(f, path, body, CONTAINER_KEYS)
         c = {'name': name, 'host': None, 'ref': name, 'ref_type': 'auto', 'interfaces': [], 'publish': [],
              'description': None}
-        hpath = _path(path, 'host')
-        if body.get('host') is None:
-            f.add(hpath, "container '%s' has no host (required: the inventory host it runs on)" % name)
-        elif not isinstance(body['host'], str):
-            f.add(hpath, 'host must be a string, got %s' % _kind(body['host']))
-        elif body['host'] not in hosts:
-            f.add(hpath, "unknown host '%s' (not in the inventory)" % body['host'])
-        else:
-            c['host'] = body['host']
+        c['host'] = _member(f, _path(path, 'host'), body.get('host'), hosts, 'host',
+                            "container '%s' has no host (required: the inventory host it runs on)" % name,
+                            ' (not in the inventory)')
         if body.get('ref') is not None:
             if _is_int(body['ref']) and body['ref'] > 0:
                 c['ref'] = str(body['ref'])
@@ -573,14 +539,9 @@ def _containers(f, raw, nets, hosts):
         if body.get('description') is not None and not isinstance(body['description'], str):
             f.add(_path(path, 'description'), 'description must be a string')
         result[name] = c
-    refs = {}
-    for name in sorted(result):
-        c = result[name]
-        ident = (c['host'], c['ref'])
-        if c['host'] and ident in refs:
-            f.add(_at('netwire_containers', name, 'ref'), "container %s on host %s is also declared as %s: one "
-                  "container, one entry" % (c['ref'], c['host'], refs[ident]))
-        refs.setdefault(ident, name)
+    for name, (host, ref), other in _clashes(result, lambda c: (c['host'], c['ref']) if c['host'] else None):
+        f.add(_at('netwire_containers', name, 'ref'), "container %s on host %s is also declared as %s: one "
+              "container, one entry" % (ref, host, other))
     return result
 
 
