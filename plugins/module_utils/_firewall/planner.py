@@ -46,6 +46,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import Inva
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import dhcp_guard
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.ruleset import canonical_ruleset
 from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREWALL_TABLE, OVERLAY_TYPES, default_udp_port
+from ansible_collections.netwire.fabric.plugins.module_utils._record import Record
 
 try:
     string_types = (str, unicode)  # noqa: F821  (Python 2 compatibility for sanity)
@@ -85,33 +86,20 @@ def owned_tables(table_name=DEFAULT_TABLE_NAME):
 # validation
 # --------------------------------------------------------------------------
 
-class Network(object):
-    def __init__(self, name, subnet, bridge, nat, icc, zone, ports=None, dhcp=False):
-        self.name = name
-        self.subnet = subnet
-        self.bridge = bridge
-        self.nat = nat
-        self.icc = icc
-        self.zone = zone
-        # Other interfaces the network's containers' packets may enter this host's IP stack by:
-        # host ends of containers on an OVS userspace (netdev) bridge, whose frames the kernel sees too.
-        self.ports = ports or []
-        self.dhcp = dhcp  # this host serves DHCP on the bridge: accepted to it, guarded on its tunnels
+class Network(Record):
+    # ports: other interfaces the network's containers' packets may enter this host's IP stack by:
+    # host ends of containers on an OVS userspace (netdev) bridge, whose frames the kernel sees too.
+    # dhcp: this host serves DHCP on the bridge: accepted to it, guarded on its tunnels.
+    FIELDS = ("name", "subnet", "bridge", "nat", "icc", "zone", "ports", "dhcp")
+    DEFAULTS = {"ports": (), "dhcp": False}
 
     @property
     def ingress(self):
-        return [self.bridge] + self.ports
+        return [self.bridge] + list(self.ports or ())
 
 
-class Publication(object):
-    def __init__(self, network, proto, host_port, bind_address, container_address, container_port, label):
-        self.network = network
-        self.proto = proto
-        self.host_port = host_port
-        self.bind_address = bind_address
-        self.container_address = container_address
-        self.container_port = container_port
-        self.label = label
+class Publication(Record):
+    FIELDS = ("network", "proto", "host_port", "bind_address", "container_address", "container_port", "label")
 
     @property
     def bind_any(self):
@@ -126,29 +114,24 @@ class Publication(object):
             self.proto, self.bind_address, self.host_port, self.container_address, self.container_port)
 
 
-class Tunnel(object):
-    """The endpoint of one overlay network on this host: who may send to it, and where."""
+class Tunnel(Record):
+    """The endpoint of one overlay network on this host: who may send to it, and where.
 
-    def __init__(self, network, kind, port, local_address, device, peers):
-        self.network = network
-        self.kind = kind                  # vxlan, geneve or gre
-        self.port = port                  # UDP port (None for gre)
-        self.local_address = local_address
-        self.device = device
-        self.peers = peers                # sorted list of peer underlay addresses
+    ``kind`` is vxlan, geneve or gre, ``port`` the UDP port (None for gre), ``peers``
+    the sorted list of peer underlay addresses.
+    """
+
+    FIELDS = ("network", "kind", "port", "local_address", "device", "peers")
 
     @property
     def transport(self):
         return "gre" if self.kind == "gre" else "udp_%d" % self.port
 
 
-class HostService(object):
+class HostService(Record):
     """A port containers may reach on a fabric host address (another host's published port)."""
 
-    def __init__(self, address, proto, port):
-        self.address = address
-        self.proto = proto
-        self.port = port
+    FIELDS = ("address", "proto", "port")
 
 
 class FirewallSpec(object):

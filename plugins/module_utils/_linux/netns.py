@@ -35,6 +35,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     MissingDependency,
     failure,
 )
+from ansible_collections.netwire.fabric.plugins.module_utils._record import Record
 
 REF_TYPES = ('auto', 'docker', 'podman', 'pid', 'netns', 'path')
 DOCKER_SOCKETS = ('/run/docker.sock', '/var/run/docker.sock')
@@ -43,18 +44,12 @@ NETNS_DIR = '/run/netns'
 _NETNS_NAME_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
 
 
-class ContainerNamespace(object):
+class ContainerNamespace(Record):
     """Where a container's network namespace is, and who the container is."""
 
-    def __init__(self, ref, ref_type, path, identity, name, pid=None, container_id=None, resolv_conf=None):
-        self.ref = ref
-        self.ref_type = ref_type
-        self.path = path
-        self.identity = identity
-        self.name = name
-        self.pid = pid
-        self.container_id = container_id
-        self.resolv_conf = resolv_conf  # an engine's ResolvConfPath: the file it binds as /etc/resolv.conf
+    # resolv_conf: an engine's ResolvConfPath, the file it binds as /etc/resolv.conf
+    FIELDS = ('ref', 'ref_type', 'path', 'identity', 'name', 'pid', 'container_id', 'resolv_conf')
+    DEFAULTS = {'pid': None, 'container_id': None, 'resolv_conf': None}
 
     def inode(self):
         try:
@@ -136,18 +131,21 @@ def _engine_inspect(ref, ref_type, socket_path):
     return data
 
 
+def _not_found(ref, required, reason, cls):
+    """None for a reference that may be missing (``required`` false); else the failure to resolve it."""
+    if required:
+        raise failure('resolve', 'container', ref, reason, cls)
+    return None
+
+
 def resolve_docker(ref, required=True):
     sock = _first_socket(DOCKER_SOCKETS, 'DOCKER_HOST')
     if sock is None:
-        if not required:
-            return None
-        raise failure('resolve', 'container', ref, 'no Docker Engine socket (%s)' % ', '.join(DOCKER_SOCKETS),
-                      MissingDependency)
+        return _not_found(ref, required, 'no Docker Engine socket (%s)' % ', '.join(DOCKER_SOCKETS),
+                          MissingDependency)
     data = _engine_inspect(ref, 'docker', sock)
     if data is None:
-        if not required:
-            return None
-        raise failure('resolve', 'container', ref, 'no such Docker container', InvalidParameter)
+        return _not_found(ref, required, 'no such Docker container', InvalidParameter)
     return _from_inspect(ref, 'docker', data)
 
 
@@ -173,14 +171,10 @@ def resolve_podman(ref, required=True):
     else:
         available, data = _podman_cli(ref)
         if not available:
-            if not required:
-                return None
-            raise failure('resolve', 'container', ref, 'neither a Podman API socket (%s) nor the podman command'
-                          ' is available' % ', '.join(PODMAN_SOCKETS), MissingDependency)
+            return _not_found(ref, required, 'neither a Podman API socket (%s) nor the podman command'
+                              ' is available' % ', '.join(PODMAN_SOCKETS), MissingDependency)
     if data is None:
-        if not required:
-            return None
-        raise failure('resolve', 'container', ref, 'no such Podman container', InvalidParameter)
+        return _not_found(ref, required, 'no such Podman container', InvalidParameter)
     return _from_inspect(ref, 'podman', data)
 
 
