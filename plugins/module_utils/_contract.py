@@ -27,6 +27,28 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+def link_by_index(links, index):
+    """The link of ``links`` (name -> link) with ``index``; None if there is none."""
+    for link in links.values():
+        if link['index'] == index:
+            return link
+    return None
+
+
+class Closing(object):
+    """Closed at the end of a ``with`` block (subclasses implement :meth:`close`)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        raise NotImplementedError
+
+
 class Result(object):
     """What a manager's run (or a purge) did: ``changed``, ``actions``, ``diff``
     (``{'before', 'after'}``), ``warnings`` and the kind's own view (``bridge``,
@@ -65,7 +87,7 @@ class Result(object):
         return self._fields().get(key, default)
 
 
-class Context(object):
+class Context(Closing):
     """What the managers of one run share (see the module docstring).
 
     ``netlink``, ``ovs`` and ``nft`` may be given (tests, a caller that has one
@@ -82,13 +104,6 @@ class Context(object):
         self.ovsdb_socket = ovsdb_socket
         self.ovsdb_timeout = ovsdb_timeout
         self._expected = {}  # netns ('' = ours) -> {name: predicted link}
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def close(self):
         if 'ovs' in self._made:
@@ -160,39 +175,16 @@ class Context(object):
         return self.links(netns).get(name)
 
     def link_by_index(self, index, netns=None):
-        for link in self.links(netns).values():
-            if link['index'] == index:
-                return link
-        return None
+        return link_by_index(self.links(netns), index)
 
-    def addresses(self, netns=None):
-        return self.netlink.addresses(netns)
+    # the other reads and every request are the session's own
+    NETLINK = ('addresses', 'link_addresses', 'routes', 'flood_remotes', 'netnsid', 'ipr', 'read_link',
+               'invalidate', 'call')
 
-    def link_addresses(self, index, netns=None, include_link_local=False):
-        if include_link_local:
-            return self.netlink.link_addresses(index, netns, include_link_local=True)
-        return self.netlink.link_addresses(index, netns)
-
-    def routes(self, netns=None):
-        return self.netlink.routes(netns)
-
-    def flood_remotes(self, index, netns=None):
-        return self.netlink.flood_remotes(index, netns)
-
-    def netnsid(self, netns):
-        return self.netlink.netnsid(netns)
-
-    def ipr(self, netns=None):
-        return self.netlink.ipr(netns)
-
-    def read_link(self, name, netns=None):
-        return self.netlink.read_link(name, netns)
-
-    def invalidate(self, netns=None):
-        self.netlink.invalidate(netns)
-
-    def call(self, verb, what, name, method, *args, **kwargs):
-        return self.netlink.call(verb, what, name, method, *args, **kwargs)
+    def __getattr__(self, name):
+        if name in Context.NETLINK:
+            return getattr(self.netlink, name)
+        raise AttributeError("'%s' object has no attribute '%s'" % (type(self).__name__, name))
 
 
 class Manager(object):

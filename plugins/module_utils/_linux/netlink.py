@@ -24,6 +24,7 @@ import socket
 import struct
 import traceback
 
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Closing, link_by_index
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     BackendError,
     MissingDependency,
@@ -141,7 +142,7 @@ def raise_netlink(err, verb, kind, name):
     raise failure(verb, kind, name, reason, cls, errno=code or None)
 
 
-class NetlinkSession(object):
+class NetlinkSession(Closing):
     """One IPRoute per namespace, plus per-namespace caches of bulk reads.
 
     ``netns`` is ``None`` for the namespace the module runs in, or a path to a
@@ -152,13 +153,6 @@ class NetlinkSession(object):
         self.check_mode = check_mode
         self._sockets = {}
         self._cache = {}
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def close(self):
         for ipr in self._sockets.values():
@@ -235,10 +229,7 @@ class NetlinkSession(object):
         return parse_link(msgs[0]) if msgs else None
 
     def link_by_index(self, index, netns=None):
-        for link in self.links(netns).values():
-            if link['index'] == index:
-                return link
-        return None
+        return link_by_index(self.links(netns), index)
 
     def addresses(self, netns=None):
         """Addresses by link index (one dump, cached)."""
