@@ -18,7 +18,6 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops impo
     LinkManager,
     index_of,
     plan_addresses,
-    purge_links,
     sort_addresses,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import probe_link_kind
@@ -28,14 +27,6 @@ BRIDGE_ALIAS = _names.BRIDGE_ALIAS
 # purge_ports never releases them.
 FOREIGN_OWNED_PREFIXES = (_names.owner_alias(_names.ATTACH_KIND), _names.TUNNEL_ALIAS)
 HZ = 100  # bridge timers are exchanged in 1/100 s
-TUNNEL_ALIAS = _names.TUNNEL_ALIAS
-
-
-def _fabric_owned(link):
-    """Ours and of the fabric: a bridge or a kernel tunnel (not a container attachment)."""
-    alias = link.get('alias') or ''
-    return _names.is_owned(alias) and (alias in (BRIDGE_ALIAS, TUNNEL_ALIAS) or alias.startswith(TUNNEL_ALIAS + ':')
-                                       or alias.startswith(BRIDGE_ALIAS + ':'))
 
 
 def bridge_state(ctx, link, netns=None):
@@ -91,17 +82,9 @@ class LinuxBridgeManager(LinkManager):
     kind = 'Linux bridge'
     what = 'bridge'
     view = 'bridge'
-
-    @classmethod
-    def purge(cls, ctx, keep=None):
-        """Delete our bridges (alias ``netwire:bridge``) not in ``keep``."""
-        return purge_links(ctx, keep, lambda link: link.get('kind') == 'bridge' and _fabric_owned(link))
-
-    def normalize(self, params):
-        return normalize_params(params)
-
-    def state(self, link):
-        return bridge_state(self.ctx, link, self.netns)
+    bridges = True
+    normalize = staticmethod(normalize_params)
+    read_state = staticmethod(bridge_state)
 
     # present -----------------------------------------------------------------
 

@@ -171,16 +171,32 @@ def converge_link(ctx, name, to_add, to_remove, up=True, netns=None, what='inter
         ctx.call('bring up', what, name, 'link', 'set', index=link['index'], state='up', netns=netns)
 
 
+def fabric_owned(link):
+    """Ours and of the fabric: a bridge or a kernel tunnel (not a container attachment)."""
+    alias = link.get('alias') or ''
+    bridge, tunnel = _names.BRIDGE_ALIAS, _names.TUNNEL_ALIAS
+    return _names.is_owned(alias) and (alias in (bridge, tunnel) or alias.startswith(tunnel + ':')
+                                       or alias.startswith(bridge + ':'))
+
+
 class LinkManager(Manager):
     """A Linux link of ours named by ``params['name']`` (a bridge, a kernel tunnel): the run both share.
 
-    A subclass sets ``what`` (its word in messages) and ``view`` (its key in the result), and
-    implements ``normalize(params)``, ``state(link)`` (the view of a link, ``{}`` for none) and
+    A subclass sets ``what`` (its word in messages), ``view`` (its key in the result),
+    ``bridges`` (what its purge removes), ``normalize`` (its pure parameter check) and
+    ``read_state(ctx, link, netns)`` (the view of a link, ``{}`` for none), and implements
     ``plan_present(link, before)``, which queues steps on ``self.plan`` and sets ``self.predicted``.
     """
 
     what = None
     view = None
+    bridges = False  # purge removes the fabric's bridges (True) or its other links: kernel tunnels (False)
+    read_state = None
+
+    @classmethod
+    def purge(cls, ctx, keep=None):
+        """Delete our fabric links of this kind (see ``bridges``) not in ``keep``."""
+        return purge_links(ctx, keep, lambda link: (link.get('kind') == 'bridge') == cls.bridges and fabric_owned(link))
 
     def __init__(self, ctx, params, netns=None):
         super(LinkManager, self).__init__(ctx, params)
@@ -196,7 +212,7 @@ class LinkManager(Manager):
         raise NotImplementedError
 
     def state(self, link):
-        raise NotImplementedError
+        return self.read_state(self.ctx, link, self.netns)
 
     def plan_present(self, link, before):
         raise NotImplementedError

@@ -21,7 +21,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     MissingDependency,
     NotOwned,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import LinkManager, index_of, purge_links
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import LinkManager, index_of
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import probe_link_kind
 
 TUNNEL_ALIAS = _names.TUNNEL_ALIAS
@@ -165,18 +165,8 @@ class LinuxTunnelManager(LinkManager):
     kind = 'Linux tunnel'
     what = 'tunnel'
     view = 'tunnel'
-
-    @classmethod
-    def purge(cls, ctx, keep=None):
-        """Delete our kernel tunnels (and any other fabric link of ours but a bridge) not in ``keep``."""
-        from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import _fabric_owned
-        return purge_links(ctx, keep, lambda link: link.get('kind') != 'bridge' and _fabric_owned(link))
-
-    def normalize(self, params):
-        return normalize_params(params)
-
-    def state(self, link):
-        return tunnel_state(self.ctx, link, self.netns)
+    normalize = staticmethod(normalize_params)
+    read_state = staticmethod(tunnel_state)
 
     def delete_word(self, link):
         return link['kind']
