@@ -22,6 +22,7 @@ __metaclass__ = type
 import functools
 
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import ethtool as _ethtool
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
@@ -35,7 +36,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import 
 
 
 def attach_ids(container, interface, network=None, bridge=None):
-    return _ovsdb.owner_ids(_ovsdb.ROLE_ATTACH, container=container, interface=interface,
+    return _ovsdb.owner_ids(_names.OVS_ROLE_ATTACH, container=container, interface=interface,
                             network=network, bridge=bridge)
 
 
@@ -48,11 +49,11 @@ def find_stale_ports(snap, container, interface, network=None, keep=None):
     out = []
     for name, port in sorted(snap["ports"].items()):
         ids = port["external_ids"]
-        if not _ovsdb.is_owned(ids) or ids.get(_ovsdb.ROLE_KEY) != _ovsdb.ROLE_ATTACH:
+        if not _ovsdb.is_owned(ids) or ids.get(_names.OVS_ROLE_KEY) != _names.OVS_ROLE_ATTACH:
             continue
-        if ids.get(_ovsdb.CONTAINER_KEY) != container or ids.get(_ovsdb.INTERFACE_KEY) != interface:
+        if ids.get(_names.OVS_CONTAINER_KEY) != container or ids.get(_names.OVS_INTERFACE_KEY) != interface:
             continue
-        if network is not None and ids.get(_ovsdb.NETWORK_KEY) != network:
+        if network is not None and ids.get(_names.OVS_NETWORK_KEY) != network:
             continue
         if name != keep:
             out.append(name)
@@ -91,9 +92,9 @@ def plan_attach(snap, bridge, port, container, interface, network=None, tag=None
     if cur is not None and not _ovsdb.is_owned(cur["external_ids"]):
         raise failure("attach", "port", port, "a port of that name exists on bridge '%s' and was not created by "
                       "netwire.fabric" % cur["bridge"], NotOwned)
-    if cur is not None and cur["external_ids"].get(_ovsdb.ROLE_KEY) != _ovsdb.ROLE_ATTACH:
+    if cur is not None and cur["external_ids"].get(_names.OVS_ROLE_KEY) != _names.OVS_ROLE_ATTACH:
         raise failure("attach", "port", port, "the name is used by a netwire.fabric %s port"
-                      % cur["external_ids"].get(_ovsdb.ROLE_KEY), InvalidParameter)
+                      % cur["external_ids"].get(_names.OVS_ROLE_KEY), InvalidParameter)
     if cur is not None and cur["bridge"] != bridge:
         ops.append(_ovsdb.op("del_port", bridge=cur["bridge"], name=port))
         actions.append("move OVS port %s from bridge %s" % (port, cur["bridge"]))
@@ -204,7 +205,7 @@ class OvsBridgeBackend(object):
         port = ctx.ovs.snapshot()["ports"].get(host_ifname)
         if not port or not _ovsdb.is_owned(port["external_ids"]):
             return None
-        if port["external_ids"].get(_ovsdb.ROLE_KEY) != _ovsdb.ROLE_ATTACH:
+        if port["external_ids"].get(_names.OVS_ROLE_KEY) != _names.OVS_ROLE_ATTACH:
             return None
         plan.step("remove OVS port %s from bridge %s" % (host_ifname, port["bridge"]),
                   functools.partial(self._apply, ctx), [_ovsdb.op("del_port", bridge=port["bridge"], name=host_ifname)],
@@ -248,7 +249,7 @@ class OvsBridgeBackend(object):
             ops = [_ovsdb.op("del_port", bridge=port["bridge"], name=name)
                    for name, port in sorted(snap["ports"].items())
                    if _ovsdb.is_owned(port["external_ids"])
-                   and port["external_ids"].get(_ovsdb.ROLE_KEY) == _ovsdb.ROLE_ATTACH
+                   and port["external_ids"].get(_names.OVS_ROLE_KEY) == _names.OVS_ROLE_ATTACH
                    and (keep is None or name not in keep)]
             if ops:
                 txn.add(ops, what=("remove", "OVS attachment ports", "all"))

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import linkops as _linkops
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
@@ -115,21 +116,27 @@ def _iface_type(ptype):
     return "internal" if ptype == "internal" else ""
 
 
+def _port_rows(snap, br):
+    """(name, Port row, Interface row, the port's role if it is ours) for each port of the bridge row ``br``."""
+    for pname in br["ports"]:
+        port = snap["ports"].get(pname, {})
+        ids = port.get("external_ids", {})
+        role = ids.get(_names.OVS_ROLE_KEY) if _ovsdb.is_owned(ids) else None
+        yield pname, port, snap["interfaces"].get(pname, {}), role
+
+
 def bridge_view(snap, name):
     """The user-facing state of a bridge (for diff, facts and return values)."""
     br = snap["bridges"].get(name)
     if br is None:
         return {"name": name, "state": "absent"}
     ports = {}
-    for pname in br["ports"]:
-        port = snap["ports"].get(pname, {})
-        iface = snap["interfaces"].get(pname, {})
-        ids = port.get("external_ids", {})
+    for pname, port, iface, role in _port_rows(snap, br):
         ports[pname] = {
             "type": iface.get("type") or "system",
             "tag": port.get("tag"),
-            "owned": _ovsdb.is_owned(ids),
-            "role": ids.get(_ovsdb.ROLE_KEY) if _ovsdb.is_owned(ids) else None,
+            "owned": _ovsdb.is_owned(port.get("external_ids", {})),
+            "role": role,
         }
     return {
         "name": name,
@@ -153,12 +160,12 @@ def plan(snap, p):
     tracker = DifferenceTracker()
     ops = []
     br = snap["bridges"].get(name)
-    my_ids = _ovsdb.owner_ids(_ovsdb.ROLE_BRIDGE)
+    my_ids = _ovsdb.owner_ids(_names.OVS_ROLE_BRIDGE)
 
     if br is not None and not _ovsdb.is_owned(br["external_ids"]):
         raise failure("manage" if p["state"] == "present" else "remove", "OVS bridge", name,
                       "it exists but was not created by netwire.fabric (no %s=%s in external_ids); "
-                      "it is left untouched" % (_ovsdb.OWNER_KEY, _ovsdb.OWNER), NotOwned)
+                      "it is left untouched" % (_names.OVS_OWNER_KEY, _names.OVS_OWNER), NotOwned)
 
     if p["state"] == "absent":
         if br is None:
@@ -184,7 +191,7 @@ def plan(snap, p):
         ops.append(_ovsdb.op("add_bridge", name=name, bridge=cols,
                              port={"external_ids": my_ids}, interface={"external_ids": my_ids}))
         tracker.add("state", "absent", "present", "create bridge %s (datapath %s)" % (name, p["datapath_type"]))
-        current_ports = {name: {"tag": None, "type": "internal", "role": _ovsdb.ROLE_BRIDGE, "mtu": None}}
+        current_ports = {name: {"tag": None, "type": "internal", "role": _names.OVS_ROLE_BRIDGE, "mtu": None}}
     else:
         cols = {}
         if _dp(br["datapath_type"]) != p["datapath_type"]:
@@ -204,14 +211,11 @@ def plan(snap, p):
         if cols:
             ops.append(_ovsdb.op("update_bridge", name=name, columns=cols))
         current_ports = {}
-        for pname in br["ports"]:
-            port = snap["ports"].get(pname, {})
-            iface = snap["interfaces"].get(pname, {})
-            ids = port.get("external_ids", {})
+        for pname, port, iface, role in _port_rows(snap, br):
             current_ports[pname] = {
                 "tag": port.get("tag"),
                 "type": iface.get("type") or "",
-                "role": ids.get(_ovsdb.ROLE_KEY) if _ovsdb.is_owned(ids) else None,
+                "role": role,
                 "mtu": iface.get("mtu_request"),
             }
 
@@ -219,7 +223,7 @@ def plan(snap, p):
     if p["ports"] is None:
         return ops, tracker, internal
 
-    member_ids = _ovsdb.owner_ids(_ovsdb.ROLE_MEMBER, bridge=name)
+    member_ids = _ovsdb.owner_ids(_names.OVS_ROLE_MEMBER, bridge=name)
     wanted_names = set()
     for port in p["ports"]:
         pname = port["name"]
@@ -235,9 +239,9 @@ def plan(snap, p):
                     raise failure("add", "OVS port", pname,
                                   "it already exists on bridge '%s' and was not created by netwire.fabric"
                                   % other["bridge"], NotOwned)
-                if other["external_ids"].get(_ovsdb.ROLE_KEY) != _ovsdb.ROLE_MEMBER:
+                if other["external_ids"].get(_names.OVS_ROLE_KEY) != _names.OVS_ROLE_MEMBER:
                     raise failure("add", "OVS port", pname, "the name is taken by a netwire.fabric %s port"
-                                  % other["external_ids"].get(_ovsdb.ROLE_KEY), InvalidParameter)
+                                  % other["external_ids"].get(_names.OVS_ROLE_KEY), InvalidParameter)
                 ops.append(_ovsdb.op("del_port", bridge=other["bridge"], name=pname))
                 tracker.action("move port %s from bridge %s" % (pname, other["bridge"]))
             iface_cols = {"type": _iface_type(port["type"]), "external_ids": member_ids}
@@ -255,7 +259,7 @@ def plan(snap, p):
         if not local and cur["role"] is None:
             raise failure("manage", "OVS port", pname,
                           "it is on bridge '%s' but was not created by netwire.fabric" % name, NotOwned)
-        if not local and cur["role"] != _ovsdb.ROLE_MEMBER:
+        if not local and cur["role"] != _names.OVS_ROLE_MEMBER:
             raise failure("manage", "OVS port", pname,
                           "it is a netwire.fabric %s port, not a member port" % cur["role"], InvalidParameter)
         if cur["tag"] != port["tag"]:
@@ -268,7 +272,7 @@ def plan(snap, p):
 
     for pname in sorted(current_ports):
         cur = current_ports[pname]
-        if cur["role"] == _ovsdb.ROLE_MEMBER and pname not in wanted_names:
+        if cur["role"] == _names.OVS_ROLE_MEMBER and pname not in wanted_names:
             ops.append(_ovsdb.op("del_port", bridge=name, name=pname))
             tracker.add("ports.%s" % pname, {"type": cur["type"] or "system", "tag": cur["tag"]}, None,
                         "remove port %s" % pname)
@@ -326,8 +330,8 @@ class OvsBridgeManager(Manager):
         out = []
         for name in sorted(sim["bridges"]):
             br = sim["bridges"][name]
-            if not _ovsdb.is_owned(br["external_ids"]) or br["external_ids"].get(_ovsdb.ROLE_KEY) not in (
-                    None, _ovsdb.ROLE_BRIDGE):
+            if not _ovsdb.is_owned(br["external_ids"]) or br["external_ids"].get(_names.OVS_ROLE_KEY) not in (
+                    None, _names.OVS_ROLE_BRIDGE):
                 continue
             if keep is None or name not in keep:
                 before = bridge_view(sim, name)
@@ -379,7 +383,7 @@ def foreign_ports(snap, keep=()):
     for name in sorted(snap["bridges"]):
         br = snap["bridges"][name]
         if name in keep or not _ovsdb.is_owned(br["external_ids"]) or \
-                br["external_ids"].get(_ovsdb.ROLE_KEY) not in (None, _ovsdb.ROLE_BRIDGE):
+                br["external_ids"].get(_names.OVS_ROLE_KEY) not in (None, _names.OVS_ROLE_BRIDGE):
             continue
         ports = sorted(p for p in br["ports"] if not _ovsdb.is_owned(snap["ports"].get(p, {}).get("external_ids")))
         if ports:

@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 
 
@@ -32,7 +33,7 @@ def facts_from_snapshot(snap):
         if not _ovsdb.is_owned(ids):
             continue
         iface = snap["interfaces"].get(name, {})
-        role = ids.get(_ovsdb.ROLE_KEY)
+        role = ids.get(_names.OVS_ROLE_KEY)
         entry = {
             "name": name,
             "bridge": port["bridge"],
@@ -41,15 +42,15 @@ def facts_from_snapshot(snap):
             "ofport": iface.get("ofport"),
             "error": iface.get("error"),
         }
-        if role == _ovsdb.ROLE_TUNNEL:
-            entry.update(network=ids.get(_ovsdb.NETWORK_KEY), remote=ids.get(_ovsdb.REMOTE_KEY),
+        if role == _names.OVS_ROLE_TUNNEL:
+            entry.update(network=ids.get(_names.OVS_NETWORK_KEY), remote=ids.get(_names.OVS_REMOTE_KEY),
                          options=dict(iface.get("options", {})))
             out["tunnels"].append(entry)
-        elif role == _ovsdb.ROLE_ATTACH:
-            entry.update(network=ids.get(_ovsdb.NETWORK_KEY), container=ids.get(_ovsdb.CONTAINER_KEY),
-                         interface=ids.get(_ovsdb.INTERFACE_KEY))
+        elif role == _names.OVS_ROLE_ATTACH:
+            entry.update(network=ids.get(_names.OVS_NETWORK_KEY), container=ids.get(_names.OVS_CONTAINER_KEY),
+                         interface=ids.get(_names.OVS_INTERFACE_KEY))
             out["attachments"].append(entry)
-        elif role == _ovsdb.ROLE_MEMBER:
+        elif role == _names.OVS_ROLE_MEMBER:
             out["ports"].append(entry)
     return out
 

@@ -15,11 +15,10 @@ A run does three things here, always in this order:
    and :meth:`OvsdbClient.interface_errors` reports interfaces that did not get
    a valid ofport, with OVS's own ``error`` column.
 
-Ownership lives in ``external_ids``: :data:`OWNER_KEY` = :data:`OWNER` on every
-Bridge, Port and Interface we create, plus a role and the overlay/remote or
+Ownership lives in ``external_ids``: ``_names.OVS_OWNER_KEY`` = ``_names.OVS_OWNER``
+on every Bridge, Port and Interface we create, plus a role and the overlay/remote or
 container it belongs to. Anything without the mark is never modified or removed.
-The marks are defined in ``module_utils/_names.py``; the names here are their
-short spellings for the OVS code.
+The marks (the ``OVS_*`` keys and roles) are defined in ``module_utils/_names.py``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -54,20 +53,6 @@ except ImportError as exc:  # pragma: no cover - depends on the host
 
 DEFAULT_SOCKET = "/run/openvswitch/db.sock"
 DEFAULT_TIMEOUT = 20
-
-OWNER_KEY = _names.OVS_OWNER_KEY
-OWNER = _names.OVS_OWNER
-ROLE_KEY = _names.OVS_ROLE_KEY
-NETWORK_KEY = _names.OVS_NETWORK_KEY
-REMOTE_KEY = _names.OVS_REMOTE_KEY
-BRIDGE_KEY = _names.OVS_BRIDGE_KEY
-CONTAINER_KEY = _names.OVS_CONTAINER_KEY
-INTERFACE_KEY = _names.OVS_INTERFACE_KEY
-
-ROLE_BRIDGE = _names.OVS_ROLE_BRIDGE
-ROLE_MEMBER = _names.OVS_ROLE_MEMBER
-ROLE_TUNNEL = _names.OVS_ROLE_TUNNEL
-ROLE_ATTACH = _names.OVS_ROLE_ATTACH
 
 TABLES = ("Open_vSwitch", "Bridge", "Port", "Interface")
 

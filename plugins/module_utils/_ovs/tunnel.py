@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
@@ -103,7 +104,7 @@ def desired_tunnels(p):
             options["dst_port"] = str(p["dst_port"])
         if p["local_ip"] is not None:
             options["local_ip"] = p["local_ip"]
-        ids = _ovsdb.owner_ids(_ovsdb.ROLE_TUNNEL, network=p["network"], remote=remote, bridge=p["bridge"])
+        ids = _ovsdb.owner_ids(_names.OVS_ROLE_TUNNEL, network=p["network"], remote=remote, bridge=p["bridge"])
         out[ovs_tunnel_port_name(p["type"], p["network"], remote)] = {
             "remote": remote, "type": OVERLAYS[p["type"]].ovs_type, "options": options, "external_ids": ids,
         }
@@ -115,11 +116,11 @@ def current_tunnels(snap, bridge, network):
     out = {}
     for name, port in snap["ports"].items():
         ids = port["external_ids"]
-        if (port["bridge"] == bridge and _ovsdb.is_owned(ids) and ids.get(_ovsdb.ROLE_KEY) == _ovsdb.ROLE_TUNNEL
-                and ids.get(_ovsdb.NETWORK_KEY) == network):
+        if (port["bridge"] == bridge and _ovsdb.is_owned(ids) and ids.get(_names.OVS_ROLE_KEY) == _names.OVS_ROLE_TUNNEL
+                and ids.get(_names.OVS_NETWORK_KEY) == network):
             iface = snap["interfaces"].get(name, {})
             out[name] = {
-                "remote": ids.get(_ovsdb.REMOTE_KEY) or iface.get("options", {}).get("remote_ip"),
+                "remote": ids.get(_names.OVS_REMOTE_KEY) or iface.get("options", {}).get("remote_ip"),
                 "type": iface.get("type", ""),
                 "options": dict(iface.get("options", {})),
                 "external_ids": dict(ids),
@@ -183,7 +184,7 @@ def plan(snap, p, check_mode=False):
                     raise failure("add", "tunnel port", name,
                                   "a port with that name exists on bridge '%s' and was not created by netwire.fabric"
                                   % other["bridge"], NotOwned)
-                if ids.get(_ovsdb.ROLE_KEY) != _ovsdb.ROLE_TUNNEL or ids.get(_ovsdb.NETWORK_KEY) != p["network"]:
+                if ids.get(_names.OVS_ROLE_KEY) != _names.OVS_ROLE_TUNNEL or ids.get(_names.OVS_NETWORK_KEY) != p["network"]:
                     raise failure("add", "tunnel port", name, "the name is already used by another netwire.fabric port",
                                   BackendError)
                 ops.append(_ovsdb.op("del_port", bridge=other["bridge"], name=name))
@@ -283,6 +284,6 @@ def owned_tunnel_sets(snap):
     sets = set()
     for port in snap["ports"].values():
         ids = port["external_ids"]
-        if _ovsdb.is_owned(ids) and ids.get(_ovsdb.ROLE_KEY) == _ovsdb.ROLE_TUNNEL:
-            sets.add((port["bridge"], ids.get(_ovsdb.NETWORK_KEY)))
+        if _ovsdb.is_owned(ids) and ids.get(_names.OVS_ROLE_KEY) == _names.OVS_ROLE_TUNNEL:
+            sets.add((port["bridge"], ids.get(_names.OVS_NETWORK_KEY)))
     return sets
