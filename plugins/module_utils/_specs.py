@@ -18,19 +18,23 @@ from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import D
 
 STATE = dict(type='str', choices=['present', 'absent'], default='present')
 CONTAINER_TYPE = dict(type='str', choices=['auto', 'docker', 'podman', 'pid', 'netns', 'path'], default='auto')
+# the options of a link that every link module sets the same way (Linux bridge, kernel tunnel, container end)
+MTU = dict(type='int')
+MAC = dict(type='str')
+UP = dict(type='bool', default=True)
 
 LINUX_BRIDGE = dict(
     name=dict(type='str', required=True),
     state=STATE,
-    mtu=dict(type='int'),
+    mtu=MTU,
     stp=dict(type='bool', default=False),
     forward_delay=dict(type='int'),
     vlan_filtering=dict(type='bool', default=False),
-    mac=dict(type='str'),
+    mac=MAC,
     addresses=dict(type='list', elements='str'),
     ports=dict(type='list', elements='str'),
     purge_ports=dict(type='bool', default=False),
-    up=dict(type='bool', default=True),
+    up=UP,
 )
 
 LINUX_TUNNEL = dict(
@@ -45,9 +49,9 @@ LINUX_TUNNEL = dict(
     learning=dict(type='bool', default=False),
     udp_checksum=dict(type='bool'),
     master=dict(type='str'),
-    mtu=dict(type='int'),
+    mtu=MTU,
     remotes=dict(type='list', elements='str', default=[]),
-    up=dict(type='bool', default=True),
+    up=UP,
 )
 
 CONTAINER_ATTACH = dict(
@@ -61,9 +65,9 @@ CONTAINER_ATTACH = dict(
     ifname=dict(type='str', default='eth1'),
     host_ifname=dict(type='str'),
     addresses=dict(type='list', elements='str', default=[]),
-    mac=dict(type='str'),
+    mac=MAC,
     mac_seed=dict(type='str'),
-    mtu=dict(type='int'),
+    mtu=MTU,
     gateway=dict(type='str'),
     gateway6=dict(type='str'),
     gateway_takeover=dict(type='bool', default=False),
