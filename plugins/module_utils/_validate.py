@@ -43,6 +43,14 @@ def ifname(value, what='interface name'):
     return value
 
 
+def named_params(params, what):
+    """A copy of an object's parameters with its ``name`` checked as an interface name, and
+    whether the rest needs checking (``state: absent`` needs only the name)."""
+    p = dict(params)
+    p['name'] = ifname(p['name'], what)
+    return p, p.get('state', 'present') != 'absent'
+
+
 def interface_address(value, what='address', host_prefix=False):
     """Parse 'address/prefix' into a canonical string such as '10.1.0.5/24'.
 

@@ -53,9 +53,8 @@ def _forward(value):
 
 def normalize(params):
     """Validate and canonicalize the parameters (``state: absent`` needs only ``name``)."""
-    p = dict(params)
-    p['name'] = v.ifname(p['name'], 'instance name')
-    if p.get('state', 'present') == 'absent':
+    p, present = v.named_params(params, 'instance name')
+    if not present:
         return p
     for key in ('interface', 'address', 'subnet'):
         if not p.get(key):

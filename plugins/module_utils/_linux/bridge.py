@@ -51,9 +51,8 @@ def bridge_state(ctx, link, netns=None):
 
 def normalize_params(params):
     """Validate and canonicalize the module parameters (pure)."""
-    p = dict(params)
-    p['name'] = v.ifname(p['name'], 'bridge name')
-    if p.get('state', 'present') == 'absent':
+    p, present = v.named_params(params, 'bridge name')
+    if not present:
         return p
     if p.get('mtu') is not None:
         v.int_range(p['mtu'], 68, 65535, 'mtu')

@@ -82,9 +82,8 @@ def tunnel_state(ctx, link, netns=None):
 
 
 def normalize_params(params):
-    p = dict(params)
-    p['name'] = v.ifname(p['name'], 'tunnel name')
-    if p.get('state', 'present') == 'absent':
+    p, present = v.named_params(params, 'tunnel name')
+    if not present:
         return p
     kind = p.get('kind') or 'vxlan'
     p['kind'] = kind
