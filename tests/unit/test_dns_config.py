@@ -111,7 +111,8 @@ def test_the_daemon_of_an_instance():
     assert other.want_hash() != dmn.want_hash()
 
 
-def test_purge_keeps_the_declared_instances(monkeypatch):
+def test_purge_keeps_the_declared_instances(monkeypatch, tmp_path):
+    monkeypatch.setattr(_names, 'DNSMASQ_DIR', str(tmp_path / 'absent'))
     monkeypatch.setattr('ansible_collections.netwire.fabric.plugins.module_utils._dns.manager.owned_instances',
                         lambda directory, suffix: ['nw-a', 'nw-b'])
     removed = []
@@ -127,3 +128,33 @@ def test_purge_keeps_the_declared_instances(monkeypatch):
     del removed[:]
     DnsmasqManager.purge(None, None)
     assert removed == ['nw-a', 'nw-b']
+
+
+class _Ctx(object):
+    def __init__(self, check_mode):
+        self.check_mode = check_mode
+
+
+def test_purge_removes_our_directory_once_nothing_is_left_in_it(monkeypatch, tmp_path):
+    directory = tmp_path / 'dnsmasq'
+    monkeypatch.setattr(_names, 'DNSMASQ_DIR', str(directory))
+    monkeypatch.setattr(_names, 'dnsmasq_paths', lambda name: {
+        'conf': str(directory / (name + '.conf')), 'hosts_dir': str(directory / (name + '.hosts.d')),
+        'dhcp_dir': str(directory / (name + '.dhcp.d'))})
+    directory.mkdir()
+    (directory / 'nw-a.conf').write_text('# managed by netwire.fabric\n')
+    (directory / 'nw-a.hosts.d').mkdir()
+    # check mode: the instance's files would go, so would the directory; nothing is touched
+    res = DnsmasqManager._remove_empty_dir(_Ctx(True), ['nw-a'])
+    assert res.changed and res.actions == ['remove directory %s' % directory]
+    assert (directory / 'nw-a.conf').exists()
+    # a file that is not an instance's keeps the directory, in check mode and for real
+    (directory / 'notes.txt').write_text('not ours')
+    assert not DnsmasqManager._remove_empty_dir(_Ctx(True), ['nw-a']).changed
+    for entry in ('nw-a.conf', 'notes.txt'):
+        (directory / entry).unlink()
+    (directory / 'nw-a.hosts.d').rmdir()
+    # empty: removed, then nothing more to do
+    assert DnsmasqManager._remove_empty_dir(_Ctx(False), []).changed
+    assert not directory.exists()
+    assert not DnsmasqManager._remove_empty_dir(_Ctx(False), []).changed

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import grp
+import os
 import pwd
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
@@ -114,9 +115,27 @@ class DnsmasqManager(Manager):
     @classmethod
     def purge(cls, ctx, keep=None):
         """Stop and remove our instances (a marked configuration) whose name ``keep`` does not hold."""
-        results = []
+        results, removed = [], []
         for name in owned_instances(_names.DNSMASQ_DIR, '.conf'):
             if keep is not None and _names.dns_keep_name(name) in keep:
                 continue
             results.append(cls(ctx, {'name': name, 'state': 'absent'}).run())
+            removed.append(name)
+        results.append(cls._remove_empty_dir(ctx, removed))
         return [r for r in results if r.changed]
+
+    @staticmethod
+    def _remove_empty_dir(ctx, removed):
+        """Remove our instances' directory once nothing is left in it (after the removal of ``removed``)."""
+        directory = _names.DNSMASQ_DIR
+        if not os.path.isdir(directory):
+            return Result()
+        theirs = set()
+        for name in removed:
+            paths = _names.dnsmasq_paths(name)
+            theirs.update(os.path.basename(paths[k]) for k in ('conf', 'hosts_dir', 'dhcp_dir'))
+        if set(os.listdir(directory)) - (theirs if ctx.check_mode else set()):
+            return Result()
+        if not ctx.check_mode:
+            os.rmdir(directory)
+        return Result(changed=True, actions=['remove directory %s' % directory], label=directory)
