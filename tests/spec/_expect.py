@@ -294,3 +294,112 @@ def host_ssh(model, port=22):
             out.append({"id": "%s->%s" % (cname, host), "src": cname, "host": host, "address": address,
                         "port": port, "path": "hosts (management address of %s)" % host})
     return out
+
+
+# ---------------------------------------------------------------- names and DHCP (plan key dns)
+
+# What a name outside the domain gets from a server without forwarders (``forward: []``): dnsmasq
+# 2.90 with no upstream server answers REFUSED (seen on the lab).
+OUTSIDE_NAME = "example.org"
+RCODE_NOERROR, RCODE_NXDOMAIN, RCODE_REFUSED = 0, 3, 5
+
+
+def dns_servers(plans):
+    """Every ``dns`` entry of every host (one dnsmasq per network bridge), id ``<host>-<network>``."""
+    out = []
+    for host in sorted(plans):
+        for entry in plans[host].get("dns") or []:
+            out.append({"id": "%s-%s" % (host, entry["network"]), "host": host, "entry": entry,
+                        "path": "netwire_dns / netwire_networks.%s (DNS server %s on %s, bridge %s)" % (
+                            entry["network"], entry["address"], host, entry["interface"])})
+    return out
+
+
+def dhcp_servers(plans):
+    """The ``dns`` entries with ``dhcp: true``."""
+    return [dict(s, path="netwire_networks.%s.dhcp (DHCP server on %s, bridge %s)" % (
+        s["entry"]["network"], s["host"], s["entry"]["interface"])) for s in dns_servers(plans) if s["entry"]["dhcp"]]
+
+
+def dhcp_leases(plans, model):
+    """Every attachment that takes its address by DHCP, with the reservation its host's server holds."""
+    out = []
+    for a in attachments(plans, model):
+        att = a["attach"]
+        if not att.get("dhcp"):
+            continue
+        entries = [e for e in plans[a["host"]].get("dns") or [] if e["interface"] == att["bridge"]]
+        out.append(dict(a, address=att["addresses"][0].split("/")[0], mac=att["mac"],
+                        server=entries[0] if entries else None,
+                        path="%s (address: dhcp on %s)" % (a["path"], att["network"])))
+    return out
+
+
+def _stub(name, search, records):
+    """The names a stub resolver tries for ``name`` (the search domains appended in order), and the
+    record the first existing one is (None: every try is NXDOMAIN)."""
+    tries = ["%s.%s" % (name, s) for s in search]
+    for i, full in enumerate(tries):
+        if full in records:
+            return tries[:i + 1], full
+    return tries, None
+
+
+def name_checks(plans, model):
+    """The name matrix, from the plans: for every container whose attachment has a ``resolver``, the
+    server's ``dns`` entry (same host, ``address`` = the resolver's first server).
+
+    ``resolves``: every record of that entry, and the short names ``<container>.<network>`` and
+    ``<container>`` where the search path leads to a record, must resolve to the record's addresses;
+    ``hidden``: every container name of the model that is not in the entry's records must be NXDOMAIN;
+    ``refused``: with ``forward: []``, a name outside the domain is answered REFUSED.
+    Each item: ``id``, ``container``, ``host``, ``server``, ``names`` (tried in order), ``want``
+    (addresses, or None), ``rcode`` (the wanted answer code), ``path``.
+    """
+    everything = set()
+    for cname, c in model["containers"].items():
+        for itf in c["interfaces"]:
+            everything.add((cname, itf["network"]))
+    resolves, hidden, refused = [], [], []
+    for a in attachments(plans, model):
+        resolver = a["attach"].get("resolver")
+        if not resolver or not resolver.get("servers"):
+            continue
+        host, cname, server = a["host"], a["container"], resolver["servers"][0]
+        entries = [e for e in plans[host].get("dns") or [] if e["address"] == server]
+        if not entries:
+            continue   # a resolver without a server of ours: nothing the model promises to answer
+        entry = entries[0]
+        where = "netwire_dns, zone view of netwire_networks.%s (server %s on %s, asked by %s)" % (
+            entry["network"], server, host, cname)
+        base = {"container": cname, "host": host, "server": server, "network": entry["network"],
+                "ifname": a["attach"]["ifname"], "path": where}
+        records = {}
+        for r in entry["records"]:
+            records.setdefault(r["name"], []).append(r["address"])
+        for name in sorted(records):
+            resolves.append(dict(base, id="%s->%s" % (cname, name), names=[name], record=name,
+                                 want=sorted(records[name]), rcode=RCODE_NOERROR))
+        domain = entry["domain"]
+        short = set()
+        for name in records:
+            if not name.endswith("." + domain):
+                continue
+            labels = name[:-len(domain) - 1].split(".")
+            short.update([".".join(labels), labels[0]])
+        for name in sorted(short):
+            tries, record = _stub(name, entry["search"], records)
+            if record is not None:
+                resolves.append(dict(base, id="%s->%s" % (cname, name), names=tries, record=record,
+                                     want=sorted(records[record]), rcode=RCODE_NOERROR))
+        for other, net in sorted(everything):
+            full = "%s.%s.%s" % (other, net, domain)
+            if full not in records:
+                hidden.append(dict(base, id="%s->%s" % (cname, full), names=[full], record=None, want=None,
+                                   rcode=RCODE_NXDOMAIN,
+                                   path="%s: %s is outside the view" % (where, full)))
+        if not entry["forward"]:
+            refused.append(dict(base, id=cname, names=[OUTSIDE_NAME], record=None, want=None, rcode=RCODE_REFUSED,
+                                path="netwire_dns.forward is empty (server %s on %s, asked by %s)" % (
+                                    server, host, cname)))
+    return {"resolves": resolves, "hidden": hidden, "refused": refused}

@@ -19,6 +19,12 @@ import threading
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 
+try:   # the dnsmasq module (module_utils/_dns): the files and argv of our instances
+    from ansible_collections.netwire.fabric.plugins.module_utils._dns import config as _dns_config
+    from ansible_collections.netwire.fabric.plugins.module_utils._dns import manager as _dns_manager
+except ImportError:   # a collection without it plans no dns entries
+    _dns_config = _dns_manager = None
+
 OWNER_ALIAS_PREFIX = _names.OWNER_PREFIX
 OWNER_EXTERNAL_ID = (_names.OVS_OWNER_KEY, _names.OVS_OWNER)
 
@@ -185,10 +191,165 @@ rc = 0 if replies else 2 if errors else 1
 print(json.dumps({"rc": rc, "output": "\n".join(lines) or "no reply from %s" % addr}))
 '''
 
+# A stub DNS client (what ``dig +tries=2 +time=2`` did, without dig): jobs of
+# ``{"id", "server", "names"[, "port"]}``; each name of a job is asked in turn (type A, recursion desired, UDP
+# to server:53, ``tries`` tries of ``timeout`` s) until an answer other than NXDOMAIN, as a stub
+# resolver walks its search path. Prints ``{id: [{"name", "rcode", "aa", "addresses"} or
+# {"name", "rcode": null, "error"}]}``. Jobs run in parallel (at most 16 at once).
+DNS_CLIENT = r"""
+import json, random, socket, struct, sys
+from concurrent.futures import ThreadPoolExecutor
+jobs, timeout, tries = json.loads(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+
+def skip(data, pos):
+    while True:
+        n = data[pos]
+        if n >= 0xC0:
+            return pos + 2
+        if n == 0:
+            return pos + 1
+        pos += n + 1
+
+def parse(data, qid):
+    ident, flags, qd, an, _ns, _ar = struct.unpack("!HHHHHH", data[:12])
+    if ident != qid or not flags & 0x8000:
+        return None
+    pos = 12
+    for _ in range(qd):
+        pos = skip(data, pos) + 4
+    addrs = []
+    for _ in range(an):
+        pos = skip(data, pos)
+        rtype, rclass, _ttl, rdlen = struct.unpack("!HHIH", data[pos:pos + 10])
+        pos += 10
+        if rtype == 1 and rclass == 1 and rdlen == 4:
+            addrs.append(socket.inet_ntoa(data[pos:pos + 4]))
+        pos += rdlen
+    return {"rcode": flags & 0xF, "aa": bool(flags & 0x400), "addresses": sorted(addrs)}
+
+def query(server, name, port):
+    last = "no answer"
+    for _ in range(tries):
+        qid = random.randrange(65536)
+        labels = [l.encode("ascii") for l in name.rstrip(".").split(".")]
+        msg = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + b"".join(
+            bytes([len(l)]) + l for l in labels) + b"\0" + struct.pack("!HH", 1, 1)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(timeout)
+        try:
+            s.connect((server, port))
+            s.send(msg)
+            while True:
+                got = parse(s.recv(4096), qid)
+                if got is not None:
+                    return dict(got, name=name)
+        except (OSError, socket.timeout, struct.error, IndexError) as exc:
+            last = "%s: %s" % (type(exc).__name__, exc)
+        finally:
+            s.close()
+    return {"name": name, "rcode": None, "error": last}
+
+def run(job):
+    trail = []
+    for name in job["names"]:
+        trail.append(query(job["server"], name, job.get("port", 53)))
+        if trail[-1]["rcode"] != 3:
+            break
+    return job["id"], trail
+
+with ThreadPoolExecutor(16) as pool:
+    print(json.dumps(dict(pool.map(run, jobs))))
+"""
+
+# Runs DNS_CLIENT in several network namespaces at once (one remote call per host):
+# argv: the client's source, ``{netns: [jobs]}``, timeout, tries. Prints ``{netns: output or error}``.
+IN_NAMESPACES = r"""
+import json, subprocess, sys
+client, batches, timeout, tries = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
+procs = dict((ns, subprocess.Popen(["nsenter", "--net=" + ns, sys.executable, "-c", client, json.dumps(jobs),
+                                    timeout, tries], stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+             for ns, jobs in batches.items())
+out = {}
+for ns, proc in procs.items():
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+        out[ns] = json.loads(stdout.decode().strip().splitlines()[-1])
+    except Exception as exc:
+        proc.kill()
+        out[ns] = {"error": "DNS probe in %s failed (%s): %s" % (ns, exc, proc.stderr and proc.stderr.read()[-300:])}
+print(json.dumps(out))
+"""
+
+# Our dnsmasq instances as they are on a host (read-only): per instance name, its files, the pid
+# in its pidfile and that process's cmdline, the user/group it would run as (the first of
+# ``users`` that exists, as the dnsmasq module picks it) and its lease file; and every UDP and TCP
+# listening socket of the host with its owner (``ss -Hnulp`` / ``ss -Hntlp``).
+DNSMASQ_STATE = r"""
+import grp, json, pwd, subprocess, sys
+specs, users = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+
+def text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+run_as = [None, None]
+for user in users:
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        continue
+    try:
+        run_as = [user, grp.getgrgid(pw.pw_gid).gr_name]
+    except KeyError:
+        run_as = [user, None]
+    break
+out = {"run_as": run_as, "instances": {}}
+for name, paths in specs.items():
+    pid_text = text(paths["pidfile"])
+    try:
+        pid = int((pid_text or "").strip())
+    except ValueError:
+        pid = None
+    cmdline = text("/proc/%d/cmdline" % pid) if pid else None
+    out["instances"][name] = {
+        "files": dict((p, text(p)) for p in paths["files"]), "pid": pid, "pidfile": pid_text,
+        "cmdline": cmdline.rstrip("\0").split("\0") if cmdline else None, "leases": text(paths["leases"])}
+for proto in ("udp", "tcp"):
+    proc = subprocess.run(["ss", "-Hn" + proto[0] + "lp"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out[proto] = proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+    if proc.returncode != 0:
+        out[proto + "_error"] = proc.stderr.decode("utf-8", "replace")[-300:]
+print(json.dumps(out))
+"""
+
+
+def parse_ss(listing):
+    """Sockets of ``ss -Hn[ut]lp`` as ``[{"address", "device", "port", "pids", "text"}]``: ``0.0.0.0%nw-app:67``
+    is address 0.0.0.0 bound to device nw-app (SO_BINDTODEVICE), port 67."""
+    import re
+    out = []
+    for line in (listing or "").splitlines():
+        parts = line.split()
+        if len(parts) < 5:
+            continue
+        local = parts[3]
+        addr, _sep, port = local.rpartition(":")
+        addr, _sep, device = addr.partition("%")
+        addr = addr.strip("[]")
+        out.append({"address": "0.0.0.0" if addr == "*" else addr, "device": device or None,
+                    "port": int(port) if port.isdigit() else None,
+                    "pids": sorted(set(int(p) for p in re.findall(r"pid=(\d+)", line))), "text": line.strip()})
+    return out
+
+
 # What the audit runs on each audited host, with the Debian package that brings it.
 REQUIRED = (("nsenter", "util-linux"), ("timeout", "coreutils"), ("ip", "iproute2"), ("bridge", "iproute2"),
             ("nft", "nftables"))
 REQUIRED_OVS = (("ovs-vsctl", "openvswitch-switch"),)
+REQUIRED_DNS = (("ss", "iproute2"),)
 REQUIRED_ENGINE = {"docker": (("docker", "docker.io"),), "podman": (("podman", "podman"),)}
 
 
@@ -310,6 +471,8 @@ class HostState:
     def prefetch(self, plan, refs):
         """Every read a host's checks need, as (callable) jobs to run in parallel."""
         jobs = [self.links, self.fdb, self.nft]
+        if plan.get("dns") and _dns_config is not None:
+            jobs.append(lambda: self.dnsmasq(plan["dns"]))
         if plan["ovs_bridges"] or plan["ovs_tunnels"]:
             jobs.append(self.ovs_model)
         else:
@@ -410,13 +573,13 @@ class HostState:
                     "output": "ICMP probe failed (rc %d): %s" % (res.rc, (res.stderr or res.stdout)[-300:])}
         return {"ok": got["rc"] == 0, "rc": got["rc"], "output": got["output"]}
 
-    def missing_programs(self, ref_types=(), ovs=False):
+    def missing_programs(self, ref_types=(), ovs=False, dns=False):
         """The audit's prerequisites this host lacks, as [(program, package)], in two remote calls.
 
         ``ref_types`` are the model's container reference types on this host: docker needs
         ``docker``, podman ``podman``, auto either of them; pid, netns and path need nothing more.
         """
-        needed = list(REQUIRED) + (list(REQUIRED_OVS) if ovs else [])
+        needed = list(REQUIRED) + (list(REQUIRED_OVS) if ovs else []) + (list(REQUIRED_DNS) if dns else [])
         engines = [p for p, _pkg in REQUIRED_ENGINE["docker"] + REQUIRED_ENGINE["podman"]]
         script = "for p in %s; do command -v \"$p\" >/dev/null 2>&1 || echo \"$p\"; done" % " ".join(
             [p for p, _pkg in needed] + engines)
@@ -467,6 +630,42 @@ class HostState:
             return int(res.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             return 0
+
+    def resolve_names(self, batches, timeout=2, tries=2):
+        """Run the DNS client in each namespace of ``{netns: [jobs]}`` at once, in one remote call:
+        ``{netns: {job id: trail}}``, or ``{netns: {"error": why}}``."""
+        if not batches:
+            return {}
+        res = self.host.run("timeout 60 %s -c %s %s %s %s %s", self.python, IN_NAMESPACES, DNS_CLIENT,
+                            json.dumps(batches), str(timeout), str(tries))
+        try:
+            return json.loads(res.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            why = "DNS probe failed on %s (rc %d): %s" % (self.name, res.rc, (res.stderr or res.stdout)[-300:])
+            return dict((ns, {"error": why}) for ns in batches)
+
+    def dnsmasq(self, entries):
+        """Our dnsmasq instances of the plan's ``dns`` entries and the host's listening sockets
+        (DNSMASQ_STATE), read once."""
+        assert _dns_config is not None, "this collection has no dnsmasq module (module_utils/_dns)"
+        specs = {}
+        for entry in entries:
+            paths = _names.dnsmasq_paths(entry["name"])
+            restart, reload_ = _dns_config.file_paths(entry["name"])
+            specs[entry["name"]] = {"pidfile": paths["pidfile"], "leases": paths["leases"], "files": restart + reload_}
+        users = list(_dns_manager.USERS)
+        key = "dnsmasq state"
+        with self._lock:
+            if key not in self._cache:
+                res = self.host.run("%s -c %s %s %s", self.python, DNSMASQ_STATE, json.dumps(specs), json.dumps(users))
+                try:
+                    self._cache[key] = (json.loads(res.stdout.strip().splitlines()[-1]), None)
+                except (ValueError, IndexError):
+                    self._cache[key] = (None, "cannot read the dnsmasq instances on %s (rc %d): %s" % (
+                        self.name, res.rc, (res.stderr or res.stdout).strip()[-400:]))
+        data, error = self._cache[key]
+        assert error is None, error
+        return data
 
     def kill(self, pid):
         self.host.run("kill %s", str(pid))

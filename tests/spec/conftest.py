@@ -211,16 +211,19 @@ def spec(request):
         yield spec
         return
     _check_prerequisites(spec)
-    spec.background = ThreadPoolExecutor(2)
+    spec.background = ThreadPoolExecutor(3)
     spec.traffic = Traffic(spec)
     spec.traffic_run = spec.background.submit(spec.traffic.run)
     spec.drift_run = spec.background.submit(_drift, spec)
+    spec.names = Names(spec)
+    spec.names_run = spec.background.submit(spec.names.run)
     _prefetch(spec)
     try:
         yield spec
     finally:
         spec.traffic_run.result()
         spec.drift_run.result()
+        spec.names_run.result()
         spec.traffic.stop()
         spec.background.shutdown()
         spec.close()
@@ -235,7 +238,8 @@ def _check_prerequisites(spec):
     def missing(host):
         refs = [c["ref_type"] for c in spec.model["containers"].values() if c["host"] == host]
         plan = spec.plans[host]
-        return host, spec.states[host].missing_programs(refs, ovs=bool(plan["ovs_bridges"] or plan["ovs_tunnels"]))
+        return host, spec.states[host].missing_programs(refs, ovs=bool(plan["ovs_bridges"] or plan["ovs_tunnels"]),
+                                                        dns=bool(plan.get("dns")))
 
     with ThreadPoolExecutor(POOL) as pool:
         lacking = [(h, m) for h, m in pool.map(missing, sorted(spec.states)) if m]
@@ -314,7 +318,8 @@ def pytest_generate_tests(metafunc):
     names = metafunc.fixturenames
     wanted = [n for n in ("bridge", "tunnel", "attachment", "nft_item", "audited_host", "pair_allowed",
                           "pair_denied", "egress_nat", "egress_blocked", "publication", "mtu_pair", "host_ssh",
-                          "spoof", "injection")
+                          "spoof", "injection", "name_resolves", "name_hidden", "name_refused", "dns_server",
+                          "dhcp_server", "dhcp_lease")
               if n in names]
     if not wanted:
         return
@@ -357,6 +362,14 @@ def pytest_generate_tests(metafunc):
             _param(metafunc, n, [p for p in _expect.spoofs(model) if spec.audited(p["src"], p["dst"])])
         elif n == "injection":
             _param(metafunc, n, [p for p in _expect.injections(model, plans) if spec.audited(p["src"], p["victim"])])
+        elif n in ("name_resolves", "name_hidden", "name_refused"):
+            _param(metafunc, n, _expect.name_checks(plans, model)[n.split("_")[1]])
+        elif n == "dns_server":
+            _param(metafunc, n, _expect.dns_servers(plans))
+        elif n == "dhcp_server":
+            _param(metafunc, n, _expect.dhcp_servers(plans))
+        elif n == "dhcp_lease":
+            _param(metafunc, n, _expect.dhcp_leases(plans, model))
 
 
 # ---------------------------------------------------------------- traffic, once per run
@@ -553,6 +566,69 @@ def attacks(traffic):
     with ThreadPoolExecutor(POOL) as pool:
         list(pool.map(run, sorted(by_victim)))
     return results
+
+
+# ---------------------------------------------------------------- names, once per run
+
+class Names:
+    """Every DNS query of the name matrix, from inside the containers' namespaces: one remote call per
+    host (all its containers' namespaces at once), the hosts in parallel, alongside the traffic probes."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.checks = _expect.name_checks(spec.plans_audited(), spec.model)
+        self.results = {}    # item id -> [answers, in the order asked]
+        self.errors = {}     # container -> why it cannot be asked from
+        self._done = False
+        self._lock = threading.Lock()
+
+    def items(self):
+        return [(kind, i) for kind in ("resolves", "hidden", "refused") for i in self.checks[kind]]
+
+    def _host(self, host, items):
+        st = self.spec.states[host]
+        batches, where = {}, {}
+        for kind, item in items:
+            c = self.spec.model["containers"][item["container"]]
+            try:
+                ns = st.netns_of(c["ref"], c["ref_type"])
+            except AssertionError as exc:
+                self.errors[item["container"]] = str(exc)
+                continue
+            batches.setdefault(ns, []).append({"id": "%s %s" % (kind, item["id"]), "server": item["server"],
+                                               "names": item["names"]})
+            where[ns] = item["container"]
+        for ns, out in st.resolve_names(batches).items():
+            if "error" in out:
+                self.errors[where[ns]] = out["error"]
+                continue
+            self.results.update(out)
+
+    def run(self):
+        with self._lock:
+            if self._done:
+                return self
+            self._done = True
+            by_host = {}
+            for kind, item in self.items():
+                by_host.setdefault(item["host"], []).append((kind, item))
+            with ThreadPoolExecutor(POOL) as pool:
+                list(pool.map(lambda h: self._host(h, by_host[h]), sorted(by_host)))
+            return self
+
+    def answers(self, kind, item):
+        """The answers to one item's names (AssertionError when it could not be asked)."""
+        assert item["container"] not in self.errors, "cannot ask from %s: %s" % (
+            item["container"], self.errors[item["container"]])
+        trail = self.results.get("%s %s" % (kind, item["id"]))
+        assert trail, "no answer recorded for %s" % item["id"]
+        return trail
+
+
+@pytest.fixture(scope="session")
+def names(spec):
+    spec.names_run.result()
+    return spec.names
 
 
 # ---------------------------------------------------------------- drift, once per run
