@@ -129,7 +129,7 @@ def test_servers_and_leases(world):
     assert [s["id"] for s in _expect.dns_servers(plans)] == ["h1-front", "h2-back", "h2-front"]
     assert [s["id"] for s in _expect.dhcp_servers(plans)] == ["h2-front"]
     leases = _expect.dhcp_leases(plans, model)
-    assert [(l["id"], l["address"], l["mac"], l["server"]["name"]) for l in leases] == [
+    assert [(x["id"], x["address"], x["mac"], x["server"]["name"]) for x in leases] == [
         ("x2.eth1", "10.1.0.11", "02:00:00:00:00:02", "nw-front")]
 
 
