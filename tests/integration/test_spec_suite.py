@@ -178,12 +178,13 @@ def test_deleted_tunnel_port(deployed, lab, tmp_path):
         outcomes = deployed.audit(tmp_path)
     finally:
         deployed.playbook("site.yml")
-    # host1 lost its GRE port to host2: dmz is cut in two, and app1's replies to web1 come back over dmz
+    # host1 lost its GRE port to host2: dmz is cut in two, and app1's and app2's replies to web1 come back over dmz
     assert_exactly(deployed, outcomes, {
         "test_tunnel_peers[host1-dmz]", "test_no_drift[host1]",
         "test_reachable[web1->web2-icmp]", "test_reachable[web1->web2-tcp]",
         "test_reachable[web2->web1-icmp]", "test_reachable[web2->web1-tcp]",
         "test_reachable[web1->app1-icmp]", "test_reachable[web1->app1-tcp]",
+        "test_reachable[web1->app2-icmp]", "test_reachable[web1->app2-tcp]",
         "test_mtu_path[web1->web2]", "test_mtu_path[web2->web1]"})
 
 
@@ -217,7 +218,8 @@ def test_flushed_firewall_rule(deployed, lab, tmp_path):
     # (which checked them) and bridged into host2 over VXLAN: app's own bridge is their ingress there.
     assert_exactly(deployed, outcomes, {
         "test_nft[host2-inet/netwire/forward/flow dmz -> app]", "test_no_drift[host2]",
-        "test_reachable[web2->app1-icmp]", "test_reachable[web2->app1-tcp]"})
+        "test_reachable[web2->app1-icmp]", "test_reachable[web2->app1-tcp]",
+        "test_reachable[web2->app2-icmp]", "test_reachable[web2->app2-tcp]"})
 
 
 def _rule_handles(host, chain, *comments):
@@ -241,8 +243,10 @@ def test_removed_rule_for_containers_to_hosts(deployed, lab, tmp_path):
         "test_nft[host2-inet/netwire/forward/containers to the fabric's hosts]", "test_no_drift[host2]",
         "test_no_host_ssh[web2->host1]", "test_no_host_ssh[web2->host3]",
         "test_no_host_ssh[app1->host1]", "test_no_host_ssh[app1->host3]",
+        "test_no_host_ssh[app2->host1]", "test_no_host_ssh[app2->host3]",
         "test_injected_tunnel_frame_reaches_nothing[web2->host3:4789 vni 130->db1]",
-        "test_injected_tunnel_frame_reaches_nothing[app1->host3:4789 vni 130->db1]"})
+        "test_injected_tunnel_frame_reaches_nothing[app1->host3:4789 vni 130->db1]",
+        "test_injected_tunnel_frame_reaches_nothing[app2->host3:4789 vni 130->db1]"})
 
 
 def test_zone_rules_keyed_on_the_source_only(deployed, lab, tmp_path):
@@ -347,7 +351,8 @@ def test_docker_forward_drop(deployed, lab, tmp_path):
         # web1 <-> web2 is bridged (GRE), app1's and db1's traffic is routed by host2 and host3
         assert_exactly(deployed, outcomes, {
             "test_other_firewalls[host1]", "test_no_drift[host1]", "test_nat_egress[web1]",
-            "test_reachable[web1->app1-icmp]", "test_reachable[web1->app1-tcp]", "test_published[web1:tcp/8080]"})
+            "test_reachable[web1->app1-icmp]", "test_reachable[web1->app1-tcp]",
+            "test_reachable[web1->app2-icmp]", "test_reachable[web1->app2-tcp]", "test_published[web1:tcp/8080]"})
         deployed.playbook("site.yml")
         assert_exactly(deployed, deployed.audit(tmp_path), set())
     finally:
