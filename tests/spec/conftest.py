@@ -586,6 +586,13 @@ class Names:
         return [(kind, i) for kind in ("resolves", "hidden", "refused") for i in self.checks[kind]]
 
     def _host(self, host, items):
+        try:
+            self._ask(host, items)
+        except Exception as exc:  # a host that cannot be asked from fails its checks, not the run
+            for _kind, item in items:
+                self.errors.setdefault(item["container"], "DNS probe error on %s: %s" % (host, exc))
+
+    def _ask(self, host, items):
         st = self.spec.states[host]
         batches, where = {}, {}
         for kind, item in items:

@@ -225,3 +225,27 @@ def test_dns_client_refused_port():
         port = s.getsockname()[1]
     out = _ask([{"id": "x", "server": "127.0.0.1", "port": port, "names": ["a.zone.test"]}])
     assert out["x"][0]["rcode"] is None and "Connection refused" in out["x"][0]["error"]
+
+
+def test_demo_name_matrix_follows_the_zone_views():
+    """examples/model: names on every network, DHCP on app (app2 on host2)."""
+    import yaml
+    from ansible_collections.netwire.fabric.plugins.plugin_utils import model as _model
+    from tests.lab.core import REPO
+    from tests.unit.test_spec_expect import _normalized
+    demo = _normalized(yaml.safe_load((REPO / "examples" / "model" / "group_vars" / "all.yml").read_text()))
+    plans = _model.plans_of(demo)
+    checks = _expect.name_checks(plans, demo)
+    res = _by_id(checks["resolves"])
+    assert res["web1->web2.dmz.netwire.internal"]["server"] == "10.10.0.1"     # host1's dmz bridge
+    assert res["web2->web1"]["server"] == "10.10.0.2"                           # host2's
+    assert res["web1->app1.app"]["names"] == ["app1.app.dmz.netwire.internal", "app1.app.netwire.internal"]
+    assert "web1->app1" not in res and "web1->db1.backend.netwire.internal" not in res
+    assert sorted(i["id"] for i in checks["hidden"] if i["container"] in ("web1", "app1")) == [
+        "app1->web1.dmz.netwire.internal", "app1->web2.dmz.netwire.internal", "web1->db1.backend.netwire.internal"]
+    assert [i["id"] for i in checks["refused"]] == ["web1", "app1", "app2", "web2", "db1"]
+    assert len([i for i in checks["resolves"] if i["container"] == "web1"]) == 10
+    assert [s["id"] for s in _expect.dns_servers(plans)] == [
+        "host1-app", "host1-dmz", "host2-app", "host2-backend", "host2-dmz", "host3-app", "host3-backend"]
+    assert [s["id"] for s in _expect.dhcp_servers(plans)] == ["host1-app", "host2-app", "host3-app"]
+    assert [x["id"] for x in _expect.dhcp_leases(plans, demo)] == ["app2.eth1"]
