@@ -15,11 +15,15 @@ import subprocess
 
 import pytest
 
-from tests.integration.test_spec_suite import assert_exactly, deployed  # noqa: F401 (the fixture)
+from tests.integration import test_spec_suite as _suite
+from tests.integration.test_spec_suite import assert_exactly
 
 pytestmark = pytest.mark.lab
 
 SPARE = "10.10.0.250"   # an address of dmz no container holds
+
+# test_spec_suite's deployment of the demo model (module scope: deployed once for this file)
+deployed = _suite.deployed
 
 
 def asked_by(outcomes, *containers):
@@ -36,7 +40,7 @@ def _pid(host, name):
     return int(host.run(["cat", "/run/netwire/dnsmasq-%s.pid" % name]).stdout.strip())
 
 
-def test_the_audit_has_the_name_and_dhcp_checks(deployed):  # noqa: F811
+def test_the_audit_has_the_name_and_dhcp_checks(deployed):
     base = deployed.baseline
     ids = {"test_name_resolves[web1->web2.dmz.netwire.internal]", "test_name_resolves[web1->web2]",
            "test_name_resolves[web1->app1.app]", "test_name_resolves[app1->db1.backend.netwire.internal]",
@@ -53,7 +57,7 @@ def test_the_audit_has_the_name_and_dhcp_checks(deployed):  # noqa: F811
     assert sorted(i for i in ours if base[i] == "failed") == []
 
 
-def test_stopped_dnsmasq(deployed, lab, tmp_path):  # noqa: F811
+def test_stopped_dnsmasq(deployed, lab, tmp_path):
     host2 = lab.host("host2")
     host2.run(["kill", str(_pid(host2, "nw-app"))])
     try:
@@ -69,7 +73,7 @@ def test_stopped_dnsmasq(deployed, lab, tmp_path):  # noqa: F811
     assert_exactly(deployed, outcomes, expected)
 
 
-def test_record_changed_by_hand(deployed, lab, tmp_path):  # noqa: F811
+def test_record_changed_by_hand(deployed, lab, tmp_path):
     """web1's record on host2's dmz server points elsewhere: web2 gets the wrong address for web1 by
     every name of it; the server's files differ from the plan and host2 would rewrite them."""
     host2 = lab.host("host2")
@@ -88,7 +92,7 @@ def test_record_changed_by_hand(deployed, lab, tmp_path):  # noqa: F811
         "test_name_resolves[web2->web1.dmz]", "test_dns_server[host2-dmz]", "test_no_drift[host2]"})
 
 
-def test_stranger_takes_dhcp_on_the_host(deployed, lab, tmp_path):  # noqa: F811
+def test_stranger_takes_dhcp_on_the_host(deployed, lab, tmp_path):
     """A socket on 0.0.0.0:67 not bound to a device (what a system dnsmasq or dhcpd holds) would take
     DHCP on every bridge of host2: the DHCP check of host2's app network fails, nothing else."""
     host2 = lab.host("host2")
