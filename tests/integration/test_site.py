@@ -286,6 +286,16 @@ def test_a_client_unknown_to_the_server_gets_no_lease_and_no_dhcp_crosses_a_tunn
         data = host2.json(["nft", "-j", "list", "counters", "table", "bridge", "netwire_dhcp_guard"])
         return sum(i["counter"]["packets"] for i in data["nftables"] if "counter" in i)
 
+    def tunnel_counters():
+        """(DHCP frames, all frames) host2's VXLAN device of app transmitted since the probe table was made."""
+        rules = [i["rule"] for i in host2.json(["nft", "-j", "list", "chain", "netdev", "nwsite_probe",
+                                                "tunnel_out"])["nftables"] if "rule" in i]
+        return tuple([e["counter"]["packets"] for e in r["expr"] if "counter" in e][0] for r in rules)
+
+    # a counter on the tunnel device itself (netdev egress: what the device really sends), the test's own table
+    host2.run(["nft", "-f", "-"], input='table netdev nwsite_probe {\n chain tunnel_out {\n'
+              '  type filter hook egress device "nwx-app" priority 0;\n  udp dport { 67, 68 } counter\n'
+              '  counter\n }\n}\n')
     captures = [h.popen(["timeout", "10", "tcpdump", "-i", h.underlay_if, "-nn", "-l", "-c", "100", "udp", "port",
                          "8472"], stdout=-1, stderr=-1) for h in (host1, host3)]
     before = guard_drops()
@@ -293,17 +303,22 @@ def test_a_client_unknown_to_the_server_gets_no_lease_and_no_dhcp_crosses_a_tunn
     script = ("ip netns add nwsite-rnd; ip link add nwsite-r0 type veth peer name eth0 netns nwsite-rnd;"
               " ip link set nwsite-r0 master nw-app up; ip -n nwsite-rnd link set eth0 up;"
               " ip netns exec nwsite-rnd timeout 10 busybox udhcpc -i eth0 -t 2 -T 1 -n -q -s /bin/true 2>&1;"
-              " echo rc=$?")
+              " echo rc=$?;"
+              # an ARP probe for an address nobody holds: a broadcast the tunnel does carry
+              " ip netns exec nwsite-rnd timeout 5 busybox arping -c 1 -w 1 -I eth0 10.20.0.250 >/dev/null 2>&1")
     try:
         out = host2.run(script, check=False, timeout=30).stdout
+        dhcp_sent, all_sent = tunnel_counters()
     finally:
-        host2.run("ip link del nwsite-r0; ip netns del nwsite-rnd", check=False)
+        host2.run("ip link del nwsite-r0; ip netns del nwsite-rnd; nft delete table netdev nwsite_probe", check=False)
     frames = []
     for proc in captures:
         text = proc.communicate(timeout=20)[0].decode("utf-8", "replace")
         frames += [l for l in text.splitlines() if "BOOTP" in l or ".67:" in l or ".68:" in l]
     assert "lease of" not in out and "rc=0" not in out, out               # a random MAC: no reservation
     assert guard_drops() > before, "the DHCP guard on host2's tunnel devices saw no DISCOVER"
+    assert all_sent > 0, "the tunnel device's counter saw nothing at all: it proves nothing"
+    assert dhcp_sent == 0, "host2's tunnel device sent %d DHCP frames" % dhcp_sent
     assert frames == [], "DHCP crossed the VXLAN tunnels of app: %s" % frames[:5]
 
 
