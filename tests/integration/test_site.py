@@ -253,6 +253,20 @@ def resolved(container, name):
     return found.group(1) if found else None
 
 
+def dhcp_client(host, name, plug, then="", unplug=""):
+    """One bounded DHCP exchange (2 discovers, 1 s apart) from a new namespace whose random-MAC veth
+    ``plug`` puts on a bridge of ``host``; then ``then`` in it. Returns udhcpc's output and ``rc=N``."""
+    ns, veth = "nwsite-" + name, "nwsite-%s0" % name
+    script = ("ip netns add {ns}; ip link add {veth} type veth peer name eth0 netns {ns}; ip link set {veth} up;"
+              " {plug}; ip -n {ns} link set eth0 up;"
+              " ip netns exec {ns} timeout 10 busybox udhcpc -i eth0 -t 2 -T 1 -n -q -s /bin/true 2>&1;"
+              " echo rc=$?; {then}").format(ns=ns, veth=veth, plug=plug, then=then or "true")
+    try:
+        return host.run(script, check=False, timeout=30).stdout
+    finally:
+        host.run("%s; ip link del %s; ip netns del %s" % (unplug or "true", veth, ns), check=False)
+
+
 def test_the_dhcp_container_holds_its_model_address_from_its_hosts_bridge(site, lab):
     assert container_address("app2") == APP2_ADDRESS
     inside = sh(["docker", "exec", DOCKER["app2"], "ip", "-o", "route", "show", "default"]).stdout
@@ -300,17 +314,13 @@ def test_a_client_unknown_to_the_server_gets_no_lease_and_no_dhcp_crosses_a_tunn
                          "8472"], stdout=-1, stderr=-1) for h in (host1, host3)]
     before = guard_drops()
     time.sleep(1.5)   # the captures listen
-    script = ("ip netns add nwsite-rnd; ip link add nwsite-r0 type veth peer name eth0 netns nwsite-rnd;"
-              " ip link set nwsite-r0 master nw-app up; ip -n nwsite-rnd link set eth0 up;"
-              " ip netns exec nwsite-rnd timeout 10 busybox udhcpc -i eth0 -t 2 -T 1 -n -q -s /bin/true 2>&1;"
-              " echo rc=$?;"
-              # an ARP probe for an address nobody holds: a broadcast the tunnel does carry
-              " ip netns exec nwsite-rnd timeout 5 busybox arping -c 1 -w 1 -I eth0 10.20.0.250 >/dev/null 2>&1")
+    # then an ARP probe for an address nobody holds: a broadcast the tunnel does carry
+    arp = "ip netns exec nwsite-rnd timeout 5 busybox arping -c 1 -w 1 -I eth0 10.20.0.250 >/dev/null 2>&1"
     try:
-        out = host2.run(script, check=False, timeout=30).stdout
+        out = dhcp_client(host2, "rnd", "ip link set nwsite-rnd0 master nw-app", arp)
         dhcp_sent, all_sent = tunnel_counters()
     finally:
-        host2.run("ip link del nwsite-r0; ip netns del nwsite-rnd; nft delete table netdev nwsite_probe", check=False)
+        host2.run("nft delete table netdev nwsite_probe", check=False)
     frames = []
     for proc in captures:
         text = proc.communicate(timeout=20)[0].decode("utf-8", "replace")
@@ -323,17 +333,8 @@ def test_a_client_unknown_to_the_server_gets_no_lease_and_no_dhcp_crosses_a_tunn
 
 
 def test_a_network_without_dhcp_gives_no_lease(site, lab):
-    host2 = lab.host("host2")
-    script = ("ip netns add nwsite-dmz; ip link add nwsite-d0 type veth peer name eth0 netns nwsite-dmz;"
-              " ip link set nwsite-d0 up; ethtool -K nwsite-d0 tx off >/dev/null; ovs-vsctl add-port nw-dmz nwsite-d0;"
-              " ip -n nwsite-dmz link set eth0 up;"
-              " ip netns exec nwsite-dmz timeout 10 busybox udhcpc -i eth0 -t 2 -T 1 -n -q -s /bin/true 2>&1;"
-              " echo rc=$?")
-    try:
-        out = host2.run(script, check=False, timeout=30).stdout
-    finally:
-        host2.run("ovs-vsctl --if-exists del-port nw-dmz nwsite-d0; ip link del nwsite-d0; ip netns del nwsite-dmz",
-                  check=False)
+    out = dhcp_client(lab.host("host2"), "dmz", "ethtool -K nwsite-dmz0 tx off >/dev/null;"
+                      " ovs-vsctl add-port nw-dmz nwsite-dmz0", unplug="ovs-vsctl --if-exists del-port nw-dmz nwsite-dmz0")
     assert "no lease" in out and "lease of" not in out, out
 
 
