@@ -11,6 +11,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._firewall import ru
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
 from ansible_collections.netwire.fabric.plugins.module_utils._names import linux_tunnel_name
 
+from tests.unit.test_firewall_manager import FakeClient
 from tests.unit.test_firewall_properties import listing_from_batch
 
 NETS = [
@@ -196,18 +197,6 @@ def test_render_shows_counters_and_their_use():
 
 
 # ---------------------------------------------------------------- the manager
-
-class FakeClient(object):
-    def __init__(self, listing):
-        self.listing = listing
-        self.batches = []
-
-    def list_ruleset(self):
-        return copy.deepcopy(self.listing)
-
-    def apply(self, batch, check=False):
-        self.batches.append((batch, check))
-
 
 @pytest.fixture
 def proc(tmp_path):
