@@ -11,7 +11,7 @@ sends and the object a module builds alone cannot disagree.
 Names (all at most 15 characters, deterministic)
 ------------------------------------------------
 :func:`bridge_name`, :func:`underlay_bridge_name`, :func:`veth_host_name`,
-:func:`linux_tunnel_name`, :func:`ovs_tunnel_port_name`, :func:`container_mac`.
+:func:`linux_tunnel_name`, :func:`ovs_tunnel_port_name`, :func:`container_mac`, :func:`bridge_mac`.
 They are part of what is deployed: changing a formula renames live objects on
 upgrade (tests/unit/test_names.py pins their values).
 
@@ -234,6 +234,16 @@ def mac_from_seed(seed):
 def container_mac(container, ifname):
     """The default MAC of a container interface (same inputs as its veth host end's name)."""
     return mac_from_seed('%s/%s' % (container, ifname))
+
+
+def bridge_mac(underlay_address, bridge):
+    """The MAC a network's bridge keeps on one host (seeded by the host's underlay address, unique in the fabric).
+
+    A Linux or OVS bridge without a MAC of its own takes the lowest MAC of its ports and changes it
+    when that port leaves (a container stops): its containers then hold a stale neighbor entry for
+    their gateway and lose their routed traffic and DNS until ARP gives up on it. Pinned, it never moves.
+    """
+    return mac_from_seed('bridge:%s/%s' % (underlay_address, bridge))
 
 
 def attach_record_name(identity, ifname):

@@ -26,6 +26,7 @@ import yaml
 
 from tests.lab.core import LAB_ENV, REPO, ensure_container, sh
 from tests.integration.docker_firewall import add_docker_chains, remove_docker_chains
+from ansible_collections.netwire.fabric.plugins.module_utils._names import veth_host_name
 
 pytestmark = pytest.mark.lab
 
@@ -271,12 +272,23 @@ def test_zone_rules_keyed_on_the_source_only(deployed, lab, tmp_path):
 
 
 def test_stopped_container(deployed, lab, tmp_path):
+    host2 = lab.host("host2")
+    gateway = host2.json(["ip", "-j", "link", "show", "dev", "nw-app"])[0]["address"]
+    # app1's host end gets the lowest MAC on the bridge: an unpinned bridge would take it now and move
+    # when app1 stops
+    host2.run(["ip", "link", "set", "dev", veth_host_name("app1", "eth1"), "address", "02:00:00:00:00:01"])
+    taken = host2.json(["ip", "-j", "link", "show", "dev", "nw-app"])[0]["address"]
     sh(["docker", "stop", "-t", "1", deployed.docker["app1"]], timeout=60)
     try:
         outcomes = deployed.audit(tmp_path)
+        # app1's port left host2's nw-app; app2's gateway keeps its MAC (pinned: a bridge that takes its
+        # lowest port's MAC moves it then, and app2 lost its routes and DNS until ARP gave up on the old one)
+        after = host2.json(["ip", "-j", "link", "show", "dev", "nw-app"])[0]["address"]
     finally:
         sh(["docker", "start", deployed.docker["app1"]], timeout=60)
         deployed.playbook("site.yml")
+    assert taken == gateway and after == gateway, "host2's nw-app moved its MAC: %s, with app1's port at the " \
+        "lowest MAC %s, after app1 stopped %s" % (gateway, taken, after)
     # every check naming app1: its interface, host end, and all traffic to or from it (isolation included:
     # nothing can be proven about a container that is not there); and host2's drift check: host_network's
     # preflight refuses a plan whose container is not running, so host2 cannot converge as it is.
@@ -285,14 +297,21 @@ def test_stopped_container(deployed, lab, tmp_path):
         "test_no_drift[host2]"})
 
 
-def test_stale_fdb_peer(deployed, lab, tmp_path):
-    host1 = lab.host("host1")
+def test_stale_fdb_peer_and_a_moved_bridge_mac(deployed, lab, tmp_path):
+    """Two breaks on two hosts, audited once: a stale flood entry on host1, and host3's nw-app with
+    another MAC than the model's (host3 only routes into app: nothing of its traffic depends on it)."""
+    host1, host3 = lab.host("host1"), lab.host("host3")
+    pinned = host3.json(["ip", "-j", "link", "show", "dev", "nw-app"])[0]["address"]
+    moved = "02:00:5e:10:20:03" if pinned != "02:00:5e:10:20:03" else "02:00:5e:10:20:04"
     host1.run(["bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "nwx-app", "dst", STALE_PEER])
+    host3.run(["ip", "link", "set", "dev", "nw-app", "address", moved])
     try:
         outcomes = deployed.audit(tmp_path)
     finally:
         host1.run(["bridge", "fdb", "del", "00:00:00:00:00:00", "dev", "nwx-app", "dst", STALE_PEER], check=False)
-    assert_exactly(deployed, outcomes, {"test_tunnel_peers[host1-app]", "test_no_drift[host1]"})
+        host3.run(["ip", "link", "set", "dev", "nw-app", "address", pinned], check=False)
+    assert_exactly(deployed, outcomes, {"test_tunnel_peers[host1-app]", "test_no_drift[host1]",
+                                        "test_bridge[host3-nw-app]", "test_no_drift[host3]"})
 
 
 # ---------------------------------------------------------------- what the audit needs on a host

@@ -55,7 +55,8 @@ def bridges(plans):
         for net in sorted(p["networks"]):
             n = p["networks"][net]
             out.append({"id": "%s-%s" % (host, n["bridge"]), "host": host, "name": n["bridge"],
-                        "kind": n["backend"], "mtu": n["mtu"], "address": n["address"], "network": net,
+                        "kind": n["backend"], "mtu": n["mtu"], "address": n["address"], "mac": n.get("mac"),
+                        "network": net,
                         "path": "netwire_networks.%s (bridge %s on host %s)" % (net, n["bridge"], host),
                         "mtu_path": "netwire_networks.%s.mtu" % net})
     return out

@@ -60,6 +60,11 @@ def test_bridge(spec, bridge):
         assert tag == want_tag, "%s: its internal port (the containers' gateway) has VLAN tag %r, the model says " \
             "%r (netwire_networks.%s.vlan)" % (where, tag, want_tag, bridge.get("network"))
         assert link is not None, "%s: the bridge's internal interface does not exist in the kernel" % where
+    if bridge.get("mac"):
+        # a bridge without a MAC of its own takes its lowest port's and moves it when that port leaves:
+        # its containers then lose their gateway until ARP gives up on the old MAC
+        assert link.get("address") == bridge["mac"], "%s: MAC %s, the model's is %s (derived from the host's " \
+            "underlay address and the bridge name)" % (where, link.get("address"), bridge["mac"])
     assert link["mtu"] == bridge["mtu"], "%s: mtu %d, the model says %d (%s)" % (
         where, link["mtu"], bridge["mtu"], bridge["mtu_path"])
     assert bridge["address"] in _addresses(link), "%s: address %s missing (has %s)" % (

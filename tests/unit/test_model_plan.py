@@ -122,6 +122,27 @@ def test_plan_names_are_unique_and_fit(demo_plans):
         assert all(IFNAME.match(n) for n in plan["names"])
 
 
+def test_every_network_bridge_keeps_a_mac_of_its_own(demo_plans):
+    """A bridge without a MAC of its own takes its lowest port's and moves when that port leaves; the plan
+    pins one per host and network: the same on every run, different for each host of a network (they
+    share its L2 segment), and the module argument of each backend."""
+    macs = {}
+    for host, plan in demo_plans.items():
+        linux = dict((b["name"], b["mac"]) for b in plan["linux_bridges"])
+        ovs = dict((b["name"], b["other_config"]["hwaddr"]) for b in plan["ovs_bridges"] if "other_config" in b)
+        for net, n in plan["networks"].items():
+            mac = linux.get(n["bridge"]) or ovs.get(n["bridge"])
+            assert mac == n["mac"], (host, net)
+            assert int(mac[:2], 16) & 2 and not int(mac[:2], 16) & 1, mac
+            macs[(host, net)] = mac
+        # the netdev underlay bridge keeps its NIC's MAC (the address peers already resolved)
+        assert all("other_config" not in b for b in plan["ovs_bridges"] if b["name"] == plan["underlay"]["bridge"])
+    assert len(set(macs.values())) == len(macs) == 7, macs
+    model, host_vars = demo()
+    again = m.plan(model, host_vars)
+    assert all(again[h]["networks"][n]["mac"] == mac for (h, n), mac in macs.items())
+
+
 def test_hosts_without_anything_get_an_empty_plan():
     host_vars = hosts()
     host_vars["h9"] = {}

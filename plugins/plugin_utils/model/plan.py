@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils._names import (
+    bridge_mac,
     linux_tunnel_name,
     ovs_tunnel_port_name,
     underlay_bridge_name,
@@ -86,17 +87,20 @@ def host_plan(normalized, host):
     for net in local:
         prefix = int(net['subnet'].split('/')[1])
         address = _cidr(host_address(net['subnet'], h['index']), prefix)
+        # the containers' gateway keeps its MAC when the port with the lowest MAC leaves the bridge
+        mac = bridge_mac(h['underlay_address'], net['bridge'])
         p['networks'][net['name']] = {'bridge': net['bridge'], 'backend': net['backend'], 'subnet': net['subnet'],
-                                      'address': address, 'mtu': net['mtu'], 'zone': net['zone'],
+                                      'address': address, 'mac': mac, 'mtu': net['mtu'], 'zone': net['zone'],
                                       'overlay': net['overlay'], 'nat': net['nat'], 'icc': net['icc']}
         p['names'].append(net['bridge'])
         if net['backend'] == 'linux':
             p['linux_bridges'].append({'name': net['bridge'], 'mtu': net['mtu'], 'addresses': [address],
-                                       'stp': False})
+                                       'mac': mac, 'stp': False})
         else:
             # The internal port is the containers' gateway: on a VLAN network it is an access
             # port of that VLAN like theirs (tunnel ports stay trunks).
             p['ovs_bridges'].append({'name': net['bridge'], 'datapath_type': h['ovs_datapath'],
+                                     'other_config': {'hwaddr': mac},
                                      'ports': [{'name': net['bridge'], 'type': 'internal', 'tag': net['vlan'],
                                                 'mtu': net['mtu'], 'addresses': [address]}]})
         remotes = [hosts[r]['underlay_address'] for r in net['hosts'] if r != host]
