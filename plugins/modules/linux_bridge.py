@@ -56,6 +56,8 @@ options:
   mac:
     description:
       - Pin the bridge's MAC address (otherwise the kernel picks it, and it may follow the ports).
+      - A new MAC on an existing bridge that is up is announced by gratuitous ARP from each of its IPv4
+        addresses, so its neighbors (the containers whose gateway it is) update their entry at once.
     type: str
   addresses:
     description:

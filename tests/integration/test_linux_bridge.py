@@ -77,6 +77,35 @@ def test_pinned_mac_and_down_state(host):
     assert not host.module("linux_bridge", {"name": BR, "mac": "02:00:00:31:00:01", "up": False})["changed"]
 
 
+def test_a_new_mac_is_announced_to_the_neighbors(host):
+    """An existing bridge that gets a new MAC (a bridge of an earlier release pinned by site.yml) sends a
+    gratuitous ARP: a neighbor that knew the old MAC holds the new one at once, not after its entry expires."""
+    ns = "nwt-garp"
+    params = {"name": BR, "addresses": ["10.31.0.1/24"], "ports": ["nwt-br0v"]}
+    assert host.module("linux_bridge", params)["changed"]
+    old = link(host, BR)["address"]
+    new = "02:00:00:31:00:02" if old != "02:00:00:31:00:02" else "02:00:00:31:00:03"
+    try:
+        host.run("ip netns add %s && ip link set nwt-br0w netns %s && ip -n %s addr add 10.31.0.2/24 dev nwt-br0w"
+                 " && ip -n %s link set nwt-br0w up && ip link set nwt-br0v up" % (ns, ns, ns, ns))
+        host.run("ip netns exec %s ping -c 1 -W 2 10.31.0.1" % ns)
+
+        def gateway_mac():
+            return host.json("ip -n %s -j neigh show 10.31.0.1 dev nwt-br0w" % ns)[0].get("lladdr")
+
+        assert gateway_mac() == old
+        res = host.module("linux_bridge", dict(params, mac=new), check=True)
+        assert res["changed"] and "announce the new MAC of %s (gratuitous ARP)" % BR in res["actions"], res
+        assert link(host, BR)["address"] == old and gateway_mac() == old, "check mode changed or announced"
+        res = host.module("linux_bridge", dict(params, mac=new))
+        assert res["changed"] and not res.get("warnings"), res
+        assert link(host, BR)["address"] == new
+        assert gateway_mac() == new
+        assert not host.module("linux_bridge", dict(params, mac=new))["changed"]
+    finally:
+        host.run("ip netns del %s" % ns, check=False)
+
+
 @pytest.mark.parametrize("params,fragments", [
     ({"name": BR, "addresses": ["10.31.0.300/24"]}, ["Failed to manage bridge 'nwt-br0'", "not a valid CIDR"]),
     ({"name": BR, "addresses": ["10.31.0.1"]}, ["no prefix length"]),

@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
+    BackendError,
     InvalidParameter,
     MissingDependency,
     NotOwned,
@@ -20,6 +21,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops impo
     plan_addresses,
     sort_addresses,
 )
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.garp import announce, ipv4_addresses
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import probe_link_kind
 
 BRIDGE_ALIAS = _names.BRIDGE_ALIAS
@@ -176,6 +178,10 @@ class LinuxBridgeManager(LinkManager):
         if p.get('up') is not None and predicted['up'] != p['up']:
             self.plan.step('set %s %s' % (name, 'up' if p['up'] else 'down'), self._set_state, index_ref, p['up'])
             predicted['up'] = p['up']
+        if link is not None and 'address' in link_attrs and predicted['up'] and ipv4_addresses(predicted['addresses']):
+            # the containers' neighbor entry for their gateway still holds the old MAC
+            self.plan.step('announce the new MAC of %s (gratuitous ARP)' % name, self._announce,
+                           predicted['mac'], predicted['addresses'])
         self.predicted = predicted
         if link is None:
             ctx.expect(name, 'bridge', netns, mtu=predicted['mtu'], alias=BRIDGE_ALIAS, up=predicted['up'])
@@ -190,6 +196,12 @@ class LinuxBridgeManager(LinkManager):
         index = self.ctx.link(name, self.netns)['index']
         # IFLA_IFALIAS is only accepted on an existing link
         self.ctx.call('mark', 'bridge', name, 'link', 'set', index=index, ifalias=BRIDGE_ALIAS, netns=self.netns)
+
+    def _announce(self, mac, addresses):
+        try:
+            announce(self.params['name'], mac, addresses, self.netns)
+        except BackendError as err:  # the MAC is set: a neighbor that missed the news asks ARP again
+            self.warnings.append('%s; neighbors relearn the MAC when their entry for it goes stale' % err)
 
     def _set_link(self, index_ref, attrs):
         self.ctx.call('configure', 'bridge', self.params['name'], 'link', 'set', index=index_ref(),

@@ -204,6 +204,7 @@ class LinkManager(Manager):
         self.plan = Plan(ctx)
         self.params = None
         self.predicted = {}
+        self.warnings = []
 
     def _fail(self, verb, reason, cls=InvalidParameter):
         return failure(verb, self.what, self.raw_params.get('name'), reason, cls)
@@ -239,7 +240,7 @@ class LinkManager(Manager):
             after = self.state(self.ctx.link(self.params['name'], self.netns))
         view = {self.view: after}
         return Result(self.plan.changed, self.plan.actions, {'before': before, 'after': after},
-                      label=self.params['name'], **view)
+                      warnings=self.warnings, label=self.params['name'], **view)
 
     def plan_absent(self, link):
         self.predicted = {}
