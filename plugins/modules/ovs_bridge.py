@@ -60,6 +60,8 @@ options:
   other_config:
     description:
       - Keys to set in the bridge's C(other_config). Other keys are left as they are.
+      - A new C(hwaddr) on an existing bridge whose internal port has IPv4 addresses is announced by
+        gratuitous ARP once OVS has applied it, so its neighbors update their entry at once.
     type: dict
     default: {}
   ports:

@@ -1,5 +1,7 @@
 """ovs_bridge in the lab (userspace datapath: the lab kernel has no openvswitch module)."""
 
+import time
+
 import pytest
 
 from tests.integration.ovs_lab import ok, ports_of, rows, unowned_state
@@ -71,6 +73,40 @@ def test_lifecycle_check_apply_rerun_diff_change_absent(host):
     assert r["changed"] and BR not in rows(host, "Bridge")
     r = ok(host.module("ovs_bridge", {"name": BR, "state": "absent"}))
     assert not r["changed"]
+
+
+def test_a_new_hwaddr_is_announced_to_the_neighbors(host):
+    """A bridge of an earlier release gets its pinned MAC (other_config:hwaddr): once OVS applied it, a
+    gratuitous ARP makes a neighbor that knew the old MAC hold the new one at once."""
+    ns, first, second = "nwt-garp-ovs", "02:00:00:99:01:01", "02:00:00:99:01:02"
+    host.run("ip link add seqv0 type veth peer name seqv1 && ip netns add %s && ip link set seqv1 netns %s"
+             " && ip -n %s addr add 10.99.1.2/24 dev seqv1 && ip -n %s link set seqv1 up && ip link set seqv0 up"
+             % (ns, ns, ns, ns))
+    params = {"name": BR, "datapath_type": "netdev", "other_config": {"hwaddr": first},
+              "ports": [{"name": BR, "type": "internal", "addresses": ["10.99.1.1/24"]},
+                        {"name": "seqv0", "type": "system"}]}
+    try:
+        assert ok(host.module("ovs_bridge", params))["changed"]
+        host.run("ip netns exec %s ping -c 2 -W 3 10.99.1.1" % ns, timeout=30)
+
+        def gateway_mac():
+            return host.json("ip -n %s -j neigh show 10.99.1.1 dev seqv1" % ns)[0].get("lladdr")
+
+        assert gateway_mac() == first
+        moved = dict(params, other_config={"hwaddr": second})
+        r = ok(host.module("ovs_bridge", moved, check=True))
+        assert "announce the new MAC of %s (gratuitous ARP)" % BR in r["actions"], r
+        assert gateway_mac() == first, "check mode announced"
+        r = ok(host.module("ovs_bridge", moved))
+        assert r["changed"] and not r.get("warnings"), r
+        assert host.json(["ip", "-j", "link", "show", "dev", BR])[0]["address"] == second
+        deadline = time.time() + 2  # the frame goes through OVS userspace; without it the entry keeps the old MAC
+        while gateway_mac() != second and time.time() < deadline:
+            time.sleep(0.1)
+        assert gateway_mac() == second
+        assert not ok(host.module("ovs_bridge", moved))["changed"]
+    finally:
+        host.run("ip netns del %s; ip link del seqv0" % ns, check=False)
 
 
 def test_unowned_bridge_and_port_are_never_touched(host):

@@ -13,13 +13,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import garp as _garp
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import linkops as _linkops
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
+    BackendError,
     InvalidParameter,
     NotOwned,
     failure,
@@ -28,6 +32,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
 DATAPATH_TYPES = ("system", "netdev")
 FAIL_MODES = ("standalone", "secure")
 PORT_TYPES = ("system", "internal")
+ANNOUNCE_WAIT = 3  # seconds OVS may take to give the internal port a new other_config:hwaddr
 
 
 def valid(normalize, value, what, **kwargs):
@@ -307,13 +312,50 @@ class OvsBridgeManager(Manager):
         if new and ops:
             self.ctx.expect(name, "openvswitch")  # check mode: later managers see the bridge's port
         txn.after_commit(self._apply_addresses, addr_plans)
+        self.warnings = []
+        announce_mac = self._plan_announce(snap, addr_plans, tracker)
+        if announce_mac:
+            txn.after_commit(self._announce, announce_mac, addr_plans)
         if txn.commit():
             after = bridge_view(txn.snapshot(), name)
         for view in (before, after):
             for pname, addrs in self._addresses_view(addr_plans, view is after).items():
                 if pname in view.get("ports", {}):
                     view["ports"][pname]["addresses"] = addrs
-        return Result(tracker.changed, tracker.actions, tracker.diff(before, after), label=name, bridge=after)
+        result = Result(tracker.changed, tracker.actions, tracker.diff(before, after), label=name, bridge=after)
+        result.warnings = self.warnings  # the announcement may run later, after host_network's one commit
+        return result
+
+    def _plan_announce(self, snap, addr_plans, tracker):
+        """The new MAC (``other_config:hwaddr``) of an existing bridge whose internal port has IPv4
+        addresses: its neighbors (the containers whose gateway it is) still hold the old one."""
+        name, mac = self.p["name"], self.p["other_config"].get("hwaddr")
+        br = snap["bridges"].get(name)
+        if br is None or not mac or br["other_config"].get("hwaddr") == mac:
+            return None
+        if not any(_garp.ipv4_addresses(i["wanted"]) for i in addr_plans if i["name"] == name):
+            return None
+        tracker.action("announce the new MAC of %s (gratuitous ARP)" % name)
+        return mac.lower()
+
+    def _announce(self, mac, addr_plans):
+        """OVS gives the internal port its MAC after the transaction: wait for it, then announce it."""
+        name = self.p["name"]
+        deadline = time.time() + ANNOUNCE_WAIT
+        while True:
+            link = self.ctx.read_link(name)
+            if (link or {}).get("mac") == mac or time.time() >= deadline:
+                break
+            time.sleep(0.05)
+        self.ctx.invalidate()
+        if (link or {}).get("mac") != mac:
+            self.warnings.append("OVS did not give %s its MAC %s within %d s: not announced; neighbors relearn it"
+                                 " when their entry goes stale" % (name, mac, ANNOUNCE_WAIT))
+            return
+        try:
+            _garp.announce(name, mac, [a for i in addr_plans if i["name"] == name for a in i["wanted"]])
+        except BackendError as err:
+            self.warnings.append("%s; neighbors relearn the MAC when their entry for it goes stale" % err)
 
     @classmethod
     def purge(cls, ctx, keep=None):
