@@ -64,3 +64,39 @@ def failure(verb, kind, name, reason, cls=NetwireError, errno=None, **details):
     """Build an error with the collection's standard message shape, its parts kept as fields."""
     return cls("Failed to %s %s '%s': %s" % (verb, kind, name, reason), errno=errno, verb=verb, kind=kind,
                name=name, reason=reason, **details)
+
+
+# Per backend: how its ownership mark is missing, and how to take a port off the bridge by hand.
+_FOREIGN = (('OVS bridge', 'no netwire-owner in its external_ids', 'ovs-vsctl del-port'),
+            ('Linux bridge', 'no netwire alias', 'ip link set <port> nomaster'))
+
+
+def refuse_foreign_ports(found, linux=None):
+    """Fail naming every port that is not ours on a bridge of ours that is to be removed.
+
+    ``found`` and ``linux`` are ``{bridge: [port, ...]}`` for OVS and Linux bridges. Removing the
+    bridge would delete (OVS) or release (Linux) a port someone else put there on purpose.
+    """
+    tables = (found or {}, linux or {})
+    if not any(tables):
+        return
+    bridges, parts, marks, hints, count = [], [], [], [], 0
+    for (label, mark, hint), table in zip(_FOREIGN, tables):
+        for bridge, ports in sorted(table.items()):
+            bridges.append(bridge)
+            parts.append('port%s %s on %s %s' % ('s' if len(ports) > 1 else '', ', '.join(ports), label, bridge))
+            count += len(ports)
+        if table:
+            marks.append(mark)
+            hints.append(hint)
+    if not tables[1]:
+        head = 'OVS bridge%s %s' % ('s' if len(bridges) > 1 else '', ', '.join(bridges))
+    elif not tables[0]:
+        head = 'Linux bridge%s %s' % ('s' if len(bridges) > 1 else '', ', '.join(bridges))
+    else:
+        head = 'bridges %s' % ', '.join(bridges)
+    raise NotOwned('Failed to remove %s: %s %s not created by netwire.fabric (%s) and never deleted or released '
+                   'with a bridge of ours. Move or delete %s by hand (%s), then rerun; this step changed nothing'
+                   % (head, '; '.join(parts), 'are' if count > 1 else 'is', '; '.join(marks),
+                      'them' if count > 1 else 'it', '; '.join(hints)),
+                   foreign_ports=dict(tables[0], **tables[1]))

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.lab
 EXAMPLE = REPO / "examples" / "model"
 CONTAINERS = ("web1", "web2", "app1", "app2", "db1")
 HAND_PORT = "hand0"
+HAND_VETH = "hand1"
 STATE = {}
 
 
@@ -188,14 +189,18 @@ def test_an_unowned_port_survives_purge(built, lab):
 
 def test_an_unowned_port_survives_down(built, lab):
     host1 = add_hand_port(lab)
+    # and a veth of nobody's in host1's Linux bridge nw-app: removing the bridge would release it
+    host1.run("ip link add {0} type veth peer name {0}-p && ip link set {0} master nw-app".format(HAND_VETH))
     run = lab.playbook("playbooks/down.yml", [STATE["dir"]])
     assert run.rc != 0, run
-    assert "port %s on OVS bridge nw-dmz" % HAND_PORT in run.stdout, run
+    assert "port %s on OVS bridge nw-dmz; port %s on Linux bridge nw-app" % (HAND_PORT, HAND_VETH) in run.stdout, run
     assert HAND_PORT in host1.run(["ovs-vsctl", "list-ports", "nw-dmz"]).stdout
     assert "nw-dmz" in host1.run(["ovs-vsctl", "list-br"]).stdout
-    # once the port is gone, down.yml finishes the job
+    assert host1.json(["ip", "-j", "-d", "link", "show", "dev", HAND_VETH])[0].get("master") == "nw-app"
+    # once the ports are gone, down.yml finishes the job
     host1.run(["ovs-vsctl", "--timeout=10", "del-port", HAND_PORT])
-    ok(lab.playbook("playbooks/down.yml", [STATE["dir"]]), "down.yml without the foreign port")
+    host1.run(["ip", "link", "del", HAND_VETH])
+    ok(lab.playbook("playbooks/down.yml", [STATE["dir"]]), "down.yml without the foreign ports")
     assert all(owned(h) == [] for h in lab.hosts)
 
 

@@ -13,7 +13,9 @@ import pytest
 from tests.unit import ovs_snap as o
 from tests.unit.test_host_network import backends, link, Session
 from ansible_collections.netwire.fabric.plugins.module_utils._host import network as hn
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import NotOwned
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import HostLock, LockTimeout
 
 
@@ -58,6 +60,54 @@ def test_absent_without_foreign_ports_removes_everything():
     hn.HostNetworkManager({"plan": {}, "state": "absent", "sections": ["fabric", "firewall"]}, backends=b).run()
     assert [c[2] for c in session.calls] == ["nw-app"]
     assert ("ovs_bridge", "nw-dmz", "absent") in log
+
+
+def _linux_links():
+    def port(name, alias, master, index, kind="veth"):
+        return dict(link(name, alias, kind=kind, index=index), master=master)
+    return [link("nw-app", "netwire:bridge", index=3), port("eth9", None, 3, 10),
+            port("nwabc", "netwire:attach:web1/eth1", 3, 11), port("nwx-app", "netwire:tunnel", 3, 12, kind="vxlan"),
+            link("br-user", None, index=5), port("eth7", None, 5, 13)]
+
+
+def test_foreign_ports_on_our_linux_bridges_are_found():
+    ctx = Context(netlink=Session(_linux_links()))
+    assert hn.linux_foreign_ports(ctx) == {"nw-app": ["eth9"]}
+    assert hn.linux_foreign_ports(ctx, keep={"nw-app"}) == {}
+
+
+def test_ovs_and_linux_bridges_are_refused_in_one_message():
+    with pytest.raises(NotOwned) as err:
+        hn.refuse_foreign_ports({"nw-dmz": ["eth9"]}, linux={"nw-app": ["eth8", "eth7"]})
+    msg = str(err.value)
+    assert msg.startswith("Failed to remove bridges nw-dmz, nw-app: port eth9 on OVS bridge nw-dmz; ports eth8, eth7 "
+                          "on Linux bridge nw-app are not created by netwire.fabric"), msg
+    assert "ovs-vsctl del-port" in msg and "ip link set <port> nomaster" in msg
+    assert err.value.details["foreign_ports"] == {"nw-dmz": ["eth9"], "nw-app": ["eth8", "eth7"]}
+    with pytest.raises(NotOwned) as err:
+        hn.refuse_foreign_ports({}, linux={"nw-app": ["eth8"]})
+    assert str(err.value).startswith("Failed to remove Linux bridge nw-app: port eth8 on Linux bridge nw-app is not")
+
+
+def test_absent_refuses_a_linux_bridge_with_a_foreign_port_before_the_first_removal():
+    log = []
+    session = Session(_linux_links())
+    b = backends(session, log, ovs={"bridges": []})
+    b["ovs_foreign_ports"] = lambda mgr: {}
+    with pytest.raises(NotOwned) as err:
+        hn.HostNetworkManager({"plan": {}, "state": "absent", "sections": ["fabric", "containers", "firewall"],
+                               "purge": True}, backends=b).run()
+    assert "port eth9 on Linux bridge nw-app" in str(err.value)
+    assert session.calls == [] and log == [], "nothing may be removed: %r %r" % (session.calls, log)
+
+
+def test_purge_of_an_undeclared_linux_bridge_with_a_foreign_port_is_refused():
+    session = Session(_linux_links())
+    with pytest.raises(NotOwned):
+        LinuxBridgeManager.purge(Context(netlink=session), keep={"nw-dmz"})
+    assert session.calls == []
+    assert [r.label for r in LinuxBridgeManager.purge(Context(netlink=Session(_linux_links()[:1])), keep=set())] == [
+        "nw-app"]
 
 
 # ---------------------------------------------------------------- the host lock

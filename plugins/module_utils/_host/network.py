@@ -34,13 +34,12 @@ from ansible_collections.netwire.fabric.plugins.module_utils._contract import Co
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     NetwireError,
+    refuse_foreign_ports,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._host import kinds as _kinds
 from ansible_collections.netwire.fabric.plugins.module_utils._host.underlay import Underlay
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import (  # noqa: F401 (host_network's API)
-    foreign_ports,
-    refuse_foreign_ports,
-)
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import foreign_ports as linux_foreign_ports
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import foreign_ports
 
 SECTIONS = ('fabric', 'containers', 'firewall')
 OVS_WHAT = ('apply', 'OVS part of the host plan', 'ovsdb')
@@ -394,9 +393,10 @@ class HostNetworkManager(Underlay):
 
     def _absent(self, ctx, entries):
         """Remove everything we own on this host, in reverse order of building it."""
-        if 'fabric' in self.sections and self.b.get('ovs_foreign_ports'):
+        if 'fabric' in self.sections:
             # before the first removal: a bridge of ours with a port not ours stays, and so does the rest
-            refuse_foreign_ports(self.b['ovs_foreign_ports'](self))
+            ovs = self.b['ovs_foreign_ports'](self) if self.b.get('ovs_foreign_ports') else {}
+            refuse_foreign_ports(ovs, linux=linux_foreign_ports(ctx))
         if 'firewall' in self.sections:
             mgr = self.manager('firewall')(ctx, entries['firewall'])
             self.record('firewall', mgr.table_name, mgr.run())

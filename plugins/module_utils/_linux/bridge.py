@@ -14,9 +14,11 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     MissingDependency,
     NotOwned,
+    refuse_foreign_ports,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import (
     LinkManager,
+    fabric_owned,
     index_of,
     plan_addresses,
     sort_addresses,
@@ -49,6 +51,20 @@ def bridge_state(ctx, link, netns=None):
         'up': link['up'],
         'owned': _names.is_owned(link['alias']),
     }
+
+
+def foreign_ports(ctx, keep=(), netns=None):
+    """``{bridge: [port, ...]}``: ports without a netwire alias on the Linux bridges of ours not in ``keep``."""
+    links = ctx.links(netns)
+    found = {}
+    for br in links.values():
+        if br.get('kind') != 'bridge' or br['ifname'] in keep or not fabric_owned(br):
+            continue
+        ports = sorted(l['ifname'] for l in links.values()
+                       if l.get('master') == br['index'] and not _names.is_owned(l.get('alias')))
+        if ports:
+            found[br['ifname']] = ports
+    return found
 
 
 def normalize_params(params):
@@ -86,6 +102,12 @@ class LinuxBridgeManager(LinkManager):
     bridges = True
     normalize = staticmethod(normalize_params)
     read_state = staticmethod(bridge_state)
+
+    @classmethod
+    def purge(cls, ctx, keep=None):
+        """Delete our bridges not in ``keep``; a port that is not ours on one of them refuses it all first."""
+        refuse_foreign_ports({}, linux=foreign_ports(ctx, keep or ()))
+        return super(LinuxBridgeManager, cls).purge(ctx, keep)
 
     # present -----------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     NotOwned,
     failure,
+    refuse_foreign_ports,
 )
 
 DATAPATH_TYPES = ("system", "netdev")
@@ -431,18 +432,3 @@ def foreign_ports(snap, keep=()):
         if ports:
             found[name] = ports
     return found
-
-
-def refuse_foreign_ports(found):
-    """Fail naming every port that is not ours on a bridge of ours that is to be removed."""
-    if not found:
-        return
-    count = sum(len(p) for p in found.values())
-    what = "; ".join("port%s %s on OVS bridge %s" % ("s" if len(ports) > 1 else "", ", ".join(ports), bridge)
-                     for bridge, ports in sorted(found.items()))
-    raise NotOwned("Failed to remove OVS bridge%s %s: %s %s not created by netwire.fabric (no netwire-owner in its "
-                   "external_ids) and never deleted with a bridge of ours. Move or delete %s by hand (ovs-vsctl "
-                   "del-port), then rerun; this step changed nothing"
-                   % ("s" if len(found) > 1 else "", ", ".join(sorted(found)), what,
-                      "are" if count > 1 else "is", "them" if count > 1 else "it"),
-                   foreign_ports=found)
