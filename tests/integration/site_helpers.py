@@ -70,6 +70,9 @@ class Containers(dict):
                     return True
                 if "refused" not in out.stderr + out.stdout:
                     return False
+                # refused: `docker exec -d` returns before the listener is up (under load, ten instant
+                # tries were spent before it was)
+                time.sleep(0.5)
             return False
         finally:
             sh(["docker", "exec", self[dst], "pkill", "-f", "nc -l -p %d" % port], check=False)
