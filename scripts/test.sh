@@ -35,18 +35,20 @@ bg_stage() {  # bg_stage NAME COMMAND...  (sets the pid in bg_pids[NAME])
 }
 declare -A bg_pids
 
-stage unit        pytest -q -p no:cacheprovider tests/unit --junitxml=$reports/unit.xml
+# Two workers: the machine's two cores (the unit tests share nothing).
+stage unit        pytest -q -p no:cacheprovider -n 2 tests/unit --junitxml=$reports/unit.xml
 # The lifecycle test compares the machine before and after a lab of its own: alone, first.
 stage lifecycle   pytest -q -p no:cacheprovider tests/lifecycle --junitxml=$reports/lifecycle.xml
 # Three pytest-xdist workers, each with a lab of its own (instances 1-3, tests/lab/pytest_plugin.py);
 # whole files go to one worker (--dist loadfile), as their module fixtures share a deployment, the
-# longest files first (tests/integration/conftest.py). Meanwhile, in the background: sanity, lint and
-# the build (no lab), and molecule (lab instance 0, the example's own container names).
+# longest files first (tests/integration/conftest.py; --no-loadscope-reorder keeps that order: xdist
+# would otherwise hand out the files with the most tests first). Meanwhile, in the background: sanity,
+# lint and the build (no lab), and molecule (lab instance 0, the example's own container names).
 bg_stage static   bash -c 'scripts/sanity.sh && scripts/lint.sh && make -s build'
 if [ -f molecule/default/molecule.yml ]; then
     bg_stage molecule scripts/molecule.sh
 fi
-stage integration pytest -q -p no:cacheprovider -n "${NETWIRE_TEST_WORKERS:-3}" --dist loadfile tests/integration \
+stage integration pytest -q -p no:cacheprovider -n "${NETWIRE_TEST_WORKERS:-3}" --dist loadfile --no-loadscope-reorder tests/integration \
                   --junitxml=$reports/integration.xml
 for name in "${!bg_pids[@]}"; do
     wait "${bg_pids[$name]}" || failed+=("$name")

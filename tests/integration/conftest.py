@@ -1,21 +1,27 @@
 """Order of the integration files: the longest first.
 
-Under ``pytest -n N --dist loadfile`` (scripts/test.sh) whole files go to the
-workers in collection order; alphabetical order put the longest files (each
-builds and audits a deployment of its own) last, so one worker ran them alone
-at the end. Files not listed keep their order, after these. The times are from
-a CI run's junit report (worker-seconds, relative).
+Under ``pytest -n N --dist loadfile --no-loadscope-reorder`` (scripts/test.sh)
+whole files go to the workers in collection order; alphabetical order put the
+longest files (each builds and audits a deployment of its own) last, so one
+worker ran them alone at the end. Without ``--no-loadscope-reorder`` xdist
+reorders the files by their number of tests instead, and this order is lost.
+Files not listed keep their order, after these. The times are from a CI run's
+junit report (worker-seconds, relative).
 """
 
 LONGEST_FIRST = (
-    "test_spec_suite.py",     # 27%
-    "test_preflight.py",      # 19%
-    "test_host_python.py",    # 11%
-    "test_user_path.py",      # 10%
-    "test_host_safety.py",    # 9%
-    "test_vlan.py",           # 8%
-    "test_site.py",           # 4%
-    "test_host_firewalls.py",  # 3%
+    "test_spec_suite.py",     # 29%
+    "test_preflight.py",      # 12%
+    "test_site.py",           # 9%
+    "test_host_safety.py",    # 8%
+    "test_host_python.py",    # 8%
+    "test_user_path.py",      # 8%
+    "test_firewall.py",       # 5%
+    "test_host_firewalls.py",  # 5%
+    "test_container_attach.py",  # 4%
+    "test_vlan.py",           # 4%
+    "test_hostile.py",        # 2%
+    "test_ovs_tunnel.py",     # 2%
 )
 
 

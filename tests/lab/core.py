@@ -47,6 +47,14 @@ UNDERLAY_GW = "198.19.0.1"
 OUTSIDE_GW = "203.0.113.1"
 OUTSIDE_IP = "203.0.113.10"
 
+# root's ~/.bashrc on a lab host (Debian's /etc/skel/.bashrc begins the same way).
+STOCK_BASHRC = """# ~/.bashrc of root on a netwire lab host (a private bind mount): nothing for non-interactive shells.
+case $- in
+    *i*) ;;
+      *) return;;
+esac
+"""
+
 DOCKERD_ARGS = ["--bridge=none", "--iptables=false", "--ip-forward=false", "--ip6tables=false"]
 DOCKER_SOCK = "/run/docker.sock"
 DOCKER_PIDFILE = "/run/docker.pid"
@@ -589,6 +597,7 @@ class Lab:
         for sub in ("etc-openvswitch", "var-lib-openvswitch", "var-log-openvswitch", "opt-netwire",
                     "etc-netwire", "var-lib-netwire"):
             (hd / sub).mkdir(parents=True, exist_ok=True)
+        (hd / "root-bashrc").write_text(STOCK_BASHRC)
         have_docker = os.path.exists(DOCKER_SOCK)
         script = [
             "set -e",
@@ -616,6 +625,11 @@ class Lab:
             "mkdir -p /etc/netwire /var/lib/netwire",
             "mount --bind %s/etc-netwire /etc/netwire" % hd,
             "mount --bind %s/var-lib-netwire /var/lib/netwire" % hd,
+            # Every command over SSH runs in root's login shell, and bash reads ~/.bashrc when sshd
+            # starts it: the machine's may do anything (pyenv's init took 1.5 s of every command).
+            # The host gets a stock one, which reads nothing more in a non-interactive shell.
+            'home=$(getent passwd root | cut -d: -f6); if [ -f "$home/.bashrc" ]; then'
+            ' mount --bind %s/root-bashrc "$home/.bashrc"; fi' % hd,
             "hostname %s" % h.name,
         ]
         if have_docker:
