@@ -7,7 +7,9 @@ VXLAN host2-host3), and the tunnel names are read from the hosts, not computed b
 """
 
 import html
+import os
 import re
+import shutil
 
 import pytest
 
@@ -111,6 +113,10 @@ def test_drift_marks_exactly_what_was_broken(deployed, lab, tmp_path):
         # the model's own picture does not change with the hosts
         assert marked(read(out / "topology.svg"), "missing") == set()
         assert (out / "observed-summary.txt").read_text() == "missing 2, extra 1, not reported 0\n"
+        if os.environ.get("NETWIRE_GRAPH_DOCS"):
+            # docs/graph.md's picture of drift is this one
+            shutil.copy(str(out / "observed-topology.svg"),
+                        os.path.join(os.environ["NETWIRE_GRAPH_DOCS"], "demo-observed-drift.svg"))
     finally:
         host3.run(["ip", "link", "del", "nw-foreign"], check=False)
         host3.run(["ovs-vsctl", "--if-exists", "del-br", "br-foreign"], check=False)

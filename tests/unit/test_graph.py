@@ -51,7 +51,8 @@ def test_the_docs_pictures_are_the_demos():
     files = graph.files(demo_model())
     for name in ("topology.dot", "topology.mmd", "zones.dot", "zones.mmd"):
         assert (DOCS / ("demo-" + name)).read_text() == files[name], "docs/graph/demo-%s is stale" % name
-    for name in ("demo-topology.svg", "demo-zones.svg"):
+    assert "```mermaid\n%s```\n" % files["topology.mmd"] in (DOCS.parent / "graph.md").read_text()
+    for name in ("demo-topology.svg", "demo-zones.svg", "demo-observed-drift.svg"):
         assert (DOCS / name).read_text().startswith("<?xml"), name
 
 
