@@ -35,9 +35,10 @@ def small():
 
 def large(n_hosts=10, n_containers=50):
     """``n_hosts`` hosts and ``n_containers`` containers over four zones and five networks."""
-    hosts = dict(("h%02d" % i, {"netwire_host": {"index": i, "underlay_address": "198.19.0.%d/24" % (10 + i),
-                                                  "underlay_interface": "eth1"}})
-                 for i in range(1, n_hosts + 1))
+    hosts = {}
+    for i in range(1, n_hosts + 1):
+        hosts["h%02d" % i] = {"netwire_host": {"index": i, "underlay_address": "198.19.0.%d/24" % (10 + i),
+                                               "underlay_interface": "eth1"}}
     names = sorted(hosts)
     model = {
         "netwire_zones": {"edge": {"allow_to": ["web"]}, "web": {"allow_to": ["app"]}, "app": {"allow_to": ["data"]},

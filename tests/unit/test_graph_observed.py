@@ -153,8 +153,9 @@ def test_large_model_observed_marks_the_network_pictures(norm):
     reports["h03"]["tunnels"]["nwx-app"]["remotes"].remove("198.19.0.17")   # h03 -> h07 on app (a star)
     port = ovs_tunnel_port_name("gre", "edge", "198.19.0.12")
     reports["h01"]["ovs"]["tunnels"] = [t for t in reports["h01"]["ovs"]["tunnels"] if t["name"] != port]
+    reports["h05"]["bridges"]["nw-stray"] = {"name": "nw-stray", "owned": True}
     files = graph.files(large, reports)
-    assert files["observed-summary.txt"] == "missing 2, extra 0, not reported 0\n"
+    assert files["observed-summary.txt"] == "missing 2, extra 1, not reported 0\n"
     app = files["observed-network-app.dot"]
     assert set(re.findall(r'"(spoke:[^"]+)" \[id="[^"]+", class="tunnel missing"', app)) == {"spoke:app:h03",
                                                                                              "spoke:app:h07"}
@@ -164,3 +165,8 @@ def test_large_model_observed_marks_the_network_pictures(norm):
     overview = files["observed-topology.dot"]
     assert set(re.findall(r'\[id="(carries:[^"]+)", class="link missing"', overview)) == {
         "carries:h01:edge", "carries:h02:edge", "carries:h03:app", "carries:h07:app"}
+    assert '"carries:h01:edge", class="link missing", label="1 missing\\nMISSING"' in overview
+    # an extra object of a host is counted on the host in the overview, drawn in no network picture
+    assert re.findall(r'\[id="([^"]+)", class="host extra", label="([^"]+)"', overview) == [
+        ("host:h05", "h05\\nunderlay 198.19.0.15\\n5 containers\\n1 extra objects")]
+    assert not [name for name, text in files.items() if "nw-stray" in text]

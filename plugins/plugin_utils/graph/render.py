@@ -129,14 +129,15 @@ def _dot_legend(scene):
     out = ['  subgraph "cluster_legend" {',
            '    graph %s;' % _attrs([('id', 'legend'), ('label', 'legend'), ('style', 'rounded'),
                                      ('color', HOST_COLOR), ('fontsize', '11')])]
+    items = [('legend:zone:%s' % z, 'zone %s' % z) + scene.colors(z) + ('filled,rounded',) for z in zones]
+    for st in statuses:
+        items.append(('legend:%s' % st, STATUS[st][2]) + STATUS[st][:2]
+                     + ('filled,rounded,bold' if st == 'extra' else 'filled,rounded,dashed',))
     keys = []
-    for key, label, fill, line, style in (
-            [('legend:zone:%s' % z, 'zone %s' % z) + scene.colors(z) + ('filled,rounded',) for z in zones]
-            + [('legend:%s' % s, STATUS[s][2]) + STATUS[s][:2] + ('filled,rounded,dashed' if s != 'extra'
-                                                                 else 'filled,rounded,bold',) for s in statuses]):
-        out.append('    %s %s;' % (dot_quote(key), _attrs([('id', key), ('label', label), ('shape', 'box'),
-                                                            ('style', style), ('fillcolor', fill), ('color', line),
-                                                            ('fontsize', '9')])))
+    for key, label, fill, line, style in items:
+        attrs = [('id', key), ('label', label), ('shape', 'box'), ('style', style), ('fillcolor', fill),
+                 ('color', line), ('fontsize', '9')]
+        out.append('    %s %s;' % (dot_quote(key), _attrs(attrs)))
         keys.append(key)
     if keys:
         out.append('    {rank=same; %s}' % ' '.join(dot_quote(k) for k in keys))

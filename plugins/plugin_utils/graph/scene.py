@@ -300,10 +300,11 @@ def overview(normalized, marks=NO_MARKS, name='topology'):
         lines = [hname, 'underlay %s' % hosts[hname]['underlay_address'], '%d containers' % count]
         status = marks.host_status(hname)
         if extras and status == 'ok':
+            # the host holds objects of ours the model lacks: orange, with their count (they are not drawn here)
             status = 'extra'
             lines.append('%d extra objects' % len(extras))
-        scene.node('host:%s' % hname, _with_status(lines, status, []) if status != 'extra' else lines + ['EXTRA'],
-                   None, None, status)
+        scene.node('host:%s' % hname, lines if status == 'extra' else _with_status(lines, status, []), None, None,
+                   status)
     for n in sorted(nets):
         net = nets[n]
         scene.node('network:%s' % n, [n, net['subnet'], '%s, %s' % (
@@ -316,9 +317,10 @@ def overview(normalized, marks=NO_MARKS, name='topology'):
                     for i in c['interfaces'] if i['network'] == n]
             bad = sorted(set(marks.status(i) for i in ids) - set(['ok']))
             status = bad[0] if bad else 'ok'
-            lines = ['%d missing' % len([i for i in ids if marks.status(i) == 'missing'])] if status != 'ok' else []
+            missing = len([i for i in ids if marks.status(i) == 'missing'])
+            lines = ['%d missing' % missing] if missing else []
             scene.edge('carries:%s:%s' % (hname, n), 'host:%s' % hname, 'network:%s' % n,
-                       _with_status(lines, status, []) if status != 'ok' else [], net['zone'], status)
+                       _with_status(lines, status, []), net['zone'], status)
     return scene
 
 
@@ -335,8 +337,8 @@ def zone_flows(normalized, name='zones'):
     for cname in sorted(containers):
         for pub in containers[cname]['publish']:
             zone = nets[pub['network']]['zone']
-            published.setdefault(zone, []).append('%s %s -> %s:%s' % (pub['proto'], pub['host_port'], cname,
-                                                                        pub['port']))
+            words = '%s %s -> %s:%s' % (pub['proto'], pub['host_port'], cname, pub['port'])
+            published.setdefault(zone, []).append(words)
     if nat or published:
         scene.node(OUTSIDE, [OUTSIDE, '(beyond the hosts)'], None, None, shape='ellipse')
     for z in sorted(zones):
