@@ -69,8 +69,10 @@ def to_dot(scene):
             ('id', c['id']), ('class', 'host %s' % c['status']), ('tooltip', c['lines'][0]), ('label', '\n'.join(c['lines'])),
             ('style', 'rounded,dashed' if dashed else 'rounded'), ('color', line),
             ('bgcolor', fill if c['status'] != 'ok' else '#fafafa'), ('fontsize', '12'),
-            # tunnels come in from above: the host's title below keeps clear of them
-            ('labelloc', 'b' if scene.direction == 'TB' else 't')]))
+            # the host's title keeps clear of the tunnels: they come in from above (TB) or
+            # from the left (LR, the title on the right)
+            ('labelloc', 'b' if scene.direction == 'TB' else 't'),
+            ('labeljust', None if scene.direction == 'TB' else 'r')]))
         for n in scene.nodes:
             if n['cluster'] == c['id']:
                 out.append(_dot_node(scene, n, '    '))
