@@ -19,6 +19,7 @@ help:
 	@echo "make test        set up, run every test (unit, lab lifecycle, lab integration, molecule, sanity, lint)"
 	@echo "make lab-up [LAB_HOSTS=N] [LAB_MTU=M] / make lab-down / make lab-status"
 	@echo "make audit       run the spec audit (playbooks/verify.yml) on the lab with the example model"
+	@echo "make graph       draw the example model (and the lab after make demo) under .build/graph"
 	@echo "make build       ansible-galaxy collection build"
 
 setup:
@@ -53,6 +54,11 @@ integration: setup
 
 audit: setup
 	$(VENV)/bin/ansible-playbook -i .lab/inventory.ini -i examples/model playbooks/verify.yml
+
+# Pictures of the network (docs/graph.md): the model, and the lab's hosts as observed when it is up.
+.PHONY: graph
+graph: setup
+	@scripts/graph.sh
 
 molecule: setup
 	@scripts/molecule.sh

@@ -40,6 +40,10 @@ else
     missing+=("the spec audit, playbooks/verify.yml (issue: the spec suite)")
 fi
 
+echo "==> demo: drawing the network, as modelled and as the hosts report it (scripts/graph.sh)"
+scripts/graph.sh > "$lab_dir/demo-graph.log"
+grep -E '^ *"/|^graph:' "$lab_dir/demo-graph.log" | sed -e 's/^ *"//' -e 's/",\{0,1\}$//' -e 's/^/  /'
+
 echo
 echo "==> demo: what was built"
 python -m tests.lab status
@@ -71,6 +75,7 @@ echo "  docker exec web1 nslookup web2                     # names: web2.dmz.net
 echo "  docker exec web1 nslookup db1.backend.netwire.internal   # NXDOMAIN: dmz may not reach backend"
 echo "  ansible all -i $inv -m ansible.builtin.command -a 'ip -br addr'"
 echo "  nsenter --net=$lab_dir/ns/host1.net --mount=$lab_dir/ns/host1.mnt --uts=$lab_dir/ns/host1.uts bash   # a shell on host1"
+echo "  .build/graph/topology.svg, zones.svg, observed-topology.svg   # pictures of it (docs/graph.md); make graph redraws"
 echo "  ansible-playbook -i $inv -i $model playbooks/down.yml   # remove what the collection built"
 echo "  make lab-down    # remove the lab"
 if [ ${#missing[@]} -gt 0 ]; then
