@@ -19,6 +19,7 @@ LONGEST_FIRST = (
     "test_firewall.py",       # 5%
     "test_host_firewalls.py",  # 5%
     "test_container_attach.py",  # 4%
+    "test_graph.py",          # ~3% (new: one deployment, graph.yml twice)
     "test_vlan.py",           # 4%
     "test_hostile.py",        # 2%
     "test_ovs_tunnel.py",     # 2%
