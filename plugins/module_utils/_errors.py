@@ -80,21 +80,18 @@ def refuse_foreign_ports(found, linux=None):
     tables = (found or {}, linux or {})
     if not any(tables):
         return
-    bridges, parts, marks, hints, count = [], [], [], [], 0
+    bridges, parts, kinds, marks, hints, count = [], [], [], [], [], 0
     for (label, mark, hint), table in zip(_FOREIGN, tables):
         for bridge, ports in sorted(table.items()):
             bridges.append(bridge)
             parts.append('port%s %s on %s %s' % ('s' if len(ports) > 1 else '', ', '.join(ports), label, bridge))
             count += len(ports)
         if table:
+            kinds.append(label)
             marks.append(mark)
             hints.append(hint)
-    if not tables[1]:
-        head = 'OVS bridge%s %s' % ('s' if len(bridges) > 1 else '', ', '.join(bridges))
-    elif not tables[0]:
-        head = 'Linux bridge%s %s' % ('s' if len(bridges) > 1 else '', ', '.join(bridges))
-    else:
-        head = 'bridges %s' % ', '.join(bridges)
+    head = '%s %s' % ('bridges' if len(kinds) > 1 else kinds[0] + ('s' if len(bridges) > 1 else ''),
+                      ', '.join(bridges))
     raise NotOwned('Failed to remove %s: %s %s not created by netwire.fabric (%s) and never deleted or released '
                    'with a bridge of ours. Move or delete %s by hand (%s), then rerun; this step changed nothing'
                    % (head, '; '.join(parts), 'are' if count > 1 else 'is', '; '.join(marks),

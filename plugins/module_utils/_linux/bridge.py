@@ -10,7 +10,6 @@ __metaclass__ = type
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
-    BackendError,
     InvalidParameter,
     MissingDependency,
     NotOwned,
@@ -23,7 +22,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops impo
     plan_addresses,
     sort_addresses,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.garp import announce, ipv4_addresses
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.garp import announce_or_warning, ipv4_addresses
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import probe_link_kind
 
 BRIDGE_ALIAS = _names.BRIDGE_ALIAS
@@ -220,10 +219,9 @@ class LinuxBridgeManager(LinkManager):
         self.ctx.call('mark', 'bridge', name, 'link', 'set', index=index, ifalias=BRIDGE_ALIAS, netns=self.netns)
 
     def _announce(self, mac, addresses):
-        try:
-            announce(self.params['name'], mac, addresses, self.netns)
-        except BackendError as err:  # the MAC is set: a neighbor that missed the news asks ARP again
-            self.warnings.append('%s; neighbors relearn the MAC when their entry for it goes stale' % err)
+        warning = announce_or_warning(self.params['name'], mac, addresses, self.netns)
+        if warning:
+            self.warnings.append(warning)
 
     def _set_link(self, index_ref, attrs):
         self.ctx.call('configure', 'bridge', self.params['name'], 'link', 'set', index=index_ref(),

@@ -73,3 +73,13 @@ def announce(ifname, mac, addresses, netns=None, count=2):
     except (OSError, IOError) as exc:
         raise failure('announce the new MAC of', 'interface', ifname, 'gratuitous ARP: %s' % exc, BackendError,
                       errno=exc.errno)
+
+
+def announce_or_warning(ifname, mac, addresses, netns=None):
+    """:func:`announce`, for a manager whose MAC change is done: None, or the warning to report when the
+    announcement failed (the change stands; a neighbor that missed it asks ARP again)."""
+    try:
+        announce(ifname, mac, addresses, netns)
+    except BackendError as err:
+        return '%s; neighbors relearn the MAC when their entry for it goes stale' % err
+    return None

@@ -143,12 +143,13 @@ def link_state(ctx, name, netns=None):
     return {'exists': True, 'up': link['up'], 'addresses': sorted(ctx.link_addresses(link['index'], netns))}
 
 
-def wait_link(ctx, name, netns=None, timeout=5.0):
-    """The link ``name``, waiting up to ``timeout`` seconds for it to appear; None if it does not."""
+def wait_link(ctx, name, netns=None, timeout=5.0, until=None):
+    """The link ``name``, waiting up to ``timeout`` seconds for it to appear (and, with ``until``, for
+    ``until(link)`` to hold); the last read (None if it never appeared) when the time is up."""
     deadline = time.time() + timeout
     while True:
         link = ctx.read_link(name, netns)
-        if link is not None or time.time() >= deadline:
+        if (link is not None and (until is None or until(link))) or time.time() >= deadline:
             ctx.invalidate(netns)
             return link
         time.sleep(0.05)

@@ -13,8 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
-
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
@@ -23,7 +21,6 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux import linko
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._diff import DifferenceTracker
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
-    BackendError,
     InvalidParameter,
     NotOwned,
     failure,
@@ -298,6 +295,7 @@ class OvsBridgeManager(Manager):
     def __init__(self, ctx, params):
         super(OvsBridgeManager, self).__init__(ctx, params)
         self.p = normalize_params(params)
+        self.warnings = []
 
     def run(self):
         name = self.p["name"]
@@ -313,10 +311,9 @@ class OvsBridgeManager(Manager):
         if new and ops:
             self.ctx.expect(name, "openvswitch")  # check mode: later managers see the bridge's port
         txn.after_commit(self._apply_addresses, addr_plans)
-        self.warnings = []
-        announce_mac = self._plan_announce(snap, addr_plans, tracker)
-        if announce_mac:
-            txn.after_commit(self._announce, announce_mac, addr_plans)
+        announcement = self._plan_announce(snap, addr_plans, tracker)
+        if announcement:
+            txn.after_commit(self._announce, *announcement)
         if txn.commit():
             after = bridge_view(txn.snapshot(), name)
         for view in (before, after):
@@ -328,61 +325,29 @@ class OvsBridgeManager(Manager):
         return result
 
     def _plan_announce(self, snap, addr_plans, tracker):
-        """The new MAC (``other_config:hwaddr``) of an existing bridge whose internal port has IPv4
-        addresses: its neighbors (the containers whose gateway it is) still hold the old one."""
+        """``(mac, addresses)`` to announce: the new MAC (``other_config:hwaddr``) of an existing bridge whose
+        internal port has IPv4 addresses (its neighbors, the containers whose gateway it is, hold the old one)."""
         name, mac = self.p["name"], self.p["other_config"].get("hwaddr")
         br = snap["bridges"].get(name)
         if br is None or not mac or br["other_config"].get("hwaddr") == mac:
             return None
-        if not any(_garp.ipv4_addresses(i["wanted"]) for i in addr_plans if i["name"] == name):
+        addresses = [a for i in addr_plans if i["name"] == name for a in i["wanted"]]
+        if not _garp.ipv4_addresses(addresses):
             return None
         tracker.action("announce the new MAC of %s (gratuitous ARP)" % name)
-        return mac.lower()
+        return mac.lower(), addresses
 
-    def _announce(self, mac, addr_plans):
+    def _announce(self, mac, addresses):
         """OVS gives the internal port its MAC after the transaction: wait for it, then announce it."""
         name = self.p["name"]
-        deadline = time.time() + ANNOUNCE_WAIT
-        while True:
-            link = self.ctx.read_link(name)
-            if (link or {}).get("mac") == mac or time.time() >= deadline:
-                break
-            time.sleep(0.05)
-        self.ctx.invalidate()
+        link = _linkops.wait_link(self.ctx, name, timeout=ANNOUNCE_WAIT, until=lambda l: l.get("mac") == mac)
         if (link or {}).get("mac") != mac:
             self.warnings.append("OVS did not give %s its MAC %s within %d s: not announced; neighbors relearn it"
                                  " when their entry goes stale" % (name, mac, ANNOUNCE_WAIT))
             return
-        try:
-            _garp.announce(name, mac, [a for i in addr_plans if i["name"] == name for a in i["wanted"]])
-        except BackendError as err:
-            self.warnings.append("%s; neighbors relearn the MAC when their entry for it goes stale" % err)
-
-    @classmethod
-    def purge(cls, ctx, keep=None):
-        """Queue the removal of our bridges not in ``keep`` (None: all) on ``ctx.ovs``.
-
-        A port that is not ours is never deleted with our bridge: that refuses the
-        whole run, before anything is sent.
-        """
-        txn = ctx.ovs
-        if not txn.socket_exists():
-            return []
-        sim = txn.snapshot()
-        refuse_foreign_ports(foreign_ports(sim, keep=keep or ()))
-        out = []
-        for name in sorted(sim["bridges"]):
-            br = sim["bridges"][name]
-            if not _ovsdb.is_owned(br["external_ids"]) or br["external_ids"].get(_names.OVS_ROLE_KEY) not in (
-                    None, _names.OVS_ROLE_BRIDGE):
-                continue
-            if keep is None or name not in keep:
-                before = bridge_view(sim, name)
-                txn.add([_ovsdb.op("del_bridge", name=name)], what=("remove", "OVS bridge", name))
-                out.append(Result(True, ["delete OVS bridge %s (owned, not declared)" % name],
-                                  {"before": before, "after": {"name": name, "state": "absent"}}, label=name,
-                                  external_ids=dict(br["external_ids"])))
-        return out
+        warning = _garp.announce_or_warning(name, mac, addresses)
+        if warning:
+            self.warnings.append(warning)
 
     def _check_system_ports(self, ops):
         """A host interface must exist before it becomes a port: fail before the transaction."""
