@@ -225,3 +225,19 @@ def test_internal_port_mtu_is_requested_from_ovs_and_converged():
 def test_invalid_port_mtu(port, match):
     with pytest.raises(InvalidParameter, match=match):
         params(ports=[port])
+
+
+def test_purge_removes_our_undeclared_bridges_and_refuses_one_with_a_port_not_ours():
+    from tests.unit.ovs_snap import FakeClient
+    s = snap(bridge("nw-dmz", ports=[member("m1", "nw-dmz")]), bridge("nw-app"), bridge("br-user", owned=False))
+    client = FakeClient(s)
+    ctx = ovs_ctx(client)
+    results = ob.OvsBridgeManager.purge(ctx, keep={"nw-app"})
+    assert [(r.label, r.actions) for r in results] == [("nw-dmz", ["delete OVS bridge nw-dmz (owned, not declared)"])]
+    ctx.ovs.commit()
+    assert sorted(client.s["bridges"]) == ["br-user", "nw-app"]
+
+    client = FakeClient(snap(bridge("nw-dmz", ports=[foreign("eth9")])))
+    with pytest.raises(NotOwned) as err:
+        ob.OvsBridgeManager.purge(ovs_ctx(client), keep=set())
+    assert "port eth9 on OVS bridge nw-dmz" in str(err.value) and client.transactions == []

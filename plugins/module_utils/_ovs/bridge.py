@@ -349,6 +349,32 @@ class OvsBridgeManager(Manager):
         if warning:
             self.warnings.append(warning)
 
+    @classmethod
+    def purge(cls, ctx, keep=None):
+        """Queue the removal of our bridges not in ``keep`` (None: all) on ``ctx.ovs``.
+
+        A port that is not ours is never deleted with our bridge: that refuses the
+        whole run, before anything is sent.
+        """
+        txn = ctx.ovs
+        if not txn.socket_exists():
+            return []
+        sim = txn.snapshot()
+        refuse_foreign_ports(foreign_ports(sim, keep=keep or ()))
+        out = []
+        for name in sorted(sim["bridges"]):
+            br = sim["bridges"][name]
+            if not _ovsdb.is_owned(br["external_ids"]) or br["external_ids"].get(_names.OVS_ROLE_KEY) not in (
+                    None, _names.OVS_ROLE_BRIDGE):
+                continue
+            if keep is None or name not in keep:
+                before = bridge_view(sim, name)
+                txn.add([_ovsdb.op("del_bridge", name=name)], what=("remove", "OVS bridge", name))
+                out.append(Result(True, ["delete OVS bridge %s (owned, not declared)" % name],
+                                  {"before": before, "after": {"name": name, "state": "absent"}}, label=name,
+                                  external_ids=dict(br["external_ids"])))
+        return out
+
     def _check_system_ports(self, ops):
         """A host interface must exist before it becomes a port: fail before the transaction."""
         wanted = [o["name"] for o in ops if o["op"] == "add_port" and not o["interface"].get("type")]
