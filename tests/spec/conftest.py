@@ -113,6 +113,7 @@ class Spec:
         from testinfra.utils.ansible_runner import AnsibleRunner
 
         self.error = None
+        self._name_checks = None
         self.findings = []
         self.warnings = []
         self.plans = {}
@@ -166,6 +167,12 @@ class Spec:
 
     def plans_audited(self):
         return dict((h, p) for h, p in self.plans.items() if h in self.states)
+
+    def name_checks(self):
+        """The name matrix of the audited hosts (once a run: the checks' parameters and the queries)."""
+        if self._name_checks is None:
+            self._name_checks = _expect.name_checks(self.plans_audited(), self.model)
+        return self._name_checks
 
     def container_host(self, cname):
         return self.model["containers"][cname]["host"]
@@ -314,13 +321,46 @@ def _param(metafunc, name, items):
     metafunc.parametrize(name, items, ids=[i["id"] for i in items])
 
 
+def _pairs(spec, model, allowed):
+    """The container pairs the model allows (or denies), once per protocol."""
+    items = []
+    for p in _expect.pairs(model):
+        if p["allowed"] == allowed and spec.audited(p["src"], p["dst"]):
+            for proto in ("icmp", "tcp"):
+                items.append(dict(p, proto=proto, pair=p["id"], id="%s-%s" % (p["id"], proto)))
+    return items
+
+
+# The checks' parameters: name -> its items, from (spec, the audited hosts' plans, model).
+PARAMETERS = {
+    "bridge": lambda spec, plans, model: _expect.bridges(plans),
+    "tunnel": lambda spec, plans, model: _expect.tunnels(plans),
+    "attachment": lambda spec, plans, model: _expect.attachments(plans, model),
+    "nft_item": lambda spec, plans, model: firewall_items(spec),
+    "audited_host": lambda spec, plans, model: spec.hosts,  # the names themselves are the ids
+    "pair_allowed": lambda spec, plans, model: _pairs(spec, model, True),
+    "pair_denied": lambda spec, plans, model: _pairs(spec, model, False),
+    "egress_nat": lambda spec, plans, model: [e for e in _expect.egress(model)
+                                              if e["nat"] and spec.audited(e["id"])],
+    "egress_blocked": lambda spec, plans, model: [e for e in _expect.egress(model)
+                                                  if not e["nat"] and spec.audited(e["id"])],
+    "publication": lambda spec, plans, model: [p for p in _expect.publications(model) if spec.audited(p["container"])],
+    "mtu_pair": lambda spec, plans, model: [p for p in _expect.mtu_pairs(model) if spec.audited(p["src"], p["dst"])],
+    "host_ssh": lambda spec, plans, model: [p for p in _expect.host_ssh(model) if spec.audited(p["src"])],
+    "spoof": lambda spec, plans, model: [p for p in _expect.spoofs(model) if spec.audited(p["src"], p["dst"])],
+    "injection": lambda spec, plans, model: [p for p in _expect.injections(model, plans)
+                                             if spec.audited(p["src"], p["victim"])],
+    "name_resolves": lambda spec, plans, model: spec.name_checks()["resolves"],
+    "name_hidden": lambda spec, plans, model: spec.name_checks()["hidden"],
+    "name_refused": lambda spec, plans, model: spec.name_checks()["refused"],
+    "dns_server": lambda spec, plans, model: _expect.dns_servers(plans),
+    "dhcp_server": lambda spec, plans, model: _expect.dhcp_servers(plans),
+    "dhcp_lease": lambda spec, plans, model: _expect.dhcp_leases(plans, model),
+}
+
+
 def pytest_generate_tests(metafunc):
-    names = metafunc.fixturenames
-    wanted = [n for n in ("bridge", "tunnel", "attachment", "nft_item", "audited_host", "pair_allowed",
-                          "pair_denied", "egress_nat", "egress_blocked", "publication", "mtu_pair", "host_ssh",
-                          "spoof", "injection", "name_resolves", "name_hidden", "name_refused", "dns_server",
-                          "dhcp_server", "dhcp_lease")
-              if n in names]
+    wanted = [n for n in PARAMETERS if n in metafunc.fixturenames]
     if not wanted:
         return
     spec = get_spec(metafunc.config)
@@ -329,47 +369,12 @@ def pytest_generate_tests(metafunc):
             metafunc.parametrize(n, [])
         return
     plans = spec.plans_audited()
-    model = spec.model
     for n in wanted:
-        if n == "bridge":
-            _param(metafunc, n, _expect.bridges(plans))
-        elif n == "tunnel":
-            _param(metafunc, n, _expect.tunnels(plans))
-        elif n == "attachment":
-            _param(metafunc, n, _expect.attachments(plans, model))
-        elif n == "nft_item":
-            _param(metafunc, n, firewall_items(spec))
-        elif n == "audited_host":
-            metafunc.parametrize(n, spec.hosts)
-        elif n in ("pair_allowed", "pair_denied"):
-            want = n == "pair_allowed"
-            items = []
-            for p in _expect.pairs(model):
-                if p["allowed"] == want and spec.audited(p["src"], p["dst"]):
-                    for proto in ("icmp", "tcp"):
-                        items.append(dict(p, proto=proto, pair=p["id"], id="%s-%s" % (p["id"], proto)))
+        items = PARAMETERS[n](spec, plans, spec.model)
+        if n == "audited_host":
+            metafunc.parametrize(n, items)
+        else:
             _param(metafunc, n, items)
-        elif n in ("egress_nat", "egress_blocked"):
-            want = n == "egress_nat"
-            _param(metafunc, n, [e for e in _expect.egress(model) if e["nat"] == want and spec.audited(e["id"])])
-        elif n == "publication":
-            _param(metafunc, n, [p for p in _expect.publications(model) if spec.audited(p["container"])])
-        elif n == "mtu_pair":
-            _param(metafunc, n, [p for p in _expect.mtu_pairs(model) if spec.audited(p["src"], p["dst"])])
-        elif n == "host_ssh":
-            _param(metafunc, n, [p for p in _expect.host_ssh(model) if spec.audited(p["src"])])
-        elif n == "spoof":
-            _param(metafunc, n, [p for p in _expect.spoofs(model) if spec.audited(p["src"], p["dst"])])
-        elif n == "injection":
-            _param(metafunc, n, [p for p in _expect.injections(model, plans) if spec.audited(p["src"], p["victim"])])
-        elif n in ("name_resolves", "name_hidden", "name_refused"):
-            _param(metafunc, n, _expect.name_checks(plans, model)[n.split("_")[1]])
-        elif n == "dns_server":
-            _param(metafunc, n, _expect.dns_servers(plans))
-        elif n == "dhcp_server":
-            _param(metafunc, n, _expect.dhcp_servers(plans))
-        elif n == "dhcp_lease":
-            _param(metafunc, n, _expect.dhcp_leases(plans, model))
 
 
 # ---------------------------------------------------------------- traffic, once per run
@@ -576,7 +581,7 @@ class Names:
 
     def __init__(self, spec):
         self.spec = spec
-        self.checks = _expect.name_checks(spec.plans_audited(), spec.model)
+        self.checks = spec.name_checks()
         self.results = {}    # item id -> [answers, in the order asked]
         self.errors = {}     # container -> why it cannot be asked from
         self._done = False
