@@ -70,6 +70,13 @@ class Deployment:
         assert proc.returncode == 0, "%s failed:\n%s\n%s" % (name, proc.stdout[-4000:], proc.stderr[-2000:])
         return proc
 
+    def audit_and_repair(self, tmp_path):
+        """The audit of a lab broken by the test; then site.yml repairs it (also when the audit fails)."""
+        try:
+            return self.audit(tmp_path)
+        finally:
+            self.playbook("site.yml")
+
     def audit(self, tmp_path):
         """Run the spec suite; {test id: passed|failed|skipped}."""
         report = tmp_path / ("audit-%d.xml" % len(list(tmp_path.glob("audit-*.xml"))))
@@ -181,10 +188,7 @@ def test_deleted_tunnel_port(deployed, lab, tmp_path):
                                  "type=gre"]).stdout)["data"]
     assert len(rows) == 1, rows
     host1.run(["ovs-vsctl", "del-port", "nw-dmz", rows[0][0]])
-    try:
-        outcomes = deployed.audit(tmp_path)
-    finally:
-        deployed.playbook("site.yml")
+    outcomes = deployed.audit_and_repair(tmp_path)
     # host1 lost its GRE port to host2: dmz is cut in two, and app1's and app2's replies to web1 come back over dmz
     assert_exactly(deployed, outcomes, {
         "test_tunnel_peers[host1-dmz]", "test_no_drift[host1]",
@@ -200,10 +204,7 @@ def test_removed_container_address(deployed, lab, tmp_path):
     link = json.loads(sh(["nsenter", "--net=" + netns, "ip", "-j", "-4", "addr", "show", "dev", "eth1"]).stdout)[0]
     for a in link["addr_info"]:
         sh(["nsenter", "--net=" + netns, "ip", "addr", "del", "%s/%d" % (a["local"], a["prefixlen"]), "dev", "eth1"])
-    try:
-        outcomes = deployed.audit(tmp_path)
-    finally:
-        deployed.playbook("site.yml")
+    outcomes = deployed.audit_and_repair(tmp_path)
     # every check of web2 (its host end is still the right veth; the others still find its name), and
     # host2 would re-address it
     expected = naming(outcomes, "web2") - {"test_host_end[web2.eth1]"} - asked_from_elsewhere(outcomes, "web2") | {
@@ -217,10 +218,7 @@ def test_flushed_firewall_rule(deployed, lab, tmp_path):
     handles = [i["rule"]["handle"] for i in listing if "rule" in i and i["rule"].get("comment") == "flow dmz -> app"]
     assert len(handles) == 1, listing
     host2.run(["nft", "delete", "rule", "inet", "netwire", "forward", "handle", str(handles[0])])
-    try:
-        outcomes = deployed.audit(tmp_path)
-    finally:
-        deployed.playbook("site.yml")
+    outcomes = deployed.audit_and_repair(tmp_path)
     # app1's host drops new dmz -> app connections routed there (web2's). web1's are routed by host1
     # (which checked them) and bridged into host2 over VXLAN: app's own bridge is their ingress there.
     assert_exactly(deployed, outcomes, {
@@ -242,10 +240,7 @@ def test_removed_rule_for_containers_to_hosts(deployed, lab, tmp_path):
     host2 = lab.host("host2")
     handle, = _rule_handles(host2, "forward", "containers to the fabric's hosts")
     host2.run(["nft", "delete", "rule", "inet", "netwire", "forward", "handle", str(handle)])
-    try:
-        outcomes = deployed.audit(tmp_path)
-    finally:
-        deployed.playbook("site.yml")
+    outcomes = deployed.audit_and_repair(tmp_path)
     assert_exactly(deployed, outcomes, {
         "test_nft[host2-inet/netwire/forward/containers to the fabric's hosts]", "test_no_drift[host2]",
         "test_no_host_ssh[web2->host1]", "test_no_host_ssh[web2->host3]",
@@ -266,10 +261,7 @@ def test_zone_rules_keyed_on_the_source_only(deployed, lab, tmp_path):
     host2.run(["nft", "delete", "rule", "inet", "netwire", "forward", "handle", str(rpf_ports)])
     host2.run(["nft", "replace", "rule", "inet", "netwire", "forward", "handle", str(flow), "ip", "saddr",
                "@zone_app", "ip", "daddr", "@zone_backend", "accept", "comment", '"flow app -> backend"'])
-    try:
-        outcomes = deployed.audit(tmp_path)
-    finally:
-        deployed.playbook("site.yml")
+    outcomes = deployed.audit_and_repair(tmp_path)
     assert_exactly(deployed, outcomes, {
         "test_nft[host2-inet/netwire/forward/spoofed source from dmz]",
         "test_nft[host2-inet/netwire/forward/spoofed source from dmz ports]",
@@ -428,10 +420,7 @@ def test_the_audit_has_the_name_and_dhcp_checks(deployed):
 def test_stopped_dnsmasq(deployed, lab, tmp_path):
     host2 = lab.host("host2")
     host2.run(["kill", str(_pid(host2, "nw-app"))])
-    try:
-        outcomes = deployed.audit(tmp_path)
-    finally:
-        deployed.playbook("site.yml")
+    outcomes = deployed.audit_and_repair(tmp_path)
     # every name app1 and app2 ask (their resolver is host2's nw-app), that server's own checks, and
     # host2's drift (site would start it); web1, web2 and db1 ask other servers and keep their answers
     expected = asked_by(outcomes, "app1", "app2") | {
@@ -451,10 +440,7 @@ def test_record_changed_by_hand(deployed, lab, tmp_path):
     changed = re.sub(r"^\S+ (web1\.dmz\.netwire\.internal)$", r"%s \1" % SPARE, text, flags=re.M)
     host2.run(["sh", "-c", "cat > %s.new && mv %s.new %s" % (records, records, records)], input=changed)
     host2.run(["kill", "-HUP", str(_pid(host2, "nw-dmz"))])
-    try:
-        outcomes = deployed.audit(tmp_path)
-    finally:
-        deployed.playbook("site.yml")
+    outcomes = deployed.audit_and_repair(tmp_path)
     assert_exactly(deployed, outcomes, {
         "test_name_resolves[web2->web1.dmz.netwire.internal]", "test_name_resolves[web2->web1]",
         "test_name_resolves[web2->web1.dmz]", "test_dns_server[host2-dmz]", "test_no_drift[host2]"})
