@@ -68,9 +68,12 @@ def ok(result):
 def move_underlay_to_ovs(host):
     """Userspace tunnelling needs the underlay address on an OVS bridge owning the NIC."""
     addr = "%s/24" % host.underlay_ip
+    # the bridge keeps the NIC's MAC: with one of its own, the peers' neighbor entry for this address
+    # would hold the bridge's MAC after restore_underlay, and the next test's underlay ping is lost
+    nic_mac = host.json(["ip", "-j", "link", "show", "dev", host.underlay_if])[0]["address"]
     host.run(["ip", "addr", "del", addr, "dev", host.underlay_if])
     ok(host.module("ovs_bridge", {
-        "name": UNDERLAY_BR, "datapath_type": "netdev",
+        "name": UNDERLAY_BR, "datapath_type": "netdev", "other_config": {"hwaddr": nic_mac},
         "ports": [{"name": host.underlay_if}, {"name": UNDERLAY_BR, "addresses": [addr]}],
     }))
     host.run(["ip", "route", "replace", "default", "via", UNDERLAY_GW, "dev", UNDERLAY_BR])
