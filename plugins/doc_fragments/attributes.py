@@ -13,10 +13,13 @@ class ModuleDocFragment(object):
     ``netwire.fabric.attributes``: a module that changes the host (check and diff
     mode supported). ``netwire.fabric.attributes.info``: a module that only reads.
     A module may add to an attribute (for example a ``diff_mode`` description
-    that says what its diff holds); its own keys win.
+    that says what its diff holds); its own keys win. Both carry the modules'
+    ``author``, so that it is written once.
     """
 
     DOCUMENTATION = r"""
+author:
+  - netwire.fabric contributors (!UNKNOWN)
 attributes:
   check_mode:
     support: full
@@ -31,6 +34,8 @@ attributes:
 """
 
     INFO = r"""
+author:
+  - netwire.fabric contributors (!UNKNOWN)
 attributes:
   check_mode:
     support: full

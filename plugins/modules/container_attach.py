@@ -21,8 +21,6 @@ description:
     are never changed.
   - When the container was restarted (new network namespace), a rerun removes the stale host end and attaches
     again.
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes
 attributes:

@@ -28,8 +28,6 @@ description:
     process). A dnsmasq process is ours only when the pid in our pidfile runs exactly our command line; any
     other process is never signalled.
   - On a host that runs systemd the instance is a unit C(netwire-dnsmasq-<name>.service) instead.
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes
 attributes:

@@ -76,8 +76,6 @@ description:
     bridge (C(fib saddr . iif oif missing drop): strict reverse-path filtering), and zone flows are keyed on the
     ingress bridge (C(iifname @bridges_<zone>)), not only on the source address."
   - IPv4 only.
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes
 attributes:

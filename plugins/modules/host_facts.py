@@ -20,8 +20,6 @@ description:
     owned OVS interfaces from one read-only OVSDB query.
   - Sets the fact C(netwire_host_facts). C(playbooks/site.yml) runs it, with Ansible's network facts, before
     validation.
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes.info
   - netwire.fabric.ovsdb.socket

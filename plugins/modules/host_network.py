@@ -37,8 +37,6 @@ description:
     networks, the plan names an underlay bridge that owns the underlay interface; its address and default route
     move onto that bridge's internal port (userspace tunnelling needs that), and are put back on the interface
     when the bridge is removed. See the collection's C(docs/ovs.md).
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes
   - netwire.fabric.ovsdb.socket

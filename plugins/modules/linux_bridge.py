@@ -16,8 +16,6 @@ description:
   - The bridge is marked as owned with the interface alias (C(IFLA_IFALIAS)) V(netwire:bridge). An existing
     interface of the same name without that mark is never changed or deleted; the module fails instead.
   - Options that are not given are left as they are.
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes
 attributes:

@@ -22,8 +22,6 @@ description:
     learning, UDP checksum) are converged by recreating the device, its master and its flood entries.
   - The device is marked as owned with the interface alias V(netwire:tunnel); an interface of the same name
     without that mark is never changed.
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes
 attributes:

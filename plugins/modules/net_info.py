@@ -16,8 +16,6 @@ description:
     their flood remotes, container attachments), and optionally the owned interfaces and routes inside
     given containers.
   - With O(all_links=true) every link is listed, owned or not.
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes.info
   - netwire.fabric.ovsdb.socket

@@ -32,8 +32,6 @@ description:
   - Fails when the model declares no zones, networks or containers at all, unless O(allow_empty) is true, since converging
     to an empty model removes everything netwire.fabric built (C(playbooks/down.yml) does that on purpose).
   - The model is described in C(docs/model.md) of the collection.
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes.info
 attributes:

@@ -17,8 +17,6 @@ description:
     C(external_ids). A bridge or port of the same name without that mark is never changed or deleted; the
     module fails instead.
   - Addresses of internal ports are set over netlink (pyroute2) after the transaction.
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes
   - netwire.fabric.ovsdb

@@ -21,8 +21,6 @@ description:
   - A changed key, destination port, remote or local address is detected and converged in place.
   - After the transaction every new or changed interface must have a valid OpenFlow port number; otherwise
     the module fails with OVS's own C(error) for that interface.
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes
   - netwire.fabric.ovsdb
