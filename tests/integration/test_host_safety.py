@@ -52,6 +52,10 @@ def owned(host):
     return links + host.run(["ovs-vsctl", "--timeout=10", "list-br"]).stdout.split()
 
 
+def tables(host):
+    return sorted(t["table"]["name"] for t in host.json(["nft", "-j", "list", "tables"])["nftables"] if "table" in t)
+
+
 def ok(run, what):
     assert run.rc == 0, "%s failed: %r" % (what, run)
     return run
@@ -191,8 +195,13 @@ def test_an_unowned_port_survives_down(built, lab):
     host1 = add_hand_port(lab)
     # and a veth of nobody's in host1's Linux bridge nw-app: removing the bridge would release it
     host1.run("ip link add {0} type veth peer name {0}-p && ip link set {0} master nw-app".format(HAND_VETH))
+    before = owned(host1), tables(host1)
+    attached = [l for l in host1.json(["ip", "-j", "link"]) if (l.get("ifalias") or "").startswith("netwire:attach:")]
+    assert attached and before[1], "host1 has attachments and a firewall"
     run = lab.playbook("playbooks/down.yml", [STATE["dir"]])
     assert run.rc != 0, run
+    # refused before the first removal: the attachments and the firewall are still there too
+    assert (owned(host1), tables(host1)) == before
     assert "port %s on OVS bridge nw-dmz; port %s on Linux bridge nw-app" % (HAND_PORT, HAND_VETH) in run.stdout, run
     assert HAND_PORT in host1.run(["ovs-vsctl", "list-ports", "nw-dmz"]).stdout
     assert "nw-dmz" in host1.run(["ovs-vsctl", "list-br"]).stdout
