@@ -1,5 +1,8 @@
 """The pyroute2 adapter: message flattening, one socket per namespace, error mapping."""
 
+import os
+import socket
+
 import pytest
 
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context
@@ -52,9 +55,9 @@ def test_parse_addr_and_route():
 class CountingIPRoute:
     opened = []
 
-    def __init__(self, netns=None, flags=None):
-        self.netns = netns
-        CountingIPRoute.opened.append((netns, flags))
+    def __init__(self, fileno=None):
+        self.netns = fileno
+        CountingIPRoute.opened.append(fileno)
 
     def get_links(self):
         return [BRIDGE_MSG, PORT_MSG]
@@ -70,15 +73,39 @@ class CountingIPRoute:
         pass
 
 
+class FakeSocket:
+    def __init__(self, netns):
+        self.netns = netns
+
+    def detach(self):
+        return "fd of %s" % self.netns
+
+
 def test_one_socket_per_namespace_and_cached_dumps(monkeypatch):
     CountingIPRoute.opened = []
     monkeypatch.setattr(_netlink, "IPRoute", CountingIPRoute)
+    monkeypatch.setattr(_netlink, "route_socket_in", FakeSocket)
     with _netlink.NetlinkSession() as ctx:
         for dummy in range(3):
             assert ctx.link("nw-app")["index"] == 7
             assert ctx.link("nw0123", "/run/netns/c1")["master"] == 7
             ctx.link_addresses(7)
-    assert CountingIPRoute.opened == [(None, None), ("/run/netns/c1", 0)], "flags=0: a missing namespace is an error"
+    assert CountingIPRoute.opened == [None, "fd of /run/netns/c1"]
+
+
+def test_a_missing_namespace_is_an_error_and_is_not_created(tmp_path):
+    missing = str(tmp_path / "no-such-netns")
+    with pytest.raises(OSError):
+        _netlink.route_socket_in(missing)
+    assert not os.path.exists(missing)
+
+
+def test_the_route_socket_is_a_netlink_route_socket():
+    sock = _netlink.route_socket_in("/proc/self/ns/net")
+    try:
+        assert (sock.family, sock.type, sock.proto) == (socket.AF_NETLINK, socket.SOCK_DGRAM, 0)
+    finally:
+        sock.close()
 
 
 def test_netlink_errors_become_collection_errors(monkeypatch):

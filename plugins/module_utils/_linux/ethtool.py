@@ -13,9 +13,9 @@ __metaclass__ = type
 
 import socket
 import struct
-import threading
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, failure
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import in_netns as _in_netns
 
 SIOCETHTOOL = 0x8946
 ETHTOOL_GTXCSUM = 0x00000016
@@ -31,29 +31,6 @@ def _ethtool_value(sock, ifname, cmd, data=0):
     ifreq = struct.pack("16sP", ifname.encode()[:15], addr)
     fcntl.ioctl(sock.fileno(), SIOCETHTOOL, ifreq)
     return struct.unpack("II", buf.tobytes())[1]
-
-
-def _in_netns(netns, func):
-    """Run ``func()`` in a thread switched to ``netns`` (setns is per-thread)."""
-    if not netns:
-        return func()
-    result = {}
-
-    def runner():
-        try:
-            from pyroute2.netns import setns
-
-            setns(netns, flags=0)
-            result["value"] = func()
-        except Exception as exc:  # re-raised in the caller's thread
-            result["error"] = exc
-
-    thread = threading.Thread(target=runner)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result.get("value")
 
 
 def tx_checksum_enabled(ifname, netns=None):

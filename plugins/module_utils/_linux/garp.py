@@ -21,7 +21,7 @@ import socket
 import struct
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, failure
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.ethtool import _in_netns
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import in_netns as _in_netns
 
 ETH_P_ARP = 0x0806
 BROADCAST = b'\xff' * 6

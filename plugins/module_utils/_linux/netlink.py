@@ -31,6 +31,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     failure,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._names import OVERLAYS
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import in_netns
 
 try:
     from pyroute2 import IPRoute
@@ -46,6 +47,7 @@ except ImportError:  # pragma: no cover - exercised by the module guard
 
 IFF_UP = 0x1
 CLONE_NEWNET = 0x40000000
+NETLINK_ROUTE = 0
 MAIN_TABLE = 254
 
 
@@ -142,6 +144,16 @@ def raise_netlink(err, verb, kind, name):
     raise failure(verb, kind, name, reason, cls, errno=code or None)
 
 
+def route_socket_in(netns):
+    """A NETLINK_ROUTE socket of the namespace ``netns`` (a path), for ``IPRoute(fileno=)``.
+
+    Opened by a thread switched to the namespace: pyroute2's own ``IPRoute(netns=)``
+    forks a process for each namespace, which costs more than everything else a
+    no-op run does in a container's namespace.
+    """
+    return in_netns(netns, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE))
+
+
 class NetlinkSession(Closing):
     """One IPRoute per namespace, plus per-namespace caches of bulk reads.
 
@@ -170,7 +182,7 @@ class NetlinkSession(Closing):
                 raise MissingDependency('Failed to open netlink: the Python library pyroute2 is not installed')
             try:
                 if netns:
-                    self._sockets[key] = IPRoute(netns=netns, flags=0)
+                    self._sockets[key] = IPRoute(fileno=route_socket_in(netns).detach())
                 else:
                     self._sockets[key] = IPRoute()
             except (OSError, NetlinkError) as err:

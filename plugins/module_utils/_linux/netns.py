@@ -22,6 +22,7 @@ import os
 import re
 import socket
 import subprocess
+import threading
 
 try:
     import http.client as http_client
@@ -238,3 +239,30 @@ def resolve(ref, ref_type='auto'):
         raise failure('resolve', 'container', ref, 'no running Docker or Podman container, named network'
                       ' namespace, pid or namespace path by that name', InvalidParameter)
     return found
+
+
+def in_netns(netns, func):
+    """Run ``func()`` in a thread switched to ``netns`` (a path; ``None``: here) and return its result.
+
+    ``setns`` is per thread: the module's own thread never changes namespace, and
+    no process is forked. A socket opened by ``func`` stays in ``netns``.
+    """
+    if not netns:
+        return func()
+    result = {}
+
+    def runner():
+        try:
+            from pyroute2.netns import setns
+
+            setns(netns, flags=0)
+            result["value"] = func()
+        except Exception as exc:  # re-raised in the caller's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
