@@ -151,7 +151,7 @@ class Context(Closing):
             return
         master_link = self.link(master, netns) if master else None
         expected[name] = {
-            'index': -1 - sum(len(e) for e in self._expected.values()), 'ifname': name, 'ipv6_disabled': False,
+            'index': -1 - sum(len(e) for e in self._expected.values()), 'ifname': name,
             'kind': kind, 'slave_kind': None, 'alias': alias, 'mtu': mtu, 'mac': None, 'up': up,
             'operstate': 'UP' if up else 'DOWN', 'master': master_link['index'] if master_link else None,
             'link': None, 'link_netnsid': None, 'data': {}, 'slave': {},
@@ -179,7 +179,7 @@ class Context(Closing):
 
     # the other reads and every request are the session's own
     NETLINK = ('addresses', 'link_addresses', 'routes', 'flood_remotes', 'netnsid', 'ipr', 'read_link',
-               'invalidate', 'call')
+               'ipv6_disabled', 'invalidate', 'call')
 
     def __getattr__(self, name):
         if name in Context.NETLINK:

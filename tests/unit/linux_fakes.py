@@ -36,6 +36,10 @@ class FakeSession:
     def link(self, name, netns=None):
         return self.links(netns).get(name)
 
+    def ipv6_disabled(self, name, netns=None):
+        found = self.links(netns).get(name)
+        return found["ipv6_disabled"] if found else None
+
     def link_by_index(self, index, netns=None):
         for l in self.links(netns).values():
             if l["index"] == index:

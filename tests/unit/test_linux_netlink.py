@@ -9,6 +9,18 @@ from ansible_collections.netwire.fabric.plugins.module_utils._contract import Co
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import netlink as _netlink
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, MissingDependency
 
+class Msg(dict):
+    """A netlink message as pyroute2 hands it out: ``get_attr``, nested messages alike."""
+
+    def __init__(self, d):
+        dict.__init__(self, d)
+        if "attrs" in d:
+            self["attrs"] = [(k, Msg(v) if isinstance(v, dict) and "attrs" in v else v) for k, v in d["attrs"]]
+
+    def get_attr(self, name):
+        return next((v for k, v in self.get("attrs", []) if k == name), None)
+
+
 BRIDGE_MSG = {
     "index": 7, "flags": 0x1003, "family": 0,
     "attrs": [
@@ -32,14 +44,15 @@ PORT_MSG = {
 
 
 def test_parse_link_flattens_what_the_managers_compare():
-    link = _netlink.parse_link(BRIDGE_MSG)
+    link = _netlink.parse_link(Msg(BRIDGE_MSG))
     assert link["ifname"] == "nw-app" and link["kind"] == "bridge" and link["up"] is True
     assert link["data"] == {"forward_delay": 1500, "stp_state": 0, "vlan_filtering": 0}
-    assert link["alias"] == "netwire:bridge" and link["ipv6_disabled"] is False
-    port = _netlink.parse_link(PORT_MSG)
+    assert link["alias"] == "netwire:bridge" and "ipv6_disabled" not in link, "read for one link only"
+    assert _netlink._ipv6_disabled(_netlink._attrs(Msg(BRIDGE_MSG))) is False
+    assert _netlink._ipv6_disabled(_netlink._attrs(Msg(PORT_MSG))) is True, "no AF_INET6 block: IPv6 is off"
+    port = _netlink.parse_link(Msg(PORT_MSG))
     assert port["up"] is False and port["master"] == 7 and port["link"] == 2 and port["link_netnsid"] == 1
     assert port["slave"] == {"mode": 1} and port["alias"] is None
-    assert port["ipv6_disabled"] is True, "no AF_INET6 block means IPv6 is off on the link"
 
 
 def test_parse_addr_and_route():
@@ -60,7 +73,7 @@ class CountingIPRoute:
         CountingIPRoute.opened.append(fileno)
 
     def get_links(self):
-        return [BRIDGE_MSG, PORT_MSG]
+        return [Msg(BRIDGE_MSG), Msg(PORT_MSG)]
 
     def get_addr(self):
         return []

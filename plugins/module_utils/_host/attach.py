@@ -426,8 +426,7 @@ class ContainerAttachManager(Manager):
             raise self._fail('attach', "the container already has an interface '%s' that netwire did not create"
                              % p['ifname'], NotOwned)
         if any(':' in a for a in p['addresses']) or p.get('gateway6') or any(':' in r['dest'] for r in p['routes']):
-            probe = peer or ctx.link('lo', ns.path)
-            if probe is not None and probe.get('ipv6_disabled'):
+            if ctx.ipv6_disabled(p['ifname'] if peer is not None else 'lo', ns.path):
                 raise self._fail('attach', 'IPv6 is disabled in the container (net.ipv6.conf.*.disable_ipv6=1);'
                                  ' give only IPv4 addresses or enable IPv6 there')
         mac = p.get('mac') or (_names.mac_from_seed(p['mac_seed']) if p.get('mac_seed')

@@ -71,34 +71,41 @@ def _ipv6_disabled(attrs):
 
 
 def parse_link(msg):
-    """Flatten an RTM_NEWLINK message into the dict the managers use."""
-    attrs = _attrs(msg)
-    info = attrs.get('IFLA_LINKINFO') or {}
-    info_attrs = _attrs(info) if info else {}
-    data = info_attrs.get('IFLA_INFO_DATA')
+    """Flatten an RTM_NEWLINK message into the dict the managers use.
+
+    Only the attributes read here are decoded (pyroute2 decodes an attribute when
+    it is asked for): a link's statistics and per-family settings (``IFLA_AF_SPEC``)
+    cost more to decode than all the rest, and a dump is read again after changes.
+    ``ipv6_disabled`` is :meth:`NetlinkSession.ipv6_disabled`'s, for one link.
+    """
+    get = msg.get_attr
+    info = get('IFLA_LINKINFO')
+    kind = slave_kind = None
     data_attrs = {}
-    if data and hasattr(data, 'get'):
-        for key, value in _attrs(data).items():
-            data_attrs[key.split('_', 2)[-1].lower()] = value
-    slave_data = info_attrs.get('IFLA_INFO_SLAVE_DATA')
     slave_attrs = {}
-    if slave_data and hasattr(slave_data, 'get'):
-        for key, value in _attrs(slave_data).items():
-            slave_attrs[_strip(key, 'IFLA_BRPORT_')] = value
+    if info:
+        kind, slave_kind = info.get_attr('IFLA_INFO_KIND'), info.get_attr('IFLA_INFO_SLAVE_KIND')
+        data = info.get_attr('IFLA_INFO_DATA')
+        if data and hasattr(data, 'get'):
+            for key, value in _attrs(data).items():
+                data_attrs[key.split('_', 2)[-1].lower()] = value
+        slave_data = info.get_attr('IFLA_INFO_SLAVE_DATA')
+        if slave_data and hasattr(slave_data, 'get'):
+            for key, value in _attrs(slave_data).items():
+                slave_attrs[_strip(key, 'IFLA_BRPORT_')] = value
     return {
         'index': msg['index'],
-        'ifname': attrs.get('IFLA_IFNAME'),
-        'ipv6_disabled': _ipv6_disabled(attrs),
-        'kind': info_attrs.get('IFLA_INFO_KIND'),
-        'slave_kind': info_attrs.get('IFLA_INFO_SLAVE_KIND'),
-        'alias': attrs.get('IFLA_IFALIAS') or None,
-        'mtu': attrs.get('IFLA_MTU'),
-        'mac': attrs.get('IFLA_ADDRESS'),
+        'ifname': get('IFLA_IFNAME'),
+        'kind': kind,
+        'slave_kind': slave_kind,
+        'alias': get('IFLA_IFALIAS') or None,
+        'mtu': get('IFLA_MTU'),
+        'mac': get('IFLA_ADDRESS'),
         'up': bool(msg.get('flags', 0) & IFF_UP),
-        'operstate': attrs.get('IFLA_OPERSTATE'),
-        'master': attrs.get('IFLA_MASTER'),
-        'link': attrs.get('IFLA_LINK'),
-        'link_netnsid': attrs.get('IFLA_LINK_NETNSID'),
+        'operstate': get('IFLA_OPERSTATE'),
+        'master': get('IFLA_MASTER'),
+        'link': get('IFLA_LINK'),
+        'link_netnsid': get('IFLA_LINK_NETNSID'),
         'data': data_attrs,
         'slave': slave_attrs,
     }
@@ -242,6 +249,16 @@ class NetlinkSession(Closing):
 
     def link_by_index(self, index, netns=None):
         return link_by_index(self.links(netns), index)
+
+    def ipv6_disabled(self, name, netns=None):
+        """Is IPv6 disabled on link ``name`` (``disable_ipv6``)? None when there is no such link."""
+        try:
+            msgs = self.ipr(netns).link('get', ifname=name)
+        except NetlinkError as err:
+            if err.code == errno.ENODEV:
+                return None
+            raise_netlink(err, 'read', 'link', name)
+        return _ipv6_disabled({'IFLA_AF_SPEC': msgs[0].get_attr('IFLA_AF_SPEC')}) if msgs else None
 
     def addresses(self, netns=None):
         """Addresses by link index (one dump, cached)."""
