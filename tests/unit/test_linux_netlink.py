@@ -182,3 +182,80 @@ def test_links_created_by_others_are_waited_for_and_converged():
     assert [(m, a[0], k.get("address"), k.get("state")) for m, a, k in ctx.calls] == [
         ("addr", "del", "10.0.0.10", None), ("addr", "add", "10.0.0.1", None), ("link", "set", None, "up")]
     assert ctx.calls[1][2]["ignore"] == (errno.EEXIST,), "an address already there is not an error"
+
+
+class KernelIPRoute:
+    """A namespace's links in memory, behind the IPRoute calls the session makes; counts the dumps."""
+
+    def __init__(self, fileno=None):
+        self.netns = fileno
+        self.msgs = {7: Msg(BRIDGE_MSG), 9: Msg(PORT_MSG)}
+        self.dumps = 0
+        self.gets = []
+
+    def get_links(self):
+        self.dumps += 1
+        return list(self.msgs.values())
+
+    def link(self, command, **kwargs):
+        if command == "get":
+            self.gets.append(kwargs)
+            found = [m for i, m in self.msgs.items()
+                     if kwargs.get("index") == i or kwargs.get("ifname") == m.get_attr("IFLA_IFNAME")]
+            if not found:
+                raise _netlink.NetlinkError(19, "No such device")
+            return found
+        if command == "add":
+            index = max(self.msgs) + 1
+            self.msgs[index] = Msg({"index": index, "flags": 0, "attrs": [("IFLA_IFNAME", kwargs["ifname"])]})
+        elif command == "del":
+            del self.msgs[kwargs["index"]]
+        elif command == "set" and "mtu" in kwargs:
+            m = self.msgs[kwargs["index"]]
+            m["attrs"] = [(k, kwargs["mtu"] if k == "IFLA_MTU" else v) for k, v in m["attrs"]]
+        return []
+
+    def get_addr(self):
+        return []
+
+    def addr(self, *args, **kwargs):
+        return []
+
+    def close(self):
+        pass
+
+
+def test_a_change_reads_again_only_the_links_it_touched(monkeypatch):
+    """One dump per namespace: after a request, only the link it named is read again (issue 20:
+    re-reading every link after each change made a build quadratic in its links)."""
+    monkeypatch.setattr(_netlink, "IPRoute", KernelIPRoute)
+    with _netlink.NetlinkSession() as s:
+        first = s.links()
+        kernel = s.ipr()
+        s.call("set", "interface", "nw0123", "link", "set", index=9, mtu=1400)
+        assert s.link("nw0123")["mtu"] == 1400 and first["nw0123"]["mtu"] == 1450, "a new dict, the old one unchanged"
+        s.call("create", "interface", "nwnew", "link", "add", ifname="nwnew", kind="dummy")
+        assert s.link("nwnew")["index"] == 10
+        s.call("delete", "interface", "nw-app", "link", "del", index=7)
+        assert sorted(s.links()) == ["nw0123", "nwnew"]
+        assert kernel.dumps == 1, "the changed links were read one by one"
+        assert kernel.gets == [{"index": 9}, {"ifname": "nwnew"}, {"index": 7}]
+        s.call("address", "interface", "nw0123", "addr", "add", index=9, address="10.1.0.2", prefixlen=24)
+        s.links()
+        assert kernel.dumps == 1 and len(kernel.gets) == 3, "an address request leaves the links alone"
+
+
+def test_a_link_created_or_deleted_drops_the_other_namespaces_reads(monkeypatch):
+    """A veth's peer lives in another namespace, and deleting one end deletes the other."""
+    monkeypatch.setattr(_netlink, "IPRoute", KernelIPRoute)
+    monkeypatch.setattr(_netlink, "route_socket_in", FakeSocket)
+    with _netlink.NetlinkSession() as s:
+        s.links("/run/netns/c1")
+        s.links()
+        container = s.ipr("/run/netns/c1")
+        s.call("set", "interface", "nw0123", "link", "set", index=9, mtu=1400)
+        s.links("/run/netns/c1")
+        assert container.dumps == 1, "a change of one host link leaves the container's reads"
+        s.call("delete", "interface", "nw0123", "link", "del", index=9)
+        s.links("/run/netns/c1")
+        assert container.dumps == 2, "read again: the deleted link's peer may have been there"

@@ -207,8 +207,8 @@ class NetlinkSession(Closing):
         """Run a mutating netlink request in ``netns`` (keyword, default host).
 
         Errors carry the collection's message shape, except the errno values
-        in ``ignore`` (keyword), which return None; the namespace's cached
-        reads are dropped because they are now stale.
+        in ``ignore`` (keyword), which return None; the cached reads the
+        request made stale are dropped (:meth:`_changed`).
         """
         netns = kwargs.pop('netns', None)
         ignore = kwargs.pop('ignore', ())
@@ -219,33 +219,92 @@ class NetlinkSession(Closing):
                 return None
             raise_netlink(err, verb, what, name)
         finally:
-            self.invalidate(netns)
+            self._changed(netns, method, args[0] if args else None, kwargs)
+
+    def _changed(self, netns, method, command, kwargs):
+        """Forget what a request made stale, and no more: re-reading every link of a
+        namespace after each change made a build quadratic in its links.
+
+        * a link request: that link (named by ``index`` or ``ifname``) is read again,
+          alone, on the next read; the namespace's addresses and routes are dropped;
+        * a link created, deleted or moved (a veth's peer lives elsewhere, and
+          deleting one end deletes the other): every other namespace's reads too;
+        * an address request: addresses and routes; a route request: routes;
+          a bridge-port request: that port.
+        """
+        key = netns or ''
+        if method == 'link' and (command in ('add', 'del') or 'net_ns_fd' in kwargs or 'net_ns_pid' in kwargs):
+            for other in [k for k in self._cache if k != key]:
+                del self._cache[other]
+        cache = self._cache.get(key)
+        if not cache:
+            return
+        if method in ('link', 'brport'):
+            named = [('index', kwargs['index'])] if kwargs.get('index') else []
+            if kwargs.get('ifname'):
+                named.append(('ifname', kwargs['ifname']))
+            if not named:
+                self.invalidate(netns)
+                return
+            # what changes with it: a new master (its carrier, MTU), a veth's peer in this namespace
+            if isinstance(kwargs.get('master'), int) and kwargs['master'] > 0:
+                named.append(('index', kwargs['master']))
+            peer = kwargs.get('peer')
+            if isinstance(peer, dict) and peer.get('ifname'):
+                named.append(('ifname', peer['ifname']))
+            elif isinstance(peer, str):
+                named.append(('ifname', peer))
+            if command == 'del' and 'links' in cache:
+                gone = link_by_index(cache['links'], kwargs.get('index'))
+                if gone is not None and gone.get('link') and gone.get('link_netnsid') is None:
+                    named.append(('index', gone['link']))
+            cache.setdefault('stale', set()).update(named)
+        if method in ('link', 'addr', 'route'):
+            cache.pop('routes', None)
+        if method in ('link', 'addr'):
+            cache.pop('addrs', None)
 
     # bulk reads -----------------------------------------------------------
 
     def links(self, netns=None):
-        """All links of a namespace, by name (one dump, cached)."""
+        """All links of a namespace, by name (one dump, cached; the links a request changed
+        since are read again one by one, into a new dict: a caller's earlier dict stays as it was)."""
         cache = self._ns_cache(netns)
+        stale = cache.pop('stale', None)
         if 'links' not in cache:
             try:
                 msgs = self.ipr(netns).get_links()
             except NetlinkError as err:
                 raise_netlink(err, 'list', 'links in', netns or 'host')
             cache['links'] = dict((link['ifname'], link) for link in (parse_link(m) for m in msgs))
+        elif stale:
+            links = dict(cache['links'])
+            for how, value in stale:
+                fresh = self._get_link(netns, **{how: value})
+                for name, link in list(links.items()):
+                    if link[how] == value or (fresh is not None and link['index'] == fresh['index']):
+                        del links[name]
+                if fresh is not None:
+                    links[fresh['ifname']] = fresh
+            cache['links'] = links
         return cache['links']
+
+    def _get_link(self, netns, **which):
+        """One link by ``index`` or ``ifname``, parsed; None when it is gone."""
+        try:
+            msgs = self.ipr(netns).link('get', **which)
+        except NetlinkError as err:
+            if err.code == errno.ENODEV:
+                return None
+            raise_netlink(err, 'read', 'link', str(which.get('ifname') or which.get('index')))
+        return parse_link(msgs[0]) if msgs else None
 
     def link(self, name, netns=None):
         return self.links(netns).get(name)
 
     def read_link(self, name, netns=None):
         """``name`` as the kernel has it now (one request, not cached); None if there is no such link."""
-        try:
-            msgs = self.ipr(netns).link('get', ifname=name)
-        except NetlinkError as err:
-            if err.code == errno.ENODEV:
-                return None
-            raise_netlink(err, 'read', 'link', name)
-        return parse_link(msgs[0]) if msgs else None
+        return self._get_link(netns, ifname=name)
 
     def link_by_index(self, index, netns=None):
         return link_by_index(self.links(netns), index)
