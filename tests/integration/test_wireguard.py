@@ -154,6 +154,14 @@ def test_tunnel_between_two_hosts(hosts):
     assert res["changed"] and res["wireguard"]["public_key"] == keys["host1"]
     assert ping(h1, TUNNEL["host2"])
 
+    # an explicit rotation: a new key (same process), the peer takes the new public key, the pair talks again
+    res = h1.module("wireguard", dict(want["host1"], rotate_key=True))
+    rotated = res["wireguard"]["public_key"]
+    assert res["changed"] and rotated not in (keys["host1"], None) and pid_of(h1, PIDFILE) == res["wireguard"]["pid"]
+    assert key_state(h1) != before["host1"] and h1.run("stat -c %a " + KEY).stdout.strip() == "600"
+    assert h2.module("wireguard", params(h2, h1, rotated))["changed"]
+    assert ping(h1, TUNNEL["host2"])
+
     # remove_key: the key goes too, and our directory with it
     res = h2.module("wireguard", {"name": DEV, "state": "absent", "remove_key": True})
     assert res["changed"] and not exists(h2, "/etc/netwire/wireguard"), res["actions"]

@@ -199,26 +199,26 @@ def test_an_existing_key_is_kept_a_rotation_is_explicit():
     p = params()
     cur = dict(nothing(), key=PRIV, dir=True)
     assert 'genkey' not in ops(c.plan(p, cur, [DStep('start', None, None)])[1])
-    _, steps = c.plan(params(rotate_key=True), converged(p), [])
+    steps = c.plan(params(rotate_key=True), converged(p), [])[1]
     assert ops(steps) == ['genkey', 'syncconf'] and steps[0].data == 'rotate'
 
 
 def test_config_changes_write_and_sync():
     p = params()
-    _, steps = c.plan(params(listen_port=51999), converged(p), [])
+    steps = c.plan(params(listen_port=51999), converged(p), [])[1]
     assert ops(steps) == ['write', 'syncconf']
     assert 'ListenPort = 51999' in steps[0].data
     # the device lost its key (someone ran wg set), or its peers differ from the file: sync, file untouched
-    _, steps = c.plan(p, converged(p, live=dict(converged(p)['live'], private_key=PRIV2)), [])
+    steps = c.plan(p, converged(p, live=dict(converged(p)['live'], private_key=PRIV2)), [])[1]
     assert ops(steps) == ['syncconf']
-    _, steps = c.plan(p, converged(p, live=dict(converged(p)['live'], peers=[])), [])
+    steps = c.plan(p, converged(p, live=dict(converged(p)['live'], peers=[])), [])[1]
     assert ops(steps) == ['syncconf']
 
 
 def test_link_settings_addresses_are_exclusive():
     p = params(mtu=1380)
     cur = converged(p, link=link(mtu=1420, up=False, addresses=['10.98.0.1/24']))
-    _, steps = c.plan(p, cur, [])
+    steps = c.plan(p, cur, [])[1]
     assert steps == [c.Step('mtu', 'nw-wg', 1380), c.Step('addr-del', 'nw-wg', '10.98.0.1/24'),
                      c.Step('addr-add', 'nw-wg', '10.99.0.1/24'), c.Step('up', 'nw-wg', None)]
     # no address asked: the device's addresses are left alone
@@ -244,16 +244,16 @@ def test_backend_choice_and_replacement():
 
 def test_a_tun_device_without_our_wireguard_go_is_remade():
     p = params()
-    _, steps = c.plan(p, converged(p, daemon_running=None), [DStep('start', None, None)])
+    steps = c.plan(p, converged(p, daemon_running=None), [DStep('start', None, None)])[1]
     assert ops(steps) == ['delete', 'daemon', 'wait', 'mark', 'syncconf', 'addr-add', 'up']
     assert steps[0].data == 'no wireguard-go of ours'
 
 
 def test_a_restarted_wireguard_go_is_configured_again():
     p = params()
-    _, steps = c.plan(p, converged(p), [DStep('restart', 42, None)])
+    steps = c.plan(p, converged(p), [DStep('restart', 42, None)])[1]
     assert ops(steps) == ['daemon', 'wait', 'mark', 'syncconf', 'addr-add', 'up']
-    _, steps = c.plan(p, converged(p), [DStep('systemctl', ('enable', '--now', 'u'), None)])
+    steps = c.plan(p, converged(p), [DStep('systemctl', ('enable', '--now', 'u'), None)])[1]
     assert ops(steps) == ['daemon', 'wait', 'mark', 'syncconf', 'addr-add', 'up']
 
 
@@ -275,10 +275,133 @@ def test_absent_keeps_the_key_unless_asked():
 
 def test_every_step_has_an_action_text():
     p = params(mtu=1300)
-    _, steps = c.plan(p, nothing(kernel=True), [])
+    steps = c.plan(p, nothing(kernel=True), [])[1]
     steps += c.plan_absent(c.normalize({'name': 'nw-wg', 'state': 'absent', 'remove_key': True}),
                            {'link': link(), 'conf': marked('x'), 'key_exists': True, 'entries': []}, [])
     steps += [c.Step('wait', 'nw-wg', SOCK), c.Step('addr-del', 'nw-wg', '10.1.0.1/24'), c.Step('daemon', 'x', None)]
     texts = [c.describe(s, lambda d: 'daemon %s' % d) for s in steps]
     assert len(texts) == len(steps) and all(texts)
     assert 'generate the private key %s (mode 0600)' % KEY in texts
+
+
+# ---------------------------------------------------------------- the manager, on fakes (check mode)
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    """Our directories under tmp_path, no systemd, wg and wireguard-go installed, wg faked, no kernel WireGuard."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _daemon
+    from ansible_collections.netwire.fabric.plugins.module_utils._wireguard import manager as m
+
+    monkeypatch.setattr(_names, 'WIREGUARD_DIR', str(tmp_path / 'etc'))
+    monkeypatch.setattr(_names, 'RUN_DIR', str(tmp_path / 'run'))
+    monkeypatch.setattr(_names, 'WIREGUARD_SOCKET_DIR', str(tmp_path / 'sock'))
+    monkeypatch.setattr(m, 'SHARED_DIRS', {str(tmp_path / 'run'): 0o755})
+    monkeypatch.setattr(_daemon, 'SYSTEMD_RUNNING', str(tmp_path / 'no-systemd'))
+    monkeypatch.setattr(m, 'find_program', lambda program: '/usr/bin/' + program)
+    monkeypatch.setattr(m, 'kernel_has_wireguard', lambda: False)
+    calls = []
+
+    def wg(self, args, data=None, verb=None):
+        calls.append(args[0])
+        assert args[0] in ('pubkey', 'showconf'), 'check mode ran wg %s' % args[0]
+        return K1 + '\n' if args[0] == 'pubkey' else SHOWCONF
+
+    monkeypatch.setattr(m.WireguardManager, 'wg', wg)
+    return tmp_path, calls
+
+
+def run(links=(), addresses=None, check_mode=True, **params):
+    from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context
+    from ansible_collections.netwire.fabric.plugins.module_utils._wireguard.manager import WireguardManager
+    from tests.unit.linux_fakes import FakeSession
+
+    session = FakeSession(links=links, addresses=addresses, check_mode=check_mode)
+    with Context(check_mode=check_mode, netlink=session) as ctx:
+        return WireguardManager(ctx, dict({'name': 'nw-wg'}, **params)).run(), session
+
+
+def test_check_mode_from_nothing_writes_nothing(host):
+    tmp, calls = host
+    res, session = run(address='10.99.0.1/24')
+    out = res.as_dict()
+    assert out['changed'] and out['wireguard']['backend'] == 'userspace' and out['wireguard']['public_key'] is None
+    assert 'generate the private key %s/nw-wg.key (mode 0600)' % (tmp / 'etc') in out['actions']
+    assert any('slower' in w for w in res.warnings)
+    assert sorted(p.name for p in tmp.iterdir()) == [] and session.calls == [] and calls == []
+
+
+def test_the_public_key_is_returned_never_the_private_one(host):
+    tmp = host[0]
+    (tmp / 'etc').mkdir()
+    (tmp / 'etc' / 'nw-wg.key').write_text(PRIV + '\n')
+    res = run(peers=[{'public_key': K2}])[0]
+    out = res.as_dict()
+    assert out['wireguard']['public_key'] == K1 and 'genkey' not in str(out['actions'])
+    assert PRIV not in str(out)
+
+
+def test_a_key_file_that_holds_no_key_is_left_alone(host):
+    tmp = host[0]
+    (tmp / 'etc').mkdir()
+    (tmp / 'etc' / 'nw-wg.key').write_text('not a key\n')
+    with pytest.raises(InvalidParameter, match='rotate_key: true replaces it'):
+        run()
+    res = run(rotate_key=True)[0]
+    assert 'generate a new' not in str(res.actions) and 'generate the private key' in str(res.actions)
+
+
+def test_a_device_of_that_name_not_ours_is_refused(host):
+    from ansible_collections.netwire.fabric.plugins.module_utils._errors import NotOwned
+    from tests.unit.linux_fakes import link as fake_link
+
+    tmp = host[0]
+    for params in ({}, {'state': 'absent'}):
+        with pytest.raises(NotOwned, match="Failed to manage WireGuard device 'nw-wg'.*did not create it"):
+            run(links=[fake_link(7, 'nw-wg', kind='tun')], **params)
+    with pytest.raises(NotOwned, match='not a WireGuard device'):
+        run(links=[fake_link(7, 'nw-wg', kind='bridge', alias=_names.WIREGUARD_ALIAS)])
+    (tmp / 'etc').mkdir()
+    (tmp / 'etc' / 'nw-wg.conf').write_text('[Interface]\n')
+    with pytest.raises(NotOwned, match='netwire did not write it'):
+        run()
+    assert [p.name for p in tmp.iterdir()] == ['etc']
+
+
+def test_a_converged_device_needs_nothing(host):
+    from tests.unit.linux_fakes import link as fake_link
+
+    tmp = host[0]
+    p = {'address': '10.99.0.1/24', 'peers': [
+        {'public_key': K2, 'endpoint': '198.19.0.12', 'allowed_ips': ['10.50.0.0/16', '10.99.0.2'],
+         'persistent_keepalive': 25},
+        {'public_key': K1, 'allowed_ips': ['10.99.0.3/32']}]}
+    (tmp / 'etc').mkdir()
+    (tmp / 'etc' / 'nw-wg.key').write_text(PRIV + '\n')
+    (tmp / 'etc' / 'nw-wg.conf').write_text(marked(c.render(c.normalize(dict(p, name='nw-wg')))))
+    kernel = fake_link(7, 'nw-wg', kind='wireguard', alias=_names.WIREGUARD_ALIAS, mtu=1420)
+    res = run(links=[kernel], addresses={(None, 7): ['10.99.0.1/24']}, **p)[0]
+    assert not res.changed and res.actions == [] and res.view['wireguard']['backend'] == 'kernel', res.actions
+    assert res.warnings == []
+
+
+def test_purge_takes_our_devices_and_files_only(host, monkeypatch):
+    from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context, Result
+    from ansible_collections.netwire.fabric.plugins.module_utils._wireguard.manager import WireguardManager
+    from tests.unit.linux_fakes import FakeSession, link as fake_link
+
+    tmp = host[0]
+    (tmp / 'etc').mkdir()
+    (tmp / 'etc' / 'nw-b.conf').write_text(marked('[Interface]\n'))
+    (tmp / 'etc' / 'theirs.conf').write_text('[Interface]\n')
+    removed = []
+
+    def fake_run(self):
+        removed.append((self.name, self.state))
+        return Result(changed=True, label=self.name)
+
+    monkeypatch.setattr(WireguardManager, 'run', fake_run)
+    links = [fake_link(1, 'nw-a', kind='tun', alias=_names.WIREGUARD_ALIAS), fake_link(2, 'wg0', kind='wireguard'),
+             fake_link(3, 'nw-c', kind='wireguard', alias=_names.WIREGUARD_ALIAS)]
+    with Context(check_mode=True, netlink=FakeSession(links=links)) as ctx:
+        results = WireguardManager.purge(ctx, keep={'nw-c'})
+    assert removed == [('nw-a', 'absent'), ('nw-b', 'absent')] and len(results) == 2
