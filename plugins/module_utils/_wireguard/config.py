@@ -25,6 +25,7 @@ from collections import namedtuple
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._daemon import is_marked, marked
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 
 BACKENDS = ('auto', 'kernel', 'userspace')
@@ -259,8 +260,6 @@ def plan(p, current, daemon_steps=None):
     (our wireguard-go runs: its pid), ``kernel`` (the kernel has WireGuard). ``daemon_steps``: the daemon helper's
     steps for a running wireguard-go (userspace), or for its removal (kernel). Ownership is checked by the caller.
     """
-    from ansible_collections.netwire.fabric.plugins.module_utils._daemon import marked
-
     name = p['name']
     paths = _names.wireguard_paths(name)
     link = current['link']
@@ -317,8 +316,6 @@ def plan(p, current, daemon_steps=None):
 def plan_absent(p, current, daemon_steps=None):
     """The steps removing our device ``p['name']``: its wireguard-go (``daemon_steps``) or kernel device, its
     configuration file when marked, its key only with ``remove_key``, our directory when it is left empty."""
-    from ansible_collections.netwire.fabric.plugins.module_utils._daemon import is_marked
-
     name = p['name']
     paths = _names.wireguard_paths(name)
     steps = [Step('daemon', s, None) for s in daemon_steps or []]

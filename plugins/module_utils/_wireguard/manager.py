@@ -31,6 +31,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
     describe as describe_daemon_step,
     find_program,
     is_marked,
+    marked,
     read_text,
     write_atomic,
 )
@@ -234,8 +235,6 @@ class WireguardManager(Manager):
         return out
 
     def predicted(self, current, backend):
-        from ansible_collections.netwire.fabric.plugins.module_utils._daemon import marked
-
         p = self.params
         link = current['link'] if config.link_backend(current['link']) == backend else None
         addresses = [p['address']] if p['address'] else (link or {}).get('addresses', [])
