@@ -82,6 +82,9 @@ def hosts(lab):
 
 def test_tunnel_between_two_hosts(hosts):
     h1, h2, sentinel = hosts
+    # each lab host has its own /var/run/wireguard (wireguard-go's sockets)
+    sentinel_socket = "/var/run/wireguard/%s.sock" % SENTINEL
+    assert exists(h1, sentinel_socket) and not exists(h2, sentinel_socket)
 
     # check mode from nothing: nothing is made, and no key can be shown yet
     res = h1.module("wireguard", params(h1), check=True, diff=True)
