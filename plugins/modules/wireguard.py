@@ -27,8 +27,6 @@ description:
     diff; the module returns the public key.
   - The device carries the alias C(netwire:wireguard). A device of that name without it is never changed or
     deleted; the run fails instead.
-author:
-  - netwire.fabric contributors (!UNKNOWN)
 extends_documentation_fragment:
   - netwire.fabric.attributes
 attributes:
