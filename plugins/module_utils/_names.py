@@ -292,3 +292,25 @@ def dns_keep_name(name):
     """How host_network's purge list (``keep``) names the dnsmasq instance ``name``: not by the bridge name
     alone, which stays declared when a network loses its DNS."""
     return 'dns:%s' % name
+
+
+# ---------------------------------------------------------------- WireGuard (issue 16)
+
+# The mark on a WireGuard device of ours (kernel device or wireguard-go's TUN device).
+WIREGUARD_ALIAS = owner_alias('wireguard')
+# Its configuration and its private key (mode 0600, in a directory of mode 0700).
+WIREGUARD_DIR = ETC_DIR + '/wireguard'
+# WireGuard's default UDP port.
+WIREGUARD_PORT = 51820
+# Where wireguard-go (and wg, to reach it) keeps its UAPI sockets (a private /run per lab host).
+WIREGUARD_SOCKET_DIR = '/var/run/wireguard'
+
+
+def wireguard_paths(name):
+    """The files of the WireGuard device ``name`` of ours."""
+    return {
+        'conf': '%s/%s.conf' % (WIREGUARD_DIR, name),
+        'key': '%s/%s.key' % (WIREGUARD_DIR, name),
+        'pidfile': '%s/wireguard-go-%s.pid' % (RUN_DIR, name),
+        'socket': '%s/%s.sock' % (WIREGUARD_SOCKET_DIR, name),
+    }

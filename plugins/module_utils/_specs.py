@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import DEFAULT_TIMEOUT as LOCK_DEFAULT_TIMEOUT
 from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREWALL_TABLE, LINK_KINDS, OVERLAY_TYPES
-from ansible_collections.netwire.fabric.plugins.module_utils._names import DEFAULT_DNS_DOMAIN
+from ansible_collections.netwire.fabric.plugins.module_utils._names import DEFAULT_DNS_DOMAIN, WIREGUARD_PORT
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import DEFAULT_SOCKET, DEFAULT_TIMEOUT
 
 STATE = dict(type='str', choices=['present', 'absent'], default='present')
@@ -199,5 +199,25 @@ DNSMASQ = dict(
         mac=dict(type='str', required=True),
         address=dict(type='str', required=True),
         name=dict(type='str'),
+    )),
+)
+
+# ---------------------------------------------------------------- WireGuard (issue 16): one device of ours
+
+WIREGUARD = dict(
+    name=dict(type='str', required=True),
+    state=STATE,
+    backend=dict(type='str', choices=['auto', 'kernel', 'userspace'], default='auto'),
+    address=dict(type='str'),
+    listen_port=dict(type='int', default=WIREGUARD_PORT),
+    mtu=MTU,
+    private_key_file=dict(type='str', no_log=False),
+    rotate_key=dict(type='bool', default=False, no_log=False),
+    remove_key=dict(type='bool', default=False, no_log=False),
+    peers=dict(type='list', elements='dict', default=[], options=dict(
+        public_key=dict(type='str', required=True, no_log=False),
+        endpoint=dict(type='str'),
+        allowed_ips=dict(type='list', elements='str', default=[]),
+        persistent_keepalive=dict(type='int'),
     )),
 )
