@@ -45,7 +45,8 @@ def model_for(n, instance):
         },
         "netwire_containers": dict(
             ("b%d" % i, {"host": "host1", "ref": ns_name(instance, i), "ref_type": "netns",
-                         "interfaces": [{"network": "lin"}]}) for i in range(n)),
+                         "interfaces": [{"network": "lin", "address": str(SUBNET.network_address + 32 + i)}]})
+            for i in range(n)),
     }
 
 

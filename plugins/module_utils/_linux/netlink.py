@@ -21,7 +21,6 @@ import ctypes
 import errno
 import os
 import socket
-import struct
 import traceback
 
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Closing, link_by_index
@@ -31,6 +30,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     failure,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._names import OVERLAYS
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import garp
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import in_netns
 
 try:
@@ -420,30 +420,14 @@ def probe_link_kind(kind, **attrs):
     return status == 0
 
 
-def _arp_frame(mac_text, ip_text):
-    mac_bytes = bytes(int(x, 16) for x in mac_text.split(':'))
-    ip_bytes = socket.inet_aton(ip_text)
-    eth = b'\xff' * 6 + mac_bytes + struct.pack('!H', 0x0806)
-    arp = struct.pack('!HHBBH', 1, 0x0800, 6, 4, 1) + mac_bytes + ip_bytes + b'\x00' * 6 + ip_bytes
-    return eth + arp
-
-
 def send_gratuitous_arp(netns, ifname, mac_text, ipv4_addresses, count=2):
-    """Announce IPv4 addresses with gratuitous ARP from inside ``netns``."""
-    if not ipv4_addresses:
-        return True
+    """Announce IPv4 addresses with gratuitous ARP from inside ``netns``; True when sent.
 
-    def child():
-        fd = os.open(netns, os.O_RDONLY)
-        if _libc().setns(fd, CLONE_NEWNET) != 0:
-            return 3
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-        try:
-            sock.bind((ifname, 0))
-            for dummy in range(count):
-                for ip_text in ipv4_addresses:
-                    sock.send(_arp_frame(mac_text, ip_text))
-        finally:
-            sock.close()
-        return 0
-    return _in_child(child) == 0
+    :func:`_linux.garp.announce` does the work (from a thread switched to ``netns``:
+    forking a process for it cost more than the rest of an attachment).
+    """
+    try:
+        garp.announce(ifname, mac_text, ipv4_addresses, netns=netns, count=count)
+    except BackendError:
+        return False
+    return True
