@@ -227,7 +227,7 @@ def info(module):
         facts = gather(ctx, params['containers'], params['container_type'], params['all_links'])
         add_host_firewall_facts(module, ctx, facts)
     add_ovs_facts(facts, params['ovsdb_socket'])
-    facts['evpn'] = evpn_facts(lambda argv: module.run_command(argv), params['frr_run_dir'], params['frr_conf_dir'],
+    facts['evpn'] = evpn_facts(module.run_command, params['frr_run_dir'], params['frr_conf_dir'],
                                module.get_bin_path('vtysh'))
     return dict(facts, changed=False)
 

@@ -182,8 +182,8 @@ def test_package_defaults_are_replaced_someone_elses_config_is_a_finding():
     fp = config.paths(p)
     cur = [current(x) for x in daemons]
     cur[0]['files'] = {fp['conf']: PACKAGE_CONF, fp['daemons']: PACKAGE_DAEMONS}
-    planned, _ = manager.plan(p, daemons, cur)
-    assert [s.target for _, steps in planned for s in steps if s.op == 'write'] == [fp['daemons'], fp['conf']]
+    planned = manager.plan(p, daemons, cur)[0]
+    assert [s.target for dmn, steps in planned for s in steps if s.op == 'write'] == [fp['daemons'], fp['conf']]
     cur = [current(x) for x in daemons]
     cur[0]['files'] = {fp['conf']: 'router bgp 65001\n neighbor 192.0.2.1 remote-as 65002\n'}
     with pytest.raises(NotOwned) as err:
@@ -209,7 +209,7 @@ def test_absent_stops_bgpd_first_and_removes_only_marked_files():
     steps = [(dmn.name, s.op, s.target) for dmn, ss in planned for s in ss]
     assert steps[0] == ('bgpd', 'stop', 41)
     assert ('zebra', 'stop', 40) in steps and ('zebra', 'remove', fp['conf']) in steps
-    assert not any(t == fp['daemons'] for _, _, t in steps)   # not ours: stays
+    assert not any(t == fp['daemons'] for name, op, t in steps)   # not ours: stays
     assert not apply_conf
 
 
@@ -220,12 +220,12 @@ def test_systemd_host_uses_the_packages_unit():
     cur = [dict(current(daemons[0]), active=False, enabled=False)]
     planned, apply_conf = manager.plan(p, daemons, cur)
     assert ('frr', 'systemctl') in ops(planned) and not apply_conf
-    assert ('enable', '--now', 'frr.service') in [s.target for _, ss in planned for s in ss]
+    assert ('enable', '--now', 'frr.service') in [s.target for dmn, ss in planned for s in ss]
     # only a new frr.conf: systemd's reload (frrinit.sh runs frr-reload.py)
     cur = [dict(running(daemons[0], None), active=True, enabled=True)]
     cur[0]['files'][config.paths(p)['conf']] = d.marked('old')
-    planned, _ = manager.plan(p, daemons, cur)
-    assert [s.target for _, ss in planned for s in ss if s.op == 'systemctl'] == [('reload', 'frr.service')]
+    planned = manager.plan(p, daemons, cur)[0]
+    assert [s.target for dmn, ss in planned for s in ss if s.op == 'systemctl'] == [('reload', 'frr.service')]
     # absent disables it only when our files are there
     pa = config.normalize({'state': 'absent'})
     dmn = manager.instances(pa, True)[0]
