@@ -25,7 +25,13 @@ started); ``forks=False``: we start it in a new session and write the pidfile.
 
 On a host with systemd (``/run/systemd/system``) the daemon runs under a marked
 unit ``/etc/systemd/system/netwire-<daemon>-<name>.service`` instead (enabled,
-restarted on a new hash, reloaded, disabled and removed with the instance).
+restarted on a new hash, reloaded, disabled and removed with the instance), or,
+with ``service='frr.service'``, under a unit its package ships: we write no unit
+then, and disable it with the instance only when our files were there.
+
+``owners`` (``{dir: (user, group)}``) gives directories the owner a daemon that
+drops its privileges needs (FRR's ``/run/frr``); a ``run`` step runs a command of
+the instance (FRR's ``frr-reload.py``), and fails the run when it fails.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,8 +39,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import grp
 import hashlib
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -53,8 +61,8 @@ SYSTEMD_RUNNING = '/run/systemd/system'
 PROGRAM_PATH = ('/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin')
 LOG_TAIL = 2000  # characters of a failed start's output put into the error
 
-# One planned operation: ``op`` (mkdir, write, remove, rmdir, start, restart, reload, stop, record, forget,
-# systemctl), ``target`` (a path, a pid, or systemctl's arguments) and ``data`` (mode, text, hash).
+# One planned operation: ``op`` (mkdir, chown, write, remove, rmdir, start, restart, reload, stop, record, forget,
+# systemctl, run), ``target`` (a path, a pid, or systemctl's arguments) and ``data`` (mode, text, hash).
 Step = namedtuple('Step', 'op target data')
 
 
@@ -172,11 +180,28 @@ def unit_text(daemon, name, argv, pidfile, forks):
     return '\n'.join(lines)
 
 
+def owner_ids(user, group):
+    """``(uid, gid)`` of ``user`` and ``group`` (None for one the host does not have)."""
+    try:
+        uid = pwd.getpwnam(user).pw_uid
+    except KeyError:
+        uid = None
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        gid = None
+    return uid, gid
+
+
 def describe(step, what):
     """The action text of a step (``what`` is '<daemon> <name>')."""
     op, target, data = step
     if op == 'systemctl':
         return 'systemctl %s' % ' '.join(target)
+    if op == 'run':
+        return 'run %s' % ' '.join(target)
+    if op == 'chown':
+        return 'set the owner of %s to %s' % (target, ':'.join(str(x) for x in data))
     texts = {
         'mkdir': 'create directory %s', 'write': 'write %s', 'remove': 'remove %s', 'rmdir': 'remove directory %s',
         'record': 'record the configuration hash in %s', 'forget': 'remove %s',
@@ -206,7 +231,7 @@ class Daemon(object):
 
     def __init__(self, daemon, name, argv, pidfile, files=None, reload_files=None, dirs=None,
                  instance_dirs=None, runtime_files=(), forks=True, reload_signal=signal.SIGHUP,
-                 start_timeout=10.0, stop_timeout=5.0, settle=0.5, systemd=None):
+                 start_timeout=10.0, stop_timeout=5.0, settle=0.5, systemd=None, service=None, owners=None):
         self.daemon = daemon
         self.name = name
         self.argv = list(argv)
@@ -225,9 +250,12 @@ class Daemon(object):
         base = pidfile[:-4] if pidfile.endswith('.pid') else pidfile
         self.hash_path = base + '.hash'
         self.log_path = base + '.log'
-        self.unit = _names.systemd_unit_name(daemon, name)
-        self.unit_path = os.path.join(SYSTEMD_DIR, self.unit)
-        if self.systemd:
+        # {dir: (uid, gid)}; a user or group the host lacks is left as it is
+        self.owners = dict((d, owner_ids(*ug)) for d, ug in (owners or {}).items())
+        self.service = service
+        self.unit = service or _names.systemd_unit_name(daemon, name)
+        self.unit_path = None if service else os.path.join(SYSTEMD_DIR, self.unit)
+        if self.systemd and not service:
             self.files[self.unit_path] = unit_text(daemon, name, self.argv, pidfile, forks)
 
     @property
@@ -267,6 +295,7 @@ class Daemon(object):
             'hash': stored_hash(hash_text),
             'hash_file': hash_text,
             'dirs': dict((d, os.path.isdir(d)) for d in list(self.dirs) + list(self.instance_dirs)),
+            'owners': dict((d, self._owner(d)) for d in self.owners),
             'entries': dict((d, sorted(os.listdir(d))) for d in self.instance_dirs if os.path.isdir(d)),
             'runtime': dict((p, os.path.exists(p)) for p in self.runtime_files),
             'log': os.path.exists(self.log_path),
@@ -275,6 +304,14 @@ class Daemon(object):
             current['active'] = self._systemctl_state('is-active') == 'active'
             current['enabled'] = self._systemctl_state('is-enabled') == 'enabled'
         return current
+
+    @staticmethod
+    def _owner(path):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_uid, st.st_gid
 
     def _systemctl_state(self, verb):
         proc = subprocess.run(['systemctl', verb, self.unit], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -290,6 +327,11 @@ class Daemon(object):
         for d, mode in list(self.dirs.items()) + list(self.instance_dirs.items()):
             if not current['dirs'].get(d):
                 steps.append(Step('mkdir', d, mode))
+            want_owner = self.owners.get(d)
+            if want_owner is not None:
+                have = current.get('owners', {}).get(d) or (None, None)
+                if any(w is not None and w != h for w, h in zip(want_owner, have)):
+                    steps.append(Step('chown', d, want_owner))
         written = set()
         for path, text in list(self.files.items()) + list(self.reload_files.items()):
             have = current['files'].get(path)
@@ -333,7 +375,9 @@ class Daemon(object):
         steps = []
         files = current['files']
         if self.systemd:
-            if is_marked(files.get(self.unit_path)):
+            # our unit, or (a package's unit) our files in its place
+            ours = [self.unit_path] if self.unit_path else list(self.files) + list(self.reload_files)
+            if any(is_marked(files.get(p)) for p in ours):
                 steps.append(Step('systemctl', ('disable', '--now', self.unit), None))
         elif current['pid'] is not None:
             steps.append(Step('stop', current['pid'], None))
@@ -373,8 +417,12 @@ class Daemon(object):
                 write_atomic(target, marked(data) if op == 'record' else data)
             elif op in ('remove', 'forget'):
                 self._unlink(target, op)
+            elif op == 'chown':
+                os.chown(target, -1 if data[0] is None else data[0], -1 if data[1] is None else data[1])
             elif op == 'rmdir':
                 os.rmdir(target)
+            elif op == 'run':
+                self.run(target)
             elif op == 'start':
                 self.start()
             elif op == 'restart':
@@ -462,6 +510,16 @@ class Daemon(object):
             time.sleep(0.05)
         raise self.fail('start', 'no running %s with our arguments appeared in %s within %s s: %s'
                         % (self.argv[0], self.pidfile, self.start_timeout, self._log_tail()))
+
+    def run(self, argv, timeout=60):
+        """Run a command of the instance; its failure (with its output) fails the run."""
+        proc = subprocess.run(list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                              check=False)
+        if proc.returncode != 0:
+            raise self.fail('run %s for' % os.path.basename(argv[0]),
+                            'exit status %d: %s' % (proc.returncode,
+                                                    proc.stdout.decode('utf-8', 'replace').strip()[-LOG_TAIL:]))
+        return proc
 
     def systemctl(self, *args):
         proc = subprocess.run(['systemctl'] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -288,6 +288,24 @@ def systemd_unit_name(daemon, name):
     return 'netwire-%s-%s.service' % (daemon, name)
 
 
+# FRR (issue 15): Debian's package reads /etc/frr and runs its daemons' sockets and pidfiles in /run/frr.
+FRR_CONF_DIR = '/etc/frr'
+FRR_RUN_DIR = '/run/frr'
+FRR_SERVICE = 'frr.service'   # the package's unit, used on hosts that run systemd
+FRR_PROGRAM_DIR = '/usr/lib/frr'
+
+
+def frr_paths(conf_dir=FRR_CONF_DIR, run_dir=FRR_RUN_DIR):
+    """The files of our FRR (one per host): its configuration, daemons file, and each daemon's pidfile."""
+    return {
+        'conf': '%s/frr.conf' % conf_dir,
+        'daemons': '%s/daemons' % conf_dir,
+        'zebra_pid': '%s/zebra.pid' % run_dir,
+        'bgpd_pid': '%s/bgpd.pid' % run_dir,
+        'zserv': '%s/zserv.api' % run_dir,
+    }
+
+
 def dns_keep_name(name):
     """How host_network's purge list (``keep``) names the dnsmasq instance ``name``: not by the bridge name
     alone, which stays declared when a network loses its DNS."""

@@ -98,6 +98,8 @@ NET_INFO = dict(
     all_links=dict(type='bool', default=False),
     ovsdb_socket=OVSDB_SOCKET,
     table_name=dict(type='str', default=FIREWALL_TABLE),
+    frr_run_dir=dict(type='path', default='/run/frr'),
+    frr_conf_dir=dict(type='path', default='/etc/frr'),
 )
 
 OVS_BRIDGE = dict(
@@ -220,4 +222,21 @@ WIREGUARD = dict(
         allowed_ips=dict(type='list', elements='str', default=[]),
         persistent_keepalive=dict(type='int'),
     )),
+)
+
+# ---------------------------------------------------------------- frr (issue 15): this host's BGP EVPN control plane
+
+FRR = dict(
+    state=STATE,
+    asn=dict(type='int'),
+    router_id=dict(type='str'),
+    neighbors=dict(type='list', elements='str', default=[]),
+    route_reflector_client=dict(type='bool', default=False),
+    advertise_all_vni=dict(type='bool', default=True),
+    keepalive=dict(type='int', default=3),
+    holdtime=dict(type='int', default=9),
+    connect_retry=dict(type='int', default=5),
+    conf_dir=dict(type='path', default='/etc/frr'),
+    run_dir=dict(type='path', default='/run/frr'),
+    program_dir=dict(type='path', default='/usr/lib/frr'),
 )

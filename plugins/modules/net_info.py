@@ -40,16 +40,27 @@ options:
     description: Base name of netwire's own nftables tables (see M(netwire.fabric.firewall)).
     type: str
     default: netwire
+  frr_run_dir:
+    description: Where FRR's vty sockets are, for RV(evpn) (see M(netwire.fabric.frr)).
+    type: path
+    default: /run/frr
+  frr_conf_dir:
+    description: Where FRR's configuration is, for RV(evpn) (see M(netwire.fabric.frr)).
+    type: path
+    default: /etc/frr
 requirements:
   - pyroute2 >= 0.7 on the managed host
 notes:
   - O(ovsdb_socket) is read for RV(ovs); a host without Open vSwitch is reported as such, not as an error.
+  - RV(evpn) is read from FRR's JSON output (C(vtysh -c 'show bgp summary json'), C(show evpn vni detail json));
+    a host without FRR running is reported as such, not as an error.
 seealso:
   - module: netwire.fabric.linux_bridge
   - module: netwire.fabric.linux_tunnel
   - module: netwire.fabric.container_attach
   - module: netwire.fabric.ovs_bridge
   - module: netwire.fabric.ovs_tunnel
+  - module: netwire.fabric.frr
 """
 
 EXAMPLES = r"""
@@ -82,6 +93,25 @@ host_firewalls:
        netwire_rules: [{chain: DOCKER-USER, comment: "netwire:netwire:from dmz",
                         expr: [{match: {op: "==", left: {payload: {protocol: ip, field: saddr}},
                                         right: {prefix: {addr: 10.10.0.0, len: 24}}}}, {accept: null}]}]}
+evpn:
+  description:
+    - The BGP EVPN control plane (M(netwire.fabric.frr)), read from FRR's JSON output. C(available) is false,
+      with a C(reason), when FRR does not run.
+    - C(sessions) per address family (FRR's key, C(l2VpnEvpn)) the router ID, the AS and each peer's C(state)
+      (V(Established) when up); C(vnis) per VNI the VXLAN device, the local VTEP and the remote VTEPs.
+  returned: always
+  type: dict
+  sample:
+    available: true
+    reason: null
+    sessions:
+      l2VpnEvpn:
+        router_id: 198.19.0.11
+        as: 65010
+        peers:
+          198.19.0.12: {state: Established, remote_as: 65010, uptime: "00:01:05", prefixes_received: 1}
+    vnis:
+      "4100": {type: L2, vxlan_interface: vx-app, local_vtep: 198.19.0.11, remote_vteps: [198.19.0.12]}
 links:
   description: Links of the host namespace (owned ones, or all with O(all_links=true)).
   returned: always
@@ -142,6 +172,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._specs import NET_I
 from ansible_collections.netwire.fabric.plugins.module_utils._host.info import gather
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.nft import NftClient
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.facts import ovs_facts
+from ansible_collections.netwire.fabric.plugins.module_utils._frr.info import evpn_facts
 
 
 def add_ovs_facts(facts, socket_path):
@@ -196,6 +227,8 @@ def info(module):
         facts = gather(ctx, params['containers'], params['container_type'], params['all_links'])
         add_host_firewall_facts(module, ctx, facts)
     add_ovs_facts(facts, params['ovsdb_socket'])
+    facts['evpn'] = evpn_facts(module.run_command, params['frr_run_dir'], params['frr_conf_dir'],
+                               module.get_bin_path('vtysh'))
     return dict(facts, changed=False)
 
 

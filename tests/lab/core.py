@@ -592,10 +592,11 @@ class Lab:
 
     def _host_mounts(self, h: LabHost):
         """Give the host its own /run, /sys, OVS directories, /opt/netwire, the daemons' /etc/netwire and
-        /var/lib/netwire (their /run/netwire is in the private /run), and its hostname."""
+        /var/lib/netwire (their /run/netwire is in the private /run), FRR's /etc/frr (its /run/frr is in
+        the private /run), /var/tmp, and its hostname."""
         hd = h.host_dir
         for sub in ("etc-openvswitch", "var-lib-openvswitch", "var-log-openvswitch", "opt-netwire",
-                    "etc-netwire", "var-lib-netwire"):
+                    "etc-netwire", "var-lib-netwire", "etc-frr", "var-tmp"):
             (hd / sub).mkdir(parents=True, exist_ok=True)
         (hd / "root-bashrc").write_text(STOCK_BASHRC)
         have_docker = os.path.exists(DOCKER_SOCK)
@@ -625,6 +626,12 @@ class Lab:
             "mkdir -p /etc/netwire /var/lib/netwire",
             "mount --bind %s/etc-netwire /etc/netwire" % hd,
             "mount --bind %s/var-lib-netwire /var/lib/netwire" % hd,
+            # FRR's configuration (the frr module), and /var/tmp (FRR's and other programs' scratch files),
+            # per host too: a lab host never sees the machine's FRR files or another host's.
+            "mkdir -p /etc/frr /var/tmp",
+            "mount --bind %s/etc-frr /etc/frr" % hd,
+            "chmod 1777 %s/var-tmp" % hd,
+            "mount --bind %s/var-tmp /var/tmp" % hd,
             # Every command over SSH runs in root's login shell, and bash reads ~/.bashrc when sshd
             # starts it: the machine's may do anything (pyenv's init took 1.5 s of every command).
             # The host gets a stock one, which reads nothing more in a non-interactive shell.

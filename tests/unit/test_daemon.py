@@ -238,3 +238,37 @@ def test_pid_gone_waits_for_the_exit_not_for_the_empty_cmdline():
     assert d.pid_gone(child.pid)  # a zombie (not reaped yet) has exited
     child.wait()
     assert d.pid_gone(child.pid)
+
+
+def test_a_packages_own_unit_is_used_and_written_by_nobody():
+    dmn = daemon(systemd=True, service='pkg.service')
+    assert dmn.unit == 'pkg.service' and dmn.unit_path is None
+    assert set(dmn.wanted()) == set([CONF, RECORDS])   # no unit file of ours
+    steps = dmn.plan(dict(current(dmn), active=False, enabled=False))
+    assert ('systemctl', ('enable', '--now', 'pkg.service')) in [(s.op, s.target) for s in steps]
+    assert ('systemctl', ('daemon-reload',)) not in [(s.op, s.target) for s in steps]
+    # absent: disabled only when our files are there; the package's unit file is never removed
+    theirs = dict(current(dmn, files={CONF: 'a=1\n'}), active=True, enabled=True)
+    assert dmn.plan(theirs, 'absent') == []
+    ours = dict(current(dmn, files={CONF: d.marked('a=1\n')}), active=True, enabled=True)
+    steps = dmn.plan(ours, 'absent')
+    assert steps[0] == d.Step('systemctl', ('disable', '--now', 'pkg.service'), None)
+    assert [s.target for s in steps if s.op == 'remove'] == [CONF]
+
+
+def test_owners_plan_a_chown_only_when_they_differ(monkeypatch):
+    monkeypatch.setattr(d, 'owner_ids', lambda user, group: (101, 102))
+    dmn = daemon(owners={'/etc/netwire': ('food', 'food')})
+    assert ('chown', '/etc/netwire', (101, 102)) in [tuple(s) for s in dmn.plan(current(dmn, owners={}))]
+    same = current(dmn, owners={'/etc/netwire': (101, 102)})
+    assert 'chown' not in [s.op for s in dmn.plan(same)]
+    assert d.describe(d.Step('chown', '/x', (1, 2)), 'food x') == 'set the owner of /x to 1:2'
+
+
+def test_run_step_reports_a_failure_with_its_output(tmp_path):
+    dmn = daemon()
+    assert d.describe(d.Step('run', ('/bin/echo', 'hi'), None), 'food x') == 'run /bin/echo hi'
+    dmn.apply([d.Step('run', (sys.executable, '-c', 'pass'), None)])
+    with pytest.raises(NetwireError) as err:
+        dmn.apply([d.Step('run', (sys.executable, '-c', 'import sys; print("nope"); sys.exit(3)'), None)])
+    assert 'exit status 3: nope' in str(err.value)
