@@ -14,6 +14,7 @@ __metaclass__ = type
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import DEFAULT_TIMEOUT as LOCK_DEFAULT_TIMEOUT
 from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREWALL_TABLE, LINK_KINDS, OVERLAY_TYPES
 from ansible_collections.netwire.fabric.plugins.module_utils._names import DEFAULT_DNS_DOMAIN, WIREGUARD_PORT
+from ansible_collections.netwire.fabric.plugins.module_utils._names import ETCD_CLIENT_PORT, ETCD_PEER_PORT
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import DEFAULT_SOCKET, DEFAULT_TIMEOUT
 
 STATE = dict(type='str', choices=['present', 'absent'], default='present')
@@ -220,4 +221,18 @@ WIREGUARD = dict(
         allowed_ips=dict(type='list', elements='str', default=[]),
         persistent_keepalive=dict(type='int'),
     )),
+)
+
+# ---------------------------------------------------------------- etcd_member (issue 17): one member of the catalog
+
+ETCD_MEMBER = dict(
+    name=dict(type='str', required=True),
+    state=STATE,
+    address=dict(type='str'),
+    client_port=dict(type='int', default=ETCD_CLIENT_PORT),
+    peer_port=dict(type='int', default=ETCD_PEER_PORT),
+    initial_cluster=dict(type='list', elements='str', default=[]),
+    cluster_token=dict(type='str', default='netwire'),
+    data_dir=dict(type='path'),
+    wait=dict(type='int', default=60),
 )
