@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: etcd_member
 short_description: Run one etcd member of the netwire catalog on this host
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Runs one member of an etcd 3.4 cluster (Debian packages C(etcd-server) and C(etcd-client)) on this host,
     its peer and client URLs on one address, the host's management or underlay address. The cluster is the
