@@ -209,8 +209,9 @@ class Daemon(object):
     ``instance_dirs``: ``{path: mode}`` the instance's own directories, removed with it when nothing but
     our files is in them; ``state_dirs``: ``{path: mode}`` the instance's data, filled by the daemon and
     removed whole with it (the caller passes only directories that are ours); ``hash_files``: ``{path:
-    text}`` the text a restart-relevant file's hash is taken from, when not the file's; ``runtime_files``: what the daemon itself writes at paths of ours (a lease
-    file), removed after it stopped. ``systemd`` None: use it when the host runs it.
+    text}`` the text a restart-relevant file's hash is taken from, when not the file's; ``runtime_files``:
+    what the daemon itself writes at paths of ours (a lease file), removed after it stopped. ``systemd``
+    None: use it when the host runs it.
     """
 
     def __init__(self, daemon, name, argv, pidfile, files=None, reload_files=None, dirs=None,

@@ -232,7 +232,8 @@ ETCD_MEMBER = dict(
     client_port=dict(type='int', default=ETCD_CLIENT_PORT),
     peer_port=dict(type='int', default=ETCD_PEER_PORT),
     initial_cluster=dict(type='list', elements='str', default=[]),
-    cluster_token=dict(type='str', default='netwire'),
+    # not a secret: etcd's initial-cluster-token only keeps two clusters' bootstraps apart (no authentication)
+    cluster_token=dict(type='str', default='netwire', no_log=False),
     data_dir=dict(type='path'),
     wait=dict(type='int', default=60),
 )

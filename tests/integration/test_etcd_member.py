@@ -95,7 +95,7 @@ def catalog(lab):
            % (SENTINEL_DIR, " ".join(shlex.quote(a) for a in SENTINEL_ARGV), SENTINEL_DIR, SENTINEL_DIR))
     sentinel = pid_of(h1, SENTINEL_DIR + "/pid")
     put = None
-    for _ in range(40):  # bounded: 40 x (at most 2 s + 0.25 s)
+    for _attempt in range(40):  # bounded: 40 x (at most 2 s + 0.25 s)
         put = ctl(h1, SENTINEL_URL, "put", "nwt/sentinel", "theirs")
         if put.returncode == 0:
             break
