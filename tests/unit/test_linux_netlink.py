@@ -9,6 +9,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._contract import Co
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import netlink as _netlink
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, MissingDependency
 
+
 class Msg(dict):
     """A netlink message as pyroute2 hands it out: ``get_attr``, nested messages alike."""
 
