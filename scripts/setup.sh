@@ -29,6 +29,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     apt-get install -y -q --no-install-recommends "${missing[@]}"
     [ "$created_policy" = 1 ] && rm -f "$policy"
+    # etcd-server enables Debian's system etcd (localhost:2379) for the next boot (the policy above kept it
+    # from starting now): the collection runs its own members, so a system etcd that setup installed is
+    # disabled, for systemd and for init scripts (one the machine had before is left alone)
+    if printf '%s\n' "${missing[@]}" | grep -qx etcd-server; then
+        deb-systemd-helper disable etcd.service >/dev/null 2>&1 || true
+        update-rc.d etcd disable >/dev/null 2>&1 || true
+    fi
 fi
 
 # 2. The virtualenv (Debian's own Python 3.11), pinned requirements

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: netwire.fabric contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One daemon instance of ours (dnsmasq now; FRR, wireguard-go, etcd, HAProxy later).
+"""One daemon instance of ours (dnsmasq, etcd; FRR, wireguard-go, HAProxy later).
 
 A :class:`Daemon` is described by its program, its instance name, its argv, its
 pidfile and the files it needs; it reads the host (:meth:`Daemon.read`), plans
@@ -22,6 +22,11 @@ a new hash restarts the daemon; a change in ``reload_files`` alone sends
 ``reload_signal`` (SIGHUP). ``forks=True``: the program daemonizes itself and
 writes the pidfile (its first process's exit code and stderr tell whether it
 started); ``forks=False``: we start it in a new session and write the pidfile.
+``hash_files`` gives, for a restart-relevant file, the text its hash is taken
+from instead (the parts a running daemon never reads again left out: etcd's
+``initial-*`` settings). ``state_dirs`` are the instance's data, which the daemon
+fills (etcd's data directory): created, and at ``absent`` removed whole after
+the stop.
 
 On a host with systemd (``/run/systemd/system``) the daemon runs under a marked
 unit ``/etc/systemd/system/netwire-<daemon>-<name>.service`` instead (enabled,
@@ -43,6 +48,7 @@ import grp
 import hashlib
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import time
@@ -61,8 +67,8 @@ SYSTEMD_RUNNING = '/run/systemd/system'
 PROGRAM_PATH = ('/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin')
 LOG_TAIL = 2000  # characters of a failed start's output put into the error
 
-# One planned operation: ``op`` (mkdir, chown, write, remove, rmdir, start, restart, reload, stop, record, forget,
-# systemctl, run), ``target`` (a path, a pid, or systemctl's arguments) and ``data`` (mode, text, hash).
+# One planned operation: ``op`` (mkdir, chown, write, remove, rmdir, purge, start, restart, reload, stop, record,
+# forget, systemctl, run), ``target`` (a path, a pid, or systemctl's arguments) and ``data`` (mode, text, hash).
 Step = namedtuple('Step', 'op target data')
 
 
@@ -205,6 +211,7 @@ def describe(step, what):
     texts = {
         'mkdir': 'create directory %s', 'write': 'write %s', 'remove': 'remove %s', 'rmdir': 'remove directory %s',
         'record': 'record the configuration hash in %s', 'forget': 'remove %s',
+        'purge': 'remove %s and everything in it',
     }
     if op in texts:
         return texts[op] % target
@@ -225,13 +232,17 @@ class Daemon(object):
     ``files``: ``{path: text}`` whose change restarts the daemon; ``reload_files``: ``{path: text}``
     whose change only reloads it; ``dirs``: ``{path: mode}`` shared parents, created and never removed;
     ``instance_dirs``: ``{path: mode}`` the instance's own directories, removed with it when nothing but
-    our files is in them; ``runtime_files``: what the daemon itself writes at paths of ours (a lease
-    file), removed after it stopped. ``systemd`` None: use it when the host runs it.
+    our files is in them; ``state_dirs``: ``{path: mode}`` the instance's data, filled by the daemon and
+    removed whole with it (the caller passes only directories that are ours); ``hash_files``: ``{path:
+    text}`` the text a restart-relevant file's hash is taken from, when not the file's; ``runtime_files``:
+    what the daemon itself writes at paths of ours (a lease file), removed after it stopped. ``systemd``
+    None: use it when the host runs it.
     """
 
     def __init__(self, daemon, name, argv, pidfile, files=None, reload_files=None, dirs=None,
                  instance_dirs=None, runtime_files=(), forks=True, reload_signal=signal.SIGHUP,
-                 start_timeout=10.0, stop_timeout=5.0, settle=0.5, systemd=None, service=None, owners=None):
+                 start_timeout=10.0, stop_timeout=5.0, settle=0.5, systemd=None, service=None, owners=None,
+                 state_dirs=None, hash_files=None):
         self.daemon = daemon
         self.name = name
         self.argv = list(argv)
@@ -240,6 +251,8 @@ class Daemon(object):
         self.reload_files = dict(reload_files or {})
         self.dirs = dict(dirs or {})
         self.instance_dirs = dict(instance_dirs or {})
+        self.state_dirs = dict(state_dirs or {})
+        self.hash_files = dict(hash_files or {})
         self.runtime_files = list(runtime_files)
         self.forks = forks
         self.reload_signal = reload_signal
@@ -270,7 +283,7 @@ class Daemon(object):
         return dict((path, marked(text)) for path, text in list(self.files.items()) + list(self.reload_files.items()))
 
     def want_hash(self):
-        return config_hash(self.argv, self.files)
+        return config_hash(self.argv, dict(self.files, **self.hash_files))
 
     # ------------------------------------------------------------ read
     def our_pid(self):
@@ -294,7 +307,8 @@ class Daemon(object):
             'files': dict((p, read_text(p)) for p in paths),
             'hash': stored_hash(hash_text),
             'hash_file': hash_text,
-            'dirs': dict((d, os.path.isdir(d)) for d in list(self.dirs) + list(self.instance_dirs)),
+            'dirs': dict((d, os.path.isdir(d)) for d in list(self.dirs) + list(self.instance_dirs)
+                         + list(self.state_dirs)),
             'owners': dict((d, self._owner(d)) for d in self.owners),
             'entries': dict((d, sorted(os.listdir(d))) for d in self.instance_dirs if os.path.isdir(d)),
             'runtime': dict((p, os.path.exists(p)) for p in self.runtime_files),
@@ -324,7 +338,7 @@ class Daemon(object):
         if state == 'absent':
             return self._plan_absent(current)
         steps = []
-        for d, mode in list(self.dirs.items()) + list(self.instance_dirs.items()):
+        for d, mode in list(self.dirs.items()) + list(self.instance_dirs.items()) + list(self.state_dirs.items()):
             if not current['dirs'].get(d):
                 steps.append(Step('mkdir', d, mode))
             want_owner = self.owners.get(d)
@@ -398,6 +412,10 @@ class Daemon(object):
             steps.append(Step('forget', self.log_path, None))
         if current['pidfile'] and not current['foreign_pid'] and not self.systemd:
             steps.append(Step('forget', self.pidfile, None))
+        for d in sorted(self.state_dirs):
+            if current['dirs'].get(d):
+                steps.append(Step('purge', d, None))
+                removed.add(d)
         # the instance's own directories go when nothing but what we remove is in them (deepest first)
         for d in sorted(self.instance_dirs, reverse=True):
             entries = current['entries'].get(d)
@@ -423,6 +441,8 @@ class Daemon(object):
                 os.rmdir(target)
             elif op == 'run':
                 self.run(target)
+            elif op == 'purge':
+                shutil.rmtree(target)
             elif op == 'start':
                 self.start()
             elif op == 'restart':

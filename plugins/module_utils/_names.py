@@ -283,6 +283,23 @@ def dnsmasq_paths(name):
     }
 
 
+# The catalog's etcd members (issue 17): one member per host, its config file (etcd's YAML --config-file),
+# its pidfile and its data directory (ours: absent removes it).
+ETCD_DIR = ETC_DIR + '/etcd'
+ETCD_STATE_DIR = STATE_DIR + '/etcd'
+ETCD_CLIENT_PORT = 2379
+ETCD_PEER_PORT = 2380
+
+
+def etcd_paths(name):
+    """The files of the etcd member ``name`` (its member name, e.g. the inventory host)."""
+    return {
+        'conf': '%s/%s.yml' % (ETCD_DIR, name),
+        'pidfile': '%s/etcd-%s.pid' % (RUN_DIR, name),
+        'data_dir': '%s/%s' % (ETCD_STATE_DIR, name),
+    }
+
+
 def systemd_unit_name(daemon, name):
     """The systemd unit of a daemon instance of ours on a host with systemd."""
     return 'netwire-%s-%s.service' % (daemon, name)

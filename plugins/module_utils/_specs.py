@@ -14,6 +14,7 @@ __metaclass__ = type
 from ansible_collections.netwire.fabric.plugins.module_utils._lock import DEFAULT_TIMEOUT as LOCK_DEFAULT_TIMEOUT
 from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREWALL_TABLE, LINK_KINDS, OVERLAY_TYPES
 from ansible_collections.netwire.fabric.plugins.module_utils._names import DEFAULT_DNS_DOMAIN, WIREGUARD_PORT
+from ansible_collections.netwire.fabric.plugins.module_utils._names import ETCD_CLIENT_PORT, ETCD_PEER_PORT
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import DEFAULT_SOCKET, DEFAULT_TIMEOUT
 
 STATE = dict(type='str', choices=['present', 'absent'], default='present')
@@ -239,4 +240,19 @@ FRR = dict(
     conf_dir=dict(type='path', default='/etc/frr'),
     run_dir=dict(type='path', default='/run/frr'),
     program_dir=dict(type='path', default='/usr/lib/frr'),
+)
+
+# ---------------------------------------------------------------- etcd_member (issue 17): one member of the catalog
+
+ETCD_MEMBER = dict(
+    name=dict(type='str', required=True),
+    state=STATE,
+    address=dict(type='str'),
+    client_port=dict(type='int', default=ETCD_CLIENT_PORT),
+    peer_port=dict(type='int', default=ETCD_PEER_PORT),
+    initial_cluster=dict(type='list', elements='str', default=[]),
+    # not a secret: etcd's initial-cluster-token only keeps two clusters' bootstraps apart (no authentication)
+    cluster_token=dict(type='str', default='netwire', no_log=False),
+    data_dir=dict(type='path'),
+    wait=dict(type='int', default=60),
 )

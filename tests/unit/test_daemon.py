@@ -272,3 +272,44 @@ def test_run_step_reports_a_failure_with_its_output(tmp_path):
     with pytest.raises(NetwireError) as err:
         dmn.apply([d.Step('run', (sys.executable, '-c', 'import sys; print("nope"); sys.exit(3)'), None)])
     assert 'exit status 3: nope' in str(err.value)
+
+
+def test_hash_files_keep_what_a_running_daemon_ignores_out_of_the_restart():
+    # etcd reads its initial-* settings only to bootstrap: a change there is written, never restarted for
+    def etcd_like(text):
+        return daemon(files={CONF: text}, reload_files={},
+                      hash_files={CONF: ''.join(l for l in text.splitlines(True) if not l.startswith('initial-'))})
+    first = etcd_like('a=1\ninitial-state=new\n')
+    later = etcd_like('a=1\ninitial-state=existing\n')
+    assert first.want_hash() == later.want_hash() != daemon(files={CONF: 'a=1\ninitial-state=new\n'}).want_hash()
+    steps = later.plan(running(first))
+    assert ops(steps) == [('write', CONF)], steps
+    changed = etcd_like('a=2\ninitial-state=existing\n')
+    assert [s.op for s in changed.plan(running(first))] == ['write', 'restart', 'record']
+
+
+def test_state_dirs_are_created_and_purged_whole_after_the_stop():
+    data = '/var/lib/netwire/food/x'
+    dmn = daemon(state_dirs={data: 0o700})
+    cur = current(dmn, dirs=False)
+    cur['dirs'][data] = False
+    steps = dmn.plan(cur)
+    assert ('mkdir', data) in ops(steps) and [s.data for s in steps if s.target == data] == [0o700]
+    cur = running(dmn)
+    cur['dirs'][data] = True
+    assert dmn.plan(cur) == []
+    steps = dmn.plan(cur, 'absent')
+    assert ops(steps)[0] == ('stop', 42) and ('purge', data) in ops(steps), steps
+    assert d.describe(d.Step('purge', data, None), 'food x') == 'remove %s and everything in it' % data
+    cur['dirs'][data] = False
+    assert ('purge', data) not in ops(dmn.plan(cur, 'absent'))
+    # without state_dirs (what a caller passes for a directory that is not ours) nothing is purged
+    assert 'purge' not in [s.op for s in daemon().plan(running(daemon()), 'absent')]
+
+
+def test_purge_removes_the_directory_tree(tmp_path):
+    data = tmp_path / 'data'
+    (data / 'member' / 'wal').mkdir(parents=True)
+    (data / 'member' / 'wal' / '0.wal').write_text('x')
+    daemon(state_dirs={str(data): 0o700}).apply([d.Step('purge', str(data), None)])
+    assert not data.exists() and tmp_path.exists()
