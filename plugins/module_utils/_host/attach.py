@@ -219,7 +219,12 @@ class ContainerAttachManager(Manager):
                                  ' by design, retry' % err.msg, BackendError)
             raise
         if after is None:
-            after = self.predicted if self.ctx.check_mode else self.read_state()
+            if self.ctx.check_mode:
+                after = self.predicted
+            elif self.plan.changed:
+                after = self.read_state()
+            else:  # nothing was done: read once, not twice (issue 20: the no-op per attachment)
+                after = dict(before)
             if resolv is not None and not resolv.skip:
                 after['resolv_conf'] = self.predicted['resolv_conf'] if self.ctx.check_mode else resolv.read()
         return Result(self.plan.changed, self.plan.actions, {'before': before, 'after': after}, warnings=warnings,

@@ -356,7 +356,13 @@ class NetlinkSession(Closing):
         return remotes
 
     def netnsid(self, netns):
-        """The id the module's namespace uses for ``netns`` (None if unassigned)."""
+        """The id the module's namespace uses for ``netns`` (None if unassigned; cached with ``netns``'s reads)."""
+        cache = self._ns_cache(netns)
+        if 'nsid' not in cache:
+            cache['nsid'] = self._read_netnsid(netns)
+        return cache['nsid']
+
+    def _read_netnsid(self, netns):
         fd = os.open(netns, os.O_RDONLY)
         try:
             res = self.ipr().get_netnsid(fd=fd)
