@@ -464,3 +464,85 @@ def test_vlan_tag_on_a_linux_bridge_fails_clearly_with_nothing_applied(host, con
         assert_failed(res, "vlan_tag 10 on Linux bridge '%s'" % BR, "CONFIG_BRIDGE_VLAN_FILTERING",
                       "the port would be untagged")
     assert state() == before
+
+
+# ---------------------------------------------------------------- rules and qdisc (issue 19)
+
+def _rules(ns):
+    """(priority, from, table, protocol) of every rule of the namespace, IPv4."""
+    return sorted((r["priority"], r.get("src", "all") + ("/%d" % r["srclen"] if "srclen" in r else ""),
+                   str(r["table"]), r.get("protocol")) for r in ns.json("ip -j -4 rule show"))
+
+
+def _root_qdisc(ns, dev="eth1"):
+    return [q for q in ns.json("tc -j -s qdisc show dev %s" % dev) if q.get("root")][0]
+
+
+def test_rules_and_qdisc_applied_exactly_in_place_and_only_ours_removed(host, netns):
+    """A packet from the container takes the rule's table (the only route to 10.88.0.0/24 is in table 100,
+    through the 'router' namespace); the tbf has its rate; a new rate is applied in place (the counters
+    survive); a rule and a qdisc that are not ours are left alone, and absent removes only ours."""
+    c, r = netns(host, "nwt-pr-c"), netns(host, "nwt-pr-r")
+    res = host.module("container_attach", {"container": r.path, "bridge": BR, "addresses": ["10.34.0.62/24"]})
+    assert res["changed"], res
+    r.run("ip addr add 10.88.0.1/32 dev lo")
+    c.run("ip rule add priority 1000 from 10.34.0.61 table 300")   # a sentinel, not ours, at our priority
+    sentinel = (1000, "10.34.0.61", "300", None)
+    base = {"container": c.path, "bridge": BR, "addresses": ["10.34.0.61/24"],
+            "routes": [{"dest": "10.88.0.0/24", "via": "10.34.0.62", "table": 100}]}
+    assert host.module("container_attach", dict(base, rules=[]))["changed"]
+    assert [x for x in _rules(c) if x[0] == 1000] == [sentinel]
+    assert c.run("ping -c 1 -W 1 -I 10.34.0.61 10.88.0.1", check=False).returncode != 0, "reached table 100 without the rule"
+
+    rule = {"priority": 1000, "from": "10.34.0.61/32", "table": 100}
+    params = dict(base, rules=[rule], qdisc={"rate": "10mbit", "burst": "32kb", "limit": "64kb"})
+    res = host.module("container_attach", params, check=True, diff=True)
+    assert res["changed"], res
+    assert res["diff"]["before"]["rules"] == [] and res["diff"]["before"]["qdisc"] is None, res["diff"]
+    assert res["diff"]["after"]["qdisc"] == {"kind": "tbf", "rate": 10000000, "burst": 32768, "limit": 65536}
+    assert [x for x in _rules(c) if x[0] == 1000] == [sentinel], "check mode added a rule"
+    assert _root_qdisc(c)["kind"] == "noqueue", "check mode set a qdisc"
+
+    res = host.module("container_attach", params)
+    assert res["changed"], res
+    assert [x for x in _rules(c) if x[0] == 1000] == sorted([sentinel, (1000, "10.34.0.61", "100", "110")])
+    q = _root_qdisc(c)   # the kernel keeps the burst as time at the rate: tc shows it back within a few bytes
+    assert (q["kind"], q["handle"], q["options"]["rate"]) == ("tbf", "4e57:", 1250000), q
+    assert abs(q["options"]["burst"] - 32768) < 8, q
+    assert res["attachment"]["qdisc"] == {"kind": "tbf", "rate": 10000000, "burst": 32768, "limit": 65536}
+    assert c.run("ping -c 3 -i 0.2 -W 1 -I 10.34.0.61 10.88.0.1", check=False).returncode == 0, "the rule's table is not used"
+    again = host.module("container_attach", params)
+    assert not again["changed"], again["actions"]
+    sent = _root_qdisc(c)["bytes"]
+    assert sent > 0
+
+    faster = dict(params, qdisc={"rate": "20mbit", "burst": "32kb", "limit": "64kb"})
+    res = host.module("container_attach", faster, check=True, diff=True)
+    assert res["changed"] and res["diff"]["after"]["qdisc"]["rate"] == 20000000, res
+    assert _root_qdisc(c)["options"]["rate"] == 1250000, "check mode changed the rate"
+    res = host.module("container_attach", faster)
+    assert res["changed"] and any(a.startswith("change qdisc tbf rate 20000000bit") for a in res["actions"]), res
+    q = _root_qdisc(c)
+    assert q["handle"] == "4e57:" and q["options"]["rate"] == 2500000, q
+    assert q["bytes"] >= sent, "the qdisc was deleted and added, not changed in place (counters reset: %s)" % q
+    assert not host.module("container_attach", faster)["changed"]
+
+    # someone else's root qdisc is never replaced nor removed
+    r.run("tc qdisc add dev eth1 root handle 1: tbf rate 1mbit burst 32kb limit 64kb")
+    r_params = {"container": r.path, "bridge": BR, "addresses": ["10.34.0.62/24"]}
+    assert not host.module("container_attach", r_params)["changed"]
+    assert_failed(host.module("container_attach", dict(r_params, qdisc={"rate": "1mbit", "burst": "32kb",
+                                                                         "limit": "64kb"})),
+                  "root qdisc tbf (handle 1:) that netwire did not create")
+    assert _root_qdisc(r)["handle"] == "1:"
+
+    # qdisc omitted: ours goes; rules omitted: left as they are
+    res = host.module("container_attach", dict(base))
+    assert res["changed"] and _root_qdisc(c)["kind"] == "noqueue", res
+    assert (1000, "10.34.0.61", "100", "110") in _rules(c)
+    absent = {"container": c.path, "state": "absent"}
+    res = host.module("container_attach", absent, check=True)
+    assert res["changed"] and (1000, "10.34.0.61", "100", "110") in _rules(c), res
+    assert host.module("container_attach", absent)["changed"]
+    assert [x for x in _rules(c) if x[0] == 1000] == [sentinel], "absent did not remove exactly our rule"
+    assert not host.module("container_attach", absent)["changed"]
