@@ -2,10 +2,12 @@
 
 import json
 import subprocess
+import time
+import uuid
 
 import pytest
 
-from tests.lab.core import venv_python
+from tests.lab.core import CONTAINER_LABEL, IMAGE, REPO, sh, venv_python
 from tests.lab.pytest_plugin import Container
 
 from tests.integration.linux_helpers import (
@@ -546,3 +548,40 @@ def test_rules_and_qdisc_applied_exactly_in_place_and_only_ours_removed(host, ne
     assert host.module("container_attach", absent)["changed"]
     assert [x for x in _rules(c) if x[0] == 1000] == [sentinel], "absent did not remove exactly our rule"
     assert not host.module("container_attach", absent)["changed"]
+
+
+# ---------------------------------------------------------------- netwire-wait (issue 19)
+
+def _waiting(lab, timeout):
+    """A container whose entrypoint waits for eth1 with the shipped helper, then execs its server, as
+    docs/linux.md shows (the server: a sleep; the helper's exit code goes to the logs)."""
+    c = Container("nwt-wait-%s" % uuid.uuid4().hex[:8], lab.instance)
+    c.id = sh(["docker", "run", "-d", "--network", "none", "--name", c.name,
+               "--label", "%s=%d" % (CONTAINER_LABEL, lab.instance), "--stop-timeout", "1",
+               "-v", "%s:/usr/local/bin/netwire-wait:ro" % (REPO / "files" / "netwire-wait"), IMAGE,
+               "sh", "-c", "netwire-wait eth1 %d; echo rc=$?; exec sleep 120" % timeout]).stdout.strip()
+    return c
+
+
+def _waited(c, seconds):
+    """The logs of ``c`` once its netwire-wait returned (bounded)."""
+    deadline = time.time() + seconds
+    while True:
+        proc = sh(["docker", "logs", c.name])
+        if "rc=" in proc.stdout or time.time() > deadline:
+            return proc.stdout.strip(), proc.stderr.strip()
+        time.sleep(0.2)
+
+
+def test_netwire_wait_returns_once_the_attachment_arrives_and_fails_at_its_timeout(host, lab):
+    ready, never = _waiting(lab, 30), _waiting(lab, 2)
+    try:
+        assert _waited(ready, 0)[0] == "", "netwire-wait returned before anything was attached"
+        res = host.module("container_attach", {"container": ready.name, "bridge": BR, "addresses": ["10.34.0.71/24"]})
+        assert res["changed"], res
+        assert _waited(ready, 30) == ("rc=0", "")
+        out, err = _waited(never, 20)
+        assert out == "rc=1" and err == "netwire-wait: eth1 does not exist after 2 s", (out, err)
+    finally:
+        ready.remove()
+        never.remove()
