@@ -533,8 +533,8 @@ def test_rules_and_qdisc_applied_exactly_in_place_and_only_ours_removed(host, ne
     r.run("tc qdisc add dev eth1 root handle 1: tbf rate 1mbit burst 32kb limit 64kb")
     r_params = {"container": r.path, "bridge": BR, "addresses": ["10.34.0.62/24"]}
     assert not host.module("container_attach", r_params)["changed"]
-    assert_failed(host.module("container_attach", dict(r_params, qdisc={"rate": "1mbit", "burst": "32kb",
-                                                                         "limit": "64kb"})),
+    mine = {"rate": "1mbit", "burst": "32kb", "limit": "64kb"}
+    assert_failed(host.module("container_attach", dict(r_params, qdisc=mine)),
                   "root qdisc tbf (handle 1:) that netwire did not create")
     assert _root_qdisc(r)["handle"] == "1:"
 

@@ -62,8 +62,8 @@ def test_container_qdisc(spec, policy_qdisc):
     """The container end's root qdisc is netwire's (handle 4e57:) with the model's parameters."""
     a = policy_qdisc["attach"]
     st = spec.states[policy_qdisc["host"]]
-    where = "%s: root qdisc of %s in container %s on %s" % (policy_qdisc["path"], a["ifname"],
-                                                           policy_qdisc["container"], policy_qdisc["host"])
+    where = "%s: root qdisc of %s in container %s on %s" % (
+        policy_qdisc["path"], a["ifname"], policy_qdisc["container"], policy_qdisc["host"])
     try:
         inside = st.policy(policy_qdisc["ref"], policy_qdisc["ref_type"])
     except AssertionError as exc:

@@ -132,7 +132,7 @@ def test_our_root_qdisc_reads_back_with_its_burst_and_another_is_foreign():
     ctx = FakeSession(qdiscs={NS.path: [raw_qdisc(rate=1250000, limit=65536, buffer=ticks)]})
     assert policy.read_root_qdisc(ctx, 2, NS.path, WANT_TBF) == (WANT_TBF, None)
     # without the wanted value, or with another burst, the nearest byte count
-    ours, _ = policy.read_root_qdisc(ctx, 2, NS.path, dict(WANT_TBF, burst=40000))
+    ours = policy.read_root_qdisc(ctx, 2, NS.path, dict(WANT_TBF, burst=40000))[0]
     assert abs(ours["burst"] - 32768) < 4
     ctx = FakeSession(qdiscs={NS.path: [raw_qdisc(handle=0x10000, kind="tbf")]})
     assert policy.read_root_qdisc(ctx, 2, NS.path) == (None, ("tbf", "1:"))
@@ -149,7 +149,8 @@ def test_new_rules_go_in_before_the_old_ones_go():
     assert plan.actions == ["add ipv4 rule 1000: from 10.1.0.5/32 lookup 100 in c1",
                             "remove ipv4 rule 1000: from 10.1.0.5/32 lookup 99 in c1"]
     plan.apply()
-    (add, _, added), (delete, _, deleted) = ctx.calls
+    (add, verb, added), (delete, unverb, deleted) = ctx.calls
+    assert (verb, unverb) == (("add",), ("del",))
     assert add == "rule" and added["protocol"] == 110 and added["src_len"] == 32 and added["table"] == 100
     assert delete == "rule" and deleted["protocol"] == 110 and deleted["table"] == 99
     plan = Plan(ctx)

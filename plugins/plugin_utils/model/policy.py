@@ -139,9 +139,9 @@ def check_container_policy(f, c, nets):
     for itf in c['interfaces']:
         for rule in itf.get('rules') or []:
             if rule['priority'] in seen:
+                other = seen[rule['priority']]
                 f.add(_path(rule['path'], 'priority'), 'priority %d is also the priority of %s: the rules of a '
-                      'container share its namespace, one rule per priority' % (rule['priority'],
-                                                                               seen[rule['priority']]))
+                      'container share its namespace, one rule per priority' % (rule['priority'], other))
             seen.setdefault(rule['priority'], rule['path'])
             if rule['table'] not in tables:
                 f.add(_path(rule['path'], 'table'), 'table %d has no routes: give one of the container\'s '
