@@ -264,6 +264,10 @@ CASES = [
     ({"addresses": ["10.34.0.61/24"], "gateway": "fd00:34::1"}, ["is not an IPv4 address"]),
     ({"addresses": ["fd00:34::61/64"]}, ["IPv6 is disabled in the container"]),
     ({"addresses": ["10.34.0.61/24"], "routes": [{"dest": "10.9.0.0/16", "via": "fd00::1"}]}, ["mixes IPv4"]),
+    ({"rules": [{"priority": 32766, "table": 100}]}, ["rules[0] priority 32766 is the kernel's own rule"]),
+    ({"qdisc": {"rate": "10mbit", "burst": "1kb", "limit": "64kb"}}, ["qdisc burst 1024 bytes is smaller than a full"
+                                                                      " frame"]),
+    ({"qdisc": {"rate": "10mbit", "burst": "32kb"}}, ["one of the following is required: limit, latency"]),
 ]
 
 
