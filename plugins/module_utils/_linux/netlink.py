@@ -267,7 +267,8 @@ class NetlinkSession(Closing):
           alone, on the next read; the namespace's addresses and routes are dropped;
         * a link created, deleted or moved (a veth's peer lives elsewhere, and
           deleting one end deletes the other): every other namespace's reads too;
-        * an address request: addresses and routes; a route request: routes;
+        * an address request: addresses and routes (of every table); a route request: routes;
+          a rule request: rules; a tc request (and a link request): qdiscs;
           a bridge-port request: that port.
         """
         key = netns or ''
@@ -298,9 +299,14 @@ class NetlinkSession(Closing):
                     named.append(('index', gone['link']))
             cache.setdefault('stale', set()).update(named)
         if method in ('link', 'addr', 'route'):
-            cache.pop('routes', None)
+            for table_key in [k for k in cache if k.startswith('routes')]:
+                del cache[table_key]
         if method in ('link', 'addr'):
             cache.pop('addrs', None)
+        if method == 'rule':
+            cache.pop('rules', None)
+        if method in ('link', 'tc'):
+            cache.pop('qdiscs', None)
 
     # bulk reads -----------------------------------------------------------
 
