@@ -178,8 +178,8 @@ class Context(Closing):
         return link_by_index(self.links(netns), index)
 
     # the other reads and every request are the session's own
-    NETLINK = ('addresses', 'link_addresses', 'routes', 'flood_remotes', 'netnsid', 'ipr', 'read_link',
-               'ipv6_disabled', 'invalidate', 'call')
+    NETLINK = ('addresses', 'link_addresses', 'routes', 'rules', 'qdiscs', 'flood_remotes', 'netnsid', 'ipr',
+               'read_link', 'ipv6_disabled', 'invalidate', 'call')
 
     def __getattr__(self, name):
         if name in Context.NETLINK:

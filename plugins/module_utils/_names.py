@@ -19,8 +19,9 @@ Marks
 -----
 Kernel links carry an IFLA_IFALIAS starting with :data:`OWNER_PREFIX`; OVS
 rows carry :data:`OVS_OWNER_KEY` = :data:`OVS_OWNER` in ``external_ids``;
-routes inside containers carry the protocol :data:`RTPROT_NETWIRE`; the
-firewall is the nft table :data:`FIREWALL_TABLE`. Nothing without its mark is
+routes and policy routing rules inside containers carry the protocol
+:data:`RTPROT_NETWIRE`; a container end's root qdisc of ours has the handle
+:data:`QDISC_HANDLE`; the firewall is the nft table :data:`FIREWALL_TABLE`. Nothing without its mark is
 changed or removed.
 
 Overlays
@@ -109,7 +110,10 @@ def parse_attach_alias(alias):
 
 
 # Routes we add inside containers carry their own protocol number so they are recognisably ours.
+# So do our policy routing rules there (FRA_PROTOCOL, Linux 4.17): the priority stays the user's.
 RTPROT_NETWIRE = 110
+# The root qdisc we put on a container end has this handle (major 0x4e57, "NW"; tc shows "4e57:").
+QDISC_HANDLE = 0x4e570000
 
 # OVS rows (Bridge, Port, Interface) we create carry these in external_ids.
 OVS_OWNER_KEY = 'netwire-owner'

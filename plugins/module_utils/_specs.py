@@ -75,9 +75,30 @@ CONTAINER_ATTACH = dict(
     routes=dict(type='list', elements='dict', default=[], options=dict(
         dest=dict(type='str', required=True),
         via=dict(type='str'),
+        table=dict(type='int'),
     )),
     hairpin=dict(type='bool', default=False),
     gratuitous_arp=dict(type='bool', default=True),
+)
+# issue 19: policy routing rules in the container (the namespace's, marked with protocol 110) and the
+# root qdisc of the container end (handle 4e57:)
+CONTAINER_ATTACH.update(
+    rules=dict(type='list', elements='dict', options={
+        'priority': dict(type='int', required=True),
+        'family': dict(type='str', choices=['ipv4', 'ipv6']),
+        'from': dict(type='str'),
+        'to': dict(type='str'),
+        'iif': dict(type='str'),
+        'fwmark': dict(type='int'),
+        'table': dict(type='int', required=True),
+    }),
+    qdisc=dict(type='dict', options=dict(
+        kind=dict(type='str', choices=['tbf'], default='tbf'),
+        rate=dict(type='raw', required=True),
+        burst=dict(type='raw', required=True),
+        limit=dict(type='raw'),
+        latency=dict(type='raw'),
+    ), mutually_exclusive=[('limit', 'latency')], required_one_of=[('limit', 'latency')]),
 )
 # issue 14, the client (container_attach): an address by DHCP, the container's resolver
 CONTAINER_ATTACH.update(

@@ -128,6 +128,88 @@ options:
       via:
         description: Next hop. Without it the destination is on-link.
         type: str
+      table:
+        description:
+          - Routing table of the route (1 to 4294967295; V(254) is C(main), the default; the local table V(255)
+            is refused). A route in a table of its own may be a default route (V(0.0.0.0/0)), in the table that
+            O(rules) send packets to.
+        type: int
+  rules:
+    description:
+      - Policy routing rules in the container's network namespace (C(ip rule)), the exact set of netwire's
+        rules there. Rules netwire adds carry the protocol number 110 (C(proto 110) in C(ip rule)), like its
+        routes; rules without it are never changed or removed, also at the same priority.
+      - Rules belong to the namespace, not to one interface. Omitted (the default), the container's rules are
+        left as they are; a list (also an empty one) makes netwire's rules there exactly that list. Give the
+        container's rules on one of its attachments (site.yml gives them on its first interface). Its rules are
+        removed when the container's last netwire interface is detached.
+      - Kernel 4.17 or newer (the rule's protocol field).
+    type: list
+    elements: dict
+    suboptions:
+      priority:
+        description:
+          - The rule's priority (1 to 4294967294; lower first). 32766 and 32767 are the kernel's C(main) and
+            C(default) rules. One rule per priority and family.
+        type: int
+        required: true
+      family:
+        description: V(ipv4) or V(ipv6). Taken from O(rules[].from) and O(rules[].to) when given; default V(ipv4).
+        type: str
+        choices: [ipv4, ipv6]
+      from:
+        description: Source network with prefix length (V(10.20.0.5/32)). Omitted, any source.
+        type: str
+      to:
+        description: Destination network with prefix length. Omitted, any destination.
+        type: str
+      iif:
+        description: Only packets that came in on this interface of the container.
+        type: str
+      fwmark:
+        description: Only packets with this firewall mark.
+        type: int
+      table:
+        description: The routing table to look up (its routes are O(routes) with O(routes[].table)).
+        type: int
+        required: true
+  qdisc:
+    description:
+      - The root queueing discipline of the container end (traffic the container sends on O(ifname)), with
+        exactly these parameters. It is netwire's when its handle is C(4e57:); a root qdisc with another
+        handle is someone else's and the attach fails, leaving it alone. The kernel's default (handle C(0:))
+        is replaced.
+      - A change of parameters is applied in place (C(tc qdisc replace)), so the qdisc and its counters stay.
+        Omitted, netwire's root qdisc is removed (the kernel's default comes back); a qdisc of someone else
+        stays.
+    type: dict
+    suboptions:
+      kind:
+        description: The qdisc. Only the token bucket filter V(tbf) is supported.
+        type: str
+        choices: [tbf]
+        default: tbf
+      rate:
+        description:
+          - The rate, in bits per second, or with a unit as C(tc) writes them (V(bit), V(kbit), V(mbit),
+            V(gbit), 1000-based; V(bps), V(kbps), V(mbps), V(gbps) for bytes). A whole number of bytes per second.
+        type: raw
+        required: true
+      burst:
+        description:
+          - The bucket size in bytes, or with a unit (V(b), V(kb) or V(k), V(mb) or V(m), 1024-based). It must
+            hold a full frame (O(mtu) + 14 bytes), or every full-size packet would be dropped.
+        type: raw
+        required: true
+      limit:
+        description: Bytes that may wait for tokens (units as O(qdisc.burst)); exactly one of O(qdisc.limit) and
+          O(qdisc.latency).
+        type: raw
+      latency:
+        description:
+          - The longest a packet may wait (V(us), V(ms), V(s); a number alone is microseconds), converted to
+            O(qdisc.limit) as C(tc) does (rate x latency + burst); the module returns and compares the limit.
+        type: raw
   hairpin:
     description: Let frames leave the bridge port they came in on (needed for NAT hairpin to the same container).
     type: bool
@@ -175,7 +257,9 @@ requirements:
   - With O(dhcp), busybox (C(udhcpc); Debian's C(busybox-static)) on the managed host
   - For Docker references, access to the Docker Engine socket (C(/run/docker.sock)); no Docker SDK is needed.
 notes:
-  - Routes added by this module use the routing protocol number 110, which marks them as owned.
+  - Routes and rules added by this module use the routing protocol number 110, which marks them as owned.
+  - A container entrypoint can wait for the attachment with the shipped C(netwire-wait) helper (see the
+    collection's C(docs/linux.md)).
 seealso:
   - module: netwire.fabric.linux_bridge
   - module: netwire.fabric.net_info
@@ -221,6 +305,25 @@ EXAMPLES = r"""
       servers: [10.30.1.1]
       search: [dmz.netwire.internal, netwire.internal]
 
+- name: Source routing for a second interface, and its traffic shaped to 10 Mbit/s
+  netwire.fabric.container_attach:
+    container: web1
+    ifname: eth2
+    bridge: nw-out
+    addresses: [10.50.0.5/24]
+    routes:
+      - dest: 0.0.0.0/0
+        via: 10.50.0.1
+        table: 150
+    rules:
+      - priority: 1000
+        from: 10.50.0.5/32
+        table: 150
+    qdisc:
+      rate: 10mbit
+      burst: 32kb
+      latency: 50ms
+
 - name: Detach (puts back the default route that eth2 took over)
   netwire.fabric.container_attach:
     container: web1
@@ -233,6 +336,8 @@ attachment:
   description:
     - The attachment after the run (predicted in check mode); empty when absent.
     - With O(resolver), C(resolv_conf) is the text of the container's resolv.conf.
+    - With O(rules), C(rules) lists netwire's rules in the container. C(qdisc) is netwire's root qdisc of the
+      container end (rate in bit/s, burst and limit in bytes), when there is or should be one.
   returned: always
   type: dict
   sample:
@@ -252,6 +357,9 @@ attachment:
     routes:
       - dest: 0.0.0.0/0
         via: 10.20.0.1
+    rules:
+      - {family: ipv4, priority: 1000, from: 10.20.0.5/32, to: null, iif: null, fwmark: null, table: 150}
+    qdisc: {kind: tbf, rate: 10000000, burst: 32768, limit: 95268}
     resolv_conf: "# managed by netwire.fabric\n..."
 actions:
   description: What was done (or would be done in check mode), in order.

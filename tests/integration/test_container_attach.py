@@ -2,10 +2,12 @@
 
 import json
 import subprocess
+import time
+import uuid
 
 import pytest
 
-from tests.lab.core import venv_python
+from tests.lab.core import CONTAINER_LABEL, IMAGE, REPO, sh, venv_python
 from tests.lab.pytest_plugin import Container
 
 from tests.integration.linux_helpers import (
@@ -262,6 +264,10 @@ CASES = [
     ({"addresses": ["10.34.0.61/24"], "gateway": "fd00:34::1"}, ["is not an IPv4 address"]),
     ({"addresses": ["fd00:34::61/64"]}, ["IPv6 is disabled in the container"]),
     ({"addresses": ["10.34.0.61/24"], "routes": [{"dest": "10.9.0.0/16", "via": "fd00::1"}]}, ["mixes IPv4"]),
+    ({"rules": [{"priority": 32766, "table": 100}]}, ["rules[0] priority 32766 is the kernel's own rule"]),
+    ({"qdisc": {"rate": "10mbit", "burst": "1kb", "limit": "64kb"}}, ["qdisc burst 1024 bytes is smaller than a full"
+                                                                      " frame"]),
+    ({"qdisc": {"rate": "10mbit", "burst": "32kb"}}, ["one of the following is required: limit, latency"]),
 ]
 
 
@@ -464,3 +470,122 @@ def test_vlan_tag_on_a_linux_bridge_fails_clearly_with_nothing_applied(host, con
         assert_failed(res, "vlan_tag 10 on Linux bridge '%s'" % BR, "CONFIG_BRIDGE_VLAN_FILTERING",
                       "the port would be untagged")
     assert state() == before
+
+
+# ---------------------------------------------------------------- rules and qdisc (issue 19)
+
+def _rules(ns):
+    """(priority, from, table, protocol) of every rule of the namespace, IPv4."""
+    return sorted((r["priority"], r.get("src", "all") + ("/%d" % r["srclen"] if "srclen" in r else ""),
+                   str(r["table"]), r.get("protocol")) for r in ns.json("ip -j -4 rule show"))
+
+
+def _root_qdisc(ns, dev="eth1"):
+    return [q for q in ns.json("tc -j -s qdisc show dev %s" % dev) if q.get("root")][0]
+
+
+def test_rules_and_qdisc_applied_exactly_in_place_and_only_ours_removed(host, netns):
+    """A packet from the container takes the rule's table (the only route to 10.88.0.0/24 is in table 100,
+    through the 'router' namespace); the tbf has its rate; a new rate is applied in place (the counters
+    survive); a rule and a qdisc that are not ours are left alone, and absent removes only ours."""
+    c, r = netns(host, "nwt-pr-c"), netns(host, "nwt-pr-r")
+    res = host.module("container_attach", {"container": r.path, "bridge": BR, "addresses": ["10.34.0.62/24"]})
+    assert res["changed"], res
+    r.run("ip addr add 10.88.0.1/32 dev lo")
+    c.run("ip rule add priority 1000 from 10.34.0.61 table 300")   # a sentinel, not ours, at our priority
+    sentinel = (1000, "10.34.0.61", "300", None)
+    base = {"container": c.path, "bridge": BR, "addresses": ["10.34.0.61/24"],
+            "routes": [{"dest": "10.88.0.0/24", "via": "10.34.0.62", "table": 100}]}
+    assert host.module("container_attach", dict(base, rules=[]))["changed"]
+    assert [x for x in _rules(c) if x[0] == 1000] == [sentinel]
+    assert c.run("ping -c 1 -W 1 -I 10.34.0.61 10.88.0.1", check=False).returncode != 0, "reached table 100 without the rule"
+
+    rule = {"priority": 1000, "from": "10.34.0.61/32", "table": 100}
+    params = dict(base, rules=[rule], qdisc={"rate": "10mbit", "burst": "32kb", "limit": "64kb"})
+    res = host.module("container_attach", params, check=True, diff=True)
+    assert res["changed"], res
+    assert res["diff"]["before"]["rules"] == [] and res["diff"]["before"]["qdisc"] is None, res["diff"]
+    assert res["diff"]["after"]["qdisc"] == {"kind": "tbf", "rate": 10000000, "burst": 32768, "limit": 65536}
+    assert [x for x in _rules(c) if x[0] == 1000] == [sentinel], "check mode added a rule"
+    assert _root_qdisc(c)["kind"] == "noqueue", "check mode set a qdisc"
+
+    res = host.module("container_attach", params)
+    assert res["changed"], res
+    assert [x for x in _rules(c) if x[0] == 1000] == sorted([sentinel, (1000, "10.34.0.61", "100", "110")])
+    q = _root_qdisc(c)   # the kernel keeps the burst as time at the rate: tc shows it back within a few bytes
+    assert (q["kind"], q["handle"], q["options"]["rate"]) == ("tbf", "4e57:", 1250000), q
+    assert abs(q["options"]["burst"] - 32768) < 8, q
+    assert res["attachment"]["qdisc"] == {"kind": "tbf", "rate": 10000000, "burst": 32768, "limit": 65536}
+    assert c.run("ping -c 3 -i 0.2 -W 1 -I 10.34.0.61 10.88.0.1", check=False).returncode == 0, "the rule's table is not used"
+    again = host.module("container_attach", params)
+    assert not again["changed"], again["actions"]
+    sent = _root_qdisc(c)["bytes"]
+    assert sent > 0
+
+    faster = dict(params, qdisc={"rate": "20mbit", "burst": "32kb", "limit": "64kb"})
+    res = host.module("container_attach", faster, check=True, diff=True)
+    assert res["changed"] and res["diff"]["after"]["qdisc"]["rate"] == 20000000, res
+    assert _root_qdisc(c)["options"]["rate"] == 1250000, "check mode changed the rate"
+    res = host.module("container_attach", faster)
+    assert res["changed"] and any(a.startswith("change qdisc tbf rate 20000000bit") for a in res["actions"]), res
+    q = _root_qdisc(c)
+    assert q["handle"] == "4e57:" and q["options"]["rate"] == 2500000, q
+    assert q["bytes"] >= sent, "the qdisc was deleted and added, not changed in place (counters reset: %s)" % q
+    assert not host.module("container_attach", faster)["changed"]
+
+    # someone else's root qdisc is never replaced nor removed
+    r.run("tc qdisc add dev eth1 root handle 1: tbf rate 1mbit burst 32kb limit 64kb")
+    r_params = {"container": r.path, "bridge": BR, "addresses": ["10.34.0.62/24"]}
+    assert not host.module("container_attach", r_params)["changed"]
+    mine = {"rate": "1mbit", "burst": "32kb", "limit": "64kb"}
+    assert_failed(host.module("container_attach", dict(r_params, qdisc=mine)),
+                  "root qdisc tbf (handle 1:) that netwire did not create")
+    assert _root_qdisc(r)["handle"] == "1:"
+
+    # qdisc omitted: ours goes; rules omitted: left as they are
+    res = host.module("container_attach", dict(base))
+    assert res["changed"] and _root_qdisc(c)["kind"] == "noqueue", res
+    assert (1000, "10.34.0.61", "100", "110") in _rules(c)
+    absent = {"container": c.path, "state": "absent"}
+    res = host.module("container_attach", absent, check=True)
+    assert res["changed"] and (1000, "10.34.0.61", "100", "110") in _rules(c), res
+    assert host.module("container_attach", absent)["changed"]
+    assert [x for x in _rules(c) if x[0] == 1000] == [sentinel], "absent did not remove exactly our rule"
+    assert not host.module("container_attach", absent)["changed"]
+
+
+# ---------------------------------------------------------------- netwire-wait (issue 19)
+
+def _waiting(lab, timeout):
+    """A container whose entrypoint waits for eth1 with the shipped helper, then execs its server, as
+    docs/linux.md shows (the server: a sleep; the helper's exit code goes to the logs)."""
+    c = Container("nwt-wait-%s" % uuid.uuid4().hex[:8], lab.instance)
+    c.id = sh(["docker", "run", "-d", "--network", "none", "--name", c.name,
+               "--label", "%s=%d" % (CONTAINER_LABEL, lab.instance), "--stop-timeout", "1",
+               "-v", "%s:/usr/local/bin/netwire-wait:ro" % (REPO / "files" / "netwire-wait"), IMAGE,
+               "sh", "-c", "netwire-wait eth1 %d; echo rc=$?; exec sleep 120" % timeout]).stdout.strip()
+    return c
+
+
+def _waited(c, seconds):
+    """The logs of ``c`` once its netwire-wait returned (bounded)."""
+    deadline = time.time() + seconds
+    while True:
+        proc = sh(["docker", "logs", c.name])
+        if "rc=" in proc.stdout or time.time() > deadline:
+            return proc.stdout.strip(), proc.stderr.strip()
+        time.sleep(0.2)
+
+
+def test_netwire_wait_returns_once_the_attachment_arrives_and_fails_at_its_timeout(host, lab):
+    ready, never = _waiting(lab, 30), _waiting(lab, 2)
+    try:
+        assert _waited(ready, 0)[0] == "", "netwire-wait returned before anything was attached"
+        res = host.module("container_attach", {"container": ready.name, "bridge": BR, "addresses": ["10.34.0.71/24"]})
+        assert res["changed"], res
+        assert _waited(ready, 30) == ("rc=0", "")
+        out, err = _waited(never, 20)
+        assert out == "rc=1" and err == "netwire-wait: eth1 does not exist after 2 s", (out, err)
+    finally:
+        ready.remove()
+        never.remove()

@@ -176,7 +176,8 @@ def test_audit_passes_on_the_converged_lab(deployed):
                     "test_no_nat_egress[db1]", "test_no_drift[host3]", "test_no_host_ssh[db1->host3]",
                     "test_spoofed_source_gets_nothing_through[web1->db1 as app]",
                     "test_injected_tunnel_frame_reaches_nothing[web1->host2:8472 vni 120->app1]",
-                    "test_nft[host1-ip/netwire_nat/postrouting/egress dmz]"}
+                    "test_nft[host1-ip/netwire_nat/postrouting/egress dmz]", "test_container_rules[db1]",
+                    "test_container_qdisc[db1.eth1]"}
     assert expected_ids <= set(base), sorted(expected_ids - set(base))
 
 
@@ -293,6 +294,19 @@ def test_stopped_container(deployed, lab, tmp_path):
     # Its name still resolves from the others (the records come from the model, not from the container).
     assert_exactly(deployed, outcomes, naming(outcomes, "app1") - asked_from_elsewhere(outcomes, "app1") | {
         "test_no_drift[host2]"})
+
+
+def test_removed_rule_and_qdisc_in_a_container(deployed, lab, tmp_path):
+    """db1's source rule and its tbf (examples/model) removed by hand: exactly their checks fail (db1's
+    traffic takes the main table, a copy of table 130), and host3 would put them back."""
+    netns = "/proc/%d/ns/net" % deployed.pid("db1")
+    rules = json.loads(sh(["nsenter", "--net=" + netns, "ip", "-j", "-4", "rule", "show"]).stdout)
+    assert [(r["priority"], r["table"]) for r in rules if r.get("protocol") == "110"] == [(1000, "130")], rules
+    sh(["nsenter", "--net=" + netns, "ip", "rule", "del", "priority", "1000", "from", "10.30.0.20", "table", "130"])
+    sh(["nsenter", "--net=" + netns, "tc", "qdisc", "del", "dev", "eth1", "root"])
+    outcomes = deployed.audit_and_repair(tmp_path)
+    assert_exactly(deployed, outcomes, {"test_container_rules[db1]", "test_container_qdisc[db1.eth1]",
+                                        "test_no_drift[host3]"})
 
 
 def test_stale_fdb_peer_and_a_moved_bridge_mac(deployed, lab, tmp_path):
@@ -467,6 +481,10 @@ def test_stranger_takes_dhcp_on_the_host(deployed, lab, tmp_path):
 
 def test_after_down_every_check_of_the_deployment_fails(deployed, tmp_path):
     deployed.playbook("down.yml")
+    # db1 still runs: its rule went with its last attachment (its qdisc with its veth)
+    netns = "/proc/%d/ns/net" % deployed.pid("db1")
+    rules = json.loads(sh(["nsenter", "--net=" + netns, "ip", "-j", "-4", "rule", "show"]).stdout)
+    assert not [r for r in rules if r.get("protocol") == "110"], rules
     outcomes = deployed.audit(tmp_path)
     still = sorted(i for i, o in outcomes.items() if o != "failed" and not TRUE_WHEN_EMPTY.match(i))
     assert not still, "checks that pass with nothing deployed: %s" % still

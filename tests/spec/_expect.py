@@ -101,6 +101,24 @@ def attachments(plans, model):
     return out
 
 
+def policy_rules(plans, model):
+    """One check per container with rules: its rules (and their tables' routes) from the attachment that carries them."""
+    out = []
+    for a in attachments(plans, model):
+        if a["attach"].get("rules"):
+            routes = [r for x in attachments(plans, model) if x["container"] == a["container"]
+                      for r in x["attach"].get("routes", []) if r.get("table")]
+            out.append(dict(a, id=a["container"], routes=routes, ifnames=dict(
+                (x["attach"]["ifname"], x["attach"]) for x in attachments(plans, model)
+                if x["container"] == a["container"])))
+    return out
+
+
+def policy_qdiscs(plans, model):
+    """One check per container interface with a qdisc."""
+    return [a for a in attachments(plans, model) if a["attach"].get("qdisc")]
+
+
 def container_refs(model):
     """{container: (host, ref, ref_type)} of every container of the model."""
     return dict((c, (v["host"], v["ref"], v["ref_type"])) for c, v in model["containers"].items())

@@ -347,7 +347,7 @@ def parse_ss(listing):
 
 # What the audit runs on each audited host, with the Debian package that brings it.
 REQUIRED = (("nsenter", "util-linux"), ("timeout", "coreutils"), ("ip", "iproute2"), ("bridge", "iproute2"),
-            ("nft", "nftables"))
+            ("tc", "iproute2"), ("nft", "nftables"))
 REQUIRED_OVS = (("ovs-vsctl", "openvswitch-switch"),)
 REQUIRED_DNS = (("ss", "iproute2"),)
 REQUIRED_ENGINE = {"docker": (("docker", "docker.io"),), "podman": (("podman", "podman"),)}
@@ -559,6 +559,15 @@ class HostState:
         links = self.read("links in %s" % netns, "nsenter --net=%s ip -j -d addr show", netns) or []
         routes = self.read("routes in %s" % netns, "nsenter --net=%s ip -j route show", netns) or []
         return {"netns": netns, "links": dict((l["ifname"], l) for l in links), "routes": routes}
+
+    def policy(self, ref, ref_type):
+        """{rules (IPv4), routes of every table, qdiscs} inside a container (cached)."""
+        netns = self.netns_of(ref, ref_type)
+        rules = self.read("rules in %s" % netns, "nsenter --net=%s ip -j -4 rule show", netns) or []
+        routes = self.read("routes of every table in %s" % netns, "nsenter --net=%s ip -j route show table all",
+                           netns) or []
+        qdiscs = self.read("qdiscs in %s" % netns, "nsenter --net=%s tc -j qdisc show", netns) or []
+        return {"netns": netns, "rules": rules, "routes": routes, "qdiscs": qdiscs}
 
     # --- probes (bounded)
     def ping(self, netns, address, count=2, wait=2, size=None, dont_fragment=False):

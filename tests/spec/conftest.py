@@ -336,6 +336,8 @@ PARAMETERS = {
     "bridge": lambda spec, plans, model: _expect.bridges(plans),
     "tunnel": lambda spec, plans, model: _expect.tunnels(plans),
     "attachment": lambda spec, plans, model: _expect.attachments(plans, model),
+    "policy_rules": lambda spec, plans, model: _expect.policy_rules(plans, model),
+    "policy_qdisc": lambda spec, plans, model: _expect.policy_qdiscs(plans, model),
     "nft_item": lambda spec, plans, model: firewall_items(spec),
     "audited_host": lambda spec, plans, model: spec.hosts,  # the names themselves are the ids
     "pair_allowed": lambda spec, plans, model: _pairs(spec, model, True),

@@ -20,7 +20,8 @@ class NoOvs:
 
 
 class FakeSession:
-    def __init__(self, links=(), addresses=None, routes=None, check_mode=False, namespaces=None):
+    def __init__(self, links=(), addresses=None, routes=None, check_mode=False, namespaces=None, rules=None,
+                 qdiscs=None):
         self.check_mode = check_mode
         self.ovs = NoOvs()
         self.ns = {None: {l["ifname"]: l for l in links}}
@@ -28,6 +29,8 @@ class FakeSession:
             self.ns[path] = {l["ifname"]: l for l in ns_links}
         self.addrs = addresses or {}
         self.route_table = routes or {}
+        self.rule_table = rules or {}
+        self.qdisc_table = qdiscs or {}
         self.calls = []
 
     def links(self, netns=None):
@@ -49,8 +52,14 @@ class FakeSession:
     def link_addresses(self, index, netns=None, include_link_local=False):
         return list(self.addrs.get((netns, index), []))
 
-    def routes(self, netns=None):
-        return list(self.route_table.get(netns, []))
+    def routes(self, netns=None, table=254):
+        return [r for r in self.route_table.get(netns, []) if table is None or r.get("table", 254) == table]
+
+    def rules(self, netns=None):
+        return list(self.rule_table.get(netns, []))
+
+    def qdiscs(self, netns=None):
+        return list(self.qdisc_table.get(netns, []))
 
     def flood_remotes(self, index, netns=None):
         return []

@@ -260,3 +260,50 @@ def test_a_link_created_or_deleted_drops_the_other_namespaces_reads(monkeypatch)
         s.call("delete", "interface", "nw0123", "link", "del", index=9)
         s.links("/run/netns/c1")
         assert container.dumps == 2, "read again: the deleted link's peer may have been there"
+
+
+class PolicyIPRoute:
+    """Counts the dumps of routes, rules and qdiscs; every request succeeds."""
+
+    def __init__(self, fileno=None):
+        self.dumps = {"routes": 0, "rules": 0, "qdiscs": 0}
+
+    def get_routes(self, family=None, **kwargs):
+        self.dumps["routes"] += 1
+        return []
+
+    def get_rules(self, family=None):
+        self.dumps["rules"] += 1
+        return []
+
+    def get_qdiscs(self):
+        self.dumps["qdiscs"] += 1
+        return []
+
+    def rule(self, *args, **kwargs):
+        return []
+
+    def tc(self, *args, **kwargs):
+        return []
+
+    def route(self, *args, **kwargs):
+        return []
+
+    def close(self):
+        pass
+
+
+def test_rule_tc_and_route_requests_drop_their_reads_of_every_table(monkeypatch):
+    monkeypatch.setattr(_netlink, "IPRoute", PolicyIPRoute)
+    with _netlink.NetlinkSession() as s:
+        def read():
+            s.routes(), s.routes(table=None), s.rules(), s.qdiscs()
+            return dict(s.ipr().dumps)
+        assert read() == {"routes": 4, "rules": 2, "qdiscs": 1}, "IPv4 and IPv6, main and every table"
+        assert read() == {"routes": 4, "rules": 2, "qdiscs": 1}, "cached"
+        s.call("add", "rule", "x", "rule", "add", priority=1000, table=100)
+        assert read() == {"routes": 4, "rules": 4, "qdiscs": 1}
+        s.call("set", "qdisc on", "eth1", "tc", "replace", "tbf", 2, 0x4e570000)
+        assert read() == {"routes": 4, "rules": 4, "qdiscs": 2}
+        s.call("add", "route", "x", "route", "replace", dst="0.0.0.0/0", table=100)
+        assert read() == {"routes": 8, "rules": 4, "qdiscs": 2}

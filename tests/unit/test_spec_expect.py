@@ -92,3 +92,12 @@ def test_ovs_json_cells():
     assert ovs_value(1458) == 1458
     doc = {"headings": ["name", "tag"], "data": [["p1", ["set", []]], ["p2", 10]]}
     assert ovs_rows(doc) == [{"name": "p1", "tag": []}, {"name": "p2", "tag": 10}]
+
+
+def test_demo_rules_and_qdisc_checks(demo):
+    plans = _model.plans_of(demo)
+    rules, = _expect.policy_rules(plans, demo)
+    assert rules["id"] == "db1" and rules["host"] == "host3"
+    assert [(r["priority"], r["from"], r["table"]) for r in rules["attach"]["rules"]] == [(1000, "10.30.0.20/32", 130)]
+    assert [(r["dest"], r["via"]) for r in rules["routes"]] == [("10.30.0.0/24", None), ("0.0.0.0/0", "10.30.0.3")]
+    assert [q["id"] for q in _expect.policy_qdiscs(plans, demo)] == ["db1.eth1"]

@@ -28,7 +28,6 @@ import socket
 import time
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
-from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     BackendError,
@@ -51,9 +50,15 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink impo
     send_gratuitous_arp,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import policy
 from ansible_collections.netwire.fabric.plugins.module_utils._host import dhcp
+from ansible_collections.netwire.fabric.plugins.module_utils._host.attach_params import (  # noqa: F401 (re-exported)
+    _route_key,
+    _route_text,
+    normalize_params,
+    wanted_routes,
+)
 from ansible_collections.netwire.fabric.plugins.module_utils._host.resolver import (
-    normalize_resolver,
     resolver_file,
     restore_after_removal as restore_resolver,
 )
@@ -81,85 +86,6 @@ def _inode(path):
         return None
 
 
-# ---------------------------------------------------------------- parameters
-
-def _route_key(route):
-    net = ipaddress.ip_network(route['dest'])
-    return (net.version, net.network_address, net.prefixlen, route.get('via') or '')
-
-
-def normalize_params(params):
-    """Validate everything that needs no host state (pure)."""
-    p = dict(params)
-    p['ifname'] = v.ifname(p.get('ifname') or 'eth1', 'container interface name')
-    if p.get('host_ifname'):
-        p['host_ifname'] = v.ifname(p['host_ifname'], 'host interface name')
-    if p.get('state', 'present') == 'absent':
-        return p
-    if not p.get('bridge'):
-        raise InvalidParameter('bridge is required with state=present')
-    v.ifname(p['bridge'], 'bridge name')
-    if p.get('mac') and p.get('mac_seed'):
-        raise InvalidParameter('mac and mac_seed are mutually exclusive')
-    if p.get('mac'):
-        p['mac'] = v.mac(p['mac'])
-    v.int_range(p.get('mtu'), 68, 65535, 'mtu')
-    p['addresses'] = v.interface_addresses(p.get('addresses'))
-    nets = [ipaddress.ip_interface(a).network for a in p['addresses']]
-    for key, version in (('gateway', 4), ('gateway6', 6)):
-        if p.get(key):
-            gw = ipaddress.ip_address(v.ip_address(p[key], key))
-            if gw.version != version:
-                raise InvalidParameter('%s %s is not an IPv%d address' % (key, p[key], version))
-            if not any(n.version == version for n in nets):
-                raise InvalidParameter('%s %s needs an IPv%d address on the interface' % (key, gw, version))
-            if any(gw == ipaddress.ip_interface(a).ip for a in p['addresses']):
-                raise InvalidParameter('%s %s is one of the interface\'s own addresses' % (key, gw))
-            p[key] = gw.compressed
-    routes = []
-    for route in p.get('routes') or []:
-        if not isinstance(route, dict) or not route.get('dest'):
-            raise InvalidParameter('every route needs a dest')
-        dest = v.network(route['dest'], 'route destination')
-        via = v.ip_address(route['via'], 'route gateway') if route.get('via') else None
-        if via and (':' in via) != (':' in dest):
-            raise InvalidParameter('route %s via %s mixes IPv4 and IPv6' % (dest, via))
-        if ipaddress.ip_network(dest).prefixlen == 0:
-            raise InvalidParameter('use gateway/gateway6 for the default route, not routes')
-        routes.append({'dest': dest, 'via': via})
-    p['routes'] = sorted(routes, key=_route_key)
-    p['gateway_takeover'] = bool(p.get('gateway_takeover'))
-    p['dhcp'] = bool(p.get('dhcp'))
-    if p['dhcp'] and (not p['addresses'] or ':' in p['addresses'][0]):
-        raise InvalidParameter('dhcp needs addresses, the first one IPv4: the lease must equal it')
-    p['resolver'] = normalize_resolver(p.get('resolver'))
-    if p['gateway_takeover'] and not (p.get('gateway') or p.get('gateway6')):
-        raise InvalidParameter('gateway_takeover needs gateway or gateway6 (the default route to take over)')
-    return p
-
-
-def wanted_routes(p):
-    """The exact set of owned routes on the container interface (pure).
-
-    A gateway outside every subnet of the interface first gets a host route
-    (scope link), so the default route through it is accepted by the kernel.
-    """
-    routes = []
-    nets = [ipaddress.ip_interface(a).network for a in p['addresses']]
-    for key, default in (('gateway', '0.0.0.0/0'), ('gateway6', '::/0')):
-        gw = p.get(key)
-        if not gw:
-            continue
-        ip = ipaddress.ip_address(gw)
-        if not any(ip in n for n in nets):
-            routes.append({'dest': '%s/%d' % (gw, ip.max_prefixlen), 'via': None})
-        routes.append({'dest': default, 'via': gw})
-    for route in p['routes']:
-        if route not in routes:
-            routes.append(route)
-    return sorted(routes, key=_route_key)
-
-
 # ---------------------------------------------------------------- manager
 
 class ContainerAttachManager(Manager):
@@ -170,6 +96,7 @@ class ContainerAttachManager(Manager):
         self.netns = netns  # the host side's namespace (None: where the module runs)
         self.plan = Plan(ctx)
         self.predicted = {}
+        self.foreign_qdisc = None  # (kind, handle) of a root qdisc of someone else on the container end
 
     @classmethod
     def purge(cls, ctx, keep=None):
@@ -178,7 +105,8 @@ class ContainerAttachManager(Manager):
         (one transaction)."""
         out = purge_links(ctx, keep, lambda link: (link.get('alias') or '').startswith(_names.ATTACH_ALIAS_PREFIX),
                           then=lambda link: (restore_after_removal(ctx, link.get('alias'), check_mode=ctx.check_mode)
-                                             + restore_resolver(link.get('alias'), check_mode=ctx.check_mode)))
+                                             + restore_resolver(link.get('alias'), check_mode=ctx.check_mode)
+                                             + policy.rules_after_removal(ctx, link.get('alias'), ctx.check_mode)))
         ports = cls.purge_ovs_ports(ctx, keep)
         if ports:
             out.append(Result(True, ['remove OVS port %s' % n for n in ports],
@@ -335,13 +263,23 @@ class ContainerAttachManager(Manager):
             'routes': self._owned_routes(peer['index']),
         }
         state.update(port)
+        p = self.params
+        if p['state'] != 'absent':
+            if p['rules'] is not None:
+                state['rules'] = [view for view, _raw in policy.read_rules(self.ctx, self.ns.path)]
+            qdisc, self.foreign_qdisc = policy.read_root_qdisc(self.ctx, peer['index'], self.ns.path, p['qdisc'])
+            if qdisc is not None or p['qdisc'] is not None:
+                state['qdisc'] = qdisc
         return state
 
     def _owned_routes(self, index):
         routes = []
-        for r in self.ctx.routes(self.ns.path):
-            if r['oif'] == index and r['proto'] == RTPROT_NETWIRE and r['table'] == MAIN_TABLE:
-                routes.append({'dest': str(ipaddress.ip_network(r['dst'])), 'via': r['gateway']})
+        for r in self.ctx.routes(self.ns.path, table=None):
+            if r['oif'] == index and r['proto'] == RTPROT_NETWIRE:
+                route = {'dest': str(ipaddress.ip_network(r['dst'])), 'via': r['gateway']}
+                if r['table'] != MAIN_TABLE:
+                    route['table'] = r['table']
+                routes.append(route)
         return sorted(routes, key=_route_key)
 
     # ---------------------------------------------------------------- absent
@@ -388,6 +326,7 @@ class ContainerAttachManager(Manager):
             self.plan.step('delete veth pair %s' % name, self._delete, 'delete', name, link['index'], self.netns)
         if self.ns is not None:
             self._plan_restore()
+            policy.plan_rules_removal(self.plan, self.ctx, self.ns.path, p['ifname'], self.ns.name)
         elif os.path.isdir(TAKEOVER_DIR):
             for identity in identities:  # the container is gone, and with it the routes to restore
                 path = takeover_record_path(identity, p['ifname'])
@@ -483,8 +422,7 @@ class ContainerAttachManager(Manager):
         have_routes = current.get('routes', [])
         for route in have_routes:
             if route not in routes:
-                self.plan.step('remove route %s%s' % (route['dest'], ' via %s' % route['via'] if route['via'] else ''),
-                               self._route, 'del', route, peer_ref)
+                self.plan.step('remove route %s' % _route_text(route), self._route, 'del', route, peer_ref)
         # dhcp: the first address comes from a lease that must equal it (only when it is not there yet)
         by_dhcp = p['dhcp'] and p['addresses'][0] not in current.get('addresses', [])
         if by_dhcp:
@@ -508,8 +446,8 @@ class ContainerAttachManager(Manager):
         # on-link routes first: a gateway outside the subnet needs its host route
         for route in sorted(routes, key=lambda r: r['via'] is not None):
             if route not in have_routes:
-                self.plan.step('add route %s%s' % (route['dest'], ' via %s' % route['via'] if route['via'] else ''),
-                               self._route, 'add', route, peer_ref)
+                self.plan.step('add route %s' % _route_text(route), self._route, 'add', route, peer_ref)
+        self._plan_policy(current, fresh, peer_ref, mtu)
         v4_added = [a.split('/')[0] for a in added if ':' not in a]
         if p.get('gratuitous_arp', True) and v4_added:
             self.plan.step('announce %s with gratuitous ARP' % ', '.join(v4_added), self._garp, mac, v4_added,
@@ -520,6 +458,23 @@ class ContainerAttachManager(Manager):
             'up': True, 'addresses': sort_addresses(p['addresses']), 'routes': routes,
         }
         self.predicted.update(port)
+        if p['rules'] is not None:
+            self.predicted['rules'] = p['rules']
+        if p['qdisc'] is not None:
+            self.predicted['qdisc'] = p['qdisc']
+
+    def _plan_policy(self, current, fresh, peer_ref, mtu):
+        """Queue the container's rules (the namespace's, when given) and the container end's root qdisc."""
+        p, ns = self.params, self.ns
+        try:
+            policy.check_qdisc_fits(p['qdisc'], mtu)
+            policy.plan_qdisc(self.plan, self.ctx, p['ifname'], peer_ref, ns.path, current.get('qdisc'),
+                              None if fresh else self.foreign_qdisc, p['qdisc'])
+        except (InvalidParameter, NotOwned) as err:
+            raise self._fail('attach', err.msg, type(err))
+        if p['rules'] is not None:
+            policy.plan_rules(self.plan, self.ctx, ns.path, policy.read_rules(self.ctx, ns.path), p['rules'],
+                              ns.name)
 
     def _check_route_conflicts(self, routes, our_index):
         """A wanted route whose destination is already routed by something else is a conflict.
@@ -528,12 +483,17 @@ class ContainerAttachManager(Manager):
         take over another route to the same destination: refuse instead, whether
         that route is foreign or belongs to another attachment of the container.
         """
-        theirs = [r for r in self.ctx.routes(self.ns.path)
-                  if r['table'] == MAIN_TABLE and not (r['oif'] == our_index and r['proto'] == RTPROT_NETWIRE)]
+        tables = set(route.get('table', MAIN_TABLE) for route in routes)
+        theirs = [r for r in self.ctx.routes(self.ns.path, table=None if tables - set([MAIN_TABLE]) else MAIN_TABLE)
+                  if r['table'] in tables and not (r['oif'] == our_index and r['proto'] == RTPROT_NETWIRE)]
         replaced = []
         for route in routes:
             for r in theirs:
-                if str(ipaddress.ip_network(r['dst'])) == route['dest']:
+                if r['table'] == route.get('table', MAIN_TABLE) and str(ipaddress.ip_network(r['dst'])) == route['dest']:
+                    if 'table' in route:
+                        raise self._fail('attach', 'the container already has a route to %s (via %s) in table %d'
+                                         ' that this attachment does not own' % (
+                                             route['dest'], r['gateway'] or 'a link', route['table']))
                     if self.params['gateway_takeover'] and ipaddress.ip_network(route['dest']).prefixlen == 0:
                         replaced.append(r)
                         continue
@@ -649,14 +609,13 @@ class ContainerAttachManager(Manager):
     def _route(self, command, route, peer_ref):
         """Add (as replace: idempotent) or delete (already gone is fine) an owned route."""
         family = socket.AF_INET6 if ':' in route['dest'] else socket.AF_INET
-        kwargs = {'dst': route['dest'], 'oif': peer_ref(), 'proto': RTPROT_NETWIRE, 'table': MAIN_TABLE,
-                  'family': family}
+        kwargs = {'dst': route['dest'], 'oif': peer_ref(), 'proto': RTPROT_NETWIRE,
+                  'table': route.get('table', MAIN_TABLE), 'family': family}
         if route['via']:
             kwargs['gateway'] = route['via']
         else:
             kwargs['scope'] = SCOPE_LINK
-        verb = '%s route %s%s on' % ('add' if command == 'add' else 'remove', route['dest'],
-                                     ' via %s' % route['via'] if route['via'] else '')
+        verb = '%s route %s on' % ('add' if command == 'add' else 'remove', _route_text(route))
         try:
             self.ctx.call(verb, 'interface', self.params['ifname'], 'route',
                           'replace' if command == 'add' else command, netns=self.ns.path, **kwargs)

@@ -141,6 +141,44 @@ def parse_route(msg):
     }
 
 
+def parse_rule(msg):
+    """Flatten an RTM_NEWRULE message (FRA_TABLE holds tables above 255)."""
+    attrs = _attrs(msg)
+    family = msg['family']
+    src, dst = attrs.get('FRA_SRC'), attrs.get('FRA_DST')
+    return {
+        'family': family,
+        'priority': attrs.get('FRA_PRIORITY', 0),
+        'from': '%s/%d' % (src, msg['src_len']) if src else None,
+        'to': '%s/%d' % (dst, msg['dst_len']) if dst else None,
+        'iif': attrs.get('FRA_IIFNAME'),
+        'oif': attrs.get('FRA_OIFNAME'),
+        'fwmark': attrs.get('FRA_FWMARK'),
+        'fwmask': attrs.get('FRA_FWMASK'),
+        'table': attrs.get('FRA_TABLE', msg.get('table')),
+        'action': msg.get('action'),
+        'protocol': attrs.get('FRA_PROTOCOL'),
+        'tos': msg.get('tos', 0),
+        'goto': attrs.get('FRA_GOTO'),
+        'suppress_prefixlength': attrs.get('FRA_SUPPRESS_PREFIXLEN'),
+    }
+
+
+def parse_qdisc(msg):
+    """Flatten an RTM_NEWQDISC message: kind, handle, parent, options (a dict of the kind's parameters)."""
+    attrs = _attrs(msg)
+    options = attrs.get('TCA_OPTIONS')
+    parms = {}
+    if options is not None and hasattr(options, 'get_attr'):
+        for key, value in _attrs(options).items():
+            if hasattr(value, 'items'):
+                parms.update((k, v) for k, v in value.items() if not k.startswith(('peak_', 'rate_')))
+            else:
+                parms[key] = value
+    return {'index': msg['index'], 'handle': msg['handle'], 'parent': msg['parent'], 'kind': attrs.get('TCA_KIND'),
+            'options': parms}
+
+
 def raise_netlink(err, verb, kind, name):
     """Turn a NetlinkError into the collection's error with the right class."""
     code = getattr(err, 'code', 0)
@@ -229,7 +267,8 @@ class NetlinkSession(Closing):
           alone, on the next read; the namespace's addresses and routes are dropped;
         * a link created, deleted or moved (a veth's peer lives elsewhere, and
           deleting one end deletes the other): every other namespace's reads too;
-        * an address request: addresses and routes; a route request: routes;
+        * an address request: addresses and routes (of every table); a route request: routes;
+          a rule request: rules; a tc request (and a link request): qdiscs;
           a bridge-port request: that port.
         """
         key = netns or ''
@@ -260,9 +299,14 @@ class NetlinkSession(Closing):
                     named.append(('index', gone['link']))
             cache.setdefault('stale', set()).update(named)
         if method in ('link', 'addr', 'route'):
-            cache.pop('routes', None)
+            for table_key in [k for k in cache if k.startswith('routes')]:
+                del cache[table_key]
         if method in ('link', 'addr'):
             cache.pop('addrs', None)
+        if method == 'rule':
+            cache.pop('rules', None)
+        if method in ('link', 'tc'):
+            cache.pop('qdiscs', None)
 
     # bulk reads -----------------------------------------------------------
 
@@ -334,15 +378,44 @@ class NetlinkSession(Closing):
         return [a['address'] for a in self.addresses(netns).get(index, [])
                 if include_link_local or not a['link_local']]
 
-    def routes(self, netns=None):
+    def routes(self, netns=None, table=MAIN_TABLE):
+        """The routes of one table (None: of every table), IPv4 and IPv6 (one dump, cached)."""
         cache = self._ns_cache(netns)
-        if 'routes' not in cache:
+        key = 'routes:%s' % table
+        if key not in cache:
             routes = []
             for family in (socket.AF_INET, socket.AF_INET6):
-                for msg in self.ipr(netns).get_routes(family=family, table=MAIN_TABLE):
+                kwargs = {} if table is None else {'table': table}
+                for msg in self.ipr(netns).get_routes(family=family, **kwargs):
                     routes.append(parse_route(msg))
-            cache['routes'] = routes
-        return cache['routes']
+            cache[key] = routes
+        return cache[key]
+
+    def rules(self, netns=None):
+        """The policy routing rules of a namespace, IPv4 and IPv6 (one dump, cached)."""
+        cache = self._ns_cache(netns)
+        if 'rules' not in cache:
+            rules = []
+            for family in (socket.AF_INET, socket.AF_INET6):
+                try:
+                    msgs = self.ipr(netns).get_rules(family=family)
+                except NetlinkError as err:
+                    if family == socket.AF_INET6 and err.code == errno.EAFNOSUPPORT:
+                        continue
+                    raise_netlink(err, 'list', 'rules in', netns or 'host')
+                rules.extend(parse_rule(m) for m in msgs)
+            cache['rules'] = rules
+        return cache['rules']
+
+    def qdiscs(self, netns=None):
+        """The qdiscs of a namespace (one dump, cached)."""
+        cache = self._ns_cache(netns)
+        if 'qdiscs' not in cache:
+            try:
+                cache['qdiscs'] = [parse_qdisc(m) for m in self.ipr(netns).get_qdiscs()]
+            except NetlinkError as err:
+                raise_netlink(err, 'list', 'qdiscs in', netns or 'host')
+        return cache['qdiscs']
 
     def flood_remotes(self, index, netns=None):
         """Peers of the all-zero (flood) FDB entries of a VXLAN device."""

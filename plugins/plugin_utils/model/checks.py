@@ -17,6 +17,7 @@ import re
 
 from ansible_collections.netwire.fabric.plugins.module_utils._names import veth_host_name
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import _dns, dns_checks
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import check_container_policy
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import _Findings, _as_dict, _at, _is_int, _path, _unknown_keys
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.read import _containers, _hosts, _networks, _resolve_gateways, _zones
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
@@ -408,6 +409,8 @@ def analyze(model, hosts):
     _resolve_gateways(containers, nets, host_map)
     _routing(f, zones, nets, containers)
     _mtus(f, nets, host_map)
+    for c in containers.values():
+        check_container_policy(f, c, nets)
     _addresses(f, nets, containers, host_map)
     _publications(f, containers, host_map)
     _name_clashes(f, nets, containers, host_map)
@@ -437,6 +440,8 @@ def _public_container(c):
     out = dict(c)
     out['interfaces'] = [dict((k, v) for k, v in itf.items() if k not in ('path', 'ok', 'mac_auto'))
                          for itf in c['interfaces']]
+    for itf in out['interfaces']:
+        itf['rules'] = [dict((k, v) for k, v in rule.items() if k != 'path') for rule in itf.get('rules') or []]
     out['publish'] = [dict((k, v) for k, v in p.items() if k != 'path') for p in c['publish']]
     return out
 

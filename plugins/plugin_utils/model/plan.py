@@ -16,6 +16,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._names import (
 )
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.checks import analyze
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import dns_entries, search_path
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import attach_policy
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
     DEFAULT_UDP_PORT,
     KEY_RANGE,
@@ -190,6 +191,7 @@ def host_plan(normalized, host):
                 attach['vlan_tag'] = net['vlan']
             if itf.get('dhcp'):
                 attach['dhcp'] = True
+            attach_policy(attach, itf, c)
             if dns is not None and itf is c['interfaces'][0]:
                 # the interface with the default route: the container asks its network's DNS server here
                 attach['resolver'] = {'servers': [host_address(net['subnet'], h['index'])],

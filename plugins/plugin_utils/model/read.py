@@ -18,6 +18,7 @@ import re
 
 from ansible_collections.netwire.fabric.plugins.module_utils._names import bridge_name, container_mac as derive_mac
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import _dhcp_range
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import read_interface_policy
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import (
     _as_dict,
     _as_list,
@@ -355,7 +356,8 @@ def _networks(f, raw, zones, hosts):
 
 def _interface(f, path, cname, index, body, nets):
     itf = {'network': None, 'ifname': 'eth%d' % (index + 1), 'address': None, 'auto': True, 'dhcp': False, 'mac': None,
-           'mac_auto': True, 'gateway': 'auto', 'gateway_takeover': False, 'path': path, 'ok': True}
+           'mac_auto': True, 'gateway': 'auto', 'gateway_takeover': False, 'routes': [], 'rules': [], 'qdisc': None,
+           'path': path, 'ok': True}
     body = _as_dict(f, path, body, 'an interface', allow_none=False)
     if body is None:
         itf['ok'] = False
@@ -455,6 +457,7 @@ def _interface(f, path, cname, index, body, nets):
                                          'gateway_takeover'))
     if itf['gateway_takeover'] and itf['gateway'] is None:
         f.add(_path(path, 'gateway_takeover'), 'gateway_takeover needs a gateway on this interface')
+    read_interface_policy(f, path, body, itf)
     return itf
 
 

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""container_attach's parameters: validated and normalized without any host state (pure)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import policy
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import MAIN_TABLE
+from ansible_collections.netwire.fabric.plugins.module_utils._host.resolver import normalize_resolver
+
+
+def _route_key(route):
+    net = ipaddress.ip_network(route['dest'])
+    return (route.get('table', MAIN_TABLE), net.version, net.network_address, net.prefixlen, route.get('via') or '')
+
+
+def _route_text(route):
+    return '%s%s%s' % (route['dest'], ' via %s' % route['via'] if route['via'] else '',
+                       ' table %d' % route['table'] if route.get('table') else '')
+
+
+def normalize_params(params):
+    """Validate everything that needs no host state (pure)."""
+    p = dict(params)
+    p['ifname'] = v.ifname(p.get('ifname') or 'eth1', 'container interface name')
+    if p.get('host_ifname'):
+        p['host_ifname'] = v.ifname(p['host_ifname'], 'host interface name')
+    if p.get('state', 'present') == 'absent':
+        return p
+    if not p.get('bridge'):
+        raise InvalidParameter('bridge is required with state=present')
+    v.ifname(p['bridge'], 'bridge name')
+    if p.get('mac') and p.get('mac_seed'):
+        raise InvalidParameter('mac and mac_seed are mutually exclusive')
+    if p.get('mac'):
+        p['mac'] = v.mac(p['mac'])
+    v.int_range(p.get('mtu'), 68, 65535, 'mtu')
+    p['addresses'] = v.interface_addresses(p.get('addresses'))
+    nets = [ipaddress.ip_interface(a).network for a in p['addresses']]
+    for key, version in (('gateway', 4), ('gateway6', 6)):
+        if p.get(key):
+            gw = ipaddress.ip_address(v.ip_address(p[key], key))
+            if gw.version != version:
+                raise InvalidParameter('%s %s is not an IPv%d address' % (key, p[key], version))
+            if not any(n.version == version for n in nets):
+                raise InvalidParameter('%s %s needs an IPv%d address on the interface' % (key, gw, version))
+            if any(gw == ipaddress.ip_interface(a).ip for a in p['addresses']):
+                raise InvalidParameter('%s %s is one of the interface\'s own addresses' % (key, gw))
+            p[key] = gw.compressed
+    routes = []
+    for route in p.get('routes') or []:
+        if not isinstance(route, dict) or not route.get('dest'):
+            raise InvalidParameter('every route needs a dest')
+        dest = v.network(route['dest'], 'route destination')
+        via = v.ip_address(route['via'], 'route gateway') if route.get('via') else None
+        if via and (':' in via) != (':' in dest):
+            raise InvalidParameter('route %s via %s mixes IPv4 and IPv6' % (dest, via))
+        table = route.get('table')
+        if table in (None, MAIN_TABLE):
+            if ipaddress.ip_network(dest).prefixlen == 0:
+                raise InvalidParameter('use gateway/gateway6 for the default route, not routes (a default route'
+                                       ' in a table of its own, for rules, is a route with a table)')
+            routes.append({'dest': dest, 'via': via})
+        else:
+            v.int_range(table, 1, policy.U32, 'route table')
+            if table in policy.RESERVED_TABLES:
+                raise InvalidParameter('route %s: table %d is the kernel\'s local table' % (dest, table))
+            routes.append({'dest': dest, 'via': via, 'table': table})
+    p['routes'] = sorted(routes, key=_route_key)
+    p['rules'] = policy.normalize_rules(p.get('rules'))
+    p['qdisc'] = policy.normalize_qdisc(p.get('qdisc'))
+    p['gateway_takeover'] = bool(p.get('gateway_takeover'))
+    p['dhcp'] = bool(p.get('dhcp'))
+    if p['dhcp'] and (not p['addresses'] or ':' in p['addresses'][0]):
+        raise InvalidParameter('dhcp needs addresses, the first one IPv4: the lease must equal it')
+    p['resolver'] = normalize_resolver(p.get('resolver'))
+    if p['gateway_takeover'] and not (p.get('gateway') or p.get('gateway6')):
+        raise InvalidParameter('gateway_takeover needs gateway or gateway6 (the default route to take over)')
+    return p
+
+
+def wanted_routes(p):
+    """The exact set of owned routes on the container interface (pure).
+
+    A gateway outside every subnet of the interface first gets a host route
+    (scope link), so the default route through it is accepted by the kernel.
+    """
+    routes = []
+    nets = [ipaddress.ip_interface(a).network for a in p['addresses']]
+    for key, default in (('gateway', '0.0.0.0/0'), ('gateway6', '::/0')):
+        gw = p.get(key)
+        if not gw:
+            continue
+        ip = ipaddress.ip_address(gw)
+        if not any(ip in n for n in nets):
+            routes.append({'dest': '%s/%d' % (gw, ip.max_prefixlen), 'via': None})
+        routes.append({'dest': default, 'via': gw})
+    for route in p['routes']:
+        if route not in routes:
+            routes.append(route)
+    return sorted(routes, key=_route_key)
