@@ -154,6 +154,19 @@ def conflicting_routes(routes, ranges=LAB_RANGES, own_links=()):
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
+def host_file(name: str, machine_hosts: str = "/etc/hosts") -> str:
+    """A lab host's /etc/hosts: the machine's, plus the host's own name on 127.0.1.1 (as Debian's installer
+    writes it)."""
+    try:
+        with open(machine_hosts) as f:
+            text = f.read()
+    except OSError:
+        text = "127.0.0.1 localhost\n"
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + "127.0.1.1 %s\n" % name
+
+
 def render_inventory(hosts, key_path: Path, known_hosts: Path, python: str, system_python=()) -> str:
     """The lab's inventory. Hosts run Ansible and the modules with the checkout's virtualenv
     (``python``), except the hosts named in ``system_python``: those are managed like a stock
@@ -599,6 +612,7 @@ class Lab:
                     "etc-netwire", "var-lib-netwire", "etc-frr", "var-tmp"):
             (hd / sub).mkdir(parents=True, exist_ok=True)
         (hd / "root-bashrc").write_text(STOCK_BASHRC)
+        (hd / "etc-hosts").write_text(host_file(h.name))
         have_docker = os.path.exists(DOCKER_SOCK)
         script = [
             "set -e",
@@ -638,6 +652,10 @@ class Lab:
             'home=$(getent passwd root | cut -d: -f6); if [ -f "$home/.bashrc" ]; then'
             ' mount --bind %s/root-bashrc "$home/.bashrc"; fi' % hd,
             "hostname %s" % h.name,
+            # The host resolves its own name, as a Debian host does (127.0.1.1 in /etc/hosts): otherwise
+            # every lookup of it (Ansible's platform facts ask for the FQDN) waits 5 s for the machine's
+            # DNS server, which the lab's namespaces cannot reach.
+            "mount --bind %s/etc-hosts /etc/hosts" % hd,
         ]
         if have_docker:
             script += ["touch /run/docker.sock",
