@@ -44,7 +44,7 @@ def test_absent_refuses_before_the_first_removal(sections):
     log = []
     session = Session(links)
     b = backends(session, log, ovs={"bridges": ["nw-dmz"]})
-    b["ovs_foreign_ports"] = lambda mgr: {"nw-dmz": ["eth9"]}
+    b["ovs_foreign_ports"] = lambda ctx: {"nw-dmz": ["eth9"]}
     params = {"plan": {}, "state": "absent", "sections": sections, "purge": True}
     with pytest.raises(NotOwned) as err:
         hn.HostNetworkManager(params, backends=b).run()
@@ -56,7 +56,7 @@ def test_absent_without_foreign_ports_removes_everything():
     log = []
     session = Session([link("nw-app", "netwire:bridge", index=3)])
     b = backends(session, log, ovs={"bridges": ["nw-dmz"]})
-    b["ovs_foreign_ports"] = lambda mgr: {}
+    b["ovs_foreign_ports"] = lambda ctx: {}
     hn.HostNetworkManager({"plan": {}, "state": "absent", "sections": ["fabric", "firewall"]}, backends=b).run()
     assert [c[2] for c in session.calls] == ["nw-app"]
     assert ("ovs_bridge", "nw-dmz", "absent") in log
@@ -93,7 +93,7 @@ def test_absent_refuses_a_linux_bridge_with_a_foreign_port_before_the_first_remo
     log = []
     session = Session(_linux_links())
     b = backends(session, log, ovs={"bridges": []})
-    b["ovs_foreign_ports"] = lambda mgr: {}
+    b["ovs_foreign_ports"] = lambda ctx: {}
     with pytest.raises(NotOwned) as err:
         hn.HostNetworkManager({"plan": {}, "state": "absent", "sections": ["fabric", "containers", "firewall"],
                                "purge": True}, backends=b).run()

@@ -280,7 +280,7 @@ class HostNetworkManager(Underlay):
 
         def ovs_snapshot():
             if 'snap' not in ovs:
-                ovs['snap'] = self.b['ovs_snapshot'](self.params.get('ovsdb_socket'))
+                ovs['snap'] = self.b['ovs_snapshot'](ctx)
             return ovs['snap']
 
         def ovs_owned(name):
@@ -396,7 +396,7 @@ class HostNetworkManager(Underlay):
         """Remove everything we own on this host, in reverse order of building it."""
         if 'fabric' in self.sections:
             # before the first removal: a bridge of ours with a port not ours stays, and so does the rest
-            ovs = self.b['ovs_foreign_ports'](self) if self.b.get('ovs_foreign_ports') else {}
+            ovs = self.b['ovs_foreign_ports'](ctx) if self.b.get('ovs_foreign_ports') else {}
             refuse_foreign_ports(ovs, linux=linux_foreign_ports(ctx))
         if 'firewall' in self.sections:
             mgr = self.manager('firewall')(ctx, entries['firewall'])
@@ -447,14 +447,15 @@ def _ovsdb_is_owned(external_ids):
     return _ovsdb.is_owned(external_ids)
 
 
-def _ovs_snapshot(socket_path=None):
-    """OVSDB as it is (read only), or an empty snapshot on hosts without OVS."""
+def _ovs_snapshot(ctx):
+    """OVSDB as it is (read only), or an empty snapshot on hosts without OVS.
+
+    Read on the run's own connection (``ctx.ovs``), which the OVS stage then uses: one
+    connection per run."""
     from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
-    socket_path = socket_path or _ovsdb.DEFAULT_SOCKET
-    if not os.path.exists(socket_path):
+    if not ctx.ovs.socket_exists():
         return _ovsdb.empty_snapshot()
-    with _ovsdb.OvsdbClient(socket_path, _ovsdb.DEFAULT_TIMEOUT) as client:
-        return client.snapshot()
+    return ctx.ovs.client.snapshot()
 
 
 def _resolve_container(ref, ref_type='auto'):
@@ -462,6 +463,6 @@ def _resolve_container(ref, ref_type='auto'):
     return resolve(ref, ref_type)
 
 
-def _ovs_foreign_ports(manager):
+def _ovs_foreign_ports(ctx):
     """Preflight of state=absent: the foreign ports on every OVS bridge of ours (none without OVS)."""
-    return foreign_ports(_ovs_snapshot(manager.params.get('ovsdb_socket')))
+    return foreign_ports(_ovs_snapshot(ctx))

@@ -233,6 +233,17 @@ class _ApplyOps(_BaseCommand):
                 raise ValueError("unknown OVSDB op %r" % kind)
 
 
+def _api_class():
+    """ovsdbapp's Open_vSwitch API class, with a connection of its own.
+
+    ovsdbapp keeps the connection on the class (``Backend._ovsdb_connection``, set once): a second
+    client in the same process got the first one's connection back, closed, and waited for it to
+    reconnect (python-ovs's 1 s back-off) while its own connection was never used. A subclass per
+    client keeps each client's connection its own, and :meth:`OvsdbClient.close` closes it.
+    """
+    return type("OvsdbIdl", (_impl_idl.OvsdbIdl,), {"_ovsdb_connection": None})
+
+
 class OvsdbClient(object):
     """A short-lived connection to one host's OVSDB server."""
 
@@ -263,7 +274,7 @@ class OvsdbClient(object):
                 helper.register_table(table)
             idl = _ovs_connection.OvsdbIdl(self.endpoint, helper)
             self._conn = _ovs_connection.Connection(idl=idl, timeout=self.timeout)
-            self.api = _impl_idl.OvsdbIdl(self._conn)
+            self.api = _api_class()(self._conn)
         except Exception as exc:
             self.close()
             raise MissingDependency(
