@@ -11,7 +11,7 @@ LAB_MTU ?= 1500
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup demo test unit lifecycle integration molecule sanity lint build audit \
+.PHONY: help setup demo test unit lifecycle integration molecule sanity lint build audit bench \
         lab-up lab-down lab-status clean
 
 help:
@@ -21,6 +21,7 @@ help:
 	@echo "make audit       run the spec audit (playbooks/verify.yml) on the lab with the example model"
 	@echo "make graph       draw the example model (and the lab after make demo) under .build/graph"
 	@echo "make build       ansible-galaxy collection build"
+	@echo "make bench       benchmarks on the lab (so far P3: a no-op site.yml against ansible -m ping)"
 
 setup:
 	@scripts/setup.sh
@@ -54,6 +55,11 @@ integration: setup
 
 audit: setup
 	$(VENV)/bin/ansible-playbook -i .lab/inventory.ini -i examples/model playbooks/verify.yml
+
+# Benchmarks (docs/benchmarks.md), never timed in tests. So far only P3 of issue 20: a no-op site.yml
+# against `ansible -m ping` on the lab's hosts (make lab-up first; NETWIRE_LAB_INSTANCE picks the lab).
+bench: setup
+	$(PY) scripts/bench_noop.py --rounds $${BENCH_ROUNDS:-5}
 
 # Pictures of the network (docs/graph.md): the model, and the lab's hosts as observed when it is up.
 .PHONY: graph
