@@ -59,7 +59,7 @@ def hosts(lab):
 def shell(host, lines, timeout):
     """Run many commands as one script in the host (one process start for all)."""
     t0 = time.monotonic()
-    host.run("set -e\n" + "\n".join(lines) + "\n", timeout=timeout)
+    host.run(["/bin/sh", "-s"], input="set -e\n" + "\n".join(lines) + "\n", timeout=timeout)
     return time.monotonic() - t0
 
 
