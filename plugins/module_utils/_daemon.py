@@ -55,8 +55,10 @@ import time
 from collections import namedtuple
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     BackendError,
+    InvalidParameter,
     MissingDependency,
     NotOwned,
     failure,
@@ -566,3 +568,57 @@ def owned_instances(directory, suffix):
         return []
     return sorted(n[:-len(suffix)] for n in names
                   if n.endswith(suffix) and not n.startswith('.') and is_marked(read_text(os.path.join(directory, n))))
+
+
+class DaemonManager(Manager):
+    """Base of the kinds that run a daemon of ours (dnsmasq, etcd, wireguard-go, FRR).
+
+    A subclass names its ``kind``, its pure parameter check ``normalize`` (its
+    config module's, as a staticmethod), its ``program_name`` and the
+    ``default_program`` path used when the program is not found (the run then
+    fails on it where it must). A bad parameter fails before anything is read,
+    named after the kind and the instance (``default_name`` for a kind with one
+    instance per host).
+    """
+
+    normalize = None
+    program_name = None
+    default_program = None
+    default_name = None
+
+    def __init__(self, ctx, params):
+        super(DaemonManager, self).__init__(ctx, params)
+        try:
+            self.params = self.normalize(params)
+        except InvalidParameter as err:
+            raise failure('manage', self.kind, params.get('name') or self.default_name, err.msg, InvalidParameter)
+        self.name = self.params.get('name') or self.default_name
+        self.state = self.params.get('state') or 'present'
+        self.warnings = []
+
+    def fail(self, verb, reason, cls=BackendError):
+        return failure(verb, self.kind, self.name, reason, cls)
+
+    @classmethod
+    def program(cls):
+        return find_program(cls.program_name) or cls.default_program
+
+    @staticmethod
+    def diff_state(current):
+        """The diff's view of an instance as :meth:`Daemon.read` found it: our files and whether it runs."""
+        files = dict((path, text) for path, text in current['files'].items() if text is not None)
+        if not files and current['pid'] is None and not current.get('active'):
+            return {}
+        return {'running': current['pid'] is not None or bool(current.get('active')), 'files': files}
+
+    @classmethod
+    def purge_instances(cls, ctx, keep, directory, suffix, keep_name=None):
+        """``state: absent`` for every instance of ours (a marked ``<name><suffix>`` in ``directory``) whose
+        name (``keep_name(name)``) ``keep`` does not hold (None: every one); ``(results, names removed)``."""
+        results, removed = [], []
+        for name in owned_instances(directory, suffix):
+            if keep is not None and (keep_name(name) if keep_name else name) in keep:
+                continue
+            results.append(cls(ctx, {'name': name, 'state': 'absent'}).run())
+            removed.append(name)
+        return results, removed

@@ -113,7 +113,7 @@ def test_the_daemon_of_an_instance():
 
 def test_purge_keeps_the_declared_instances(monkeypatch, tmp_path):
     monkeypatch.setattr(_names, 'DNSMASQ_DIR', str(tmp_path / 'absent'))
-    monkeypatch.setattr('ansible_collections.netwire.fabric.plugins.module_utils._dns.manager.owned_instances',
+    monkeypatch.setattr('ansible_collections.netwire.fabric.plugins.module_utils._daemon.owned_instances',
                         lambda directory, suffix: ['nw-a', 'nw-b'])
     removed = []
 

@@ -19,11 +19,10 @@ import os
 import pwd
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
-from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
-from ansible_collections.netwire.fabric.plugins.module_utils._daemon import Daemon, find_program, owned_instances
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Result
+from ansible_collections.netwire.fabric.plugins.module_utils._daemon import Daemon, DaemonManager, find_program
 from ansible_collections.netwire.fabric.plugins.module_utils._dns import config
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
-    InvalidParameter,
     MissingDependency,
     failure,
 )
@@ -63,22 +62,11 @@ def instance(p, program, user=None, group=None, systemd=None):
                   runtime_files=[paths['leases']], forks=True, systemd=systemd)
 
 
-class DnsmasqManager(Manager):
+class DnsmasqManager(DaemonManager):
     kind = 'dnsmasq'
-
-    def __init__(self, ctx, params):
-        super(DnsmasqManager, self).__init__(ctx, params)
-        name = params.get('name')
-        try:
-            self.params = config.normalize(params)
-        except InvalidParameter as err:
-            raise failure('manage', self.kind, name, err.msg, InvalidParameter)
-        self.name = self.params['name']
-        self.state = self.params.get('state') or 'present'
-
-    @staticmethod
-    def program():
-        return find_program(PROGRAM) or DEFAULT_PROGRAM_PATH
+    normalize = staticmethod(config.normalize)
+    program_name = PROGRAM
+    default_program = DEFAULT_PROGRAM_PATH
 
     def daemon(self):
         user, group = run_as()
@@ -105,22 +93,10 @@ class DnsmasqManager(Manager):
         return Result(changed=changed, actions=actions, diff={'before': before, 'after': after} if changed else None,
                       label=daemon.name, dnsmasq=out)
 
-    @staticmethod
-    def diff_state(current):
-        files = dict((path, text) for path, text in current['files'].items() if text is not None)
-        if not files and current['pid'] is None and not current.get('active'):
-            return {}
-        return {'running': current['pid'] is not None or bool(current.get('active')), 'files': files}
-
     @classmethod
     def purge(cls, ctx, keep=None):
         """Stop and remove our instances (a marked configuration) whose name ``keep`` does not hold."""
-        results, removed = [], []
-        for name in owned_instances(_names.DNSMASQ_DIR, '.conf'):
-            if keep is not None and _names.dns_keep_name(name) in keep:
-                continue
-            results.append(cls(ctx, {'name': name, 'state': 'absent'}).run())
-            removed.append(name)
+        results, removed = cls.purge_instances(ctx, keep, _names.DNSMASQ_DIR, '.conf', _names.dns_keep_name)
         results.append(cls._remove_empty_dir(ctx, removed))
         return [r for r in results if r.changed]
 

@@ -25,21 +25,18 @@ import subprocess
 import time
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
-from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Result
 from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
+    DaemonManager,
     Daemon,
     find_program,
     is_marked,
-    owned_instances,
     read_text,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._etcd import config
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
-    BackendError,
-    InvalidParameter,
     MissingDependency,
     NotOwned,
-    failure,
 )
 
 PROGRAM = 'etcd'
@@ -73,26 +70,11 @@ def instance(p, program, state='new', state_dirs=None, systemd=None):
                   systemd=systemd)
 
 
-class EtcdMemberManager(Manager):
+class EtcdMemberManager(DaemonManager):
     kind = 'etcd_member'
-
-    def __init__(self, ctx, params):
-        super(EtcdMemberManager, self).__init__(ctx, params)
-        name = params.get('name')
-        try:
-            self.params = config.normalize(params)
-        except InvalidParameter as err:
-            raise failure('manage', self.kind, name, err.msg, InvalidParameter)
-        self.name = self.params['name']
-        self.state = self.params.get('state') or 'present'
-        self.warnings = []
-
-    def fail(self, verb, reason, cls=BackendError):
-        return failure(verb, self.kind, self.name, reason, cls)
-
-    @staticmethod
-    def program():
-        return find_program(PROGRAM) or DEFAULT_PROGRAM_PATH
+    normalize = staticmethod(config.normalize)
+    program_name = PROGRAM
+    default_program = DEFAULT_PROGRAM_PATH
 
     def run(self):
         if self.state == 'absent':
@@ -223,19 +205,8 @@ class EtcdMemberManager(Manager):
             actions.append('remove directory %s' % d)
         return actions
 
-    @staticmethod
-    def diff_state(current):
-        files = dict((path, text) for path, text in current['files'].items() if text is not None)
-        if not files and current['pid'] is None and not current.get('active'):
-            return {}
-        return {'running': current['pid'] is not None or bool(current.get('active')), 'files': files}
-
     @classmethod
     def purge(cls, ctx, keep=None):
         """Stop and remove our members (a marked configuration) whose name ``keep`` does not hold."""
-        results = []
-        for name in owned_instances(_names.ETCD_DIR, '.yml'):
-            if keep is not None and name in keep:
-                continue
-            results.append(cls(ctx, {'name': name, 'state': 'absent'}).run())
+        results = cls.purge_instances(ctx, keep, _names.ETCD_DIR, '.yml')[0]
         return [r for r in results if r.changed]

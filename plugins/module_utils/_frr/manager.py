@@ -24,8 +24,9 @@ __metaclass__ = type
 import os
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
-from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Result
 from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
+    DaemonManager,
     SYSTEMD_RUNNING,
     Daemon,
     Step,
@@ -34,7 +35,6 @@ from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
     is_marked,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
-    InvalidParameter,
     MissingDependency,
     NotOwned,
     failure,
@@ -100,16 +100,13 @@ def plan(p, daemons, currents):
     return out, apply_conf
 
 
-class FrrManager(Manager):
+class FrrManager(DaemonManager):
     kind = KIND
+    normalize = staticmethod(config.normalize)
+    default_name = NAME
 
     def __init__(self, ctx, params):
         super(FrrManager, self).__init__(ctx, params)
-        try:
-            self.params = config.normalize(params)
-        except InvalidParameter as err:
-            raise failure('manage', self.kind, NAME, err.msg, InvalidParameter)
-        self.state = self.params['state']
         self.systemd = os.path.isdir(SYSTEMD_RUNNING)
 
     def run(self):

@@ -25,8 +25,9 @@ import subprocess
 import time
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
-from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
+from ansible_collections.netwire.fabric.plugins.module_utils._contract import Result
 from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
+    DaemonManager,
     Daemon,
     describe as describe_daemon_step,
     find_program,
@@ -41,7 +42,6 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     MissingDependency,
     NotOwned,
-    failure,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import linkops
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import probe_link_kind
@@ -67,22 +67,14 @@ def kernel_has_wireguard():
     return supported
 
 
-class WireguardManager(Manager):
+class WireguardManager(DaemonManager):
     kind = 'WireGuard device'
+    normalize = staticmethod(config.normalize)
 
     def __init__(self, ctx, params):
         super(WireguardManager, self).__init__(ctx, params)
-        try:
-            self.params = config.normalize(params)
-        except InvalidParameter as err:
-            raise failure('manage', self.kind, params.get('name'), err.msg, InvalidParameter)
-        self.name = self.params['name']
-        self.state = self.params['state']
         self.paths = _names.wireguard_paths(self.name)
         self._daemon = None
-
-    def fail(self, verb, reason, cls=BackendError):
-        return failure(verb, self.kind, self.name, reason, cls)
 
     # ------------------------------------------------------------ programs
     def wg(self, args, data=None, verb='run wg for'):

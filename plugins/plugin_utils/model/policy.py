@@ -37,13 +37,19 @@ MAIN_TABLE = 254
 DEFAULT_TABLE = 253
 
 
+def _items(f, path, value, what, one, keys):
+    """``(index, path, body)`` of each item of the list ``value`` that is a dict of known keys
+    (the others are findings)."""
+    for i, item in enumerate(_as_list(f, path, value, what) or []):
+        ipath = _path(path, i)
+        body = _as_dict(f, ipath, item, one, allow_none=False)
+        if body is not None and _unknown_keys(f, ipath, body, keys):
+            yield i, ipath, body
+
+
 def _routes(f, path, value):
     out = []
-    for i, item in enumerate(_as_list(f, path, value, 'routes') or []):
-        ipath = _path(path, i)
-        body = _as_dict(f, ipath, item, 'a route', allow_none=False)
-        if body is None or not _unknown_keys(f, ipath, body, ROUTE_KEYS):
-            continue
+    for dummy, ipath, body in _items(f, path, value, 'routes', 'a route', ROUTE_KEYS):
         route = {'dest': None, 'via': None}
         text = _str(f, _path(ipath, 'dest'), body.get('dest'), 'dest') if body.get('dest') is not None else None
         if text is None:
@@ -80,11 +86,7 @@ def _routes(f, path, value):
 
 def _rules(f, path, value):
     out = []
-    for i, item in enumerate(_as_list(f, path, value, 'rules') or []):
-        ipath = _path(path, i)
-        body = _as_dict(f, ipath, item, 'a rule', allow_none=False)
-        if body is None or not _unknown_keys(f, ipath, body, RULE_KEYS):
-            continue
+    for i, ipath, body in _items(f, path, value, 'rules', 'a rule', RULE_KEYS):
         try:
             rule = policy.normalize_rule(body, i)
         except InvalidParameter as err:
