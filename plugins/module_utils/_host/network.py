@@ -192,8 +192,7 @@ class HostNetworkManager(Underlay):
                 ovs[kind.key] = [self._common(p) for p in entries[kind.key]]
             for i, p in enumerate(ovs.get('ovs_bridges', [])):
                 if migrate and p['name'] == underlay['bridge']:
-                    ovs['ovs_bridges'][i] = dict(p, external_ids=dict(p.get('external_ids') or {}, **migrate['ids']),
-                                                 other_config=dict(p.get('other_config') or {}, hwaddr=migrate['hwaddr']))
+                    ovs['ovs_bridges'][i] = dict(p, external_ids=dict(p.get('external_ids') or {}, **migrate['ids']))
             if any(ovs.values()) or purge:
                 # every OVS change of the run, purge included, in one OVSDB transaction
                 ovs_keep = set(entry_label(key, p) for key, ps in ovs.items() for p in ps) if purge else False

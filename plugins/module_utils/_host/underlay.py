@@ -7,8 +7,7 @@ With the OVS userspace datapath, tunnels need the underlay address on an OVS
 bridge that owns the underlay NIC. The address (and the default route through
 it) move from the NIC to the bridge's internal port; what was there is recorded
 in the bridge's external_ids so that removing the bridge puts it back exactly.
-The bridge takes the NIC's MAC (``other_config:hwaddr``), so the address keeps
-its MAC for the peers wherever it lives. The NIC itself is never deleted or renamed.
+The NIC itself is never deleted or renamed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -42,9 +41,7 @@ class Underlay(object):
         ids = {_names.OVS_UNDERLAY_NIC_KEY: underlay['interface'], _names.OVS_UNDERLAY_ADDRESS_KEY: address}
         if gateway:
             ids[_names.OVS_UNDERLAY_GATEWAY_KEY] = gateway
-        # The bridge answers for the NIC's address with the NIC's MAC: the peers'
-        # neighbour entries stay right while the address moves to the bridge and back.
-        return {'ids': ids, 'nic': nic, 'address': address, 'gateway': gateway, 'hwaddr': nic['mac']}
+        return {'ids': ids, 'nic': nic, 'address': address, 'gateway': gateway}
 
     def _finish_underlay_migration(self, ctx, underlay, migrate):
         nic = migrate['nic']
