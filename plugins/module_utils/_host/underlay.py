@@ -8,6 +8,13 @@ bridge that owns the underlay NIC. The address (and the default route through
 it) move from the NIC to the bridge's internal port; what was there is recorded
 in the bridge's external_ids so that removing the bridge puts it back exactly.
 The NIC itself is never deleted or renamed.
+
+The bridge keeps a MAC of its own, not the NIC's: the userspace datapath reads the
+NIC with a packet socket, and the kernel still sees every frame the NIC receives;
+frames to the NIC's own MAC would then be delivered twice, once by the NIC and once
+through OVS (test_hostile counted 6 echo requests for 3 sent). The peers learn the
+bridge's MAC by gratuitous ARP when the address moves onto it, and the NIC's when
+it moves back (:meth:`Underlay._announce`).
 """
 
 from __future__ import absolute_import, division, print_function
