@@ -119,7 +119,7 @@ class FrrManager(DaemonManager):
                               MissingDependency)
         daemons = instances(p, self.systemd)
         currents = [d.read() for d in daemons]
-        before = self.diff_state(currents)
+        before = self.diff_of_daemons(currents)
         planned, apply_conf = plan(p, daemons, [dict(c, files=dict(c['files'])) for c in currents])
         actions = []
         for d, steps in planned:
@@ -141,7 +141,8 @@ class FrrManager(DaemonManager):
                       label=NAME, frr=out)
 
     @staticmethod
-    def diff_state(currents):
+    def diff_of_daemons(currents):
+        """The diff's view of zebra and bgpd together (DaemonManager.diff_state's, for several daemons)."""
         files = {}
         for c in currents:
             files.update((path, text) for path, text in c['files'].items() if text is not None)
