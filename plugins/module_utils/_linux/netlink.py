@@ -333,15 +333,20 @@ class NetlinkSession(Closing):
             cache['links'] = links
         return cache['links']
 
-    def _get_link(self, netns, **which):
-        """One link by ``index`` or ``ifname``, parsed; None when it is gone."""
+    def _get_link_msg(self, netns, **which):
+        """One link's message by ``index`` or ``ifname`` (one request); None when it is gone."""
         try:
             msgs = self.ipr(netns).link('get', **which)
         except NetlinkError as err:
             if err.code == errno.ENODEV:
                 return None
             raise_netlink(err, 'read', 'link', str(which.get('ifname') or which.get('index')))
-        return parse_link(msgs[0]) if msgs else None
+        return msgs[0] if msgs else None
+
+    def _get_link(self, netns, **which):
+        """One link by ``index`` or ``ifname``, parsed; None when it is gone."""
+        msg = self._get_link_msg(netns, **which)
+        return parse_link(msg) if msg is not None else None
 
     def link(self, name, netns=None):
         return self.links(netns).get(name)
@@ -355,13 +360,8 @@ class NetlinkSession(Closing):
 
     def ipv6_disabled(self, name, netns=None):
         """Is IPv6 disabled on link ``name`` (``disable_ipv6``)? None when there is no such link."""
-        try:
-            msgs = self.ipr(netns).link('get', ifname=name)
-        except NetlinkError as err:
-            if err.code == errno.ENODEV:
-                return None
-            raise_netlink(err, 'read', 'link', name)
-        return _ipv6_disabled({'IFLA_AF_SPEC': msgs[0].get_attr('IFLA_AF_SPEC')}) if msgs else None
+        msg = self._get_link_msg(netns, ifname=name)
+        return _ipv6_disabled({'IFLA_AF_SPEC': msg.get_attr('IFLA_AF_SPEC')}) if msg is not None else None
 
     def addresses(self, netns=None):
         """Addresses by link index (one dump, cached)."""
