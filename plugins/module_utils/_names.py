@@ -132,6 +132,7 @@ OVS_ROLE_ATTACH = 'attach'
 OVS_UNDERLAY_NIC_KEY = 'nw-underlay-nic'
 OVS_UNDERLAY_ADDRESS_KEY = 'nw-underlay-address'
 OVS_UNDERLAY_GATEWAY_KEY = 'nw-underlay-gateway'
+OVS_UNDERLAY_ARP_IGNORE_KEY = 'nw-underlay-arp-ignore'
 
 
 def ovs_is_owned(external_ids):

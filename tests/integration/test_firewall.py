@@ -61,9 +61,17 @@ class Bed(object):
     def answers(self, name, target, port=80, want=None, attempts=3):
         """True when ``want`` answers at target:port; a few bounded attempts, since the first
         connection through new rules can lose its SYN while ARP and conntrack settle under load."""
+        seen = []
         for _attempt in range(attempts):
-            if self.tcp(name, target, port) == want:
+            seen.append(self.tcp(name, target, port))
+            if seen[-1] == want:
                 return True
+        # what the failure looked like (shown by pytest with the failed assertion)
+        print("%s -> %s:%d answered %r, not %r" % (name, target, port, seen, want))
+        for cmd in (["conntrack", "-L"], ["ip", "neigh"], ["nft", "list", "ruleset"]):
+            print("$ %s\n%s" % (" ".join(cmd), self.host.run(cmd, check=False).stdout))
+        if name != "host":
+            print("$ ip neigh (in %s)\n%s" % (name, self.ns(name, ["ip", "neigh"]).stdout))
         return False
 
     def ping(self, name, target):

@@ -158,7 +158,7 @@ def _backend(s):
     return backend, client, _Ctx(OvsTransaction(client=client))
 
 
-def test_backend_seam_detects_plans_one_transaction_and_turns_offload_off():
+def test_backend_seam_detects_plans_one_transaction_and_turns_offload_off_and_foreign_arp_replies_off():
     s = snap(bridge("br-app", datapath_type="netdev"))
     backend, client, ctx = _backend(s)
     assert backend.detect(ctx, "br-app") and not backend.detect(ctx, "br-other")
@@ -168,10 +168,13 @@ def test_backend_seam_detects_plans_one_transaction_and_turns_offload_off():
     predicted = backend.plan_attach(plan, ctx, "nwabc", None, "br-app", params, {})
     assert predicted == {"bridge": "br-app", "vlan_tag": 10}
     assert [description for description, _func, _args in plan.steps] == [
+        "answer ARP only for its own addresses on nwabc (arp_ignore=1; userspace datapath)",
         "add port nwabc to OVS bridge br-app (tag 10)",
         "turn TX checksum offload off on nwabc and eth1 (userspace datapath)"]
-    assert plan.steps[1][2] == ("nwabc", None, "eth1", "/run/netns/c1")
-    action, func, args = plan.steps[0]
+    # the host end is quiet before it joins the bridge
+    assert plan.steps[0][2] == ("nwabc", None)
+    assert plan.steps[2][2] == ("nwabc", None, "eth1", "/run/netns/c1")
+    action, func, args = plan.steps[1]
     func(*args)
     assert len(client.transactions) == 1 and s["ports"]["nwabc"]["tag"] == 10
     assert backend.port_state(ctx, {"ifname": "nwabc"}) == {"bridge": "br-app", "vlan_tag": 10}
@@ -230,3 +233,22 @@ def test_a_batch_puts_the_ports_of_many_attachments_in_one_transaction():
     assert sorted(o["name"] for o in client.transactions[1]) == ["nwold", "nwone", "nwtwo"]
     assert announced == ["garp"] and not txn.batching
     assert txn.commit() == 0
+
+
+def test_a_kernel_datapath_bridge_leaves_the_host_ends_arp_alone():
+    s = snap(bridge("br-app", datapath_type="system"))
+    backend, _client, ctx = _backend(s)
+    plan = _Plan()
+    backend.plan_attach(plan, ctx, "nwabc", None, "br-app", {"container": "c1", "ifname": "eth1"}, {})
+    assert [description for description, _func, _args in plan.steps] == ["add port nwabc to OVS bridge br-app"]
+
+
+def test_sysctl_paths_take_interface_names_only():
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux import sysctl
+    from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError
+
+    for bad in ("", "..", "a/b"):
+        with pytest.raises(BackendError, match="not an interface name"):
+            sysctl.read_ipv4_conf(bad, "arp_ignore")
+    assert sysctl.read_ipv4_conf("nw-no-such-link", "arp_ignore") is None
+    assert sysctl.answers_foreign_arp("nw-no-such-link") is False

@@ -14,7 +14,10 @@ NIC with a packet socket, and the kernel still sees every frame the NIC receives
 frames to the NIC's own MAC would then be delivered twice, once by the NIC and once
 through OVS (test_hostile counted 6 echo requests for 3 sent). The peers learn the
 bridge's MAC by gratuitous ARP when the address moves onto it, and the NIC's when
-it moves back (:meth:`Underlay._announce`).
+it moves back (:meth:`Underlay._announce`). For the same reason the NIC must not
+answer ARP for the bridge's address with its own MAC (peers would send tunnel traffic
+past OVS): it gets ``arp_ignore=1`` while the bridge holds the address, and its own
+value back afterwards (recorded in the bridge's external_ids; _linux/sysctl.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,7 +25,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, NetwireError
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import sysctl as _sysctl
 
 
 class Underlay(object):
@@ -48,7 +52,24 @@ class Underlay(object):
         ids = {_names.OVS_UNDERLAY_NIC_KEY: underlay['interface'], _names.OVS_UNDERLAY_ADDRESS_KEY: address}
         if gateway:
             ids[_names.OVS_UNDERLAY_GATEWAY_KEY] = gateway
+        # the NIC's arp_ignore before we took it over, kept from the first run (later runs read ours)
+        recorded = self._underlay_ids(ctx, underlay['bridge']).get(_names.OVS_UNDERLAY_ARP_IGNORE_KEY)
+        if recorded is None:
+            value = _sysctl.read_ipv4_conf(nic['ifname'], _sysctl.ARP_IGNORE)
+            recorded = None if value is None else str(value)
+        if recorded is not None:
+            ids[_names.OVS_UNDERLAY_ARP_IGNORE_KEY] = recorded
         return {'ids': ids, 'nic': nic, 'address': address, 'gateway': gateway}
+
+    @staticmethod
+    def _underlay_ids(ctx, bridge):
+        """external_ids of our underlay bridge as OVS has them now ({} before it exists)."""
+        try:
+            if not ctx.ovs.socket_exists():
+                return {}
+            return dict(ctx.ovs.snapshot()['bridges'].get(bridge, {}).get('external_ids') or {})
+        except NetwireError:
+            return {}
 
     def _finish_underlay_migration(self, ctx, underlay, migrate):
         nic = migrate['nic']
@@ -69,6 +90,13 @@ class Underlay(object):
             if br is not None and not self.check_mode:
                 ctx.call('move', 'default route', gw, 'route', 'replace', dst='0.0.0.0/0', gateway=gw,
                          oif=br['index'])
+        if _sysctl.answers_foreign_arp(nic['ifname']):
+            # the NIC stays a live interface of this host's IP stack (the userspace datapath reads it
+            # with a packet socket): it must not answer ARP for the address the bridge now holds
+            actions.append('answer ARP on %s only for its own addresses (arp_ignore=1; %s holds %s)'
+                           % (nic['ifname'], underlay['bridge'], address))
+            if not self.check_mode:
+                _sysctl.answer_own_arp_only(nic['ifname'])
         if actions and not self.check_mode:
             self._announce(ctx, underlay['bridge'], address)
         if actions:
@@ -106,6 +134,9 @@ class Underlay(object):
             gw = ids.get(_names.OVS_UNDERLAY_GATEWAY_KEY)
             if gw:
                 actions.append('default route via %s dev %s' % (gw, nic_name))
+            arp_ignore = ids.get(_names.OVS_UNDERLAY_ARP_IGNORE_KEY)
+            if arp_ignore is not None and arp_ignore.isdigit():
+                actions.append('arp_ignore=%s on %s' % (arp_ignore, nic_name))
             if not self.check_mode:
                 ctx.invalidate()
                 nic = ctx.link(nic_name)
@@ -119,6 +150,9 @@ class Underlay(object):
                 if gw:
                     ctx.call('restore', 'default route', gw, 'route', 'replace', dst='0.0.0.0/0', gateway=gw,
                              oif=nic['index'])
+                if arp_ignore is not None and arp_ignore.isdigit() and \
+                        _sysctl.read_ipv4_conf(nic_name, _sysctl.ARP_IGNORE) != int(arp_ignore):
+                    _sysctl.write_ipv4_conf(nic_name, _sysctl.ARP_IGNORE, int(arp_ignore))
                 self._announce(ctx, nic_name, address)
             self.record('underlay', nic_name, {
                 'changed': True, 'actions': actions, 'diff': {'before': None, 'after': {'nic_address': address}}})

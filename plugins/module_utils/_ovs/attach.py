@@ -9,7 +9,9 @@ The port and its interface carry external_ids naming owner, role
 again after a container restart (:func:`find_stale_ports`), even when the host
 end got a new name. Access VLAN via the port's ``tag``. On a netdev (userspace)
 bridge TX checksum offload is turned off on the veth, or TCP fails across the
-bridge while ping works.
+bridge while ping works; and the host end answers ARP only for its own addresses
+(none), or the host answers the container's ARP for its gateway with the veth's
+MAC (_linux/sysctl.py).
 
 Used by container_attach's bridge backend seam (``_host/attach.py``) through
 :class:`OvsBridgeBackend`; the planners are pure and unit-tested.
@@ -25,6 +27,7 @@ import functools
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import ethtool as _ethtool
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import sysctl as _sysctl
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
     NetwireError,
@@ -172,6 +175,12 @@ class OvsBridgeBackend(object):
         network = params.get("network")
         tag = params.get("vlan_tag")
         ops, actions = plan_attach(snap, bridge, host_ifname, container, ifname, network, tag)
+        netdev = is_netdev_bridge(snap, bridge)
+        if netdev and (not current or _sysctl.answers_foreign_arp(host_ifname, netns)):
+            # before the port joins the bridge: the host must never answer the container's ARP
+            # through this link (see _linux/sysctl.py)
+            plan.step("answer ARP only for its own addresses on %s (arp_ignore=1; userspace datapath)"
+                      % host_ifname, _sysctl.answer_own_arp_only, host_ifname, netns)
         if not current and host_ifname in snap["ports"] and not any(o["op"] == "add_port" for o in ops):
             # The veth is (re)created by this run (container restart) while OVS still has the port.
             # ovs-vswitchd keeps its socket on the old, deleted device even when the port is deleted and
@@ -185,7 +194,7 @@ class OvsBridgeBackend(object):
             plan.step("; ".join(actions), functools.partial(self._apply_sequence, ctx), [removal, addition], host_ifname)
         elif ops:
             plan.step("; ".join(actions), functools.partial(self._apply, ctx), ops, host_ifname)
-        if is_netdev_bridge(snap, bridge):
+        if netdev:
             peer_ns = self._peer_netns(params)
             needs = not current
             if not needs:
