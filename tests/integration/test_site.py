@@ -87,8 +87,8 @@ def test_each_address_on_a_userspace_bridge_is_answered_by_one_mac(site, lab):
     h1, h2 = lab.host("host1"), lab.host("host2")
     bridge_mac = h1.json(["ip", "-j", "link", "show", "nw-dmz"])[0]["address"]
     underlay_mac = h1.json(["ip", "-j", "link", "show", "nwu-eth1"])[0]["address"]
-    host_end = [l["ifname"] for l in h1.json(["ip", "-j", "link"])
-                if (l.get("ifalias") or "").startswith("netwire:attach")][0]
+    host_end = [link["ifname"] for link in h1.json(["ip", "-j", "link"])
+                if (link.get("ifalias") or "").startswith("netwire:attach")][0]
 
     def gateway():
         return answering_macs(sh(["docker", "exec", DOCKER["web1"], "arping", "-b", "-c", "3", "-w", "4", "-I",
