@@ -66,25 +66,37 @@ def ok(result):
 
 
 def move_underlay_to_ovs(host):
-    """Userspace tunnelling needs the underlay address on an OVS bridge owning the NIC."""
+    """Userspace tunnelling needs the underlay address on an OVS bridge owning the NIC.
+
+    As host_network does it (_host/underlay.py): the bridge keeps a MAC of its own (with the
+    NIC's, every frame to it would be delivered twice: by the NIC and through OVS), the NIC
+    answers ARP only for its own addresses (none now), and the peers learn the bridge's MAC by
+    gratuitous ARP."""
     addr = "%s/24" % host.underlay_ip
-    # the bridge keeps the NIC's MAC: with one of its own, the peers' neighbor entry for this address
-    # would hold the bridge's MAC after restore_underlay, and the next test's underlay ping is lost
-    nic_mac = host.json(["ip", "-j", "link", "show", "dev", host.underlay_if])[0]["address"]
     host.run(["ip", "addr", "del", addr, "dev", host.underlay_if])
+    host.run(["sysctl", "-qw", "net.ipv4.conf.%s.arp_ignore=1" % host.underlay_if])
     ok(host.module("ovs_bridge", {
-        "name": UNDERLAY_BR, "datapath_type": "netdev", "other_config": {"hwaddr": nic_mac},
+        "name": UNDERLAY_BR, "datapath_type": "netdev",
         "ports": [{"name": host.underlay_if}, {"name": UNDERLAY_BR, "addresses": [addr]}],
     }))
     host.run(["ip", "route", "replace", "default", "via", UNDERLAY_GW, "dev", UNDERLAY_BR])
+    announce(host, UNDERLAY_BR)
 
 
 def restore_underlay(host):
     host.module("ovs_bridge", {"name": UNDERLAY_BR, "state": "absent"})
     host.run(["ip", "addr", "replace", "%s/24" % host.underlay_ip, "dev", host.underlay_if], check=False)
+    host.run(["sysctl", "-qw", "net.ipv4.conf.%s.arp_ignore=0" % host.underlay_if], check=False)
     host.run(["ip", "link", "set", host.underlay_if, "up"], check=False)
     host.run(["ip", "route", "replace", "default", "via", UNDERLAY_GW, "dev", host.underlay_if, "proto", "static"],
              check=False)
+    announce(host, host.underlay_if)
+
+
+def announce(host, ifname):
+    """Gratuitous ARP for the underlay address from ``ifname`` (bounded: 2 frames)."""
+    host.run(["busybox", "arping", "-U", "-c", "2", "-w", "2", "-I", ifname, host.underlay_ip], check=False,
+             timeout=10)
 
 
 def ping(ns, ip, count=2, wait=1):
