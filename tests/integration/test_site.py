@@ -34,12 +34,21 @@ REACH = {
 }
 
 
+ARP_IGNORE_BEFORE = {}
+
+
+def nic_arp_ignore(host):
+    return host.run(["cat", "/proc/sys/net/ipv4/conf/%s/arp_ignore" % host.underlay_if]).stdout.strip()
+
+
 @pytest.fixture(scope="module")
 def site(lab, tmp_path_factory):
     global MODEL
     MODEL = tmp_path_factory.mktemp("model") / "model"
     copy_example(MODEL, DOCKER, lab.instance)
     SENTINEL.start(lab.host("host2"), lab.instance)
+    for h in lab.hosts:
+        ARP_IGNORE_BEFORE[h.name] = nic_arp_ignore(h)
     first = lab.playbook("playbooks/site.yml", [MODEL])
     yield first
     lab.playbook("playbooks/down.yml", [MODEL])
@@ -414,6 +423,8 @@ def test_down_leaves_nothing_of_ours(site, lab):
         assert addrs == [h.underlay_ip], "%s: the underlay address is back on %s" % (h.name, h.underlay_if)
         routes = h.json(["ip", "-j", "route", "show", "default"])
         assert [(r["gateway"], r["dev"]) for r in routes] == [("198.19.0.1", h.underlay_if)]
+        assert nic_arp_ignore(h) == ARP_IGNORE_BEFORE[h.name], "%s: %s's arp_ignore is not its own again" % (
+            h.name, h.underlay_if)
         assert our_dnsmasqs(h) == [], "%s: our dnsmasq still runs" % h.name
         # (/run/netwire/lock is the host lock every run takes: a lock file is never removed under its holders)
         left = h.run(["find", "/etc/netwire", "/var/lib/netwire", "/run/netwire", "-mindepth", "1", "!", "-path",
