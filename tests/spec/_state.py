@@ -518,10 +518,11 @@ class HostState:
 
     # --- BGP EVPN (FRR's JSON through vtysh)
     def bgp_summary(self):
-        return self.read("show bgp summary json", "vtysh -c %s", "show bgp summary json") or {}
+        # bounded: vtysh waits for ever on a daemon that does not answer (a frozen bgpd)
+        return self.read("show bgp summary json", "timeout 10 vtysh -c %s", "show bgp summary json") or {}
 
     def evpn_vnis(self):
-        return self.read("show evpn vni detail json", "vtysh -c %s", "show evpn vni detail json") or {}
+        return self.read("show evpn vni detail json", "timeout 10 vtysh -c %s", "show evpn vni detail json") or {}
 
     # --- nftables
     def nft(self):
