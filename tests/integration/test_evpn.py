@@ -4,7 +4,8 @@ site.yml builds it on three lab hosts (host1 the route reflector); zebra install
 remote MACs, netwire none. The containers ping and connect across hosts; each VXLAN device's flood entries
 are exactly the other VTEPs; a rerun and check mode change nothing; the audit (tests/spec) passes, and fails
 on the session and the VNI when a bgpd stops or a host runs another AS; host4 joins and only host4 and the
-reflector change; down.yml removes our FRR and a sentinel bgpd with its own files survives.
+reflector change; a container moved to another host takes its remote FDB entries along; down.yml removes our
+FRR and a sentinel bgpd with its own files survives.
 
 The expectations are written out by hand from examples/evpn (host1-3 at 198.19.0.11-13, VNI 150), not computed
 by the collection's model. Every wait and every probe is bounded. Needs a lab of 4 hosts (LAB_HOSTS=4) for the
@@ -315,6 +316,42 @@ def test_host4_joins_and_only_it_and_the_reflector_change(evpn, lab):
         assert back.rc == 0, back
         sh(["docker", "rm", "-f", evpn.docker.pop("c4")], check=False)
     converged(lab, THREE)
+
+
+def remote_mac(host, mac):
+    """Where ``host``'s VXLAN device sends ``mac``: (dst, flags) of its FDB entry, or None."""
+    for e in host.json(["bridge", "-j", "fdb", "show", "dev", VX]):
+        if e["mac"] == mac and e.get("dst"):
+            return e["dst"], e.get("flags", [])
+    return None
+
+
+def test_a_moved_container_takes_its_remote_fdb_entries_along(evpn, lab):
+    """c3 moves from host3 to host2 (host3 keeps the network): host1's entry for c3's MAC follows it, by BGP."""
+    converged(lab, THREE)
+    mac = sh(["docker", "exec", evpn.docker["c3"], "cat", "/sys/class/net/eth1/address"]).stdout.strip()
+    h1 = lab.host("host1")
+    assert evpn.ping("c3", evpn.address("c1"))
+    wait_for("host1 sends c3's MAC to host3", lambda: (remote_mac(h1, mac) or ("",))[0] == VTEP["host3"], 15)
+    all_vars = evpn.model / "group_vars" / "all.yml"
+    pristine = all_vars.read_text()
+    model = yaml.safe_load(pristine)
+    model["netwire_containers"]["c3"]["host"] = "host2"
+    all_vars.write_text(yaml.safe_dump(model, sort_keys=False))
+    try:
+        run = evpn.playbook("site.yml")
+        assert run.rc == 0, run
+        assert evpn.ping("c3", evpn.address("c1")), "c3 on host2 cannot reach c1"
+        moved = wait_for("host1 sends c3's MAC to host2",
+                         lambda: (remote_mac(h1, mac) or ("",))[0] == VTEP["host2"] and remote_mac(h1, mac), 15)
+        assert "extern_learn" in moved[1], moved
+        assert remote_mac(lab.host("host3"), mac)[0] == VTEP["host2"]
+    finally:
+        all_vars.write_text(pristine)
+        back = evpn.playbook("site.yml")
+    assert back.rc == 0, back
+    assert evpn.ping("c3", evpn.address("c1"))
+    wait_for("host1 sends c3's MAC to host3 again", lambda: (remote_mac(h1, mac) or ("",))[0] == VTEP["host3"], 15)
 
 
 def test_down_removes_our_frr_and_a_sentinel_survives(evpn, lab):
