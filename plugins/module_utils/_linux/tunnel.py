@@ -9,8 +9,9 @@ gretap and geneve devices are point-to-point: exactly one remote, stored in
 the device itself. A VXLAN device with ``control: evpn`` has no flood entries
 of ours: FRR's zebra installs them (and the remote MACs) from BGP EVPN routes,
 so they are never added, removed or compared here; its bridge port has
-learning off and neigh_suppress on (docs/evpn.md). Parameters that the kernel cannot change on a live device
-(VNI, local address, port, ...) are converged by recreating the device.
+learning off and neigh_suppress on (docs/evpn.md). Parameters that the kernel
+cannot change on a live device (VNI, local address, port, ...) are converged by
+recreating the device.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -391,7 +391,8 @@ def analyze(model, hosts):
     """Normalize and check ``model`` for ``hosts``: ``(normalized, findings, warnings)``.
 
     ``model`` holds ``netwire_zones``, ``netwire_networks``,
-    ``netwire_containers`` and (optional) ``netwire_dns`` and ``netwire_control_plane``. ``hosts`` maps each inventory host to its variables
+    ``netwire_containers`` and (optional) ``netwire_dns`` and ``netwire_control_plane``. ``hosts`` maps each
+    inventory host to its variables
     (``netwire_host``, ``netwire_host_defaults``, ``netwire_lab_underlay_ip``,
     ``ansible_facts``; all optional), or is a list of host names.
     """
