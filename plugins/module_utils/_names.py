@@ -328,6 +328,10 @@ def frr_paths(conf_dir=FRR_CONF_DIR, run_dir=FRR_RUN_DIR):
     }
 
 
+# How host_network's purge list (``keep``) names this host's one FRR control plane when its plan declares it.
+FRR_KEEP_NAME = 'frr:bgp-evpn'
+
+
 def dns_keep_name(name):
     """How host_network's purge list (``keep``) names the dnsmasq instance ``name``: not by the bridge name
     alone, which stays declared when a network loses its DNS."""

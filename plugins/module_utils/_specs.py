@@ -52,6 +52,7 @@ LINUX_TUNNEL = dict(
     master=dict(type='str'),
     mtu=MTU,
     remotes=dict(type='list', elements='str', default=[]),
+    control=dict(type='str', choices=['static', 'evpn'], default='static'),
     up=UP,
 )
 

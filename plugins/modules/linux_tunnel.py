@@ -83,6 +83,15 @@ options:
     type: list
     elements: str
     default: []
+  control:
+    description:
+      - Who installs a VXLAN device's flood entries. V(static) (the default) converges them to O(remotes).
+      - V(evpn) leaves them to FRR's zebra (a BGP EVPN control plane, M(netwire.fabric.frr)); none are added,
+        removed or compared, O(remotes) must be empty, O(learning) off and O(master) set; the bridge port gets
+        C(learning off) and C(neigh_suppress on).
+    type: str
+    choices: [static, evpn]
+    default: static
   up:
     description: Administrative state of the device.
     type: bool

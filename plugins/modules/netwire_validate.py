@@ -60,6 +60,12 @@ options:
       - Names and DHCP, in the shape of V(netwire_dns) (V(domain), V(forward)). Defaults to the variable
         V(netwire_dns); without it, the plans have no DNS servers and no network serves DHCP.
     type: raw
+  control_plane:
+    description:
+      - The BGP EVPN control plane, in the shape of V(netwire_control_plane) (V(type), V(asn),
+        V(route_reflectors), V(keepalive), V(holdtime)). Defaults to the variable V(netwire_control_plane);
+        without it, no network may have V(control=evpn) (docs/evpn.md).
+    type: raw
   hosts:
     description:
       - The inventory hosts the model may place networks and containers on. Their settings come from their
@@ -69,7 +75,8 @@ options:
     elements: str
   check_consistency:
     description:
-      - Fail when a host sees different V(netwire_zones), V(netwire_networks), V(netwire_containers) or V(netwire_dns) than the
+      - Fail when a host sees different V(netwire_zones), V(netwire_networks), V(netwire_containers), V(netwire_dns) or
+        V(netwire_control_plane) than the
         host the task runs for (the model must be defined once, for example in C(group_vars/all)).
     type: bool
     default: true

@@ -12,7 +12,7 @@ assertion messages).
 
 from __future__ import annotations
 
-MODEL_VARS = ("netwire_zones", "netwire_networks", "netwire_containers", "netwire_dns")
+MODEL_VARS = ("netwire_zones", "netwire_networks", "netwire_containers", "netwire_dns", "netwire_control_plane")
 HOST_VARS = ("netwire_host", "netwire_host_defaults", "netwire_lab_underlay_ip", "ansible_facts", "ansible_host")
 
 
@@ -77,11 +77,41 @@ def tunnels(plans):
             entry = dict(by_net[net], id="%s-%s" % (host, net), host=host, network=net,
                          path="netwire_networks.%s (overlay %s on host %s)"
                          % (net, p["networks"][net]["overlay"], host))
-            if entry["backend"] == "linux":
+            if entry["backend"] == "linux" and p["networks"][net].get("control") == "evpn":
+                # BGP EVPN: zebra's flood entries, exactly the network's other hosts (none of them ours)
+                entry["remotes"] = sorted(p["networks"][net].get("vteps") or [])
+            elif entry["backend"] == "linux":
                 entry["remotes"] = sorted(r for d in entry["devices"] for r in d["remotes"])
             else:
                 entry["remotes"] = sorted(entry["tunnel"]["remotes"])
             out.append(entry)
+    return out
+
+
+def bgp_sessions(plans):
+    """Every BGP EVPN session the model implies: per speaker (a plan with ``frr``), one per neighbour."""
+    out = []
+    for host in sorted(plans):
+        frr = plans[host].get("frr")
+        for peer in (frr or {}).get("neighbors", []):
+            out.append({"id": "%s-%s" % (host, peer), "host": host, "peer": peer, "asn": frr["asn"],
+                        "router_id": frr["router_id"],
+                        "path": "netwire_control_plane (host %s, session to %s)" % (host, peer)})
+    return out
+
+
+def evpn_vnis(plans):
+    """Per host and EVPN network: its VNI, VXLAN device and remote VTEPs (the network's other hosts)."""
+    out = []
+    for host in sorted(plans):
+        p = plans[host]
+        for t in p["linux_tunnels"]:
+            if t.get("control") != "evpn":
+                continue
+            net = [n for n, v in p["networks"].items() if v["bridge"] == t["master"]][0]
+            out.append({"id": "%s-%s" % (host, net), "host": host, "network": net, "vni": t["vni"],
+                        "device": t["name"], "local": t["local"], "vteps": sorted(p["networks"][net]["vteps"]),
+                        "path": "netwire_networks.%s (control evpn, VNI %d on host %s)" % (net, t["vni"], host)})
     return out
 
 

@@ -350,6 +350,7 @@ REQUIRED = (("nsenter", "util-linux"), ("timeout", "coreutils"), ("ip", "iproute
             ("tc", "iproute2"), ("nft", "nftables"))
 REQUIRED_OVS = (("ovs-vsctl", "openvswitch-switch"),)
 REQUIRED_DNS = (("ss", "iproute2"),)
+REQUIRED_EVPN = (("vtysh", "frr"),)
 REQUIRED_ENGINE = {"docker": (("docker", "docker.io"),), "podman": (("podman", "podman"),)}
 
 
@@ -471,6 +472,8 @@ class HostState:
     def prefetch(self, plan, refs):
         """Every read a host's checks need, as (callable) jobs to run in parallel."""
         jobs = [self.links, self.fdb, self.nft]
+        if plan.get("frr"):
+            jobs += [self.bgp_summary, self.evpn_vnis]
         if plan.get("dns") and _dns_config is not None:
             jobs.append(lambda: self.dnsmasq(plan["dns"]))
         if plan["ovs_bridges"] or plan["ovs_tunnels"]:
@@ -512,6 +515,14 @@ class HostState:
         data, error = self._json("ovs-vsctl list Bridge", "ovs-vsctl -f json --columns=%s list %s"
                                  % (",".join(["_uuid", "name", "datapath_type", "ports", "external_ids"]), "Bridge"))
         return error is None
+
+    # --- BGP EVPN (FRR's JSON through vtysh)
+    def bgp_summary(self):
+        # bounded: vtysh waits for ever on a daemon that does not answer (a frozen bgpd)
+        return self.read("show bgp summary json", "timeout 10 vtysh -c %s", "show bgp summary json") or {}
+
+    def evpn_vnis(self):
+        return self.read("show evpn vni detail json", "timeout 10 vtysh -c %s", "show evpn vni detail json") or {}
 
     # --- nftables
     def nft(self):
@@ -582,13 +593,14 @@ class HostState:
                     "output": "ICMP probe failed (rc %d): %s" % (res.rc, (res.stderr or res.stdout)[-300:])}
         return {"ok": got["rc"] == 0, "rc": got["rc"], "output": got["output"]}
 
-    def missing_programs(self, ref_types=(), ovs=False, dns=False):
+    def missing_programs(self, ref_types=(), ovs=False, dns=False, evpn=False):
         """The audit's prerequisites this host lacks, as [(program, package)], in two remote calls.
 
         ``ref_types`` are the model's container reference types on this host: docker needs
         ``docker``, podman ``podman``, auto either of them; pid, netns and path need nothing more.
         """
-        needed = list(REQUIRED) + (list(REQUIRED_OVS) if ovs else []) + (list(REQUIRED_DNS) if dns else [])
+        needed = list(REQUIRED) + (list(REQUIRED_OVS) if ovs else []) + (list(REQUIRED_DNS) if dns else []) + (
+            list(REQUIRED_EVPN) if evpn else [])
         engines = [p for p, _pkg in REQUIRED_ENGINE["docker"] + REQUIRED_ENGINE["podman"]]
         script = "for p in %s; do command -v \"$p\" >/dev/null 2>&1 || echo \"$p\"; done" % " ".join(
             [p for p, _pkg in needed] + engines)

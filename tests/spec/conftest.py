@@ -246,7 +246,7 @@ def _check_prerequisites(spec):
         refs = [c["ref_type"] for c in spec.model["containers"].values() if c["host"] == host]
         plan = spec.plans[host]
         return host, spec.states[host].missing_programs(refs, ovs=bool(plan["ovs_bridges"] or plan["ovs_tunnels"]),
-                                                        dns=bool(plan.get("dns")))
+                                                        dns=bool(plan.get("dns")), evpn=bool(plan.get("frr")))
 
     with ThreadPoolExecutor(POOL) as pool:
         lacking = [(h, m) for h, m in pool.map(missing, sorted(spec.states)) if m]
@@ -356,6 +356,8 @@ PARAMETERS = {
     "name_hidden": lambda spec, plans, model: spec.name_checks()["hidden"],
     "name_refused": lambda spec, plans, model: spec.name_checks()["refused"],
     "dns_server": lambda spec, plans, model: _expect.dns_servers(plans),
+    "bgp_session": lambda spec, plans, model: _expect.bgp_sessions(plans),
+    "evpn_vni": lambda spec, plans, model: _expect.evpn_vnis(plans),
     "dhcp_server": lambda spec, plans, model: _expect.dhcp_servers(plans),
     "dhcp_lease": lambda spec, plans, model: _expect.dhcp_leases(plans, model),
 }

@@ -114,3 +114,30 @@ def test_host_state_errors(kw, links, fragment, cls):
     with pytest.raises(cls, match=fragment):
         lt.LinuxTunnelManager(ctx, params(name="vx", **kw)).run()
     assert ctx.calls == []
+
+
+def evpn_links(slave):
+    d = {"id": 42, "local": "198.19.0.11", "link": 2, "port": 4789, "ttl": 0, "learning": 0, "udp_csum": 1}
+    return [link(2, "eth1", kind="veth"), link(3, "br", kind="bridge", alias="netwire:bridge"),
+            link(7, "vx", kind="vxlan", alias="netwire:tunnel", mtu=1450, data=d, master=3, slave=slave)]
+
+
+def test_control_evpn_leaves_zebras_flood_entries_alone():
+    """zebra's flood entries are neither removed nor reported: a converged device plans nothing."""
+    ctx = Remotes(["198.19.0.12", "198.19.0.14"], links=evpn_links({"learning": 0, "neigh_suppress": 1}),
+                  check_mode=True)
+    res = lt.LinuxTunnelManager(ctx, params(name="vx", dev="eth1", local="198.19.0.11", master="br",
+                                            control="evpn")).run()
+    assert not res["changed"] and res["actions"] == [], res["actions"]
+    assert res["tunnel"]["remotes"] == ["198.19.0.12", "198.19.0.14"]
+    assert [c for c in ctx.calls if c[0] == "fdb"] == []
+
+
+def test_control_evpn_sets_the_bridge_port_flags_and_writes_no_flood_entry():
+    ctx = Remotes([], links=evpn_links({"learning": 1, "neigh_suppress": 0}))
+    res = lt.LinuxTunnelManager(ctx, params(name="vx", dev="eth1", local="198.19.0.11", master="br",
+                                            control="evpn")).run()
+    assert res["actions"] == ["set vx bridge port learning off, neigh_suppress on"], res["actions"]
+    assert ("brport", ("set",), {"index": 7, "learning": 0, "neigh_suppress": 1, "netns": None}) in [
+        (c[0], c[1], dict(c[2], netns=c[2].get("netns"))) for c in ctx.calls]
+    assert [c for c in ctx.calls if c[0] == "fdb"] == []

@@ -33,6 +33,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
     describe,
     find_program,
     is_marked,
+    read_text,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     MissingDependency,
@@ -139,6 +140,20 @@ class FrrManager(DaemonManager):
             out['pids'] = dict((d.name, d.our_pid()) for d in daemons)
         return Result(changed=changed, actions=actions, diff={'before': before, 'after': after} if changed else None,
                       label=NAME, frr=out)
+
+    @classmethod
+    def purge(cls, ctx, keep=None):
+        """Our FRR (state absent) unless ``keep`` names it (``_names.FRR_KEEP_NAME``). Only a host with a file of
+        ours in /etc/frr (or our hash) is touched: the package's own FRR, or none, is never stopped here."""
+        if keep is not None and _names.FRR_KEEP_NAME in keep:
+            return []
+        fp = _names.frr_paths()
+        ours = [fp['conf'], fp['daemons']] + [os.path.join(_names.FRR_RUN_DIR, '%s.hash' % d)
+                                              for d in config.DAEMONS + ('watchfrr',)]
+        if not any(is_marked(read_text(path)) for path in ours):
+            return []
+        result = cls(ctx, {'state': 'absent'}).run()
+        return [result] if result.changed else []
 
     @staticmethod
     def diff_of_daemons(currents):

@@ -32,6 +32,7 @@ from collections import namedtuple
 from ansible_collections.netwire.fabric.plugins.module_utils import _specs
 from ansible_collections.netwire.fabric.plugins.module_utils._dns.manager import DnsmasqManager
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
+from ansible_collections.netwire.fabric.plugins.module_utils._frr.manager import FrrManager
 from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import LinuxTunnelManager
@@ -61,6 +62,10 @@ KINDS = (
     # issue 14: one dnsmasq per network bridge, after the bridges and tunnels
     Kind('dns', _specs.DNSMASQ, 'fabric', 'dnsmasq', DnsmasqManager,
          _name, lambda p: (p.get('interface'),), None, False, False),
+    # issue 15: this host's BGP EVPN speaker (zebra and bgpd), after the VXLAN devices whose VNIs it announces;
+    # one entry (a dict), absent from the plan of a host that runs none (purged then, like an undeclared object)
+    Kind('frr', _specs.FRR, 'fabric', 'FRR', FrrManager,
+         lambda p: 'bgp-evpn', _no_deps, None, False, True),
     Kind('attachments', _specs.CONTAINER_ATTACH, 'containers', 'container attachment',
          ContainerAttachManager,
          lambda p: '%s:%s' % (p.get('container'), p.get('ifname', 'eth1')), lambda p: (p.get('bridge'),), None,

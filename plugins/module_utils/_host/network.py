@@ -36,6 +36,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     NetwireError,
     refuse_foreign_ports,
 )
+from ansible_collections.netwire.fabric.plugins.module_utils._frr import config as _frr_config
 from ansible_collections.netwire.fabric.plugins.module_utils._host import kinds as _kinds
 from ansible_collections.netwire.fabric.plugins.module_utils._host.underlay import Underlay
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import foreign_ports as linux_foreign_ports
@@ -151,6 +152,8 @@ class HostNetworkManager(Underlay):
     def run(self):
         plan = self.params.get('plan') or {}
         entries = normalize_entries(plan, self.sections, self.state)
+        # the single-entry kinds a plan may leave out (frr: a host that runs no speaker): run only when declared
+        self.declared = set(k.key for k in _kinds.KINDS if k.single and plan.get(k.key))
         netlink = self.b['session'](check_mode=self.check_mode)
         with netlink, Context(self.check_mode, netlink=netlink, ovsdb_socket=self.params.get('ovsdb_socket'),
                               ovsdb_timeout=self.params.get('timeout')) as ctx:
@@ -226,14 +229,18 @@ class HostNetworkManager(Underlay):
             self.record('firewall', mgr.table_name, mgr.run())
 
     def _purge(self, ctx, section, keep):
-        """Our objects of ``section`` (netlink kinds) not in ``keep``, last kind first."""
+        """Our objects of ``section`` (netlink kinds, and the single ones of the fabric) not in ``keep``, last
+        kind first."""
         for kind in reversed(_kinds.of_section(section, ovs=False)):
-            if not kind.single:
+            if not kind.single or section == 'fabric':
                 self.record_all(kind.key, self.manager(kind.key).purge(ctx, keep))
 
     def _run_kinds(self, ctx, section, entries):
         for kind in _kinds.of_section(section, ovs=False):
             if kind.single:
+                if section == 'fabric' and kind.key in getattr(self, 'declared', ()):
+                    self.record(kind.key, kind.label(entries[kind.key]),
+                                self.manager(kind.key)(ctx, entries[kind.key]).run())
                 continue
             for p in entries[kind.key]:
                 self._run_entry(ctx, kind, p)
@@ -328,6 +335,12 @@ class HostNetworkManager(Underlay):
                         problems.append("Linux tunnel '%s' needs %s '%s', which neither exists nor is in the plan"
                                         % (p['name'], what, dep))
                 problems.extend(self._vni_holders(ctx, p, keep if purge else None))
+            if plan.get('frr'):
+                fp = _names.frr_paths(entries['frr']['conf_dir'], entries['frr']['run_dir'])
+                why = _frr_config.foreign_config(_daemon.read_text(fp['conf']), _daemon.read_text(fp['daemons']))
+                if why:
+                    problems.append("FRR: this host's FRR is configured for another purpose (%s); netwire never"
+                                    " overwrites it" % why)
             for p in entries['dns']:
                 conf = _names.dnsmasq_paths(p['name'])['conf']
                 if os.path.exists(conf) and not _daemon.is_marked(_daemon.read_text(conf)):
@@ -389,6 +402,8 @@ class HostNetworkManager(Underlay):
             if p.get('host_ifname'):
                 names.add(p['host_ifname'])
         names.update(_names.dns_keep_name(p['name']) for p in entries['dns'])
+        if plan.get('frr'):
+            names.add(_names.FRR_KEEP_NAME)
         return names
 
     def _absent(self, ctx, entries):

@@ -6,8 +6,12 @@
 VXLAN is a multipoint device: its peers are all-zero FDB entries
 (``00:00:00:00:00:00 dst <peer>``), one per remote, converged exactly.
 gretap and geneve devices are point-to-point: exactly one remote, stored in
-the device itself. Parameters that the kernel cannot change on a live device
-(VNI, local address, port, ...) are converged by recreating the device.
+the device itself. A VXLAN device with ``control: evpn`` has no flood entries
+of ours: FRR's zebra installs them (and the remote MACs) from BGP EVPN routes,
+so they are never added, removed or compared here; its bridge port has
+learning off and neigh_suppress on (docs/evpn.md). Parameters that the kernel
+cannot change on a live device (VNI, local address, port, ...) are converged by
+recreating the device.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,6 +32,7 @@ TUNNEL_ALIAS = _names.TUNNEL_ALIAS
 # fields compared on a live device; any difference recreates it
 IDENTITY_FIELDS = ('vni', 'local', 'dev', 'port', 'ttl', 'learning', 'udp_checksum')
 FLOOD_MAC = '00:00:00:00:00:00'
+CONTROLS = ('static', 'evpn')
 
 
 def _ip_key(addr):
@@ -63,6 +68,10 @@ def tunnel_state(ctx, link, netns=None):
             'udp_checksum': bool(data.get('udp_csum')),
             'remotes': sorted(ctx.flood_remotes(link['index'], netns), key=_ip_key),
         })
+        if link['master']:
+            slave = link.get('slave') or {}
+            state['port_learning'] = bool(slave.get('learning', 1))
+            state['neigh_suppress'] = bool(slave.get('neigh_suppress', 0))
     elif kind == 'gretap':
         remote = data.get('remote') or data.get('remote6')
         state.update({
@@ -87,6 +96,18 @@ def normalize_params(params):
         return p
     kind = p.get('kind') or 'vxlan'
     p['kind'] = kind
+    p['control'] = p.get('control') or 'static'
+    if p['control'] not in CONTROLS:
+        raise InvalidParameter('control must be one of %s' % ', '.join(CONTROLS))
+    if p['control'] == 'evpn':
+        if kind != 'vxlan':
+            raise InvalidParameter('control evpn needs a vxlan device (FRR installs its flood entries)')
+        if p.get('remotes'):
+            raise InvalidParameter('control evpn takes no remotes: FRR installs the flood entries')
+        if p.get('learning'):
+            raise InvalidParameter('control evpn needs learning off (the remote MACs come from BGP EVPN)')
+        if not p.get('master'):
+            raise InvalidParameter('control evpn needs a master bridge (its port has neigh_suppress on)')
     if p.get('vni') is None:
         raise InvalidParameter('vni is required with state=present')
     if kind == 'gretap':
@@ -249,7 +270,15 @@ class LinuxTunnelManager(LinkManager):
             else:
                 self.plan.step('release %s from %s' % (name, predicted['master']), self._set, index_ref, master=0)
             predicted['master'] = wanted['master']
-        if p['kind'] == 'vxlan':
+        evpn = p['control'] == 'evpn'
+        if evpn:
+            # zebra's flood entries are not ours: never added, removed or compared (they are reported as they are)
+            p['remotes'] = predicted.get('remotes', [])
+            if predicted.get('port_learning', True) or not predicted.get('neigh_suppress', False):
+                self.plan.step('set %s bridge port learning off, neigh_suppress on' % name, self._brport,
+                               index_ref)
+            predicted['port_learning'], predicted['neigh_suppress'] = False, True
+        if p['kind'] == 'vxlan' and not evpn:
             have = predicted.get('remotes', [])
             for remote in have:
                 if remote not in p['remotes']:
@@ -287,6 +316,10 @@ class LinuxTunnelManager(LinkManager):
     def _set_master(self, index_ref):
         master = self.ctx.link(self.params['master'], self.netns)
         self._set(index_ref, master=master['index'])
+
+    def _brport(self, index_ref):
+        self.ctx.call('configure bridge port of', 'tunnel', self.params['name'], 'brport', 'set', index=index_ref(),
+                      learning=0, neigh_suppress=1, netns=self.netns)
 
     def _fdb(self, command, index_ref, remote):
         verb = 'add flood entry %s to' % remote if command == 'append' else 'remove flood entry %s from' % remote

@@ -17,6 +17,7 @@ import re
 
 from ansible_collections.netwire.fabric.plugins.module_utils._names import veth_host_name
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import _dns, dns_checks
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.evpn import VAR as CONTROL_PLANE_VAR, evpn_checks, read_control_plane
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import check_container_policy
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import _Findings, _as_dict, _at, _is_int, _path, _unknown_keys
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.read import _containers, _hosts, _networks, _resolve_gateways, _zones
@@ -390,7 +391,8 @@ def analyze(model, hosts):
     """Normalize and check ``model`` for ``hosts``: ``(normalized, findings, warnings)``.
 
     ``model`` holds ``netwire_zones``, ``netwire_networks``,
-    ``netwire_containers`` and (optional) ``netwire_dns``. ``hosts`` maps each inventory host to its variables
+    ``netwire_containers`` and (optional) ``netwire_dns`` and ``netwire_control_plane``. ``hosts`` maps each
+    inventory host to its variables
     (``netwire_host``, ``netwire_host_defaults``, ``netwire_lab_underlay_ip``,
     ``ansible_facts``; all optional), or is a list of host names.
     """
@@ -405,7 +407,9 @@ def analyze(model, hosts):
     nets = _networks(f, top.get('netwire_networks'), zones, host_map)
     containers = _containers(f, top.get('netwire_containers'), nets, host_map)
     dns = _dns(f, top.get('netwire_dns'))
+    control_plane = read_control_plane(f, top.get(CONTROL_PLANE_VAR), host_map)
     _span(f, nets, containers, host_map)
+    evpn_checks(f, control_plane, nets, host_map)
     _resolve_gateways(containers, nets, host_map)
     _routing(f, zones, nets, containers)
     _mtus(f, nets, host_map)
@@ -423,6 +427,7 @@ def analyze(model, hosts):
         'containers': dict((n, _public_container(v)) for n, v in containers.items()),
         'hosts': dict((n, _public_host(v)) for n, v in host_map.items()),
         'dns': dns,
+        'control_plane': control_plane,
     }
     return normalized, f.items, f.warnings
 

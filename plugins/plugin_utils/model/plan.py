@@ -16,6 +16,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._names import (
 )
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.checks import analyze
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import dns_entries, search_path
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.evpn import frr_entry
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import attach_policy
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
     DEFAULT_UDP_PORT,
@@ -54,7 +55,8 @@ def host_plan(normalized, host):
     ``linux_bridges`` -> linux_bridge, ``ovs_bridges`` -> ovs_bridge,
     ``linux_tunnels`` -> linux_tunnel, ``ovs_tunnels`` -> ovs_tunnel,
     ``attachments`` -> container_attach, ``firewall`` -> firewall, and with
-    ``netwire_dns`` only: ``dns`` -> dnsmasq (one per network this host carries).
+    ``netwire_dns`` only: ``dns`` -> dnsmasq (one per network this host carries), and with
+    ``netwire_control_plane`` on a host that runs a speaker: ``frr`` -> frr.
     ``networks`` summarizes what this host carries; ``names`` lists every
     interface name the plan creates on the host.
     """
@@ -92,7 +94,8 @@ def host_plan(normalized, host):
         mac = bridge_mac(h['underlay_address'], net['bridge'])
         p['networks'][net['name']] = {'bridge': net['bridge'], 'backend': net['backend'], 'subnet': net['subnet'],
                                       'address': address, 'mac': mac, 'mtu': net['mtu'], 'zone': net['zone'],
-                                      'overlay': net['overlay'], 'nat': net['nat'], 'icc': net['icc']}
+                                      'overlay': net['overlay'], 'nat': net['nat'], 'icc': net['icc'],
+                                      'control': net.get('control', 'static')}
         p['names'].append(net['bridge'])
         if net['backend'] == 'linux':
             p['linux_bridges'].append({'name': net['bridge'], 'mtu': net['mtu'], 'addresses': [address],
@@ -115,7 +118,13 @@ def host_plan(normalized, host):
                     base['dev'] = dev
                 if net['overlay'] in DEFAULT_UDP_PORT:
                     base['port'] = net['port']
-                if net['overlay'] == 'vxlan':
+                if net['overlay'] == 'vxlan' and net.get('control') == 'evpn':
+                    # FRR's zebra installs the flood entries (the remote VTEPs) and the remote MACs: none of ours
+                    entry = dict(base, name=linux_tunnel_name('vxlan', net['name']), remotes=[], control='evpn')
+                    p['networks'][net['name']]['vteps'] = sorted(remotes)
+                    p['linux_tunnels'].append(entry)
+                    p['names'].append(entry['name'])
+                elif net['overlay'] == 'vxlan':
                     entry = dict(base, name=linux_tunnel_name('vxlan', net['name']), remotes=remotes)
                     p['linux_tunnels'].append(entry)
                     p['names'].append(entry['name'])
@@ -140,9 +149,15 @@ def host_plan(normalized, host):
             # With a netdev underlay bridge the kernel receives the peers' packets on the bridge's internal
             # port or, when a peer resolved the address to the NIC's MAC, on the NIC itself: both are the underlay.
             devices = [d for d in (underlay_bridge, h['underlay_interface']) if d] or [None]
+            peers = remotes
+            if net.get('control') == 'evpn':
+                # BGP decides the VTEPs at run time: the endpoint admits every host of the fabric (so a host
+                # joining the network changes only itself and the reflectors), never anyone else
+                peers = [hosts[r]['underlay_address'] for r in sorted(hosts)
+                         if r != host and hosts[r]['underlay_address']]
             for device in devices:
                 endpoint = {'network': net['name'], 'type': net['overlay'], 'local_address': h['underlay_address'],
-                            'device': device, 'peers': sorted(remotes)}
+                            'device': device, 'peers': sorted(peers)}
                 if net['overlay'] in DEFAULT_UDP_PORT:
                     endpoint['port'] = net['port']
                 p['firewall']['tunnels'].append(endpoint)
@@ -161,6 +176,10 @@ def host_plan(normalized, host):
                     service = {'address': address, 'proto': pub['proto'], 'port': pub['host_port']}
                     if service not in p['firewall']['host_services']:
                         p['firewall']['host_services'].append(service)
+    frr = frr_entry(normalized, host)
+    if frr is not None:
+        # this host's BGP EVPN speaker (module frr): router ID = underlay address, neighbours = the reflectors
+        p['frr'] = frr
     if dns is not None:
         # the DNS server on each network's bridge address (module dnsmasq), reached by the network's containers
         p['dns'] = dns_entries(normalized, host, lambda n: host_address(n['subnet'], h['index']))

@@ -18,6 +18,7 @@ import re
 
 from ansible_collections.netwire.fabric.plugins.module_utils._names import bridge_name, container_mac as derive_mac
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import _dhcp_range
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.evpn import read_control
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import read_interface_policy
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import (
     _as_dict,
@@ -224,7 +225,7 @@ def _network(f, name, path, body, zones, hosts):
     net = {'name': name, 'subnet': None, 'net': None, 'zone': None, 'backend': 'linux', 'overlay': 'none',
            'key': None, 'port': None, 'mtu_setting': 'auto', 'mtu': None, 'nat': True, 'icc': True,
            'hosts_setting': None, 'hosts': [], 'vlan': None, 'bridge': bridge_name(name), 'host_slots': None,
-           'dhcp': False, 'dhcp_range': None, 'description': None, 'ok': True}
+           'dhcp': False, 'dhcp_range': None, 'control': 'static', 'description': None, 'ok': True}
     if body is None:
         net['ok'] = False
         return net
@@ -323,6 +324,7 @@ def _network(f, name, path, body, zones, hosts):
         if net['host_slots'] is None:
             net['host_slots'] = default_host_slots(net['subnet'])
     net['dhcp'] = bool(_bool(f, _path(path, 'dhcp'), body.get('dhcp'), False, 'dhcp'))
+    read_control(f, path, body, net)
     if body.get('dhcp_range') is not None:
         rpath = _path(path, 'dhcp_range')
         net['dhcp_range'] = _dhcp_range(f, rpath, body['dhcp_range'], net)

@@ -24,11 +24,11 @@ DNS_LABEL_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
 MAX_DNS_NAME = 253
 
 # The model's variables; the first three declare objects (an empty model has none of them).
-MODEL_VARS = ('netwire_zones', 'netwire_networks', 'netwire_containers', 'netwire_dns')
+MODEL_VARS = ('netwire_zones', 'netwire_networks', 'netwire_containers', 'netwire_dns', 'netwire_control_plane')
 OBJECT_VARS = MODEL_VARS[:3]
 ZONE_KEYS = ('allow_to', 'description')
 NETWORK_KEYS = ('subnet', 'zone', 'backend', 'overlay', 'key', 'port', 'mtu', 'nat', 'icc', 'hosts', 'vlan',
-                'bridge', 'host_slots', 'dhcp', 'dhcp_range', 'description')
+                'bridge', 'host_slots', 'dhcp', 'dhcp_range', 'control', 'description')
 DNS_KEYS = ('domain', 'forward')
 DHCP_RANGE_KEYS = ('start', 'end')
 CONTAINER_KEYS = ('host', 'ref', 'ref_type', 'interfaces', 'publish', 'description')
