@@ -3,7 +3,8 @@
 site.yml builds it on three lab hosts (host1 the route reflector); zebra installs the flood entries and the
 remote MACs, netwire none. The containers ping and connect across hosts; each VXLAN device's flood entries
 are exactly the other VTEPs; a rerun and check mode change nothing; the audit (tests/spec) passes, and fails
-on the session and the VNI when a bgpd stops or a host runs another AS; host4 joins and only host4 and the
+on the session and the VNI when a bgpd stops or a host runs another AS, on the VNI when a host's route
+target differs; host4 joins and only host4 and the
 reflector change; a container moved to another host takes its remote FDB entries along; down.yml removes our
 FRR and a sentinel bgpd with its own files survives.
 
@@ -290,6 +291,33 @@ def test_the_audit_passes_and_fails_on_a_stopped_bgpd_and_an_asn_mismatch(evpn, 
     bad = set(t for t, o in broken.items() if o == "failed")
     assert {"test_bgp_session[host3-198.19.0.11]", "test_bgp_session[host1-198.19.0.13]",
             "test_evpn_vni[host3-evpn]", "test_tunnel_peers[host3-evpn]"} <= bad, sorted(bad)
+    converged(lab, THREE)
+
+
+def test_a_route_target_mismatch_leaves_the_session_up_but_no_remote_entries(evpn, lab, tmp_path):
+    """host3 imports and exports VNI 150 under another route target (set by hand in its running bgpd):
+    the session stays Established, yet host3 learns no remote VTEP and the others forget host3; the
+    audit fails on the VNIs and flood entries, not on the sessions."""
+    converged(lab, THREE)
+    h3 = lab.host("host3")
+    h3.run(["vtysh", "-c", "configure terminal", "-c", "router bgp 65010", "-c", "address-family l2vpn evpn",
+            "-c", "vni %d" % VNI, "-c", "route-target import 65010:999", "-c", "route-target export 65010:999",
+            "-c", "no route-target import 65010:%d" % VNI, "-c", "no route-target export 65010:%d" % VNI],
+           timeout=20)
+    try:
+        wait_for("host3 without remote VTEPs", lambda: flood(h3) == [], 15)
+        wait_for("host1 without host3", lambda: VTEP["host3"] not in flood(lab.host("host1")), 15)
+        assert sessions_up(h3, [VTEP["host1"]]), "the session should stay up"
+        broken = evpn.audit(tmp_path, EVPN_CHECKS)
+    finally:
+        # the running config differs from our file: our FRR on host3 goes, and site.yml starts it again
+        res = h3.module("frr", {"state": "absent"})
+        assert not res.get("failed"), res
+        assert evpn.playbook("site.yml").rc == 0
+    bad = set(t for t, o in broken.items() if o == "failed")
+    assert {"test_evpn_vni[host3-evpn]", "test_evpn_vni[host1-evpn]", "test_tunnel_peers[host3-evpn]"} <= bad, \
+        sorted(bad)
+    assert not [t for t in bad if t.startswith("test_bgp_session")], sorted(bad)
     converged(lab, THREE)
 
 
