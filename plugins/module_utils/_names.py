@@ -305,6 +305,38 @@ def etcd_paths(name):
     }
 
 
+# The catalog's keys (issue 17): every host registers its containers' services under
+# <prefix>/services/<service>/<host>/<container> = "address:port", under one lease of its own.
+CATALOG_PREFIX = '/netwire'
+CATALOG_TTL = 10  # seconds a host's lease lives without its keep-alive
+# The service names the entry point resolves: <service>.svc.<domain>
+SERVICE_SUBDOMAIN = 'svc'
+
+
+def services_prefix(prefix):
+    """The catalog prefix every service key starts with (a trailing slash: no other prefix matches it)."""
+    return '%s/services/' % prefix.rstrip('/')
+
+
+def service_key(prefix, service, host, container):
+    """The catalog key of one container's service on ``host``."""
+    return '%s%s/%s/%s' % (services_prefix(prefix), service, host, container)
+
+
+def parse_service_key(prefix, key):
+    """``(service, host, container)`` of a service key under ``prefix``, or None."""
+    base = services_prefix(prefix)
+    if not key.startswith(base):
+        return None
+    parts = key[len(base):].split('/')
+    return tuple(parts) if len(parts) == 3 and all(parts) else None
+
+
+def service_fqdn(service, domain):
+    """The name the entry point resolves for ``service``: its live members' A records."""
+    return '%s.%s.%s' % (service, SERVICE_SUBDOMAIN, domain)
+
+
 def systemd_unit_name(daemon, name):
     """The systemd unit of a daemon instance of ours on a host with systemd."""
     return 'netwire-%s-%s.service' % (daemon, name)

@@ -18,6 +18,12 @@ import re
 from ansible_collections.netwire.fabric.plugins.module_utils._names import veth_host_name
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import _dns, dns_checks
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import check_container_policy
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.services import (
+    read_catalog,
+    read_lb,
+    read_services,
+    services_checks,
+)
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import _Findings, _as_dict, _at, _is_int, _path, _unknown_keys
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.read import _containers, _hosts, _networks, _resolve_gateways, _zones
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
@@ -405,6 +411,9 @@ def analyze(model, hosts):
     nets = _networks(f, top.get('netwire_networks'), zones, host_map)
     containers = _containers(f, top.get('netwire_containers'), nets, host_map)
     dns = _dns(f, top.get('netwire_dns'))
+    read_services(f, top.get('netwire_containers'), containers)
+    catalog = read_catalog(f, top.get('netwire_catalog'), host_map)
+    lb = read_lb(f, top.get('netwire_lb'), host_map)
     _span(f, nets, containers, host_map)
     _resolve_gateways(containers, nets, host_map)
     _routing(f, zones, nets, containers)
@@ -416,6 +425,7 @@ def analyze(model, hosts):
     _name_clashes(f, nets, containers, host_map)
     _subnet_ranges(f, nets)
     dns_checks(f, dns, nets, containers)
+    services_checks(f, catalog, lb, dns, nets, containers, host_map)
     _host_facts_checks(f, nets, containers, host_map, hosts)
     normalized = {
         'zones': zones,
@@ -423,6 +433,9 @@ def analyze(model, hosts):
         'containers': dict((n, _public_container(v)) for n, v in containers.items()),
         'hosts': dict((n, _public_host(v)) for n, v in host_map.items()),
         'dns': dns,
+        'catalog': catalog,
+        'lb': dict(lb, frontends=[dict((k, v) for k, v in fe.items() if k != 'path') for fe in lb['frontends']])
+        if lb is not None else None,
     }
     return normalized, f.items, f.warnings
 
@@ -443,6 +456,7 @@ def _public_container(c):
     for itf in out['interfaces']:
         itf['rules'] = [dict((k, v) for k, v in rule.items() if k != 'path') for rule in itf.get('rules') or []]
     out['publish'] = [dict((k, v) for k, v in p.items() if k != 'path') for p in c['publish']]
+    out['services'] = [dict((k, v) for k, v in s.items() if k != 'path') for s in c.get('services') or []]
     return out
 
 
