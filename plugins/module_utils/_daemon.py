@@ -237,14 +237,14 @@ class Daemon(object):
     our files is in them; ``state_dirs``: ``{path: mode}`` the instance's data, filled by the daemon and
     removed whole with it (the caller passes only directories that are ours); ``hash_files``: ``{path:
     text}`` the text a restart-relevant file's hash is taken from, when not the file's; ``runtime_files``:
-    what the daemon itself writes at paths of ours (a lease file), removed after it stopped. ``systemd``
-    None: use it when the host runs it.
+    what the daemon itself writes at paths of ours (a lease file), removed after it stopped. ``quiet``: its
+    standard output is dropped (only its errors go to the log). ``systemd`` None: use it when the host runs it.
     """
 
     def __init__(self, daemon, name, argv, pidfile, files=None, reload_files=None, dirs=None,
                  instance_dirs=None, runtime_files=(), forks=True, reload_signal=signal.SIGHUP,
                  start_timeout=10.0, stop_timeout=5.0, settle=0.5, systemd=None, service=None, owners=None,
-                 state_dirs=None, hash_files=None):
+                 state_dirs=None, hash_files=None, quiet=False):
         self.daemon = daemon
         self.name = name
         self.argv = list(argv)
@@ -256,6 +256,7 @@ class Daemon(object):
         self.state_dirs = dict(state_dirs or {})
         self.hash_files = dict(hash_files or {})
         self.runtime_files = list(runtime_files)
+        self.quiet = quiet  # its standard output (a keep-alive's line per renewal) is not kept, only its errors
         self.forks = forks
         self.reload_signal = reload_signal
         self.start_timeout = start_timeout
@@ -506,7 +507,8 @@ class Daemon(object):
             raise self.fail('start', '%s is not installed' % self.argv[0], MissingDependency)
         self._unlink(self.pidfile, 'forget')
         with open(os.devnull, 'rb') as devnull, open(self.log_path, 'wb') as log:
-            proc = subprocess.Popen(self.argv, stdin=devnull, stdout=log, stderr=log, close_fds=True,
+            proc = subprocess.Popen(self.argv, stdin=devnull, stdout=subprocess.DEVNULL if self.quiet else log,
+                                    stderr=log, close_fds=True,
                                     start_new_session=True, cwd='/')
         deadline = time.time() + self.start_timeout
         if self.forks:

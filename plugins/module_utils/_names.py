@@ -337,6 +337,26 @@ def service_fqdn(service, domain):
     return '%s.%s.%s' % (service, SERVICE_SUBDOMAIN, domain)
 
 
+# A host's registration (issue 17): its record (marked, JSON: prefix, lease, endpoints) and the pidfile of
+# its lease's keep-alive (etcdctl lease keep-alive, run by the daemon helper).
+REGISTRATION_DIR = ETC_DIR + '/registration'
+
+
+def registration_paths(host):
+    """The files of ``host``'s registration in the catalog."""
+    return {
+        'conf': '%s/%s.json' % (REGISTRATION_DIR, host),
+        'pidfile': '%s/keepalive-%s.pid' % (RUN_DIR, host),
+    }
+
+
+def lease_id(prefix, host):
+    """``host``'s lease in the catalog under ``prefix``: one per host, the same on every run (etcd lets the
+    client choose it), a positive 63-bit integer."""
+    return int(hashlib.sha256(('netwire-lease:%s:%s' % (prefix.rstrip('/'), host)).encode('utf-8'))
+               .hexdigest()[:15], 16) or 1
+
+
 def systemd_unit_name(daemon, name):
     """The systemd unit of a daemon instance of ours on a host with systemd."""
     return 'netwire-%s-%s.service' % (daemon, name)
