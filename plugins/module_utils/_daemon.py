@@ -285,6 +285,11 @@ class Daemon(object):
         """``{path: text}`` of every file as we write it (mark included)."""
         return dict((path, marked(text)) for path, text in list(self.files.items()) + list(self.reload_files.items()))
 
+    def owns(self, cmdline):
+        """True when a process with ``cmdline`` is our instance (exactly our argv; a subclass may accept what
+        the daemon itself adds on a reload, HAProxy's ``-sf <pids>``)."""
+        return cmdline is not None and cmdline == self.argv
+
     def want_hash(self):
         return config_hash(self.argv, dict(self.files, **self.hash_files))
 
@@ -292,7 +297,7 @@ class Daemon(object):
     def our_pid(self):
         """The pidfile's pid when that process runs our argv, else None (never signal anything else)."""
         pid = read_pidfile(self.pidfile)
-        if pid is not None and pid_cmdline(pid) == self.argv:
+        if pid is not None and self.owns(pid_cmdline(pid)):
             return pid
         return None
 
@@ -303,10 +308,10 @@ class Daemon(object):
         cmdline = pid_cmdline(in_pidfile) if in_pidfile else None
         hash_text = read_text(self.hash_path)
         current = {
-            'pid': in_pidfile if cmdline == self.argv and not self.systemd else None,
+            'pid': in_pidfile if self.owns(cmdline) and not self.systemd else None,
             'pidfile': read_text(self.pidfile) is not None,
             # a live process that is not ours in our pidfile: never signalled, and its pidfile stays
-            'foreign_pid': in_pidfile if cmdline is not None and cmdline != self.argv else None,
+            'foreign_pid': in_pidfile if cmdline is not None and not self.owns(cmdline) else None,
             'files': dict((p, read_text(p)) for p in paths),
             'hash': stored_hash(hash_text),
             'hash_file': hash_text,
@@ -462,7 +467,8 @@ class Daemon(object):
         if op == 'forget' and path == self.pidfile:
             # the pidfile goes only when it does not name a live process that is not ours
             pid = read_pidfile(path)
-            if pid is not None and pid_cmdline(pid) not in (None, self.argv):
+            cmdline = pid_cmdline(pid) if pid is not None else None
+            if cmdline is not None and not self.owns(cmdline):
                 return
         try:
             os.unlink(path)
@@ -472,7 +478,7 @@ class Daemon(object):
 
     def signal(self, pid, signum):
         """Signal ``pid`` only while it is still ours (its cmdline is our argv)."""
-        if pid_cmdline(pid) != self.argv:
+        if not self.owns(pid_cmdline(pid)):
             return False
         try:
             os.kill(pid, signum)

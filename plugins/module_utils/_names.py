@@ -357,6 +357,28 @@ def lease_id(prefix, host):
                .hexdigest()[:15], 16) or 1
 
 
+# The entry point (issue 17): HAProxy of ours (master-worker), its runtime socket, and the watch of the catalog
+# that writes each service's A records into the LB host's dnsmasq hosts dir (svc-<service>).
+HAPROXY_DIR = ETC_DIR + '/haproxy'
+
+
+def lb_paths(name):
+    """The files of the entry point ``name`` (HAProxy and its catalog watch)."""
+    return {
+        'conf': '%s/%s.cfg' % (HAPROXY_DIR, name),
+        'pidfile': '%s/haproxy-%s.pid' % (RUN_DIR, name),
+        'socket': '%s/haproxy-%s.sock' % (RUN_DIR, name),
+        'watch_script': '%s/%s-watch.py' % (HAPROXY_DIR, name),
+        'watch_conf': '%s/%s-watch.json' % (HAPROXY_DIR, name),
+        'watch_pidfile': '%s/lbwatch-%s.pid' % (RUN_DIR, name),
+    }
+
+
+def service_hosts_file(bridge, service):
+    """The file of ``service``'s A records in the dnsmasq hosts dir of the network on ``bridge``."""
+    return '%s/svc-%s' % (dnsmasq_paths(bridge)['hosts_dir'], service)
+
+
 def systemd_unit_name(daemon, name):
     """The systemd unit of a daemon instance of ours on a host with systemd."""
     return 'netwire-%s-%s.service' % (daemon, name)

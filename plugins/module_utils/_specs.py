@@ -293,3 +293,23 @@ SERVICE_REGISTRATION = dict(
         port=dict(type='int', required=True),
     )),
 )
+
+# issue 17: the entry point (haproxy_lb)
+HAPROXY_LB = dict(
+    name=dict(type='str', default='lb'),
+    state=STATE,
+    prefix=dict(type='str', default=CATALOG_PREFIX),
+    endpoints=dict(type='list', elements='str', default=[]),
+    bind=dict(type='str', default='0.0.0.0'),
+    frontends=dict(type='list', elements='dict', default=[], options=dict(
+        port=dict(type='int', required=True),
+        service=dict(type='str', required=True),
+        backend_port=dict(type='int', required=True),
+        check=dict(type='str', choices=['tcp', 'http'], default='tcp'),
+        fqdn=dict(type='str', required=True),
+        resolver=dict(type='str', required=True),
+        bridge=dict(type='str', required=True),
+        network=dict(type='str'),
+        max_servers=dict(type='int', default=4),
+    )),
+)
