@@ -184,3 +184,24 @@ def test_the_model_does_not_change_the_input():
     before = copy.deepcopy(model)
     m.plan(model, hosts())
     assert model == before
+
+
+def test_the_services_example_is_sound_and_plans_the_catalog_and_the_entry_point():
+    import yaml
+    from tests.unit.model_cases import REPO
+    base_dir = REPO / "examples" / "services"
+    group = yaml.safe_load((base_dir / "group_vars" / "all.yml").read_text())
+    model = dict((k, group[k]) for k in m.MODEL_VARS if k in group)
+    host_vars = {}
+    for name in ("host1", "host2", "host3"):
+        hv = yaml.safe_load((base_dir / "host_vars" / ("%s.yml" % name)).read_text())
+        hv["netwire_host_defaults"] = group["netwire_host_defaults"]
+        host_vars[name] = hv
+    normalized, found, warnings = m.analyze(model, host_vars)
+    assert found == [] and warnings == []
+    plans = m.plans_of(normalized)
+    assert all("catalog" in plans[h] for h in plans)
+    assert [s["container"] for h in ("host2", "host3") for s in plans[h]["registration"]["services"]] == ["web2",
+                                                                                                         "web3"]
+    assert plans["host1"]["lb"]["frontends"][0]["resolver"] == "10.60.0.1"
+    assert "lb" not in plans["host2"]
