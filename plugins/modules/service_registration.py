@@ -19,7 +19,7 @@ description:
     run finds it), kept alive by C(etcdctl lease keep-alive) run by the collection's daemon helper (pidfile
     C(/run/netwire/keepalive-<host>.pid), record C(/etc/netwire/registration/<host>.json)). When the host or
     its keep-alive dies, the lease expires after O(ttl) seconds and etcd removes all the host's keys at once.
-  - A host only writes keys under its own path, and deletes only keys there that its own lease holds: a service
+  - A host only writes keys under its own path, and deletes only keys there that its own lease holds; a service
     no longer declared (a container removed from the model) loses its key on the next run. Keys of other hosts
     are never touched.
   - The catalog is spoken to through etcd's v3 JSON gateway on the members' client URLs, each request bounded

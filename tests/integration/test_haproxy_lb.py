@@ -28,7 +28,7 @@ SENTINEL_DIR = "/run/nwt-sentinel-haproxy"
 
 def answer(text):
     """An HTTP/1.0 answer as the test names it: the backend's body ('b1', 'b2'), '503', or 'fail'."""
-    head, _, body = text.replace("\r", "").partition("\n\n")
+    head, _sep, body = text.replace("\r", "").partition("\n\n")
     status = head.split("\n")[0].split()
     if len(status) > 1 and status[1] == "200" and body.strip() in BACKENDS:
         return body.strip()
@@ -68,7 +68,7 @@ class Bed(object):
     def ask(self, count=12, port=PORT):
         """``count`` bounded requests from the outside host: the answers ('b1', 'b2', '503', 'fail')."""
         out = []
-        for _ in range(count):
+        for _attempt in range(count):
             proc = self.lab.outside.run("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 3 busybox nc -w 2 %s %d"
                                         % (self.h1.underlay_ip, port), check=False, timeout=5)
             out.append(answer(proc.stdout))

@@ -36,9 +36,10 @@ def keys(host):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     import base64
-    return dict((base64.b64decode(kv["key"]).decode(), (base64.b64decode(kv["value"]).decode(),
-                                                         "%x" % kv.get("lease", 0)))
-                for kv in data.get("kvs") or [])
+
+    def text(b64):
+        return base64.b64decode(b64).decode()
+    return dict((text(kv["key"]), (text(kv["value"]), "%x" % kv.get("lease", 0))) for kv in data.get("kvs") or [])
 
 
 class Catalog(object):

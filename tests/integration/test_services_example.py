@@ -8,12 +8,14 @@ Every request is one HTTP/1.0 exchange (busybox nc, 2 s) from the outside host t
 
 import shlex
 import shutil
+import subprocess
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
 
-from tests.lab.core import REPO, ensure_container, sh
+from tests.lab.core import LAB_ENV, REPO, ensure_container, sh
 from tests.integration.site_helpers import ok
 from tests.integration.test_etcd_member import SENTINEL_ARGV, SENTINEL_DIR as ETCD_SENTINEL_DIR, alive, pid_of
 from tests.integration.test_haproxy_lb import answer
@@ -29,10 +31,10 @@ DOCKER = {}
 
 def ask(lab, count=8):
     out = []
-    for _ in range(count):
+    for _attempt in range(count):
         proc = lab.outside.run("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 3 busybox nc -w 2 %s 8080"
                                % lab.host("host1").underlay_ip, check=False, timeout=5)
-        head, _, body = proc.stdout.replace("\r", "").partition("\n\n")
+        head, _sep, body = proc.stdout.replace("\r", "").partition("\n\n")
         status = head.split("\n")[0].split()
         code = status[1] if len(status) > 1 else ""
         out.append(body.strip() if code == "200" and body.strip() in BACKENDS else (code or "fail"))
@@ -126,6 +128,55 @@ def test_rerun_and_check_mode_change_nothing(site, lab):
     check = ok(lab.playbook("playbooks/site.yml", [MODEL], check=True, diff=True), "site.yml --check --diff")
     assert set(check.changed().values()) == {0}, check.recap
     assert pid_of(lab.host("host1"), "/run/netwire/haproxy-lb.pid") == pid
+
+
+def audit(lab, tmp_path):
+    """The spec suite's catalog checks (tests/spec/test_catalog.py): {test id: passed|failed|skipped}."""
+    report = tmp_path / ("audit-%d.xml" % len(list(tmp_path.glob("audit-*.xml"))))
+    env = dict(LAB_ENV)
+    env.update({"PATH": "%s:%s" % (REPO / ".venv" / "bin", LAB_ENV["PATH"]), "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+                "ANSIBLE_DEPRECATION_WARNINGS": "0", "ANSIBLE_NOCOLOR": "1", "PY_COLORS": "0"})
+    proc = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "pytest", "--hosts=ansible://all",
+                           "--ansible-inventory=%s" % lab.inventory, "--ansible-inventory=%s" % MODEL,
+                           "-p", "no:cacheprovider", "-q", "--junitxml=%s" % report,
+                           str(REPO / "tests" / "spec" / "test_catalog.py")],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=str(REPO), check=False)
+    assert report.exists(), proc.stdout[-3000:] + proc.stderr[-2000:]
+    out = {}
+    for case in ET.parse(str(report)).getroot().iter("testcase"):
+        kind = [c.tag for c in case if c.tag in ("failure", "error", "skipped")]
+        out[case.get("name")] = {"failure": "failed", "error": "failed", "skipped": "skipped"}.get(
+            kind[0] if kind else None, "passed")
+    return out, proc.stdout
+
+
+def failed(outcomes):
+    return sorted(i for i, o in outcomes.items() if o == "failed")
+
+
+def test_the_spec_checks_pass_on_the_converged_lab_and_fail_where_it_is_broken(site, lab, tmp_path):
+    base, text = audit(lab, tmp_path)
+    assert failed(base) == [] and len(base) == 3 + 3 + 1, (base, text[-3000:])
+    h1, h3 = lab.host("host1"), lab.host("host3")
+    try:
+        # the watch dies, then host3's key goes by hand: the catalog lacks web3 and HAProxy still serves it
+        h1.run("kill $(cat /run/netwire/lbwatch-lb.pid)")
+        h1.run("timeout 10 etcdctl --endpoints=http://%s:2379 --dial-timeout=2s del /netwire/services/web/host3/web3"
+               % h1.underlay_ip)
+        time.sleep(3)
+        got, text = audit(lab, tmp_path)
+        assert failed(got) == ["test_catalog_registration[host3-services]",
+                               "test_lb_backends_equal_the_catalog[host1-lb-8080]"], text[-3000:]
+        # host3's member stops: its check fails, the others keep quorum
+        h3.run("kill $(cat /run/netwire/etcd-host3.pid); sleep 1")
+        got, text = audit(lab, tmp_path)
+        assert "test_catalog_member[host3-etcd]" in failed(got), text[-3000:]
+        assert "test_catalog_member[host1-etcd]" not in failed(got)
+    finally:
+        ok(lab.playbook("playbooks/site.yml", [MODEL]), "site.yml repairs")
+    time.sleep(3)
+    again, text = audit(lab, tmp_path)
+    assert failed(again) == [], text[-3000:]
 
 
 def test_down_stops_ours_and_leaves_the_sentinels(site, lab):

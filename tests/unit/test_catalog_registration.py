@@ -97,7 +97,7 @@ class FakeEtcd(object):
 
     def __call__(self, url, body):
         self.calls.append((url, body))
-        endpoint, _, path = url.partition("/v3/")
+        endpoint, _sep, path = url.partition("/v3/")
         if path == "maintenance/status":
             answer = self.statuses[endpoint]
             if isinstance(answer, Exception):

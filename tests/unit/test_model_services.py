@@ -201,7 +201,20 @@ def test_the_services_example_is_sound_and_plans_the_catalog_and_the_entry_point
     assert found == [] and warnings == []
     plans = m.plans_of(normalized)
     assert all("catalog" in plans[h] for h in plans)
-    assert [s["container"] for h in ("host2", "host3") for s in plans[h]["registration"]["services"]] == ["web2",
-                                                                                                         "web3"]
+    registered = [s["container"] for h in ("host2", "host3") for s in plans[h]["registration"]["services"]]
+    assert registered == ["web2", "web3"]
     assert plans["host1"]["lb"]["frontends"][0]["resolver"] == "10.60.0.1"
     assert "lb" not in plans["host2"]
+
+
+def test_the_spec_suite_expects_members_keys_per_host_and_lb_backends():
+    from tests.spec import _expect
+    plans = m.plan(services_model(), hosts())
+    assert [c["id"] for c in _expect.catalog_members(plans)] == ["h1-etcd", "h2-etcd", "h3-etcd"]
+    regs = dict((r["host"], r["want"]) for r in _expect.catalog_registrations(plans))
+    assert regs["h3"] == {} and sorted(regs["h2"]) == ["/netwire/services/api/h2/api1", "/netwire/services/web/h2/web2"]
+    assert regs["h2"]["/netwire/services/api/h2/api1"] == "10.2.0.50:9000"
+    fes = _expect.lb_frontends(plans)
+    assert [(f["id"], f["backend"], f["socket"]) for f in fes] == [
+        ("h3-lb-8081", "be-web-8081", "/run/netwire/haproxy-lb.sock")]
+    assert _expect.catalog_members(m.plan(base(), hosts())) == []

@@ -124,7 +124,7 @@ def record_text(p):
 
 def parse_record(text):
     """A record written by :func:`record_text` (the mark line first), or None."""
-    body = '\n'.join(l for l in (text or '').splitlines() if not l.startswith('#'))
+    body = '\n'.join(line for line in (text or '').splitlines() if not line.startswith('#'))
     try:
         data = json.loads(body)
     except ValueError:

@@ -132,7 +132,7 @@ def wait_for_event(conf, endpoint, revision):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     with open(argv[0]) as f:
-        conf = json.loads('\n'.join(l for l in f.read().splitlines() if not l.startswith('#')))
+        conf = json.loads('\n'.join(line for line in f.read().splitlines() if not line.startswith('#')))
     while True:
         got = snapshot(conf)
         if got is None:  # no member answers a quorum read: keep the last records

@@ -249,9 +249,10 @@ def services_checks(f, catalog, lb, dns, nets, containers, hosts):
         network = table[fe['service']][0][1]['network']
         net = nets.get(network)
         if lb['host'] and net is not None and lb['host'] not in net['hosts']:
+            span = ', '.join(net['hosts']) or 'none'
             f.add(_path(fe['path'], 'service'), "service '%s' is on network %s, which does not span the LB host %s "
-                  "(its hosts: %s): add %s to the network's hosts" % (fe['service'], network, lb['host'],
-                                                                       ', '.join(net['hosts']) or 'none', lb['host']))
+                  "(its hosts: %s): add %s to the network's hosts"
+                  % (fe['service'], network, lb['host'], span, lb['host']))
         for cname in sorted(containers):
             c = containers[cname]
             if c['host'] != lb['host']:
