@@ -36,6 +36,10 @@ if [ ${#missing[@]} -gt 0 ]; then
         deb-systemd-helper disable etcd.service >/dev/null 2>&1 || true
         update-rc.d etcd disable >/dev/null 2>&1 || true
     fi
+    if printf '%s\n' "${missing[@]}" | grep -qx haproxy; then
+        deb-systemd-helper disable haproxy.service >/dev/null 2>&1 || true
+        update-rc.d haproxy disable >/dev/null 2>&1 || true
+    fi
 fi
 
 # 2. The virtualenv (Debian's own Python 3.11), pinned requirements

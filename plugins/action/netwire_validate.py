@@ -21,7 +21,8 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils import model as _mo
 # The variables a host contributes to the model's host settings.
 HOST_VARS = ('netwire_host', 'netwire_host_defaults', 'netwire_lab_underlay_ip', 'ansible_facts', 'ansible_host')
 ARG_TO_VAR = (('zones', 'netwire_zones'), ('networks', 'netwire_networks'), ('containers', 'netwire_containers'),
-              ('dns', 'netwire_dns'), ('control_plane', 'netwire_control_plane'))
+              ('dns', 'netwire_dns'), ('control_plane', 'netwire_control_plane'), ('catalog', 'netwire_catalog'),
+              ('lb', 'netwire_lb'))
 
 ARGUMENT_SPEC = dict(
     zones=dict(type='raw'),
@@ -29,6 +30,8 @@ ARGUMENT_SPEC = dict(
     containers=dict(type='raw'),
     dns=dict(type='raw'),
     control_plane=dict(type='raw'),
+    catalog=dict(type='raw'),
+    lb=dict(type='raw'),
     hosts=dict(type='list', elements='str'),
     check_consistency=dict(type='bool', default=True),
     allow_empty=dict(type='bool'),

@@ -237,14 +237,14 @@ class Daemon(object):
     our files is in them; ``state_dirs``: ``{path: mode}`` the instance's data, filled by the daemon and
     removed whole with it (the caller passes only directories that are ours); ``hash_files``: ``{path:
     text}`` the text a restart-relevant file's hash is taken from, when not the file's; ``runtime_files``:
-    what the daemon itself writes at paths of ours (a lease file), removed after it stopped. ``systemd``
-    None: use it when the host runs it.
+    what the daemon itself writes at paths of ours (a lease file), removed after it stopped. ``quiet``: its
+    standard output is dropped (only its errors go to the log). ``systemd`` None: use it when the host runs it.
     """
 
     def __init__(self, daemon, name, argv, pidfile, files=None, reload_files=None, dirs=None,
                  instance_dirs=None, runtime_files=(), forks=True, reload_signal=signal.SIGHUP,
                  start_timeout=10.0, stop_timeout=5.0, settle=0.5, systemd=None, service=None, owners=None,
-                 state_dirs=None, hash_files=None):
+                 state_dirs=None, hash_files=None, quiet=False):
         self.daemon = daemon
         self.name = name
         self.argv = list(argv)
@@ -256,6 +256,7 @@ class Daemon(object):
         self.state_dirs = dict(state_dirs or {})
         self.hash_files = dict(hash_files or {})
         self.runtime_files = list(runtime_files)
+        self.quiet = quiet  # its standard output (a keep-alive's line per renewal) is not kept, only its errors
         self.forks = forks
         self.reload_signal = reload_signal
         self.start_timeout = start_timeout
@@ -284,6 +285,11 @@ class Daemon(object):
         """``{path: text}`` of every file as we write it (mark included)."""
         return dict((path, marked(text)) for path, text in list(self.files.items()) + list(self.reload_files.items()))
 
+    def owns(self, cmdline):
+        """True when a process with ``cmdline`` is our instance (exactly our argv; a subclass may accept what
+        the daemon itself adds on a reload, HAProxy's ``-sf <pids>``)."""
+        return cmdline is not None and cmdline == self.argv
+
     def want_hash(self):
         return config_hash(self.argv, dict(self.files, **self.hash_files))
 
@@ -291,7 +297,7 @@ class Daemon(object):
     def our_pid(self):
         """The pidfile's pid when that process runs our argv, else None (never signal anything else)."""
         pid = read_pidfile(self.pidfile)
-        if pid is not None and pid_cmdline(pid) == self.argv:
+        if pid is not None and self.owns(pid_cmdline(pid)):
             return pid
         return None
 
@@ -302,10 +308,10 @@ class Daemon(object):
         cmdline = pid_cmdline(in_pidfile) if in_pidfile else None
         hash_text = read_text(self.hash_path)
         current = {
-            'pid': in_pidfile if cmdline == self.argv and not self.systemd else None,
+            'pid': in_pidfile if self.owns(cmdline) and not self.systemd else None,
             'pidfile': read_text(self.pidfile) is not None,
             # a live process that is not ours in our pidfile: never signalled, and its pidfile stays
-            'foreign_pid': in_pidfile if cmdline is not None and cmdline != self.argv else None,
+            'foreign_pid': in_pidfile if cmdline is not None and not self.owns(cmdline) else None,
             'files': dict((p, read_text(p)) for p in paths),
             'hash': stored_hash(hash_text),
             'hash_file': hash_text,
@@ -461,7 +467,8 @@ class Daemon(object):
         if op == 'forget' and path == self.pidfile:
             # the pidfile goes only when it does not name a live process that is not ours
             pid = read_pidfile(path)
-            if pid is not None and pid_cmdline(pid) not in (None, self.argv):
+            cmdline = pid_cmdline(pid) if pid is not None else None
+            if cmdline is not None and not self.owns(cmdline):
                 return
         try:
             os.unlink(path)
@@ -471,7 +478,7 @@ class Daemon(object):
 
     def signal(self, pid, signum):
         """Signal ``pid`` only while it is still ours (its cmdline is our argv)."""
-        if pid_cmdline(pid) != self.argv:
+        if not self.owns(pid_cmdline(pid)):
             return False
         try:
             os.kill(pid, signum)
@@ -506,7 +513,8 @@ class Daemon(object):
             raise self.fail('start', '%s is not installed' % self.argv[0], MissingDependency)
         self._unlink(self.pidfile, 'forget')
         with open(os.devnull, 'rb') as devnull, open(self.log_path, 'wb') as log:
-            proc = subprocess.Popen(self.argv, stdin=devnull, stdout=log, stderr=log, close_fds=True,
+            proc = subprocess.Popen(self.argv, stdin=devnull, stdout=subprocess.DEVNULL if self.quiet else log,
+                                    stderr=log, close_fds=True,
                                     start_new_session=True, cwd='/')
         deadline = time.time() + self.start_timeout
         if self.forks:

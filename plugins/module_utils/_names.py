@@ -305,6 +305,80 @@ def etcd_paths(name):
     }
 
 
+# The catalog's keys (issue 17): every host registers its containers' services under
+# <prefix>/services/<service>/<host>/<container> = "address:port", under one lease of its own.
+CATALOG_PREFIX = '/netwire'
+CATALOG_TTL = 10  # seconds a host's lease lives without its keep-alive
+# The service names the entry point resolves: <service>.svc.<domain>
+SERVICE_SUBDOMAIN = 'svc'
+
+
+def services_prefix(prefix):
+    """The catalog prefix every service key starts with (a trailing slash: no other prefix matches it)."""
+    return '%s/services/' % prefix.rstrip('/')
+
+
+def service_key(prefix, service, host, container):
+    """The catalog key of one container's service on ``host``."""
+    return '%s%s/%s/%s' % (services_prefix(prefix), service, host, container)
+
+
+def parse_service_key(prefix, key):
+    """``(service, host, container)`` of a service key under ``prefix``, or None."""
+    base = services_prefix(prefix)
+    if not key.startswith(base):
+        return None
+    parts = key[len(base):].split('/')
+    return tuple(parts) if len(parts) == 3 and all(parts) else None
+
+
+def service_fqdn(service, domain):
+    """The name the entry point resolves for ``service``: its live members' A records."""
+    return '%s.%s.%s' % (service, SERVICE_SUBDOMAIN, domain)
+
+
+# A host's registration (issue 17): its record (marked, JSON: prefix, lease, endpoints) and the pidfile of
+# its lease's keep-alive (etcdctl lease keep-alive, run by the daemon helper).
+REGISTRATION_DIR = ETC_DIR + '/registration'
+
+
+def registration_paths(host):
+    """The files of ``host``'s registration in the catalog."""
+    return {
+        'conf': '%s/%s.json' % (REGISTRATION_DIR, host),
+        'pidfile': '%s/keepalive-%s.pid' % (RUN_DIR, host),
+    }
+
+
+def lease_id(prefix, host):
+    """``host``'s lease in the catalog under ``prefix``: one per host, the same on every run (etcd lets the
+    client choose it), a positive 63-bit integer."""
+    return int(hashlib.sha256(('netwire-lease:%s:%s' % (prefix.rstrip('/'), host)).encode('utf-8'))
+               .hexdigest()[:15], 16) or 1
+
+
+# The entry point (issue 17): HAProxy of ours (master-worker), its runtime socket, and the watch of the catalog
+# that writes each service's A records into the LB host's dnsmasq hosts dir (svc-<service>).
+HAPROXY_DIR = ETC_DIR + '/haproxy'
+
+
+def lb_paths(name):
+    """The files of the entry point ``name`` (HAProxy and its catalog watch)."""
+    return {
+        'conf': '%s/%s.cfg' % (HAPROXY_DIR, name),
+        'pidfile': '%s/haproxy-%s.pid' % (RUN_DIR, name),
+        'socket': '%s/haproxy-%s.sock' % (RUN_DIR, name),
+        'watch_script': '%s/%s-watch.py' % (HAPROXY_DIR, name),
+        'watch_conf': '%s/%s-watch.json' % (HAPROXY_DIR, name),
+        'watch_pidfile': '%s/lbwatch-%s.pid' % (RUN_DIR, name),
+    }
+
+
+def service_hosts_file(bridge, service):
+    """The file of ``service``'s A records in the dnsmasq hosts dir of the network on ``bridge``."""
+    return '%s/svc-%s' % (dnsmasq_paths(bridge)['hosts_dir'], service)
+
+
 def systemd_unit_name(daemon, name):
     """The systemd unit of a daemon instance of ours on a host with systemd."""
     return 'netwire-%s-%s.service' % (daemon, name)

@@ -15,6 +15,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._lock import DEFAUL
 from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREWALL_TABLE, LINK_KINDS, OVERLAY_TYPES
 from ansible_collections.netwire.fabric.plugins.module_utils._names import DEFAULT_DNS_DOMAIN, WIREGUARD_PORT
 from ansible_collections.netwire.fabric.plugins.module_utils._names import ETCD_CLIENT_PORT, ETCD_PEER_PORT
+from ansible_collections.netwire.fabric.plugins.module_utils._names import CATALOG_PREFIX, CATALOG_TTL
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import DEFAULT_SOCKET, DEFAULT_TIMEOUT
 
 STATE = dict(type='str', choices=['present', 'absent'], default='present')
@@ -277,4 +278,39 @@ ETCD_MEMBER = dict(
     cluster_token=dict(type='str', default='netwire', no_log=False),
     data_dir=dict(type='path'),
     wait=dict(type='int', default=60),
+)
+
+# issue 17: one host's registration in the catalog (service_registration)
+SERVICE_REGISTRATION = dict(
+    host=dict(type='str', required=True),
+    state=STATE,
+    prefix=dict(type='str', default=CATALOG_PREFIX),
+    ttl=dict(type='int', default=CATALOG_TTL),
+    endpoints=dict(type='list', elements='str', default=[]),
+    services=dict(type='list', elements='dict', default=[], options=dict(
+        service=dict(type='str', required=True),
+        container=dict(type='str', required=True),
+        address=dict(type='str', required=True),
+        port=dict(type='int', required=True),
+    )),
+)
+
+# issue 17: the entry point (haproxy_lb)
+HAPROXY_LB = dict(
+    name=dict(type='str', default='lb'),
+    state=STATE,
+    prefix=dict(type='str', default=CATALOG_PREFIX),
+    endpoints=dict(type='list', elements='str', default=[]),
+    bind=dict(type='str', default='0.0.0.0'),
+    frontends=dict(type='list', elements='dict', default=[], options=dict(
+        port=dict(type='int', required=True),
+        service=dict(type='str', required=True),
+        backend_port=dict(type='int', required=True),
+        check=dict(type='str', choices=['tcp', 'http'], default='tcp'),
+        fqdn=dict(type='str', required=True),
+        resolver=dict(type='str', required=True),
+        bridge=dict(type='str', required=True),
+        network=dict(type='str'),
+        max_servers=dict(type='int', default=4),
+    )),
 )

@@ -66,6 +66,16 @@ options:
         V(route_reflectors), V(keepalive), V(holdtime)). Defaults to the variable V(netwire_control_plane);
         without it, no network may have V(control=evpn) (docs/evpn.md).
     type: raw
+  catalog:
+    description:
+      - The catalog, in the shape of V(netwire_catalog) (V(members), V(address), V(prefix), V(ttl)). Defaults to
+        the variable V(netwire_catalog); without it, the plans run no etcd member and register no services.
+    type: raw
+  lb:
+    description:
+      - The entry point, in the shape of V(netwire_lb) (V(host), V(frontends)). Defaults to the variable
+        V(netwire_lb).
+    type: raw
   hosts:
     description:
       - The inventory hosts the model may place networks and containers on. Their settings come from their

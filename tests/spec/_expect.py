@@ -12,7 +12,8 @@ assertion messages).
 
 from __future__ import annotations
 
-MODEL_VARS = ("netwire_zones", "netwire_networks", "netwire_containers", "netwire_dns", "netwire_control_plane")
+MODEL_VARS = ("netwire_zones", "netwire_networks", "netwire_containers", "netwire_dns", "netwire_control_plane",
+              "netwire_catalog", "netwire_lb")
 HOST_VARS = ("netwire_host", "netwire_host_defaults", "netwire_lab_underlay_ip", "ansible_facts", "ansible_host")
 
 
@@ -452,3 +453,48 @@ def name_checks(plans, model):
                                 path="netwire_dns.forward is empty (server %s on %s, asked by %s)" % (
                                     server, host, cname)))
     return {"resolves": resolves, "hidden": hidden, "refused": refused}
+
+
+# ---------------------------------------------------------------- the catalog and the entry point (issue 17)
+
+def catalog_members(plans):
+    """Each catalog member: healthy, with quorum (a quorum read answers and it knows a leader)."""
+    out = []
+    for host in sorted(plans):
+        c = plans[host].get("catalog")
+        if c:
+            out.append({"id": "%s-etcd" % host, "host": host, "url": "http://%s:2379" % c["address"],
+                        "members": len(c["initial_cluster"]), "path": "netwire_catalog.members (%s)" % host})
+    return out
+
+
+def catalog_registrations(plans):
+    """Each host's keys in the catalog: exactly its own containers' services (``{key: address:port}``)."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _names
+    out = []
+    for host in sorted(plans):
+        r = plans[host].get("registration")
+        if r is None:
+            continue
+        want = dict((_names.service_key(r["prefix"], s["service"], host, s["container"]),
+                     "%s:%d" % (s["address"], s["port"])) for s in r["services"])
+        out.append({"id": "%s-services" % host, "host": host, "prefix": r["prefix"], "endpoints": r["endpoints"],
+                    "want": want, "path": "netwire_containers.*.services (host %s)" % host})
+    return out
+
+
+def lb_frontends(plans):
+    """Each frontend of the entry point: its backend's servers are the service's members in the catalog."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _names
+    out = []
+    for host in sorted(plans):
+        lb = plans[host].get("lb")
+        if not lb:
+            continue
+        for fe in lb["frontends"]:
+            out.append({"id": "%s-lb-%d" % (host, fe["port"]), "host": host, "service": fe["service"],
+                        "port": fe["port"], "backend": "be-%s-%d" % (fe["service"], fe["port"]),
+                        "prefix": lb["prefix"], "endpoints": lb["endpoints"],
+                        "socket": _names.lb_paths(lb["name"])["socket"],
+                        "path": "netwire_lb.frontends (port %d, service %s)" % (fe["port"], fe["service"])})
+    return out

@@ -360,6 +360,9 @@ PARAMETERS = {
     "evpn_vni": lambda spec, plans, model: _expect.evpn_vnis(plans),
     "dhcp_server": lambda spec, plans, model: _expect.dhcp_servers(plans),
     "dhcp_lease": lambda spec, plans, model: _expect.dhcp_leases(plans, model),
+    "catalog_member": lambda spec, plans, model: _expect.catalog_members(plans),
+    "catalog_registration": lambda spec, plans, model: _expect.catalog_registrations(plans),
+    "lb_frontend": lambda spec, plans, model: _expect.lb_frontends(plans),
 }
 
 

@@ -66,6 +66,7 @@ def test_the_configuration_is_yaml_with_our_urls_and_the_bootstrap_state():
     assert conf['initial-cluster'] == ','.join(sorted(CLUSTER))
     assert conf['initial-cluster-token'] == 'netwire' and conf['initial-cluster-state'] == 'new'
     assert conf['enable-v2'] is False and conf['log-outputs'] == ['stderr']
+    assert conf['enable-grpc-gateway'] is True
     assert yaml.safe_load(config.conf_text(p, 'existing'))['initial-cluster-state'] == 'existing'
     assert config.conf_data_dir(config.conf_text(p, 'new')) == '/var/lib/netwire/etcd/host1'
     assert config.conf_data_dir('name: x\n') is None and config.conf_data_dir(None) is None

@@ -144,6 +144,8 @@ def conf_text(p, state):
         'initial-cluster-token: %s' % _q(p['cluster_token']),
         'initial-cluster-state: %s' % _q(state),
         'enable-v2: false',
+        # the v3 JSON gateway (/v3/...) the registrations use; etcd's config file leaves it off unless said
+        'enable-grpc-gateway: true',
         'logger: zap',
         'log-outputs: [stderr]',
         'log-level: warn',

@@ -19,6 +19,12 @@ from ansible_collections.netwire.fabric.plugins.module_utils._names import veth_
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import _dns, dns_checks
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.evpn import VAR as CONTROL_PLANE_VAR, evpn_checks, read_control_plane
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import check_container_policy
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.services import (
+    read_catalog,
+    read_lb,
+    read_services,
+    services_checks,
+)
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import _Findings, _as_dict, _at, _is_int, _path, _unknown_keys
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.read import _containers, _hosts, _networks, _resolve_gateways, _zones
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
@@ -408,6 +414,9 @@ def analyze(model, hosts):
     containers = _containers(f, top.get('netwire_containers'), nets, host_map)
     dns = _dns(f, top.get('netwire_dns'))
     control_plane = read_control_plane(f, top.get(CONTROL_PLANE_VAR), host_map)
+    read_services(f, top.get('netwire_containers'), containers)
+    catalog = read_catalog(f, top.get('netwire_catalog'), host_map)
+    lb = read_lb(f, top.get('netwire_lb'), host_map)
     _span(f, nets, containers, host_map)
     evpn_checks(f, control_plane, nets, host_map)
     _resolve_gateways(containers, nets, host_map)
@@ -420,6 +429,7 @@ def analyze(model, hosts):
     _name_clashes(f, nets, containers, host_map)
     _subnet_ranges(f, nets)
     dns_checks(f, dns, nets, containers)
+    services_checks(f, catalog, lb, dns, nets, containers, host_map)
     _host_facts_checks(f, nets, containers, host_map, hosts)
     normalized = {
         'zones': zones,
@@ -428,6 +438,9 @@ def analyze(model, hosts):
         'hosts': dict((n, _public_host(v)) for n, v in host_map.items()),
         'dns': dns,
         'control_plane': control_plane,
+        'catalog': catalog,
+        'lb': dict(lb, frontends=[dict((k, v) for k, v in fe.items() if k != 'path') for fe in lb['frontends']])
+        if lb is not None else None,
     }
     return normalized, f.items, f.warnings
 
@@ -448,6 +461,7 @@ def _public_container(c):
     for itf in out['interfaces']:
         itf['rules'] = [dict((k, v) for k, v in rule.items() if k != 'path') for rule in itf.get('rules') or []]
     out['publish'] = [dict((k, v) for k, v in p.items() if k != 'path') for p in c['publish']]
+    out['services'] = [dict((k, v) for k, v in s.items() if k != 'path') for s in c.get('services') or []]
     return out
 
 

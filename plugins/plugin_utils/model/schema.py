@@ -24,14 +24,22 @@ DNS_LABEL_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
 MAX_DNS_NAME = 253
 
 # The model's variables; the first three declare objects (an empty model has none of them).
-MODEL_VARS = ('netwire_zones', 'netwire_networks', 'netwire_containers', 'netwire_dns', 'netwire_control_plane')
+MODEL_VARS = ('netwire_zones', 'netwire_networks', 'netwire_containers', 'netwire_dns', 'netwire_control_plane',
+              'netwire_catalog', 'netwire_lb')
 OBJECT_VARS = MODEL_VARS[:3]
 ZONE_KEYS = ('allow_to', 'description')
 NETWORK_KEYS = ('subnet', 'zone', 'backend', 'overlay', 'key', 'port', 'mtu', 'nat', 'icc', 'hosts', 'vlan',
                 'bridge', 'host_slots', 'dhcp', 'dhcp_range', 'control', 'description')
 DNS_KEYS = ('domain', 'forward')
 DHCP_RANGE_KEYS = ('start', 'end')
-CONTAINER_KEYS = ('host', 'ref', 'ref_type', 'interfaces', 'publish', 'description')
+CONTAINER_KEYS = ('host', 'ref', 'ref_type', 'interfaces', 'publish', 'services', 'description')
+# issue 17: the catalog, a container's services, the entry point
+CATALOG_KEYS = ('members', 'address', 'prefix', 'ttl')
+CATALOG_ADDRESSES = ('underlay', 'management')
+SERVICE_KEYS = ('name', 'port', 'network', 'check')
+SERVICE_CHECKS = ('tcp', 'http')
+LB_KEYS = ('host', 'frontends')
+FRONTEND_KEYS = ('port', 'service')
 INTERFACE_KEYS = ('network', 'ifname', 'address', 'mac', 'gateway', 'gateway_takeover', 'routes', 'rules', 'qdisc')
 PUBLISH_KEYS = ('proto', 'host_port', 'port', 'bind', 'network', 'capture_host_port')
 HOST_KEYS = ('index', 'underlay_interface', 'underlay_address', 'underlay_mtu', 'ovs_datapath')

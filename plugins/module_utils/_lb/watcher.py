@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright: netwire.fabric contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The entry point's watch of the catalog (a program: the lb manager writes this file's text next to HAProxy's
+configuration and runs it with the host's python3 through the daemon helper; standard library only).
+
+It reads every key under ``<prefix>/services/`` (a quorum read through etcd's v3
+JSON gateway), writes, for each service of its configuration, the file of A
+records ``<address> <service>.svc.<domain>`` into the dnsmasq hosts dir (dnsmasq
+reads it by inotify; HAProxy's resolvers follow: no reload), then watches the
+prefix (``/v3/watch``) and reads again on every event, at the latest every
+``poll`` seconds. When the catalog does not answer (no quorum, members down) it
+keeps the files as they are: the entry point keeps serving its last members.
+A file is written only when its text changes, through a hidden temporary file
+and a rename (dnsmasq skips dot files).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import json
+import os
+import sys
+import time
+
+from urllib.request import Request, urlopen
+
+MARK = '# managed by netwire.fabric'
+TIMEOUT = 2.0
+
+
+def _b64(text):
+    return base64.b64encode(text.encode('utf-8')).decode('ascii')
+
+
+def _range_end(prefix):
+    raw = bytearray(prefix.encode('utf-8'))
+    raw[-1] += 1
+    return base64.b64encode(bytes(raw)).decode('ascii')
+
+
+def _post(url, body, timeout):
+    req = Request(url, data=json.dumps(body).encode('utf-8'), headers={'Content-Type': 'application/json'})
+    return urlopen(req, timeout=timeout)  # pylint: disable=consider-using-with
+
+
+def members(conf, kvs):
+    """``{service: sorted addresses}`` of the configured services from the catalog's ``kvs`` ([(key, value)])."""
+    base = conf['prefix'].rstrip('/') + '/services/'
+    out = dict((s, set()) for s in conf['services'])
+    for key, value in kvs:
+        if not key.startswith(base):
+            continue
+        parts = key[len(base):].split('/')
+        if len(parts) != 3 or parts[0] not in out:
+            continue
+        address = value.rsplit(':', 1)[0].strip('[]')
+        if address:
+            out[parts[0]].add(address)
+    return dict((s, sorted(a)) for s, a in out.items())
+
+
+def hosts_text(fqdn, addresses):
+    """A hosts file of ours: the mark, then one ``address name`` line per member."""
+    return '\n'.join([MARK] + ['%s %s' % (a, fqdn) for a in addresses]) + '\n'
+
+
+def write_if_changed(path, text):
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return False
+    except (IOError, OSError):
+        pass
+    tmp = os.path.join(os.path.dirname(path), '.%s.tmp' % os.path.basename(path))
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, path)
+    return True
+
+
+def snapshot(conf):
+    """``(kvs, revision, endpoint)`` from the first member that answers a quorum read, or None."""
+    base = conf['prefix'].rstrip('/') + '/services/'
+    for endpoint in conf['endpoints']:
+        try:
+            resp = _post(endpoint + '/v3/kv/range', {'key': _b64(base), 'range_end': _range_end(base)}, TIMEOUT)
+            data = json.loads(resp.read().decode('utf-8') or '{}')
+            resp.close()
+        except Exception:  # pylint: disable=broad-except
+            continue
+        kvs = [(base64.b64decode(kv.get('key', '')).decode('utf-8', 'replace'),
+                base64.b64decode(kv.get('value', '')).decode('utf-8', 'replace')) for kv in data.get('kvs') or []]
+        return kvs, int((data.get('header') or {}).get('revision') or 0), endpoint
+    return None
+
+
+def apply(conf, kvs):
+    for service, addresses in members(conf, kvs).items():
+        spec = conf['services'][service]
+        if os.path.isdir(os.path.dirname(spec['file'])):
+            write_if_changed(spec['file'], hosts_text(spec['fqdn'], addresses))
+
+
+def wait_for_event(conf, endpoint, revision):
+    """Block until the prefix changes after ``revision`` or ``poll`` seconds pass (or the watch breaks)."""
+    base = conf['prefix'].rstrip('/') + '/services/'
+    body = {'create_request': {'key': _b64(base), 'range_end': _range_end(base), 'start_revision': str(revision + 1)}}
+    deadline = time.time() + conf.get('poll', 15)
+    try:
+        resp = _post(endpoint + '/v3/watch', body, conf.get('poll', 15))
+    except Exception:  # pylint: disable=broad-except
+        time.sleep(1)
+        return
+    try:
+        while time.time() < deadline:
+            line = resp.readline()
+            if not line:
+                return
+            result = (json.loads(line.decode('utf-8')) or {}).get('result') or {}
+            if result.get('events') or result.get('canceled') or result.get('compact_revision'):
+                return
+    except Exception:  # pylint: disable=broad-except
+        return
+    finally:
+        resp.close()
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    with open(argv[0]) as f:
+        conf = json.loads('\n'.join(line for line in f.read().splitlines() if not line.startswith('#')))
+    while True:
+        got = snapshot(conf)
+        if got is None:  # no member answers a quorum read: keep the last records
+            time.sleep(1)
+            continue
+        kvs, revision, endpoint = got
+        apply(conf, kvs)
+        wait_for_event(conf, endpoint, revision)
+
+
+if __name__ == '__main__':
+    main()
