@@ -109,6 +109,31 @@ def parse_attach_alias(alias):
     return identity, ifname
 
 
+# issue 19, container_attach's direct kinds. A host NIC handed to a container (kind phys) carries
+# ``netwire:phys:<its host name>:<identity>/<ifname>``: the name it goes back to is on the NIC itself.
+PHYS_ALIAS_PREFIX = owner_alias('phys', '')
+# The links several attachments share: the host-side macvlan of a NIC (the host reaches its macvlan
+# containers through it) and a NIC's VLAN sub-interface (the parent of kind vlan's macvlans).
+HOST_MACVLAN_ALIAS = owner_alias('macvlan')
+VLAN_ALIAS = owner_alias('vlan')
+
+
+def phys_alias(original, identity, ifname):
+    """The mark on a NIC in a container: its host name, the container's identity and its name there."""
+    return owner_alias('phys', '%s:%s/%s' % (original, identity, ifname))
+
+
+def parse_phys_alias(alias):
+    """The inverse of :func:`phys_alias`: ``(original, identity, ifname)``, or None (interface names have no ':')."""
+    if not (alias or '').startswith(PHYS_ALIAS_PREFIX):
+        return None
+    original, _sep, rest = alias[len(PHYS_ALIAS_PREFIX):].partition(':')
+    identity, _sep, ifname = rest.rpartition('/')
+    if not (original and identity and ifname):
+        return None
+    return original, identity, ifname
+
+
 # Routes we add inside containers carry their own protocol number so they are recognisably ours.
 # So do our policy routing rules there (FRA_PROTOCOL, Linux 4.17): the priority stays the user's.
 RTPROT_NETWIRE = 110
@@ -251,6 +276,18 @@ def bridge_mac(underlay_address, bridge):
     return mac_from_seed('bridge:%s/%s' % (underlay_address, bridge))
 
 
+def host_macvlan_name(parent):
+    """The host-side macvlan of ``parent`` (a NIC or its VLAN sub-interface): ``nwm-<parent>``."""
+    return _fit('nwm-', parent, 'macvlan')
+
+
+def vlan_link_name(parent, vlan):
+    """The VLAN sub-interface ``vlan`` of ``parent``: ``<parent>.<vlan>`` (as pipework and ifupdown name it),
+    ``nwv`` + 12 hex when that does not fit."""
+    whole = '%s.%d' % (parent, vlan)
+    return whole if _valid_ifname(whole) else 'nwv' + digest('vlan', parent, vlan)[:IFNAMSIZ - 3]
+
+
 def attach_record_name(identity, ifname):
     """The file name (without ``.json``) of an attachment's default-route takeover record.
 
@@ -273,6 +310,10 @@ FILE_MARK = '# managed by netwire.fabric'
 # The private directories of the daemons' files (per lab host: bind-mounted by the lab).
 ETC_DIR = '/etc/netwire'
 RUN_DIR = '/run/netwire'
+# container_attach (issue 19): who uses a shared link (<link>.json), and a NIC handed to a container:
+# its record and the container's namespace pinned while the NIC is in it (<attach_record_name>.json/.netns)
+SHARED_LINKS_DIR = RUN_DIR + '/shared'
+PHYS_DIR = RUN_DIR + '/phys'
 STATE_DIR = '/var/lib/netwire'
 DNSMASQ_DIR = ETC_DIR + '/dnsmasq'
 

@@ -102,6 +102,16 @@ CONTAINER_ATTACH.update(
         latency=dict(type='raw'),
     ), mutually_exclusive=[('limit', 'latency')], required_one_of=[('limit', 'latency')]),
 )
+# issue 19: the attachment kinds (veth onto a bridge; macvlan, vlan, phys and dummy in the container directly)
+CONTAINER_ATTACH.update(
+    kind=dict(type='str', choices=['veth', 'macvlan', 'vlan', 'phys', 'dummy']),
+    parent=dict(type='str'),
+    vlan=dict(type='int'),
+    macvlan_mode=dict(type='str', choices=['bridge', 'private', 'vepa', 'passthru']),
+    host_macvlan=dict(type='dict', options=dict(
+        addresses=dict(type='list', elements='str', default=[]),
+    )),
+)
 # issue 14, the client (container_attach): an address by DHCP, the container's resolver
 CONTAINER_ATTACH.update(
     dhcp=dict(type='bool', default=False),

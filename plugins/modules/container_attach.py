@@ -370,12 +370,12 @@ actions:
 
 from ansible_collections.netwire.fabric.plugins.module_utils._runner import manager_work, run_module
 from ansible_collections.netwire.fabric.plugins.module_utils._specs import CONTAINER_ATTACH
-from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
+from ansible_collections.netwire.fabric.plugins.module_utils._host.attach_direct import AttachManager
 
 
 def main():
-    run_module(CONTAINER_ATTACH, manager_work(ContainerAttachManager), requires=['pyroute2'], lock='container_attach',
-               required_if=[('state', 'present', ['bridge'])], mutually_exclusive=[('mac', 'mac_seed')])
+    run_module(CONTAINER_ATTACH, manager_work(AttachManager), requires=['pyroute2'], lock='container_attach',
+               mutually_exclusive=[('mac', 'mac_seed')])
 
 
 if __name__ == '__main__':

@@ -419,6 +419,24 @@ class ContainerAttachManager(Manager):
             if current.get('mtu') != mtu:
                 self.plan.step('set %s mtu %d' % (p['ifname'], mtu), self._set, p['ifname'], peer_ref, ns.path,
                                mtu=mtu)
+        self._plan_inside(current, fresh, peer_ref, mac, mtu, routes,
+                          lambda: self._up(host_ifname, host_ref, peer_ref),
+                          'set %s and %s up' % (host_ifname, p['ifname']), backend.after_attach)
+        self.predicted = {
+            'container': ns.name, 'identity': ns.identity, 'netns': ns.path, 'ifname': p['ifname'],
+            'host_ifname': host_ifname, 'bridge_type': backend.name, 'mac': mac, 'mtu': mtu, 'host_mtu': mtu,
+            'up': True, 'addresses': sort_addresses(p['addresses']), 'routes': routes,
+        }
+        self.predicted.update(port)
+        if p['rules'] is not None:
+            self.predicted['rules'] = p['rules']
+        if p['qdisc'] is not None:
+            self.predicted['qdisc'] = p['qdisc']
+
+    def _plan_inside(self, current, fresh, peer_ref, mac, mtu, routes, up, up_text, after_attach):
+        """Queue the container end's routes, addresses (or DHCP), up, rules, qdisc and announcement: the same
+        for every kind of attachment (``up`` brings the interface, and what it needs, up)."""
+        p, ns = self.params, self.ns
         have_routes = current.get('routes', [])
         for route in have_routes:
             if route not in routes:
@@ -438,8 +456,7 @@ class ContainerAttachManager(Manager):
             # last address or goes down: put every wanted route (back) in place.
             have_routes = []
         if not current.get('up'):
-            self.plan.step('set %s and %s up' % (host_ifname, p['ifname']), self._up, host_ifname, host_ref,
-                           peer_ref)
+            self.plan.step(up_text, up)
         if by_dhcp:
             self.plan.step('obtain %s by DHCP on %s' % (p['addresses'][0], p['ifname']), self._dhcp, peer_ref,
                            busybox)
@@ -451,17 +468,7 @@ class ContainerAttachManager(Manager):
         v4_added = [a.split('/')[0] for a in added if ':' not in a]
         if p.get('gratuitous_arp', True) and v4_added:
             self.plan.step('announce %s with gratuitous ARP' % ', '.join(v4_added), self._garp, mac, v4_added,
-                           backend)
-        self.predicted = {
-            'container': ns.name, 'identity': ns.identity, 'netns': ns.path, 'ifname': p['ifname'],
-            'host_ifname': host_ifname, 'bridge_type': backend.name, 'mac': mac, 'mtu': mtu, 'host_mtu': mtu,
-            'up': True, 'addresses': sort_addresses(p['addresses']), 'routes': routes,
-        }
-        self.predicted.update(port)
-        if p['rules'] is not None:
-            self.predicted['rules'] = p['rules']
-        if p['qdisc'] is not None:
-            self.predicted['qdisc'] = p['qdisc']
+                           after_attach)
 
     def _plan_policy(self, current, fresh, peer_ref, mtu):
         """Queue the container's rules (the namespace's, when given) and the container end's root qdisc."""
@@ -640,5 +647,5 @@ class ContainerAttachManager(Manager):
         self.dhcp_seconds = seconds
         set_address(self.ctx, 'add', p['ifname'], peer_ref, want, self.ns.path)
 
-    def _garp(self, mac, addresses, backend):
-        backend.after_attach(self.ctx, send_gratuitous_arp, self.ns.path, self.params['ifname'], mac, addresses)
+    def _garp(self, mac, addresses, after_attach):
+        after_attach(self.ctx, send_gratuitous_arp, self.ns.path, self.params['ifname'], mac, addresses)

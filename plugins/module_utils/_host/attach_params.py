@@ -26,6 +26,67 @@ def _route_text(route):
                        ' table %d' % route['table'] if route.get('table') else '')
 
 
+# The attachment kinds (issue 19): a veth pair onto a bridge; a macvlan on a host NIC; a macvlan on a
+# VLAN sub-interface of a NIC (shared); the NIC itself; a dummy interface.
+KINDS = ('veth', 'macvlan', 'vlan', 'phys', 'dummy')
+MACVLAN_MODES = ('bridge', 'private', 'vepa', 'passthru')
+
+
+def normalize_kind(p):
+    """The kind's own options (pure); ``p`` is changed in place."""
+    kind = p['kind'] = p.get('kind') or 'veth'
+    if kind not in KINDS:
+        raise InvalidParameter('kind %r is not one of %s' % (kind, ', '.join(KINDS)))
+    if kind == 'veth':
+        for key in ('parent', 'vlan', 'macvlan_mode', 'host_macvlan'):
+            if p.get(key) is not None:
+                raise InvalidParameter('%s is for kind macvlan, vlan or phys, not veth' % key)
+        if not p.get('bridge'):
+            raise InvalidParameter('bridge is required with state=present')
+        v.ifname(p['bridge'], 'bridge name')
+        return
+    for key in ('bridge', 'vlan_tag', 'host_ifname'):
+        if p.get(key) is not None:
+            raise InvalidParameter('%s is for kind veth (a bridge port), not %s' % (key, kind))
+    if p.get('hairpin'):
+        raise InvalidParameter('hairpin is for kind veth (a bridge port), not %s' % kind)
+    if kind in ('macvlan', 'vlan', 'phys') and not p.get('parent'):
+        raise InvalidParameter('kind %s needs parent (the host NIC)' % kind)
+    if kind == 'dummy' and p.get('parent'):
+        raise InvalidParameter('a dummy interface has no parent')
+    if kind == 'vlan':
+        v.int_range(p.get('vlan'), 1, 4094, 'vlan')
+        if p.get('vlan') is None:
+            raise InvalidParameter('kind vlan needs vlan (the VLAN id, 1 to 4094)')
+    elif p.get('vlan') is not None:
+        raise InvalidParameter('vlan is for kind vlan, not %s' % kind)
+    if kind in ('macvlan', 'vlan'):
+        p['parent'] = v.ifname(p['parent'], 'parent')
+        mode = p['macvlan_mode'] = p.get('macvlan_mode') or 'bridge'
+        if mode not in MACVLAN_MODES:
+            raise InvalidParameter('macvlan_mode %r is not one of %s' % (mode, ', '.join(MACVLAN_MODES)))
+        side = p.get('host_macvlan')
+        if side is not None:
+            if not isinstance(side, dict):
+                raise InvalidParameter('host_macvlan is a dict (addresses)')
+            if mode != 'bridge':
+                raise InvalidParameter('host_macvlan needs macvlan_mode bridge (in mode %s the host-side macvlan'
+                                       ' cannot reach the container)' % mode)
+            p['host_macvlan'] = {'addresses': v.interface_addresses(side.get('addresses'))}
+    else:
+        for key in ('macvlan_mode', 'host_macvlan'):
+            if p.get(key) is not None:
+                raise InvalidParameter('%s is for kind macvlan or vlan, not %s' % (key, kind))
+    if kind == 'phys':
+        parent = str(p['parent'])
+        if parent.lower().startswith('mac:'):
+            p['parent_mac'], p['parent'] = v.mac(parent[4:]), None
+        else:
+            p['parent_mac'], p['parent'] = None, v.ifname(parent, 'parent')
+        if p.get('mac') or p.get('mac_seed'):
+            raise InvalidParameter('kind phys keeps the NIC\'s own MAC: mac and mac_seed are for the other kinds')
+
+
 def normalize_params(params):
     """Validate everything that needs no host state (pure)."""
     p = dict(params)
@@ -34,9 +95,7 @@ def normalize_params(params):
         p['host_ifname'] = v.ifname(p['host_ifname'], 'host interface name')
     if p.get('state', 'present') == 'absent':
         return p
-    if not p.get('bridge'):
-        raise InvalidParameter('bridge is required with state=present')
-    v.ifname(p['bridge'], 'bridge name')
+    normalize_kind(p)
     if p.get('mac') and p.get('mac_seed'):
         raise InvalidParameter('mac and mac_seed are mutually exclusive')
     if p.get('mac'):

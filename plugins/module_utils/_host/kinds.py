@@ -33,7 +33,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils import _specs
 from ansible_collections.netwire.fabric.plugins.module_utils._dns.manager import DnsmasqManager
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.manager import FirewallManager
 from ansible_collections.netwire.fabric.plugins.module_utils._frr.manager import FrrManager
-from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
+from ansible_collections.netwire.fabric.plugins.module_utils._host.attach_direct import AttachManager as ContainerAttachManager
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import LinuxBridgeManager
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import LinuxTunnelManager
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import OvsBridgeManager

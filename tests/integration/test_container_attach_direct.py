@@ -1,0 +1,117 @@
+"""container_attach's direct kinds (issue 19): macvlan on a host NIC, the NIC itself (phys), and the kinds
+this kernel lacks (vlan, dummy). A veth pair in the lab host stands for a NIC (both ends up: carrier)."""
+
+import pytest
+
+from tests.integration.linux_helpers import addresses, assert_failed, kind, link, link_in, stable
+
+pytestmark = pytest.mark.lab
+
+NIC = "nwt-nic0"         # the "NIC" (its peer nwt-nic0p stays in the host, up, so the NIC has carrier)
+NIC2 = "nwt-nic1"        # a NIC handed to containers (phys); its peer nwt-nic1p is the "wire" to a lab namespace
+HOST_SIDE = "nwm-nwt-nic0"
+
+
+@pytest.fixture(scope="module")
+def nic_host(lab):
+    h = lab.host("host1")
+    h.run("ip link add %s type veth peer name %sp && ip link set %s up && ip link set %sp up"
+          % (NIC, NIC, NIC, NIC))
+    yield h
+    h.run("ip link del %s 2>/dev/null; ip link del %s 2>/dev/null; ip link del %s 2>/dev/null; true"
+          % (HOST_SIDE, NIC, NIC2))
+
+
+def ping(node, dest, src=None):
+    return node.run("ping -c 1 -W 1 %s%s" % ("-I %s " % src if src else "", dest), check=False).returncode == 0
+
+
+def test_macvlan_two_containers_the_host_side_and_the_isolation(nic_host, netns, container):
+    h = nic_host
+    a, b = netns(h, "nwt-mva"), container()
+    pa = {"container": a.path, "kind": "macvlan", "parent": NIC, "addresses": ["10.35.0.11/24"]}
+    pb = {"container": b.name, "kind": "macvlan", "parent": NIC, "addresses": ["10.35.0.12/24"],
+          "macvlan_mode": "private"}
+
+    res = h.module("container_attach", pa, check=True, diff=True)
+    assert res["changed"] and res["diff"]["before"] == {}, res
+    assert res["attachment"]["kind"] == "macvlan" and res["attachment"]["parent"] == NIC
+    assert link_in(h, a.path, "eth1") is None, "check mode created the macvlan"
+    res = h.module("container_attach", pa)
+    assert res["changed"], res
+    end = link_in(h, a.path, "eth1")
+    assert kind(end) == "macvlan" and end["linkinfo"]["info_data"]["mode"] == "bridge", end
+    assert end["ifalias"] == "netwire:attach:path:%s/eth1" % a.path and end["address"] == res["attachment"]["mac"]
+    assert addresses(h, "eth1", a.path) == ["10.35.0.11/24"]
+    again = h.module("container_attach", pa)
+    assert not again["changed"], again["actions"]
+    assert again["attachment"] == res["attachment"]
+    assert h.module("container_attach", pb)["changed"]
+    assert link_in(h, "/proc/%d/ns/net" % b.pid, "eth1")["linkinfo"]["info_data"]["mode"] == "private"
+
+    # private: the two containers do not reach each other through the NIC; the host never reaches them
+    # through the NIC's own address (a macvlan's frames are not delivered to its parent)
+    h.run("ip addr add 10.35.0.1/24 dev %s" % NIC)
+    try:
+        assert not ping(a, "10.35.0.12"), "macvlan private mode let two containers talk"
+        assert not ping(a, "10.35.0.1"), "a macvlan container reached its parent NIC's own address"
+        assert not ping(h, "10.35.0.11"), "the host reached a macvlan container without a host-side macvlan"
+    finally:
+        h.run("ip addr del 10.35.0.1/24 dev %s" % NIC)
+
+    # bridge mode, changed in place, and the host-side macvlan with the host's address on the NIC
+    pb["macvlan_mode"] = "bridge"
+    res = h.module("container_attach", pb, check=True, diff=True)
+    assert res["changed"] and res["diff"]["before"]["macvlan_mode"] == "private", res
+    assert res["diff"]["after"]["macvlan_mode"] == "bridge"
+    index = link_in(h, "/proc/%d/ns/net" % b.pid, "eth1")["ifindex"]
+    assert h.module("container_attach", pb)["changed"]
+    assert link_in(h, "/proc/%d/ns/net" % b.pid, "eth1")["ifindex"] == index, "the mode change re-created eth1"
+    assert ping(a, "10.35.0.12") and b.exec("ping -c 1 -W 1 10.35.0.11").returncode == 0
+    side = {"addresses": ["10.35.0.1/24"]}
+    for params in (pa, pb):
+        res = h.module("container_attach", dict(params, host_macvlan=side))
+        assert res["changed"] and res["attachment"]["host_macvlan"] == {"ifname": HOST_SIDE,
+                                                                        "addresses": ["10.35.0.1/24"]}, res
+    assert not h.module("container_attach", dict(pb, host_macvlan=side))["changed"]
+    hs = link(h, HOST_SIDE)
+    assert kind(hs) == "macvlan" and hs["ifalias"] == "netwire:macvlan" and hs["link"] == NIC, hs
+    assert ping(h, "10.35.0.11") and ping(h, "10.35.0.12") and ping(a, "10.35.0.1")
+
+    # absent: the container end goes; the host side stays while a user is left, and goes with the last
+    absent = {"container": a.path, "state": "absent"}
+    res = h.module("container_attach", absent, check=True)
+    assert res["changed"] and link_in(h, a.path, "eth1") is not None, res
+    assert h.module("container_attach", absent)["changed"]
+    assert link_in(h, a.path, "eth1") is None and link(h, HOST_SIDE) is not None
+    assert not h.module("container_attach", absent)["changed"]
+    b.remove()  # its macvlan died with it; absent only forgets it as a user of the host side
+    res = h.module("container_attach", {"container": b.name, "state": "absent"})
+    assert res["changed"] and link(h, HOST_SIDE) is None, res
+    assert link(h, NIC) is not None and addresses(h, NIC) == []
+
+
+@pytest.mark.parametrize("kind_,params,fragments", [
+    ("vlan", {"parent": NIC, "vlan": 100}, ("cannot create vlan interfaces", "8021q", "CONFIG_VLAN_8021Q")),
+    ("dummy", {}, ("cannot create dummy interfaces", "kernel module dummy", "CONFIG_DUMMY")),
+])
+def test_kinds_this_kernel_lacks_fail_clearly_and_change_nothing(nic_host, netns, kind_, params, fragments):
+    h = nic_host
+    probe = h.run("ip netns add nwt-kprobe && ip netns exec nwt-kprobe ip link add k0 type dummy;"
+                  " rc=$?; ip netns del nwt-kprobe; exit $rc", check=False)
+    if probe.returncode == 0 and kind_ == "dummy":
+        pytest.skip("this kernel has dummy interfaces")
+    c = netns(h, "nwt-kl")
+
+    def state():
+        return ([stable(x) for x in h.json(["ip", "-j", "-d", "link"])], h.json(["ip", "-j", "addr"]),
+                [stable(x) for x in c.json("ip -j -d link")], c.json("ip -j addr"),
+                c.json("ip -j route show table all"))
+
+    before = state()
+    full = dict(params, container=c.path, kind=kind_, addresses=["10.35.1.5/24"], gateway="10.35.1.1",
+                host_macvlan={"addresses": ["10.35.1.1/24"]} if kind_ == "vlan" else None)
+    full = dict((k, v) for k, v in full.items() if v is not None)
+    for check in (True, False):
+        assert_failed(h.module("container_attach", full, check=check), *fragments)
+    assert state() == before
