@@ -115,3 +115,89 @@ def test_kinds_this_kernel_lacks_fail_clearly_and_change_nothing(nic_host, netns
     for check in (True, False):
         assert_failed(h.module("container_attach", full, check=check), *fragments)
     assert state() == before
+
+
+# ---------------------------------------------------------------- phys: the NIC itself
+
+@pytest.fixture
+def wire(nic_host, netns):
+    """NIC2 in the host; its peer, the far end of the wire, in a lab namespace at 10.36.0.1/24."""
+    h = nic_host
+    far = netns(h, "nwt-far")
+    h.run("ip link add %s type veth peer name %sp && ip link set %sp netns nwt-far" % (NIC2, NIC2, NIC2))
+    far.run("ip addr add 10.36.0.1/24 dev %sp && ip link set %sp up" % (NIC2, NIC2))
+    yield far
+    h.run("ip link del %s 2>/dev/null; true" % NIC2)
+
+
+def _ns(c):
+    return "/proc/%d/ns/net" % c.pid
+
+
+def test_phys_moves_the_nic_in_and_always_gives_it_back(nic_host, wire, container):
+    h, far = nic_host, wire
+    mac = link(h, NIC2)["address"]
+    c = container()
+    params = {"container": c.name, "kind": "phys", "parent": NIC2, "ifname": "eth5", "addresses": ["10.36.0.5/24"],
+              "routes": [{"dest": "10.37.0.0/24", "via": "10.36.0.1"}]}
+    res = h.module("container_attach", params, check=True, diff=True)
+    assert res["changed"] and res["diff"]["before"] == {} and res["attachment"]["parent"] == NIC2, res
+    assert link(h, NIC2) is not None, "check mode moved the NIC"
+    res = h.module("container_attach", params)
+    assert res["changed"], res
+    assert link(h, NIC2) is None
+    inside = link_in(h, _ns(c), "eth5")
+    assert inside["address"] == mac and inside["ifalias"] == "netwire:phys:%s:docker:%s/eth5" % (NIC2, c.name)
+    assert addresses(h, "eth5", _ns(c)) == ["10.36.0.5/24"]
+    assert c.exec("ping -c 2 -W 1 10.36.0.1").returncode == 0, "no packets through the NIC"
+    assert not h.module("container_attach", params)["changed"]
+    by_mac = dict(params, parent="mac:%s" % mac.upper())
+    assert not h.module("container_attach", by_mac)["changed"], "selection by MAC did not find it in the container"
+
+    absent = {"container": c.name, "ifname": "eth5", "state": "absent"}
+    res = h.module("container_attach", absent, check=True)
+    assert res["changed"] and link(h, NIC2) is None, res
+    assert h.module("container_attach", absent)["changed"]
+    back = link(h, NIC2)
+    assert back is not None and back["address"] == mac and not back.get("ifalias"), back
+    assert link_in(h, _ns(c), "eth5") is None
+    assert not h.module("container_attach", absent)["changed"]
+
+    # docker restart (a new namespace): the rerun takes the NIC from the pinned old one
+    assert h.module("container_attach", params)["changed"]
+    c.restart()
+    res = h.module("container_attach", params)
+    assert res["changed"] and any("earlier namespace" in a for a in res["actions"]), res
+    assert link_in(h, _ns(c), "eth5")["address"] == mac and link(h, NIC2) is None
+    assert c.exec("ping -c 2 -W 1 10.36.0.1").returncode == 0
+    # pipework #242: docker stop and rm, then the rerun: the NIC is back under its name
+    c.stop()
+    c.remove()
+    assert link(h, NIC2) is None, "the NIC came back by itself (it should wait in the pinned namespace)"
+    res = h.module("container_attach", absent)
+    assert res["changed"], res
+    back = link(h, NIC2)
+    assert back is not None and back["address"] == mac and not back.get("ifalias"), back
+    assert h.run("ls /run/netwire/phys").stdout.strip() == "", "a record or pin is left"
+    assert not h.module("container_attach", absent)["changed"]
+    assert far.run("ip link show %sp" % NIC2, check=False).returncode == 0, "the NIC's wire is gone"
+
+
+def test_phys_selected_by_mac_after_a_rename(nic_host, wire, container):
+    h = nic_host
+    mac = link(h, NIC2)["address"]
+    h.run("ip link set %s name nwt-renamed" % NIC2)
+    try:
+        c = container()
+        params = {"container": c.name, "kind": "phys", "parent": "mac:%s" % mac, "ifname": "eth5",
+                  "addresses": ["10.36.0.6/24"]}
+        res = h.module("container_attach", params)
+        assert res["changed"] and res["attachment"]["parent"] == "nwt-renamed", res
+        assert c.exec("ping -c 2 -W 1 10.36.0.1").returncode == 0
+        assert not h.module("container_attach", params)["changed"]
+        assert_failed(h.module("container_attach", dict(params, parent="mac:02:00:00:00:00:99", ifname="eth6")),
+                      "host NIC with MAC 02:00:00:00:00:99 not found")
+        assert h.module("container_attach", {"container": c.name, "ifname": "eth5", "state": "absent"})["changed"]
+        assert link(h, "nwt-renamed")["address"] == mac
+    finally:
+        h.run("ip link set nwt-renamed name %s 2>/dev/null; true" % NIC2)

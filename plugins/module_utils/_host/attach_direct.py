@@ -392,9 +392,9 @@ class AttachManager(ContainerAttachManager):
                                self._phys_return, held, [ns.identity], record)
         nic = self._find_nic([ns.identity])
         if nic is None and held is not None:
+            # as it will be once given back: its own name and alias (the record goes with the return)
             nic = {'ifname': record['original'], 'mac': record.get('mac'), 'mtu': record.get('mtu') or 1500,
-                   'alias': _names.phys_alias(record['original'], ns.identity, p['ifname']), 'master': None,
-                   'kind': None}
+                   'alias': record.get('alias'), 'master': None, 'kind': None}
         if nic is None:
             raise self._fail('attach', 'host NIC %s not found' % (
                 "'%s'" % p['parent'] if p.get('parent') else 'with MAC %s' % p['parent_mac']))
@@ -451,7 +451,7 @@ class AttachManager(ContainerAttachManager):
                 finally:
                     os.close(host_fd)
                 ctx.invalidate(self.netns)
-        link = self._find_nic(identities)
+        link = self._find_nic(identities, mark_only=True)
         if link is not None:
             attrs = {'ifalias': record.get('alias') or ''}
             if link['ifname'] != original and ctx.link(original, self.netns) is None:
