@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: container_attach
-short_description: Attach a container to a bridge with a veth pair
+short_description: Attach a container by a veth pair onto a bridge, a macvlan, a host NIC or a dummy
 version_added: 0.1.0
 description:
   - Manages one network interface of a container, the job pipework does, declaratively and idempotently.
@@ -47,9 +47,57 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  kind:
+    description:
+      - What the container interface is. V(veth) (the default) is a veth pair whose host end is a port of
+        O(bridge).
+      - V(macvlan) is a macvlan of the host NIC O(parent), created directly in the container, in O(macvlan_mode).
+        Several containers share one NIC. A macvlan's frames never reach its parent NIC's own addresses, so the host
+        reaches its macvlan containers only through O(host_macvlan).
+      - V(vlan) is the same on the VLAN sub-interface O(vlan) of O(parent) (V(<parent>.<vlan>)), which is created
+        once, shared by every attachment on it, and removed when its last user is detached (a sub-interface that
+        netwire did not create is used and never removed). Needs the kernel's 8021q module (C(CONFIG_VLAN_8021Q)).
+      - V(phys) hands the host NIC O(parent) itself to the container, renamed O(ifname). Its host name is kept in its
+        alias (V(netwire:phys:<name>:<container>/<ifname>)) and the container's network namespace is pinned
+        (C(/run/netwire/phys/)) while it holds the NIC, so the NIC is never lost when the container stops. O(state=absent),
+        also after C(docker stop) or C(docker rm), gives it back to the host under its name, with its alias; a rerun
+        after a container restart moves it from the old namespace into the new one. The NIC keeps its MAC.
+      - V(dummy) is a dummy interface in the container (C(CONFIG_DUMMY), kernel module C(dummy)).
+      - A kind the running kernel cannot create fails naming the kernel module and option, with nothing changed.
+      - Omitted with O(state=absent), whatever kind the interface is, it is removed (or given back).
+    type: str
+    choices: [veth, macvlan, vlan, phys, dummy]
+  parent:
+    description:
+      - The host NIC of O(kind=macvlan), O(kind=vlan) and O(kind=phys), by name. For O(kind=phys) also
+        V(mac:<address>), which finds the NIC whatever it is called (also after a rename).
+    type: str
+  vlan:
+    description: The VLAN id (1 to 4094) of O(kind=vlan).
+    type: int
+  macvlan_mode:
+    description:
+      - The macvlan mode of O(kind=macvlan) and O(kind=vlan). V(bridge) (the default) lets the NIC's macvlan
+        containers reach each other; V(private) isolates them from each other; V(vepa) sends their frames to the
+        switch (which may send them back); V(passthru) gives the NIC to a single macvlan. Changed in place.
+    type: str
+    choices: [bridge, private, vepa, passthru]
+  host_macvlan:
+    description:
+      - For O(kind=macvlan) and O(kind=vlan) in mode V(bridge), a host-side macvlan V(nwm-<parent>) on the same
+        parent with these addresses (the host's address on that network, moved from the NIC itself), so the host
+        reaches its containers. It is shared by the parent's attachments (give the same addresses on each), marked
+        V(netwire:macvlan), and removed when its last user is detached or omits it.
+    type: dict
+    suboptions:
+      addresses:
+        description: The exact addresses of the host-side macvlan.
+        type: list
+        elements: str
+        default: []
   bridge:
     description:
-      - The bridge the host end is plugged into. Required when O(state=present).
+      - The bridge the host end is plugged into. Required when O(state=present) with O(kind=veth).
     type: str
   bridge_type:
     description:
@@ -324,6 +372,27 @@ EXAMPLES = r"""
       burst: 32kb
       latency: 50ms
 
+- name: Two containers on the host NIC eth2 by macvlan; the host reaches them through its own macvlan
+  netwire.fabric.container_attach:
+    container: "{{ item.name }}"
+    kind: macvlan
+    parent: eth2
+    addresses: ["{{ item.address }}"]
+    gateway: 192.168.1.1
+    host_macvlan:
+      addresses: [192.168.1.254/24]
+  loop:
+    - {name: web1, address: 192.168.1.10/24}
+    - {name: web2, address: 192.168.1.11/24}
+
+- name: The NIC with this MAC, handed to the container as eth1 (given back under its name on detach)
+  netwire.fabric.container_attach:
+    container: router1
+    kind: phys
+    parent: mac:52:54:00:12:34:56
+    addresses: [203.0.113.10/24]
+    gateway: 203.0.113.1
+
 - name: Detach (puts back the default route that eth2 took over)
   netwire.fabric.container_attach:
     container: web1
@@ -336,6 +405,9 @@ attachment:
   description:
     - The attachment after the run (predicted in check mode); empty when absent.
     - With O(resolver), C(resolv_conf) is the text of the container's resolv.conf.
+    - With a O(kind) other than V(veth), C(kind) names it, C(parent) is the host NIC (for V(phys) its host name),
+      C(macvlan_mode), C(vlan) and C(host_macvlan) (its name and addresses) are there for the kinds that have them,
+      and there is no host end (C(host_ifname), C(bridge)).
     - With O(rules), C(rules) lists netwire's rules in the container. C(qdisc) is netwire's root qdisc of the
       container end (rate in bit/s, burst and limit in bytes), when there is or should be one.
   returned: always

@@ -207,7 +207,7 @@ class AttachManager(ContainerAttachManager):
         else:
             mac, mtu, original = self._plan_phys(current, end)
         self._plan_link_attrs(current, fresh, mac, mtu)
-        self._plan_shared(shared)
+        self._plan_leave(shared_links.read_records(), set(shared))
         peer_ref = index_of(ctx, p['ifname'], ns.path)
         self._plan_inside(current, fresh, peer_ref, mac, mtu, routes, lambda: self._set(
             p['ifname'], peer_ref, ns.path, state='up'), 'set %s up' % p['ifname'], BridgeBackend.after_attach)
@@ -256,6 +256,7 @@ class AttachManager(ContainerAttachManager):
         mtu = p.get('mtu') or lower_mtu
         if mtu > lower_mtu:
             raise self._fail('attach', 'mtu %d is larger than the MTU %d of %s' % (mtu, lower_mtu, p['parent']))
+        self._plan_shared(shared)  # the VLAN sub-interface before the macvlan on it
         if fresh:
             self.plan.step('create macvlan %s in %s on %s (mode %s)' % (p['ifname'], ns.name, lower, p['macvlan_mode']),
                            self._create_in_container, alias, mac, mtu,
@@ -295,8 +296,8 @@ class AttachManager(ContainerAttachManager):
     # ---------------------------------------------------------------- shared links
 
     def _plan_shared(self, wanted):
-        """Queue the shared links ``wanted`` ({link: (kind, lower, options)}) and leave the others this
-        attachment used (the last user removes an owned one: host-side macvlans before VLAN links)."""
+        """Queue the shared links ``wanted`` ({link: (kind, lower, options)}): created when missing, this
+        attachment recorded as a user (:meth:`_plan_leave` leaves the others, later)."""
         ctx, me = self.ctx, self._me()
         records = shared_links.read_records()
         for name, (kind, lower, options) in sorted(wanted.items(), key=lambda kv: kv[1][0] == 'macvlan'):
@@ -323,10 +324,10 @@ class AttachManager(ContainerAttachManager):
             if todo['users'] != sorted(users):
                 self.plan.step('record %s as a user of %s' % (me, name), shared_links.write_record, name, kind, lower,
                                todo['users'])
-        self._plan_leave(records, set(wanted))
 
     def _plan_leave(self, records, keep, identities=None):
-        """Leave every shared link this attachment (any of ``identities``) uses and no longer wants."""
+        """Leave every shared link this attachment (any of ``identities``) uses and no longer wants (the last
+        user removes one of ours: host-side macvlans before VLAN sub-interfaces)."""
         ctx = self.ctx
         mes = ['%s/%s' % (i, self.params['ifname']) for i in (identities or [self.ns.identity])]
         order = shared_links.REMOVAL_ORDER
