@@ -314,6 +314,8 @@ RUN_DIR = '/run/netwire'
 # its record and the container's namespace pinned while the NIC is in it (<attach_record_name>.json/.netns)
 SHARED_LINKS_DIR = RUN_DIR + '/shared'
 PHYS_DIR = RUN_DIR + '/phys'
+# ... and every attachment of a direct kind (it has no host end to find it by: host_network's purge reads these)
+DIRECT_DIR = RUN_DIR + '/direct'
 STATE_DIR = '/var/lib/netwire'
 DNSMASQ_DIR = ETC_DIR + '/dnsmasq'
 
@@ -445,6 +447,12 @@ def frr_paths(conf_dir=FRR_CONF_DIR, run_dir=FRR_RUN_DIR):
 
 # How host_network's purge list (``keep``) names this host's one FRR control plane when its plan declares it.
 FRR_KEEP_NAME = 'frr:bgp-evpn'
+
+
+def direct_keep_name(container, ifname):
+    """How host_network's purge list (``keep``) names an attachment of a direct kind (it has no host end):
+    by the container reference of the plan and the interface name."""
+    return 'direct:%s/%s' % (container, ifname)
 
 
 def dns_keep_name(name):

@@ -137,9 +137,45 @@ attachments:
     - {host_ifname: nw3f0c9a1b2d4e6, identity: "docker:web1", ifname: eth1, bridge: nw-app, mtu: 1450,
        up: true, peer_netnsid: 0}
 containers:
-  description: Per requested container, its namespace, its links and the routes netwire owns there.
+  description:
+    - Per requested container, its namespace, its links and the routes netwire owns there (every table; a route
+      outside the main table has its C(table)).
+    - C(rules) are netwire's policy routing rules there and C(qdiscs) netwire's root qdiscs by interface, as
+      M(netwire.fabric.container_attach) returns them.
   returned: always
   type: dict
+  sample:
+    web1:
+      identity: docker:web1
+      netns: /proc/4242/ns/net
+      pid: 4242
+      links: []
+      routes:
+        - {dest: 0.0.0.0/0, via: 10.50.0.1, dev: eth2, table: 150}
+      rules:
+        - {family: ipv4, priority: 1000, from: 10.50.0.5/32, to: null, iif: null, fwmark: null, table: 150}
+      qdiscs:
+        eth2: {kind: tbf, rate: 10000000, burst: 32768, limit: 95268}
+shared_links:
+  description:
+    - The links container attachments share (M(netwire.fabric.container_attach) O(netwire.fabric.container_attach#module:kind=vlan)
+      and O(netwire.fabric.container_attach#module:host_macvlan)), with their users, whether they exist and their addresses.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: nwm-eth2, kind: macvlan, lower: eth2, users: ["docker:web1/eth1"], present: true,
+       addresses: [192.168.1.254/24]}
+phys:
+  description:
+    - Host NICs handed to containers (M(netwire.fabric.container_attach)
+      O(netwire.fabric.container_attach#module:kind=phys)): the NIC's host name, MAC, the container and its
+      interface name there, whether the container's namespace is pinned and whether the NIC is in the host.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {nic: eth3, mac: "52:54:00:12:34:56", identity: docker:router1, ifname: eth1, pinned: true, in_host: false}
 ovs:
   description:
     - The Open vSwitch objects netwire owns (C(external_ids) V(netwire-owner=netwire.fabric)), from one

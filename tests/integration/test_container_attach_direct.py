@@ -78,6 +78,24 @@ def test_macvlan_two_containers_the_host_side_and_the_isolation(nic_host, netns,
     assert kind(hs) == "macvlan" and hs["ifalias"] == "netwire:macvlan" and hs["link"] == NIC, hs
     assert ping(h, "10.35.0.11") and ping(h, "10.35.0.12") and ping(a, "10.35.0.1")
 
+    # rules and qdisc work on a macvlan as on a veth, and net_info reports them and the shared host side
+    policy = {"routes": [{"dest": "10.88.0.0/24", "via": "10.35.0.12", "table": 100}],
+              "rules": [{"priority": 1000, "from": "10.35.0.11/32", "table": 100}],
+              "qdisc": {"rate": "10mbit", "burst": "32kb", "limit": "64kb"}}
+    assert h.module("container_attach", dict(pa, host_macvlan=side, **policy))["changed"]
+    assert not h.module("container_attach", dict(pa, host_macvlan=side, **policy))["changed"]
+    info = h.module("net_info", {"containers": [a.path]})
+    facts = info["containers"][a.path]
+    assert facts["rules"] == [{"family": "ipv4", "priority": 1000, "from": "10.35.0.11/32", "to": None, "iif": None,
+                               "fwmark": None, "table": 100}], facts
+    q = facts["qdiscs"]["eth1"]   # without the wanted burst to compare with, the kernel's, within a few bytes
+    assert (q["kind"], q["rate"], q["limit"], list(facts["qdiscs"])) == ("tbf", 10000000, 65536, ["eth1"]), facts
+    assert abs(q["burst"] - 32768) < 8, q
+    assert {"dest": "10.88.0.0/24", "via": "10.35.0.12", "dev": "eth1", "table": 100} in facts["routes"], facts
+    assert info["shared_links"] == [{"name": HOST_SIDE, "kind": "macvlan", "lower": NIC, "present": True,
+                                     "users": sorted(["path:%s/eth1" % a.path, "docker:%s/eth1" % b.name]),
+                                     "addresses": ["10.35.0.1/24"]}], info["shared_links"]
+
     # absent: the container end goes; the host side stays while a user is left, and goes with the last
     absent = {"container": a.path, "state": "absent"}
     res = h.module("container_attach", absent, check=True)
@@ -166,6 +184,7 @@ def test_phys_moves_the_nic_in_and_always_gives_it_back(nic_host, wire, containe
     # docker restart (a new namespace): the rerun takes the NIC from the pinned old one
     assert h.module("container_attach", params)["changed"]
     c.restart()
+    assert [(x["nic"], x["pinned"], x["in_host"]) for x in h.module("net_info", {})["phys"]] == [(NIC2, True, False)]
     res = h.module("container_attach", params)
     assert res["changed"] and any("earlier namespace" in a for a in res["actions"]), res
     assert link_in(h, _ns(c), "eth5")["address"] == mac and link(h, NIC2) is None
@@ -179,6 +198,7 @@ def test_phys_moves_the_nic_in_and_always_gives_it_back(nic_host, wire, containe
     back = link(h, NIC2)
     assert back is not None and back["address"] == mac and not back.get("ifalias"), back
     assert h.run("ls /run/netwire/phys").stdout.strip() == "", "a record or pin is left"
+    assert h.module("net_info", {})["phys"] == []
     assert not h.module("container_attach", absent)["changed"]
     assert far.run("ip link show %sp" % NIC2, check=False).returncode == 0, "the NIC's wire is gone"
 

@@ -6,6 +6,7 @@ from tests.unit.linux_fakes import FakeSession, link
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, MissingDependency
+from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as at
 from ansible_collections.netwire.fabric.plugins.module_utils._host import attach_direct as ad
 from ansible_collections.netwire.fabric.plugins.module_utils._host import shared_links
 from ansible_collections.netwire.fabric.plugins.module_utils._host.attach_params import normalize_params
@@ -104,6 +105,15 @@ class Manager(ad.AttachManager):
 def shared_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(_names, "SHARED_LINKS_DIR", str(tmp_path))
     monkeypatch.setattr(ad, "kernel_lacks", lambda kind: False)
+    monkeypatch.setattr(_names, "PHYS_DIR", str(tmp_path / "phys"))
+    monkeypatch.setattr(_names, "DIRECT_DIR", str(tmp_path / "direct"))
+
+    def resolve(ref, ref_type="auto"):
+        if ref != "c1":
+            raise InvalidParameter("no such container %s" % ref)
+        return NS
+    monkeypatch.setattr(ad, "resolve", resolve)
+    monkeypatch.setattr(at, "resolve", resolve)
     return tmp_path
 
 
@@ -159,13 +169,15 @@ def test_a_kind_the_kernel_lacks_fails_before_anything_is_queued(monkeypatch):
     assert mgr.plan.actions == [] and ctx.calls == []
 
 
-def test_macvlan_in_check_mode_and_converged():
+def test_macvlan_in_check_mode_and_converged(shared_dir):
     nic = link(3, "eth0", mtu=9000)
     ctx = FakeSession([nic], check_mode=True, namespaces={NS.path: [link(1, "lo")]})
     res = Manager(ctx, params(kind="macvlan", parent="eth0", macvlan_mode="vepa", addresses=["10.1.0.5/24"])).run()
-    assert res["actions"] == ["create macvlan eth1 in c1 on eth0 (mode vepa)", "add address 10.1.0.5/24 to eth1",
-                              "set eth1 up", "announce 10.1.0.5 with gratuitous ARP"]
+    assert res["actions"] == ["create macvlan eth1 in c1 on eth0 (mode vepa)",
+                              "record c1:eth1 as a macvlan attachment (%s)" % (shared_dir / "direct"),
+                              "add address 10.1.0.5/24 to eth1", "set eth1 up", "announce 10.1.0.5 with gratuitous ARP"]
     assert res["attachment"]["mtu"] == 9000 and ctx.calls == []
+    shared_links.write_direct_record({"identity": "netns:c1", "ifname": "eth1", "kind": "macvlan", "ref": "c1"})
     end = link(2, "eth1", kind="macvlan", alias=_names.attach_alias("netns:c1", "eth1"), mtu=9000, peer=3,
                mac=_names.container_mac("c1", "eth1"), data={"mode": "vepa"})
     end["link_netnsid"] = 0
@@ -174,3 +186,29 @@ def test_macvlan_in_check_mode_and_converged():
     assert not res["changed"], res["actions"]
     res = Manager(ctx, params(kind="macvlan", parent="eth0", macvlan_mode="bridge", addresses=["10.1.0.5/24"])).run()
     assert res["actions"] == ["set eth1 macvlan mode bridge"]
+
+
+def test_a_user_whose_container_is_gone_does_not_keep_a_shared_link(shared_dir):
+    nic = link(3, "eth0")
+    sub = link(7, "eth0.100", kind="vlan", alias=_names.VLAN_ALIAS, peer=3, data={"id": 100})
+    shared_links.write_record("eth0.100", "vlan", "eth0", ["netns:c1/eth1", "docker:gone/eth1"])
+    session = FakeSession([nic, sub], namespaces={NS.path: [link(1, "lo")]})
+    res = Manager(session, params(state="absent")).run()
+    assert res["actions"] == ["forget netns:c1/eth1 as a user of eth0.100", "delete eth0.100 (its last user went)"]
+    assert shared_links.read_records() == {}
+
+
+def test_purge_detaches_the_direct_attachments_the_plan_no_longer_declares(shared_dir):
+    end = link(2, "eth1", kind="macvlan", alias=_names.attach_alias("netns:c1", "eth1"), peer=3)
+    end["link_netnsid"] = 0
+    shared_links.write_direct_record({"identity": "netns:c1", "ifname": "eth1", "kind": "macvlan", "ref": "c1",
+                                      "ref_type": "auto"})
+    kept = FakeSession([link(3, "eth0")], namespaces={NS.path: [link(1, "lo"), end]})
+    assert ad.AttachManager.purge(kept, keep=set([_names.direct_keep_name("c1", "eth1")])) == []
+    assert kept.calls == []
+    session = FakeSession([link(3, "eth0")], namespaces={NS.path: [link(1, "lo"), end]})
+    removed = ad.AttachManager.purge(session, keep=set())
+    assert [r["actions"] for r in removed] == [["delete macvlan eth1 in c1",
+                                                "forget netns:c1/eth1 (%s)" % (shared_dir / "direct")]]
+    assert ("link", ("del",), {"index": 2, "netns": NS.path}) in session.calls
+    assert shared_links.read_direct_records() == []

@@ -25,11 +25,16 @@ import os
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
-    InvalidParameter,
     MissingDependency,
+    NetwireError,
     NotOwned,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import index_of, sort_addresses
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import (
+    index_of,
+    plan_addresses,
+    sort_addresses,
+)
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
     CLONE_NEWNET,
     HAS_PYROUTE2,
@@ -208,6 +213,11 @@ class AttachManager(ContainerAttachManager):
             mac, mtu, original = self._plan_phys(current, end)
         self._plan_link_attrs(current, fresh, mac, mtu)
         self._plan_leave(shared_links.read_records(), set(shared))
+        record = {'identity': ns.identity, 'ifname': p['ifname'], 'kind': kind, 'ref': str(p['container']),
+                  'ref_type': p.get('container_type') or 'auto'}
+        if not os.path.exists(shared_links.direct_record_path(ns.identity, p['ifname'])) or fresh:
+            self.plan.step('record %s:%s as a %s attachment (%s)' % (ns.name, p['ifname'], kind, _names.DIRECT_DIR),
+                           shared_links.write_direct_record, record)
         peer_ref = index_of(ctx, p['ifname'], ns.path)
         self._plan_inside(current, fresh, peer_ref, mac, mtu, routes, lambda: self._set(
             p['ifname'], peer_ref, ns.path, state='up'), 'set %s up' % p['ifname'], BridgeBackend.after_attach)
@@ -303,7 +313,7 @@ class AttachManager(ContainerAttachManager):
         for name, (kind, lower, options) in sorted(wanted.items(), key=lambda kv: kv[1][0] == 'macvlan'):
             link = ctx.link(name, self.netns)
             mark = _names.HOST_MACVLAN_ALIAS if kind == 'macvlan' else _names.VLAN_ALIAS
-            users = records.get(name, {}).get('users', [])
+            users = self._live(records.get(name, {}).get('users', []))
             todo = shared_links.plan_shared(link is not None, link is not None and link['alias'] == mark, users, me,
                                             True)
             if link is not None and link['alias'] != mark and kind == 'macvlan':
@@ -315,13 +325,12 @@ class AttachManager(ContainerAttachManager):
                                self._create_shared, name, kind, lower, mark, options)
             if kind == 'macvlan':
                 have = [] if link is None else ctx.link_addresses(link['index'], self.netns)
-                from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import plan_addresses
                 plan_addresses(self.plan, name, index_of(ctx, name, self.netns), have, options['addresses'],
                                self.netns)
             if link is None or not link['up']:
                 self.plan.step('set %s up' % name, self._set, name, index_of(ctx, name, self.netns), self.netns,
                                state='up')
-            if todo['users'] != sorted(users):
+            if todo['users'] != sorted(records.get(name, {}).get('users', [])):
                 self.plan.step('record %s as a user of %s' % (me, name), shared_links.write_record, name, kind, lower,
                                todo['users'])
 
@@ -341,13 +350,31 @@ class AttachManager(ContainerAttachManager):
                 link = ctx.link(name, self.netns)
                 mark = _names.HOST_MACVLAN_ALIAS if record.get('kind') == 'macvlan' else _names.VLAN_ALIAS
                 todo = shared_links.plan_shared(link is not None, link is not None and link['alias'] == mark,
-                                                record['users'], me, False)
+                                                [me] + self._live(record['users']), me, False)
                 self.plan.step('forget %s as a user of %s' % (me, name), shared_links.write_record, name,
                                record.get('kind'), record.get('lower'), todo['users'])
                 if todo['delete']:
                     self.plan.step('delete %s (its last user went)' % name, self._delete, 'delete', name,
                                    link['index'], self.netns)
                 record = dict(record, users=todo['users'])
+
+    def _live(self, users):
+        """The users whose container still runs (a macvlan dies with its container's namespace: a user that
+        stopped or was removed without a detach uses nothing any more)."""
+        live = []
+        for user in users:
+            identity = user.rpartition('/')[0]
+            if self.ns is not None and identity == self.ns.identity:
+                live.append(user)
+                continue
+            ref_type, _sep, ref = identity.partition(':')
+            try:
+                ns = resolve(ref, ref_type)
+            except NetwireError:
+                continue
+            if ns.identity == identity and ns.inode() is not None:
+                live.append(user)
+        return live
 
     def _create_shared(self, name, kind, lower, mark, options):
         ctx = self.ctx
@@ -496,4 +523,23 @@ class AttachManager(ContainerAttachManager):
             self.plan.step('give NIC %s back to the host as %s (the kernel gave it back)' % (stray['ifname'], original),
                            self._phys_return, None, identities, {'original': original})
         self._plan_leave(shared_links.read_records(), set(), identities)
+        for identity in identities:
+            if os.path.exists(shared_links.direct_record_path(identity, p['ifname'])):
+                self.plan.step('forget %s/%s (%s)' % (identity, p['ifname'], _names.DIRECT_DIR),
+                               shared_links.forget_direct, identity, p['ifname'])
         return before
+
+    @classmethod
+    def purge(cls, ctx, keep=None):
+        """The veth kind's purge, then every direct attachment not in ``keep`` (by
+        :func:`_names.direct_keep_name`) detached as ``state: absent`` detaches it."""
+        out = super(AttachManager, cls).purge(ctx, keep)
+        for record in shared_links.read_direct_records():
+            ref = record.get('ref') or record['identity'].partition(':')[2]
+            if keep is not None and _names.direct_keep_name(ref, record['ifname']) in keep:
+                continue
+            result = cls(ctx, {'container': ref, 'container_type': record.get('ref_type') or 'auto',
+                               'ifname': record['ifname'], 'state': 'absent'}).run()
+            if result.changed:
+                out.append(result)
+        return out

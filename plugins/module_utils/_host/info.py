@@ -11,12 +11,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops import sort_addresses
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge import bridge_state
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import tunnel_state
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import MAIN_TABLE
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import policy
+from ansible_collections.netwire.fabric.plugins.module_utils._host import phys, shared_links
 
 ATTACH_PREFIX = _names.ATTACH_ALIAS_PREFIX
 
@@ -67,15 +71,58 @@ def gather(ctx, containers=None, container_type='auto', all_links=False):
                 'bridge': master['ifname'] if master else None, 'mtu': link['mtu'], 'up': link['up'],
                 'peer_netnsid': link['link_netnsid'],
             })
+    facts['shared_links'] = shared_facts(ctx)
+    facts['phys'] = phys_facts(ctx)
     for ref in containers or []:
         ns = resolve(ref, container_type)
-        routes = [r for r in ctx.routes(ns.path) if r['proto'] == _names.RTPROT_NETWIRE and r['table'] == MAIN_TABLE]
+        routes = [r for r in ctx.routes(ns.path, table=None) if r['proto'] == _names.RTPROT_NETWIRE]
         by_index = dict((l['index'], l['ifname']) for l in ctx.links(ns.path).values())
         facts['containers'][ref] = {
             'identity': ns.identity,
             'netns': ns.path,
             'pid': ns.pid,
             'links': namespace_facts(ctx, ns.path, all_links),
-            'routes': [{'dest': r['dst'], 'via': r['gateway'], 'dev': by_index.get(r['oif'])} for r in routes],
+            'routes': [dict({'dest': r['dst'], 'via': r['gateway'], 'dev': by_index.get(r['oif'])},
+                            **({} if r['table'] == MAIN_TABLE else {'table': r['table']})) for r in routes],
+            'rules': [view for view, _raw in policy.read_rules(ctx, ns.path)],
+            'qdiscs': qdisc_facts(ctx, ns.path),
         }
     return facts
+
+
+def qdisc_facts(ctx, netns):
+    """Our root qdiscs in ``netns``, by interface name (issue 19)."""
+    out = {}
+    for link in ctx.links(netns).values():
+        ours, _foreign = policy.read_root_qdisc(ctx, link['index'], netns)
+        if ours is not None:
+            out[link['ifname']] = ours
+    return out
+
+
+def shared_facts(ctx):
+    """The links container attachments share (a NIC's VLAN sub-interface, its host-side macvlan) and their users."""
+    out = []
+    for name, record in sorted(shared_links.read_records().items()):
+        link = ctx.link(name)
+        out.append({'name': name, 'kind': record.get('kind'), 'lower': record.get('lower'), 'users': record['users'],
+                    'present': link is not None,
+                    'addresses': sort_addresses(ctx.link_addresses(link['index'])) if link is not None else []})
+    return out
+
+
+def phys_facts(ctx):
+    """Host NICs handed to containers (container_attach kind phys): their host name and where they are."""
+    out = []
+    try:
+        names = sorted(n for n in os.listdir(_names.PHYS_DIR) if n.endswith('.json'))
+    except OSError:
+        names = []
+    for name in names:
+        record = phys.read_record_file(os.path.join(_names.PHYS_DIR, name))
+        if record is None:
+            continue
+        out.append({'nic': record['original'], 'mac': record.get('mac'), 'identity': record.get('identity'),
+                    'ifname': record.get('ifname'), 'pinned': phys.pinned_namespace(record) is not None,
+                    'in_host': ctx.link(record['original']) is not None})
+    return out

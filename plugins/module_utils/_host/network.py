@@ -401,6 +401,8 @@ class HostNetworkManager(Underlay):
         for p in entries['attachments']:
             if p.get('host_ifname'):
                 names.add(p['host_ifname'])
+            if p.get('kind') not in (None, 'veth'):
+                names.add(_names.direct_keep_name(p['container'], p.get('ifname') or 'eth1'))
         names.update(_names.dns_keep_name(p['name']) for p in entries['dns'])
         if plan.get('frr'):
             names.add(_names.FRR_KEEP_NAME)

@@ -34,7 +34,10 @@ def record_paths(identity, ifname):
 
 
 def read_record(identity, ifname):
-    path = record_paths(identity, ifname)[0]
+    return read_record_file(record_paths(identity, ifname)[0])
+
+
+def read_record_file(path):
     try:
         with open(path) as f:
             record = json.load(f)

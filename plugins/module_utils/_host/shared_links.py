@@ -77,3 +77,43 @@ def write_record(link, kind, lower, users):
     with open(tmp, 'w') as f:
         json.dump({'kind': kind, 'lower': lower, 'users': sorted(users)}, f, sort_keys=True)
     os.rename(tmp, path)
+
+
+# ---------------------------------------------------------------- every attachment of a direct kind
+
+def direct_record_path(identity, ifname):
+    return os.path.join(_names.DIRECT_DIR, '%s.json' % _names.attach_record_name(identity, ifname))
+
+
+def read_direct_records():
+    """The records of the direct attachments on this host: [{'identity', 'ifname', 'kind', 'ref', 'ref_type'}]."""
+    out = []
+    try:
+        names = sorted(os.listdir(_names.DIRECT_DIR))
+    except OSError:
+        return out
+    for name in names:
+        if name.endswith('.json'):
+            try:
+                with open(os.path.join(_names.DIRECT_DIR, name)) as f:
+                    record = json.load(f)
+            except (IOError, OSError, ValueError):
+                continue
+            if isinstance(record, dict) and record.get('identity') and record.get('ifname'):
+                out.append(record)
+    return out
+
+
+def write_direct_record(record):
+    if not os.path.isdir(_names.DIRECT_DIR):
+        os.makedirs(_names.DIRECT_DIR, 0o700)
+    path = direct_record_path(record['identity'], record['ifname'])
+    with open(path + '.tmp', 'w') as f:
+        json.dump(record, f, sort_keys=True)
+    os.rename(path + '.tmp', path)
+
+
+def forget_direct(identity, ifname):
+    path = direct_record_path(identity, ifname)
+    if os.path.exists(path):
+        os.unlink(path)

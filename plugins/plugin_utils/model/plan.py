@@ -15,6 +15,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._names import (
     veth_host_name,
 )
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.checks import analyze
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.direct import direct_attachments
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import dns_entries, search_path
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.evpn import frr_entry
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import attach_policy
@@ -224,6 +225,7 @@ def host_plan(normalized, host):
                 # the kernel also receives the frames of a host end on an OVS bridge (netdev datapath)
                 fw_net = [n for n in p['firewall']['networks'] if n['name'] == net['name']][0]
                 fw_net.setdefault('ports', []).append(attach['host_ifname'])
+        p['attachments'].extend(direct_attachments(c))  # issue 19: macvlan, VLAN, NIC and dummy interfaces
         for pub in c['publish']:
             address = [i['address'] for i in c['interfaces'] if i['network'] == pub['network']][0]
             p['firewall']['publications'].append({

@@ -18,6 +18,7 @@ import re
 
 from ansible_collections.netwire.fabric.plugins.module_utils._names import bridge_name, container_mac as derive_mac
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import _dhcp_range
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.direct import check_direct, is_direct, read_direct
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.evpn import read_control
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import read_interface_policy
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import (
@@ -509,7 +510,7 @@ def _containers(f, raw, nets, hosts):
         if body is None:
             continue
         c = {'name': name, 'host': None, 'ref': name, 'ref_type': 'auto', 'interfaces': [], 'publish': [],
-             'description': None}
+             'description': None, 'direct': []}
         c['host'] = _member(f, _path(path, 'host'), body.get('host'), hosts, 'host',
                             "container '%s' has no host (required: the inventory host it runs on)" % name,
                             ' (not in the inventory)')
@@ -523,15 +524,20 @@ def _containers(f, raw, nets, hosts):
         ipath = _path(path, 'interfaces')
         items = _as_list(f, ipath, body.get('interfaces'), 'interfaces')
         for i, item in enumerate(items or []):
-            c['interfaces'].append(_interface(f, _path(ipath, i), name, i, item, nets))
+            if is_direct(item):  # issue 19: a macvlan, VLAN, NIC or dummy interface, on no network
+                c['direct'].append(read_direct(f, _path(ipath, i), i, item))
+            else:
+                c['interfaces'].append(_interface(f, _path(ipath, i), name, i, item, nets))
         seen = {}
-        for i, itf in enumerate(c['interfaces']):
+        for itf in sorted(c['interfaces'] + c['direct'], key=lambda x: _position(x['path'])):
+            i = _position(itf['path'])
             if itf['ifname'] in seen:
                 f.add(_path(_path(ipath, i), 'ifname'), "interface name '%s' is also used by interfaces[%d]"
                       % (itf['ifname'], seen[itf['ifname']]))
                 itf['ok'] = False
             seen.setdefault(itf['ifname'], i)
-        explicit = [i for i, itf in enumerate(c['interfaces']) if itf['gateway'] not in ('auto', None)]
+        explicit = sorted([_position(itf['path']) for itf in c['interfaces'] if itf['gateway'] not in ('auto', None)]
+                          + [_position(itf['path']) for itf in c['direct'] if itf.get('attach', {}).get('gateway')])
         if len(explicit) > 1:
             f.add(_path(_path(ipath, explicit[1]), 'gateway'), 'a container has one default gateway; '
                   'interfaces[%d] already sets one' % explicit[0])
@@ -547,13 +553,20 @@ def _containers(f, raw, nets, hosts):
     for name, (host, ref), other in _clashes(result, lambda c: (c['host'], c['ref']) if c['host'] else None):
         f.add(_at('netwire_containers', name, 'ref'), "container %s on host %s is also declared as %s: one "
               "container, one entry" % (ref, host, other))
+    check_direct(f, result)
     return result
+
+
+def _position(path):
+    """The index of ``...interfaces[<i>]``."""
+    return int(path.rpartition('[')[2].rstrip(']'))
 
 
 def _resolve_gateways(containers, nets, hosts):
     """``auto`` gateways: the first interface routes through the local host's bridge address."""
     for c in containers.values():
-        have_explicit = any(itf['gateway'] not in ('auto', None) for itf in c['interfaces'])
+        have_explicit = (any(itf['gateway'] not in ('auto', None) for itf in c['interfaces'])
+                         or any(itf.get('attach', {}).get('gateway') for itf in c.get('direct', [])))
         first = True
         for itf in c['interfaces']:
             if itf['gateway'] != 'auto':

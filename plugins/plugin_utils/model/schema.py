@@ -40,7 +40,8 @@ SERVICE_KEYS = ('name', 'port', 'network', 'check')
 SERVICE_CHECKS = ('tcp', 'http')
 LB_KEYS = ('host', 'frontends')
 FRONTEND_KEYS = ('port', 'service')
-INTERFACE_KEYS = ('network', 'ifname', 'address', 'mac', 'gateway', 'gateway_takeover', 'routes', 'rules', 'qdisc')
+INTERFACE_KEYS = ('network', 'ifname', 'address', 'mac', 'gateway', 'gateway_takeover', 'routes', 'rules', 'qdisc',
+                  'kind')
 PUBLISH_KEYS = ('proto', 'host_port', 'port', 'bind', 'network', 'capture_host_port')
 HOST_KEYS = ('index', 'underlay_interface', 'underlay_address', 'underlay_mtu', 'ovs_datapath')
 
