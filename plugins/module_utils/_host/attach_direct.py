@@ -164,8 +164,8 @@ class AttachManager(ContainerAttachManager):
             if record.get('kind') == 'macvlan' and self._me() in record['users']:
                 link = self.ctx.link(name, self.netns)
                 if link is not None:
-                    return {'ifname': name, 'addresses': sort_addresses(self.ctx.link_addresses(link['index'],
-                                                                                                 self.netns))}
+                    addresses = self.ctx.link_addresses(link['index'], self.netns)
+                    return {'ifname': name, 'addresses': sort_addresses(addresses)}
         return None
 
     # ---------------------------------------------------------------- present
@@ -283,8 +283,8 @@ class AttachManager(ContainerAttachManager):
     def _recreate(self, alias, mac, mtu, lower):
         end = self.ctx.link(self.params['ifname'], self.ns.path)
         self._delete('remove', self.params['ifname'], end['index'], self.ns.path)
-        self._create_in_container(alias, mac, mtu, {'kind': 'macvlan', 'macvlan_mode': self.params['macvlan_mode'],
-                                                     'lower': lower})
+        attrs = {'kind': 'macvlan', 'macvlan_mode': self.params['macvlan_mode'], 'lower': lower}
+        self._create_in_container(alias, mac, mtu, attrs)
 
     def _create_in_container(self, alias, mac, mtu, attrs):
         """Create the container end directly in the container's namespace, then mark it."""
@@ -320,8 +320,8 @@ class AttachManager(ContainerAttachManager):
                 raise self._fail('attach', "host interface '%s' exists but is not netwire's host-side macvlan"
                                  " (alias %r); it is left alone" % (name, link['alias']), NotOwned)
             if todo['create']:
-                self.plan.step('create %s %s on %s' % ('host-side macvlan' if kind == 'macvlan' else 'VLAN %d sub-interface'
-                                                        % options['vlan'], name, lower),
+                what = 'host-side macvlan' if kind == 'macvlan' else 'VLAN %d sub-interface' % options['vlan']
+                self.plan.step('create %s %s on %s' % (what, name, lower),
                                self._create_shared, name, kind, lower, mark, options)
             if kind == 'macvlan':
                 have = [] if link is None else ctx.link_addresses(link['index'], self.netns)
@@ -449,9 +449,9 @@ class AttachManager(ContainerAttachManager):
             alias_before = record.get('alias')
         mark = _names.phys_alias(original, ns.identity, p['ifname'])
         ctx.call('mark', 'NIC', name, 'link', 'set', index=nic['index'], ifalias=mark, netns=self.netns)
-        phys.pin(ns.identity, p['ifname'], ns.path, {'identity': ns.identity, 'ifname': p['ifname'],
-                                                      'original': original, 'alias': alias_before, 'mac': mac,
-                                                      'mtu': nic['mtu']})
+        record = {'identity': ns.identity, 'ifname': p['ifname'], 'original': original, 'alias': alias_before,
+                  'mac': mac, 'mtu': nic['mtu']}
+        phys.pin(ns.identity, p['ifname'], ns.path, record)
         fd = os.open(ns.path, os.O_RDONLY)
         try:
             ctx.call('move', 'NIC', name, 'link', 'set', index=nic['index'], net_ns_fd=fd, ifname=p['ifname'],
