@@ -153,6 +153,8 @@ OVS_ROLE_BRIDGE = 'bridge'
 OVS_ROLE_MEMBER = 'member'
 OVS_ROLE_TUNNEL = 'tunnel'
 OVS_ROLE_ATTACH = 'attach'
+# issue 19: a fake VLAN bridge (ovs-vsctl add-br <child> <parent> <vlan>): a port of its parent, fake_bridge=true
+OVS_ROLE_FAKE_BRIDGE = 'fake-bridge'
 # What the underlay bridge (netdev datapath) records of the NIC it took over, to give it back.
 OVS_UNDERLAY_NIC_KEY = 'nw-underlay-nic'
 OVS_UNDERLAY_ADDRESS_KEY = 'nw-underlay-address'

@@ -150,6 +150,9 @@ OVS_BRIDGE = dict(
         mtu=dict(type='int'),
         addresses=dict(type='list', elements='str'),
     )),
+    # issue 19: a fake VLAN bridge (ovs-vsctl add-br <name> <parent> <vlan>)
+    parent=dict(type='str'),
+    vlan=dict(type='int'),
     ovsdb_socket=OVSDB_SOCKET,
     timeout=OVSDB_TIMEOUT,
 )

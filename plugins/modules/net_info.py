@@ -158,8 +158,9 @@ containers:
         eth2: {kind: tbf, rate: 10000000, burst: 32768, limit: 95268}
 shared_links:
   description:
-    - The links container attachments share (M(netwire.fabric.container_attach) O(netwire.fabric.container_attach#module:kind=vlan)
-      and O(netwire.fabric.container_attach#module:host_macvlan)), with their users, whether they exist and their addresses.
+    - The links container attachments share (M(netwire.fabric.container_attach) with
+      O(netwire.fabric.container_attach#module:kind=vlan) and O(netwire.fabric.container_attach#module:host_macvlan)),
+      with their users, whether they exist and their addresses.
   returned: always
   type: list
   elements: dict
@@ -168,9 +169,9 @@ shared_links:
        addresses: [192.168.1.254/24]}
 phys:
   description:
-    - Host NICs handed to containers (M(netwire.fabric.container_attach)
-      O(netwire.fabric.container_attach#module:kind=phys)): the NIC's host name, MAC, the container and its
-      interface name there, whether the container's namespace is pinned and whether the NIC is in the host.
+    - Host NICs handed to containers (M(netwire.fabric.container_attach) with
+      O(netwire.fabric.container_attach#module:kind=phys)), each with the NIC's host name, its MAC, the container
+      and its interface name there, whether the container's namespace is pinned and whether the NIC is in the host.
   returned: always
   type: list
   elements: dict

@@ -99,6 +99,19 @@ options:
           - The port is set up when listed.
         type: list
         elements: str
+  parent:
+    description:
+      - Make O(name) a fake VLAN bridge of this parent bridge (C(ovs-vsctl add-br <name> <parent> <vlan>), the
+        wire tool's VLAN networks on a trunk), that is an internal port O(name) of the parent with C(fake_bridge=true) and
+        the tag O(vlan), so the host has an interface O(name) on that VLAN. A container attached to O(name)
+        (M(netwire.fabric.container_attach)) becomes a port of the parent with the tag O(vlan).
+      - The parent must exist first (netwire's, created earlier in the run or play). A parent is not removed
+        while a fake VLAN bridge of netwire's sits on it; the purge removes fake VLAN bridges first.
+      - With O(parent), O(vlan) is required and O(ports), O(fail_mode) and O(other_config) are refused.
+    type: str
+  vlan:
+    description: The VLAN (1 to 4094) of the fake VLAN bridge O(name) on O(parent).
+    type: int
 requirements:
   - ovsdbapp and pyroute2 on the managed host
   - a running ovsdb-server and ovs-vswitchd
@@ -113,6 +126,15 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: A trunk bridge, and its VLAN 10 as a fake bridge (parent first)
+  netwire.fabric.ovs_bridge:
+    name: "{{ item.name }}"
+    parent: "{{ item.parent | default(omit) }}"
+    vlan: "{{ item.vlan | default(omit) }}"
+  loop:
+    - {name: br-trunk}
+    - {name: br-v10, parent: br-trunk, vlan: 10}
+
 - name: An OVS bridge for containers on the userspace datapath
   netwire.fabric.ovs_bridge:
     name: br-app

@@ -26,6 +26,7 @@ import functools
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import fake_bridge as _fake
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import ethtool as _ethtool
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import sysctl as _sysctl
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
@@ -154,7 +155,8 @@ class OvsBridgeBackend(object):
     def detect(self, ctx, bridge, netns=None):
         if not ctx.ovs.available():
             return False
-        return bridge in ctx.ovs.snapshot()["bridges"]
+        snap = ctx.ovs.snapshot()
+        return bridge in snap["bridges"] or _fake.resolve(snap, bridge) is not None
 
     def bridge_mtu(self, ctx, bridge, netns=None):
         link = ctx.link(bridge, netns)
@@ -174,6 +176,13 @@ class OvsBridgeBackend(object):
         ifname = params.get("ifname") or "eth1"
         network = params.get("network")
         tag = params.get("vlan_tag")
+        fake = _fake.resolve(snap, bridge)
+        if fake is not None:
+            # a port "on" a fake VLAN bridge is a port of its parent with its VLAN (as ovs-vsctl does it)
+            if tag is not None and tag != fake[1]:
+                raise InvalidParameter("vlan_tag %s on the fake VLAN bridge '%s' of VLAN %s: leave vlan_tag out"
+                                       % (tag, bridge, fake[1]))
+            bridge, tag = fake
         ops, actions = plan_attach(snap, bridge, host_ifname, container, ifname, network, tag)
         netdev = is_netdev_bridge(snap, bridge)
         if netdev and (not current or _sysctl.answers_foreign_arp(host_ifname, netns)):

@@ -16,6 +16,7 @@ __metaclass__ = type
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import fake_bridge as _fake
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import garp as _garp
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import linkops as _linkops
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
@@ -68,7 +69,25 @@ def normalize_params(params):
         "external_ids": _strmap(params.get("external_ids"), "external_ids"),
         "other_config": _strmap(params.get("other_config"), "other_config"),
         "ports": None,
+        "parent": params.get("parent"),
+        "vlan": params.get("vlan"),
     }
+    if p["parent"] is not None or p["vlan"] is not None:
+        if p["parent"] is None or p["vlan"] is None:
+            raise InvalidParameter("A fake VLAN bridge needs both parent and vlan")
+        valid(v.ifname, p["parent"], "parent bridge name")
+        if isinstance(p["vlan"], bool) or not 1 <= int(p["vlan"]) <= 4094:
+            raise InvalidParameter("Invalid vlan '%s': VLAN ids of a fake bridge are 1..4094" % p["vlan"])
+        p["vlan"] = int(p["vlan"])
+        if p["parent"] == name:
+            raise InvalidParameter("A fake VLAN bridge cannot be its own parent")
+        for key in ("ports", "fail_mode"):
+            if params.get(key) is not None:
+                raise InvalidParameter("Invalid %s: a fake VLAN bridge has no %s of its own (its ports are ports of"
+                                       " its parent with its VLAN)" % (key, key))
+        if p["other_config"]:
+            raise InvalidParameter("Invalid other_config: a fake VLAN bridge has no other_config of its own")
+        return p
     if p["datapath_type"] not in DATAPATH_TYPES:
         raise InvalidParameter("Invalid datapath_type '%s': use one of %s" % (p["datapath_type"], ", ".join(DATAPATH_TYPES)))
     if p["fail_mode"] is not None and p["fail_mode"] not in FAIL_MODES:
@@ -131,6 +150,8 @@ def _port_rows(snap, br):
 def bridge_view(snap, name):
     """The user-facing state of a bridge (for diff, facts and return values)."""
     br = snap["bridges"].get(name)
+    if br is None and _fake.is_fake(snap["ports"].get(name)):
+        return _fake.view(snap, name)
     if br is None:
         return {"name": name, "state": "absent"}
     ports = {}
@@ -160,6 +181,10 @@ def plan(snap, p):
     manages, as {'name', 'addresses'} (addresses None = unmanaged).
     """
     name = p["name"]
+    if p.get("parent") or (p["state"] == "absent" and name not in snap["bridges"]
+                           and _fake.is_fake(snap["ports"].get(name))):
+        ops, tracker = _fake.plan(snap, p)
+        return ops, tracker, []
     tracker = DifferenceTracker()
     ops = []
     br = snap["bridges"].get(name)
@@ -179,6 +204,7 @@ def plan(snap, p):
             raise failure("remove", "OVS bridge", name,
                           "it carries ports netwire.fabric does not own (%s); remove them first"
                           % ", ".join(foreign), NotOwned)
+        _fake.refuse_removal_with_children(snap, name)
         ops.append(_ovsdb.op("del_bridge", name=name))
         tracker.add("state", "present", "absent", "delete bridge %s" % name)
         return ops, tracker, []
@@ -362,6 +388,16 @@ class OvsBridgeManager(Manager):
         sim = txn.snapshot()
         refuse_foreign_ports(foreign_ports(sim, keep=keep or ()))
         out = []
+        # fake VLAN bridges first: a parent goes after its children
+        for name in sorted(sim["ports"]):
+            port = sim["ports"][name]
+            if not (_fake.is_fake(port) and _ovsdb.is_owned(port["external_ids"])) or (keep and name in keep):
+                continue
+            before = _fake.view(sim, name)
+            txn.add([_ovsdb.op("del_port", bridge=port["bridge"], name=name)],
+                    what=("remove", "fake VLAN bridge", name))
+            out.append(Result(True, ["delete fake VLAN bridge %s (owned, not declared)" % name],
+                              {"before": before, "after": {"name": name, "state": "absent"}}, label=name))
         for name in sorted(sim["bridges"]):
             br = sim["bridges"][name]
             if not _ovsdb.is_owned(br["external_ids"]) or br["external_ids"].get(_names.OVS_ROLE_KEY) not in (

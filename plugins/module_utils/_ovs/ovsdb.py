@@ -130,6 +130,8 @@ def snapshot_from_rows(bridges, ports, interfaces):
             "external_ids": _map(port.external_ids),
             "interfaces": sorted(i.name for i in port.interfaces),
         }
+        if getattr(port, "fake_bridge", False):  # only then: a fake VLAN bridge (fake_bridge.py)
+            snap["ports"][port.name]["fake_bridge"] = True
     for iface in interfaces:
         snap["interfaces"][iface.name] = {
             "name": iface.name,
@@ -399,8 +401,9 @@ def inverse_ops(snap, ops):
             iface = snap["interfaces"].get(item["name"])
             if port is not None and iface is not None:
                 pcols = {"tag": port["tag"], "external_ids": dict(port["external_ids"])}
-                if port.get("protected"):
-                    pcols["protected"] = True
+                for flag in ("protected", "fake_bridge"):
+                    if port.get(flag):
+                        pcols[flag] = True
                 icols = {"type": iface["type"], "options": dict(iface["options"]),
                          "external_ids": dict(iface["external_ids"])}
                 if iface.get("mtu_request") is not None:
@@ -422,8 +425,9 @@ def simulate(snap, ops):
         pcols, icols = dict(pcols or {}), dict(icols or {})
         s["ports"][name] = {"name": name, "bridge": br, "tag": pcols.get("tag"),
                             "external_ids": dict(pcols.get("external_ids") or {}), "interfaces": [name]}
-        if "protected" in pcols:
-            s["ports"][name]["protected"] = bool(pcols["protected"])
+        for flag in ("protected", "fake_bridge"):
+            if flag in pcols:
+                s["ports"][name][flag] = bool(pcols[flag])
         s["interfaces"][name] = {"name": name, "port": name, "type": icols.get("type", ""),
                                  "options": dict(icols.get("options") or {}),
                                  "external_ids": dict(icols.get("external_ids") or {}), "ofport": None, "error": None,

@@ -1,0 +1,65 @@
+"""Fake VLAN bridges on Open vSwitch (issue 19; the wire tool's `add-br <net> <trunk> <vid>`), with real packets.
+
+Two trunk bridges (userspace datapath) joined by a veth trunk (untagged ports carry every VLAN); each has
+fake bridges for VLANs 10 and 20. A container on trk1's VLAN 10 reaches one on trk2's VLAN 10 across the
+trunk, and not one on trk2's VLAN 20.
+"""
+
+import pytest
+
+from tests.integration.linux_helpers import assert_failed, link
+
+pytestmark = pytest.mark.lab
+
+T1, T2 = "nwt-trk1", "nwt-trk2"
+FAKES = {"nwt-t1v10": (T1, 10), "nwt-t2v10": (T2, 10), "nwt-t2v20": (T2, 20)}
+
+
+@pytest.fixture
+def host(lab):
+    h = lab.host("host1")
+    h.run("ip link add nwt-trka type veth peer name nwt-trkb && ip link set nwt-trka up && ip link set nwt-trkb up")
+    yield h
+    for name in list(FAKES) + [T1, T2]:
+        h.run("ovs-vsctl --if-exists del-port %s; ovs-vsctl --if-exists del-br %s" % (name, name), check=False)
+    h.run("ip link del nwt-trka 2>/dev/null; true")
+
+
+def test_fake_vlan_bridges_across_a_trunk(host, netns):
+    h = host
+    for trunk, nic in ((T1, "nwt-trka"), (T2, "nwt-trkb")):
+        res = h.module("ovs_bridge", {"name": trunk, "datapath_type": "netdev", "ports": [{"name": trunk},
+                                                                                          {"name": nic}]})
+        assert res["changed"] and not res.get("failed"), res
+    child = {"name": "nwt-t1v10", "parent": T1, "vlan": 10}
+    res = h.module("ovs_bridge", child, check=True, diff=True)
+    assert res["changed"] and res["diff"]["after"]["vlan"] == 10, res
+    assert h.run("ovs-vsctl --if-exists get port nwt-t1v10 tag").stdout.strip() == ""
+    for name, (parent, vlan) in sorted(FAKES.items()):
+        res = h.module("ovs_bridge", {"name": name, "parent": parent, "vlan": vlan})
+        assert res["changed"] and res["bridge"] == {"name": name, "state": "present", "owned": True,
+                                                    "parent": parent, "vlan": vlan}, res
+        # ovs-vsctl sees a fake bridge of the parent, on the VLAN
+        assert h.run("ovs-vsctl br-to-parent %s" % name).stdout.strip() == parent
+        assert h.run("ovs-vsctl br-to-vlan %s" % name).stdout.strip() == str(vlan)
+    assert not h.module("ovs_bridge", child)["changed"]
+    assert link(h, "nwt-t1v10") is not None, "no host interface for the fake bridge"
+
+    a, b, c = netns(h, "nwt-fba"), netns(h, "nwt-fbb"), netns(h, "nwt-fbc")
+    for ns, bridge, ip in ((a, "nwt-t1v10", "10.44.0.1/24"), (b, "nwt-t2v10", "10.44.0.2/24"),
+                           (c, "nwt-t2v20", "10.44.0.3/24")):
+        res = h.module("container_attach", {"container": ns.path, "bridge": bridge, "addresses": [ip]})
+        assert res["changed"] and res["attachment"]["bridge"] in (T1, T2), res
+        assert res["attachment"]["vlan_tag"] == FAKES[bridge][1]
+        assert not h.module("container_attach", {"container": ns.path, "bridge": bridge, "addresses": [ip]})["changed"]
+    assert a.run("ping -c 2 -W 2 10.44.0.2", check=False).returncode == 0, "VLAN 10 does not cross the trunk"
+    assert a.run("ping -c 2 -W 1 10.44.0.3", check=False).returncode != 0, "VLAN 10 reached VLAN 20"
+
+    # the parent goes last: refused while a fake bridge sits on it, then the child, then the parent
+    for ns in (a, b, c):
+        assert h.module("container_attach", {"container": ns.path, "state": "absent"})["changed"]
+    assert_failed(h.module("ovs_bridge", {"name": T2, "state": "absent"}), "sit on it: remove them first")
+    for name in ("nwt-t2v10", "nwt-t2v20"):
+        assert h.module("ovs_bridge", {"name": name, "state": "absent"})["changed"]
+        assert not h.module("ovs_bridge", {"name": name, "state": "absent"})["changed"]
+    assert h.module("ovs_bridge", {"name": T2, "state": "absent"})["changed"]

@@ -1,0 +1,72 @@
+"""Fake VLAN bridges (issue 19): pure planners on OVSDB snapshots."""
+
+import pytest
+
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, NotOwned
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import bridge as b
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import fake_bridge as fake
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb
+
+OURS = ovsdb.owner_ids(_names.OVS_ROLE_BRIDGE)
+
+
+def trunk():
+    snap = ovsdb.empty_snapshot()
+    return ovsdb.simulate(snap, [ovsdb.op("add_bridge", name="trk", bridge={"external_ids": OURS},
+                                          port={"external_ids": OURS}, interface={"external_ids": OURS})])
+
+
+def params(**kw):
+    p = {"name": "trk-v10", "parent": "trk", "vlan": 10, "state": "present"}
+    p.update(kw)
+    return b.normalize_params(p)
+
+
+def test_created_on_its_parent_then_converged_and_moved_to_another_vlan():
+    snap = trunk()
+    ops, tracker, _internal = b.plan(snap, params())
+    assert tracker.actions == ["create fake VLAN bridge trk-v10 (VLAN 10 of trk)"]
+    after = ovsdb.simulate(snap, ops)
+    port = after["ports"]["trk-v10"]
+    assert (port["bridge"], port["tag"], port["fake_bridge"]) == ("trk", 10, True)
+    assert after["interfaces"]["trk-v10"]["type"] == "internal"
+    assert fake.resolve(after, "trk-v10") == ("trk", 10) and fake.resolve(after, "trk") is None
+    view = {"name": "trk-v10", "state": "present", "owned": True, "parent": "trk", "vlan": 10}
+    assert b.bridge_view(after, "trk-v10") == view
+    assert b.plan(after, params())[0] == []
+    ops, tracker, _internal = b.plan(after, params(vlan=20))
+    assert tracker.actions == ["set VLAN of fake bridge trk-v10 to 20"]
+    assert ovsdb.simulate(after, ops)["ports"]["trk-v10"]["tag"] == 20
+
+
+def test_parent_first_and_deleted_last():
+    with pytest.raises(InvalidParameter, match="parent bridge 'trk' does not exist"):
+        b.plan(ovsdb.empty_snapshot(), params())
+    after = ovsdb.simulate(trunk(), b.plan(trunk(), params())[0])
+    with pytest.raises(InvalidParameter, match="fake VLAN bridge trk-v10 sits on it: remove it first"):
+        b.plan(after, b.normalize_params({"name": "trk", "state": "absent"}))
+    ops, tracker, _internal = b.plan(after, b.normalize_params({"name": "trk-v10", "state": "absent"}))
+    assert tracker.actions == ["delete fake VLAN bridge trk-v10 (VLAN 10 of trk)"]
+    gone = ovsdb.simulate(after, ops)
+    assert "trk-v10" not in gone["ports"] and b.plan(gone, b.normalize_params({"name": "trk", "state": "absent"}))[0]
+
+
+def test_a_port_of_someone_else_is_never_taken_for_a_fake_bridge():
+    snap = ovsdb.simulate(trunk(), [ovsdb.op("add_port", bridge="trk", name="trk-v10", port={"tag": 10},
+                                             interface={"type": "internal"})])
+    with pytest.raises(NotOwned, match="not netwire's fake VLAN bridge"):
+        b.plan(snap, params())
+
+
+@pytest.mark.parametrize("kw,fragment", [
+    (dict(vlan=None), "needs both parent and vlan"),
+    (dict(vlan=4095), "1..4094"),
+    (dict(parent="trk-v10"), "its own parent"),
+    (dict(ports=[]), "no ports of its own"),
+])
+def test_bad_fake_bridge_parameters(kw, fragment):
+    p = {"name": "trk-v10", "parent": "trk", "vlan": 10, "state": "present"}
+    p.update(kw)
+    with pytest.raises(InvalidParameter, match=fragment):
+        b.normalize_params(p)
