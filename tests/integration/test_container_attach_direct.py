@@ -221,3 +221,33 @@ def test_phys_selected_by_mac_after_a_rename(nic_host, wire, container):
         assert link(h, "nwt-renamed")["address"] == mac
     finally:
         h.run("ip link set nwt-renamed name %s 2>/dev/null; true" % NIC2)
+
+
+def test_host_network_builds_direct_kinds_and_its_purge_and_absent_undo_them(nic_host, wire, netns):
+    """The roles' path: host_network builds a macvlan and hands over a NIC; when they leave the plan (purge)
+    or on state=absent (down.yml) the macvlan goes and the NIC is back in the host under its name."""
+    h = nic_host
+    c = netns(h, "nwt-hn")
+    mac = link(h, NIC2)["address"]
+    attachments = [{"container": c.name, "kind": "macvlan", "parent": NIC, "ifname": "eth1",
+                    "addresses": ["10.35.0.21/24"]},
+                   {"container": c.name, "kind": "phys", "parent": NIC2, "ifname": "eth2",
+                    "addresses": ["10.36.0.21/24"]}]
+
+    def host_network(plan_attachments, check=False, **extra):
+        res = h.module("host_network", dict({"plan": {"attachments": plan_attachments}, "sections": ["containers"]},
+                                            **extra), check=check)
+        assert not res.get("failed"), res
+        return res
+
+    for undo in ({"plan_attachments": attachments[:1]}, {"plan_attachments": [], "state": "absent"}):
+        assert host_network(attachments)["changed"]
+        assert not host_network(attachments)["changed"]
+        assert link_in(h, c.path, "eth1") is not None and link_in(h, c.path, "eth2")["address"] == mac
+        assert c.run("ping -c 1 -W 1 10.36.0.1", check=False).returncode == 0
+        res = host_network(check=True, **undo)
+        assert res["changed"] and link(h, NIC2) is None, res
+        assert host_network(**undo)["changed"]
+        assert link(h, NIC2)["address"] == mac and link_in(h, c.path, "eth2") is None
+        assert (link_in(h, c.path, "eth1") is None) == (undo.get("state") == "absent")
+        assert not host_network(**undo)["changed"]
