@@ -5,7 +5,7 @@ import pytest
 from tests.unit.linux_fakes import FakeSession, link
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, MissingDependency
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter, MissingDependency, NotOwned
 from ansible_collections.netwire.fabric.plugins.module_utils._host import attach as at
 from ansible_collections.netwire.fabric.plugins.module_utils._host import attach_direct as ad
 from ansible_collections.netwire.fabric.plugins.module_utils._host import shared_links
@@ -212,3 +212,22 @@ def test_purge_detaches_the_direct_attachments_the_plan_no_longer_declares(share
                                                 "forget netns:c1/eth1 (%s)" % (shared_dir / "direct")]]
     assert ("link", ("del",), {"index": 2, "netns": NS.path}) in session.calls
     assert shared_links.read_direct_records() == []
+
+
+def test_the_nic_of_the_hosts_default_route_is_never_handed_over(shared_dir):
+    ctx = FakeSession([link(3, "eth0"), link(4, "eth3")], check_mode=True, namespaces={NS.path: [link(1, "lo")]},
+                      routes={None: [{"dst": "0.0.0.0/0", "gateway": "192.0.2.1", "oif": 3, "proto": 4,
+                                      "table": 254, "priority": None}]})
+    with pytest.raises(NotOwned, match="'eth0' carries the host's default route"):
+        Manager(ctx, params(kind="phys", parent="eth0", addresses=["10.1.0.5/24"])).run()
+    res = Manager(ctx, params(kind="phys", parent="eth3", addresses=["10.1.0.5/24"])).run()
+    assert res["actions"][0] == "move NIC eth3 (02:00:00:00:00:04) into c1 as eth1"
+
+
+def test_a_nic_in_the_container_goes_back_to_the_host_before_another_kind_takes_its_name(shared_dir):
+    nic = link(2, "eth1", alias=_names.phys_alias("eth3", "netns:c1", "eth1"))
+    session = FakeSession([link(3, "eth0")], check_mode=True, namespaces={NS.path: [link(1, "lo"), nic]})
+    res = Manager(session, params(kind="macvlan", parent="eth0", addresses=["10.1.0.5/24"])).run()
+    assert res["actions"][:2] == ["give NIC eth1 back to the host as eth3 (another kind is asked)",
+                                  "create macvlan eth1 in c1 on eth0 (mode bridge)"]
+    assert not any("remove eth1" in a for a in res["actions"])

@@ -196,7 +196,13 @@ class AttachManager(ContainerAttachManager):
             self.plan.step('take over the default route%s (recorded in %s, restored on detach)'
                            % ('s' if len(replaced) > 1 else '', self._record_path()), self._take_over, replaced)
         fresh = not current
-        if fresh and end is not None and kind != 'phys':
+        if fresh and mine is not None and _kind == 'phys' and kind != 'phys':
+            # a NIC is never deleted: it goes back to the host first
+            record = phys.read_record(ns.identity, p['ifname']) or {
+                'original': _names.parse_phys_alias(end['alias'])[0]}
+            what = 'give NIC %s back to the host as %s (another kind is asked)' % (p['ifname'], record['original'])
+            self.plan.step(what, self._phys_return, ns.path, [ns.identity], record)
+        elif fresh and end is not None and kind != 'phys':
             self.plan.step('remove %s in %s (another kind or parent than asked)' % (p['ifname'], ns.name),
                            self._delete, 'remove', p['ifname'], end['index'], ns.path)
         shared = {}
@@ -435,6 +441,10 @@ class AttachManager(ContainerAttachManager):
             raise self._fail('attach', "'%s' is %s: only a free NIC can be handed to a container" % (
                 nic['ifname'], 'a port of a bridge' if nic.get('master') else 'a %s' % (nic['kind'] or 'loopback')),
                 NotOwned)
+        defaults = [r for r in ctx.routes(self.netns, table=None) if r['dst'] in ('0.0.0.0/0', '::/0')]
+        if not ours and nic.get('index') is not None and any(r['oif'] == nic['index'] for r in defaults):
+            raise self._fail('attach', "'%s' carries the host's default route: it is not handed to a container"
+                             % nic['ifname'], NotOwned)
         original = mark[0] if ours else nic['ifname']
         mtu = p.get('mtu') or nic['mtu']
         self.plan.step('move NIC %s (%s) into %s as %s' % (nic['ifname'], nic['mac'], ns.name, p['ifname']),
