@@ -34,8 +34,8 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux import garp
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import in_netns
 
 try:
-    from pyroute2 import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
+    from ansible_collections.netwire.fabric.plugins.module_utils._linux.rtnl import Rtnl as IPRoute
     HAS_PYROUTE2 = True
     PYROUTE2_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - exercised by the module guard
@@ -190,7 +190,7 @@ def raise_netlink(err, verb, kind, name):
 
 
 def route_socket_in(netns):
-    """A NETLINK_ROUTE socket of the namespace ``netns`` (a path), for ``IPRoute(fileno=)``.
+    """A NETLINK_ROUTE socket of the namespace ``netns`` (a path), for ``IPRoute(fileno=)`` (``rtnl.Rtnl``).
 
     Opened by a thread switched to the namespace: pyroute2's own ``IPRoute(netns=)``
     forks a process for each namespace, which costs more than everything else a
@@ -310,6 +310,15 @@ class NetlinkSession(Closing):
 
     # bulk reads -----------------------------------------------------------
 
+    def _read(self, netns, what, parse, **kwargs):
+        """One read, flattened: by the socket (``rtnl.Rtnl.flat_*``, no pyroute2 decoding) where it
+        can, else each message by ``parse`` (``get_*`` of an IPRoute)."""
+        ipr = self.ipr(netns)
+        flat = getattr(ipr, 'flat_' + what, None)
+        if flat is not None:
+            return flat(parse, **kwargs)
+        return [parse(m) for m in getattr(ipr, 'get_' + what)(**kwargs)]
+
     def links(self, netns=None):
         """All links of a namespace, by name (one dump, cached; the links a request changed
         since are read again one by one, into a new dict: a caller's earlier dict stays as it was)."""
@@ -317,10 +326,10 @@ class NetlinkSession(Closing):
         stale = cache.pop('stale', None)
         if 'links' not in cache:
             try:
-                msgs = self.ipr(netns).get_links()
+                links = self._read(netns, 'links', parse_link)
             except NetlinkError as err:
                 raise_netlink(err, 'list', 'links in', netns or 'host')
-            cache['links'] = dict((link['ifname'], link) for link in (parse_link(m) for m in msgs))
+            cache['links'] = dict((link['ifname'], link) for link in links)
         elif stale:
             links = dict(cache['links'])
             for how, value in stale:
@@ -345,8 +354,17 @@ class NetlinkSession(Closing):
 
     def _get_link(self, netns, **which):
         """One link by ``index`` or ``ifname``, parsed; None when it is gone."""
-        msg = self._get_link_msg(netns, **which)
-        return parse_link(msg) if msg is not None else None
+        flat = getattr(self.ipr(netns), 'flat_link', None)
+        if flat is None:
+            msg = self._get_link_msg(netns, **which)
+            return parse_link(msg) if msg is not None else None
+        try:
+            links = flat(parse_link, **which)
+        except NetlinkError as err:
+            if err.code == errno.ENODEV:
+                return None
+            raise_netlink(err, 'read', 'link', str(which.get('ifname') or which.get('index')))
+        return links[0] if links else None
 
     def link(self, name, netns=None):
         return self.links(netns).get(name)
@@ -368,8 +386,7 @@ class NetlinkSession(Closing):
         cache = self._ns_cache(netns)
         if 'addrs' not in cache:
             by_index = {}
-            for msg in self.ipr(netns).get_addr():
-                addr = parse_addr(msg)
+            for addr in self._read(netns, 'addr', parse_addr):
                 by_index.setdefault(addr['index'], []).append(addr)
             cache['addrs'] = by_index
         return cache['addrs']
@@ -379,15 +396,21 @@ class NetlinkSession(Closing):
                 if include_link_local or not a['link_local']]
 
     def routes(self, netns=None, table=MAIN_TABLE):
-        """The routes of one table (None: of every table), IPv4 and IPv6 (one dump, cached)."""
+        """The routes of one table (None: of every table), IPv4 and IPv6 (one dump, cached).
+
+        A table's routes are taken from the dump of every table when that one was read.
+        """
         cache = self._ns_cache(netns)
         key = 'routes:%s' % table
         if key not in cache:
+            if 'routes:None' in cache:
+                cache[key] = [r for r in cache['routes:None'] if r['table'] == table]
+                return cache[key]
             routes = []
             for family in (socket.AF_INET, socket.AF_INET6):
-                kwargs = {} if table is None else {'table': table}
-                for msg in self.ipr(netns).get_routes(family=family, **kwargs):
-                    routes.append(parse_route(msg))
+                for route in self._read(netns, 'routes', parse_route, family=family):
+                    if table is None or route['table'] == table:
+                        routes.append(route)
             cache[key] = routes
         return cache[key]
 
@@ -398,12 +421,11 @@ class NetlinkSession(Closing):
             rules = []
             for family in (socket.AF_INET, socket.AF_INET6):
                 try:
-                    msgs = self.ipr(netns).get_rules(family=family)
+                    rules.extend(self._read(netns, 'rules', parse_rule, family=family))
                 except NetlinkError as err:
                     if family == socket.AF_INET6 and err.code == errno.EAFNOSUPPORT:
                         continue
                     raise_netlink(err, 'list', 'rules in', netns or 'host')
-                rules.extend(parse_rule(m) for m in msgs)
             cache['rules'] = rules
         return cache['rules']
 
@@ -412,7 +434,7 @@ class NetlinkSession(Closing):
         cache = self._ns_cache(netns)
         if 'qdiscs' not in cache:
             try:
-                cache['qdiscs'] = [parse_qdisc(m) for m in self.ipr(netns).get_qdiscs()]
+                cache['qdiscs'] = self._read(netns, 'qdiscs', parse_qdisc)
             except NetlinkError as err:
                 raise_netlink(err, 'list', 'qdiscs in', netns or 'host')
         return cache['qdiscs']
