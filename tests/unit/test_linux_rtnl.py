@@ -1,6 +1,7 @@
 """The synchronous netlink reader (issue 20): its own flattening equals pyroute2's decoding + ``parse_*``."""
 
 import socket
+import struct
 
 import pytest
 
@@ -38,6 +39,14 @@ LINKS = [
       ("IFLA_IFALIAS", "netwire:attach:netns:c1/eth2"), ("IFLA_LINK", 40), ("IFLA_LINK_NETNSID", 0),
       ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "veth")]})]),
     ({"index": 1, "flags": 0x8, "ifi_type": 772}, [("IFLA_IFNAME", "lo"), ("IFLA_MTU", 65536)]),
+    ({"index": 41, "flags": 0x1003, "ifi_type": 1},
+     [("IFLA_IFNAME", "nwd02b6b1c8241b"), ("IFLA_MASTER", 4), ("IFLA_OPERSTATE", "UP"),
+      ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "veth"), ("IFLA_INFO_SLAVE_KIND", "bridge"),
+                                   ("IFLA_INFO_SLAVE_DATA", {"attrs": [
+                                       ("IFLA_BRPORT_STATE", 3), ("IFLA_BRPORT_PRIORITY", 32), ("IFLA_BRPORT_COST", 2),
+                                       ("IFLA_BRPORT_MODE", 1),
+                                       ("IFLA_BRPORT_ROOT_ID", {"prio": 128, "addr": "8e:2e:14:71:3e:a8"}),
+                                       ("IFLA_BRPORT_HOLD_TIMER", 7), ("IFLA_BRPORT_MCAST_N_GROUPS", 1)]})]})]),
     ({"index": 12, "flags": 0x2, "ifi_type": 1},
      [("IFLA_IFNAME", "nw0123"), ("IFLA_MASTER", 4), ("IFLA_OPERSTATE", "DOWN"), ("IFLA_IFALIAS", "")]),
 ]
@@ -125,3 +134,77 @@ def test_the_namespace_reads_as_pyroute2_reads_it():
     finally:
         ipr.close()
         ours.close()
+
+
+class AckingSocket:
+    """Records what is sent and answers each request with an ACK (or the given errno)."""
+
+    def __init__(self, code=0):
+        self.sent, self.code = [], code
+
+    def send(self, data):
+        self.sent.append(data)
+
+    def recv(self, size):
+        seq = struct.unpack_from("=I", self.sent[-1], 8)[0]
+        return struct.pack("=IHHIIi", 36, 2, 0, seq, 0, -self.code) + self.sent[-1][:16]
+
+    def close(self):
+        pass
+
+
+def sent(request):
+    """The request of an Rtnl on an acking socket, decoded by pyroute2."""
+    ours = rtnl.Rtnl()
+    ours._sock.close()
+    ours._sock = AckingSocket()
+    request(ours)
+    return [next(MarshalRtnl().parse(data)) for data in ours._sock.sent]
+
+
+def test_an_attachment_s_changes_are_sent_as_pyroute2_would_send_them():
+    link, = sent(lambda r: r.link("set", index=9, ifalias="netwire:x", address="02:aa:bb:cc:dd:ee", mtu=1450,
+                                  master=4, state="up"))
+    assert (link["header"]["type"], link["index"], link["flags"] & 1, link["change"] & 1) == (16, 9, 1, 1)
+    assert link["header"]["flags"] & 0x5 == 0x5, "a request that asks for its ACK"
+    assert [link.get_attr(a) for a in ("IFLA_IFALIAS", "IFLA_ADDRESS", "IFLA_MTU", "IFLA_MASTER")] == [
+        "netwire:x", "02:aa:bb:cc:dd:ee", 1450, 4]
+    v4, v6 = sent(lambda r: (r.addr("add", index=9, address="10.62.0.32", prefixlen=20),
+                             r.addr("add", index=9, address="fd00::20", prefixlen=64, flags=2)))
+    assert (v4["header"]["type"], v4["family"], v4["prefixlen"], v4["index"]) == (20, socket.AF_INET, 20, 9)
+    assert v4.get_attr("IFA_LOCAL") == v4.get_attr("IFA_ADDRESS") == "10.62.0.32"
+    assert v4["header"]["flags"] & 0x600 == 0x600, "create, and fail if it exists (EEXIST is the caller's)"
+    assert (v6["family"], v6["flags"], v6.get_attr("IFA_ADDRESS"), v6.get_attr("IFA_LOCAL")) == (
+        socket.AF_INET6, 2, "fd00::20", None)
+    gone, = sent(lambda r: r.addr("del", index=9, address="10.62.0.32", prefixlen=20))
+    assert gone["header"]["type"] == 21
+    default, onlink = sent(lambda r: (
+        r.route("replace", dst="0.0.0.0/0", oif=9, proto=110, table=254, family=socket.AF_INET, gateway="10.62.0.1"),
+        r.route("replace", dst="10.9.0.0/24", oif=9, proto=110, table=1000, family=socket.AF_INET, scope=253)))
+    assert (default["header"]["type"], default["dst_len"], default["proto"], default["type"]) == (24, 0, 110, 1)
+    assert default["header"]["flags"] & 0x500 == 0x500, "create or replace"
+    assert (default.get_attr("RTA_GATEWAY"), default.get_attr("RTA_OIF"), default.get_attr("RTA_TABLE")) == (
+        "10.62.0.1", 9, 254)
+    assert (onlink.get_attr("RTA_DST"), onlink["dst_len"], onlink["scope"], onlink.get_attr("RTA_TABLE")) == (
+        "10.9.0.0", 24, 253, 1000)
+
+
+def test_a_veth_pair_is_created_as_pyroute2_would_create_it():
+    new, = sent(lambda r: r.link("add", ifname="nw0123", kind="veth", mtu=1450,
+                                 peer={"ifname": "eth2", "net_ns_fd": 7, "address": "02:aa:bb:cc:dd:ee", "mtu": 1450}))
+    assert (new["header"]["type"], new["header"]["flags"] & 0x605) == (16, 0x605), "create, not replace"
+    assert (new.get_attr("IFLA_IFNAME"), new.get_attr("IFLA_MTU")) == ("nw0123", 1450)
+    info = new.get_attr("IFLA_LINKINFO")
+    assert info.get_attr("IFLA_INFO_KIND") == "veth"
+    peer = info.get_attr("IFLA_INFO_DATA").get_attr("VETH_INFO_PEER")
+    assert [peer.get_attr(a) for a in ("IFLA_IFNAME", "IFLA_NET_NS_FD", "IFLA_ADDRESS", "IFLA_MTU")] == [
+        "eth2", 7, "02:aa:bb:cc:dd:ee", 1450]
+
+
+def test_a_refused_change_raises_its_errno():
+    ours = rtnl.Rtnl()
+    ours._sock.close()
+    ours._sock = AckingSocket(code=17)
+    with pytest.raises(_netlink.NetlinkError) as err:
+        ours.addr("add", index=9, address="10.62.0.32", prefixlen=20)
+    assert err.value.code == 17

@@ -56,13 +56,15 @@ def announce(ifname, mac, addresses, netns=None, count=2):
         return 0
 
     def send():
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
+        # Protocol 0 and no bind: the socket receives nothing, so the kernel registers no receive
+        # hook, and has none to remove (a grace period, i.e. milliseconds, each: issue 20); every
+        # frame names its device. Closing a packet socket still waits for one.
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         try:
-            sock.bind((ifname, ETH_P_ARP))
             sent = 0
             for _round in range(count):
                 for frame in frames:
-                    sock.send(frame)
+                    sock.sendto(frame, (ifname, ETH_P_ARP))
                     sent += 1
             return sent
         finally:

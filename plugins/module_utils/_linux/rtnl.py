@@ -32,9 +32,10 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import
 try:
     from pyroute2 import IPRoute
     from pyroute2.netlink.exceptions import NetlinkError
+    from pyroute2.netlink.rtnl.ifinfmsg import protinfo_bridge
     from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 except ImportError:  # pragma: no cover - the session reports the missing library
-    IPRoute = MarshalRtnl = None
+    IPRoute = MarshalRtnl = protinfo_bridge = None
 
     class NetlinkError(Exception):
         code = 0
@@ -43,7 +44,10 @@ NETLINK_ROUTE = 0
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_DUMP_INTR, NLM_F_DUMP = 0x1, 0x2, 0x10, 0x300
 RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE, RTM_GETRULE, RTM_GETQDISC, RTM_GETNSID = 18, 22, 26, 34, 38, 90
+RTM_NEWLINK, RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE = 16, 20, 21, 24
+NLM_F_ACK, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x4, 0x100, 0x200, 0x400
 IFLA_IFNAME = 3
+RTN_UNICAST = 1
 NETNSA_NSID, NETNSA_FD = 1, 3
 SIOCGSKNS = 0x894C  # the network namespace of a socket, as a new file descriptor (Linux 4.9)
 RECV_SIZE = 1 << 18
@@ -66,15 +70,45 @@ def new_route_socket(fileno=None):
 #
 # The dicts of ``netlink.parse_link`` / ``parse_addr`` / ``parse_route`` / ``parse_rule`` /
 # ``parse_qdisc``, read straight from the bytes for the attributes those read (decoded as
-# pyroute2 decodes them). A message that carries more than that (a link's kind data or
-# bridge-port data, a qdisc's options, a link-layer address that is not a MAC) returns None:
-# then pyroute2 decodes it. tests/unit/test_linux_rtnl.py holds the two decoders together.
+# pyroute2 decodes them; a bridge port's data by pyroute2's own table of its attributes). A
+# message that carries more than that (a link's kind data, a bond port's data, a qdisc's
+# options, a link-layer address that is not a MAC) returns None: then pyroute2 decodes it. tests/unit/test_linux_rtnl.py holds the two decoders together.
 
 IFF_UP = 0x1
 LINK_STATES = ('UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP')
 IFLA = {'address': 1, 'ifname': 3, 'mtu': 4, 'link': 5, 'master': 10, 'operstate': 16, 'linkinfo': 18,
         'alias': 20, 'link_netnsid': 37}
 INFO_KIND, INFO_DATA, INFO_SLAVE_KIND, INFO_SLAVE_DATA = 1, 2, 4, 5
+
+
+# a bridge port's attributes (IFLA_INFO_SLAVE_DATA of slave kind bridge), by number: pyroute2's own table
+BRPORT = [(name[len('IFLA_BRPORT_'):].lower(), kind) for name, kind in (protinfo_bridge.nla_map if protinfo_bridge
+                                                                        else ())]
+BRPORT_FORMATS = {'uint8': '=B', 'uint16': '=H', 'uint32': '=I', 'uint64': '=Q'}
+
+
+def _brport(data, start, end):
+    """A bridge port's attributes as pyroute2 decodes them (``{'mode': 0, ...}``), or None (one it decodes otherwise)."""
+    out = {}
+    while start + 4 <= end:
+        length, number = struct.unpack_from('=HH', data, start)
+        if length < 4:
+            break
+        number &= 0x3fff
+        if number < len(BRPORT):
+            name, kind = BRPORT[number]
+            size = length - 4
+            if kind in BRPORT_FORMATS and size >= struct.calcsize(BRPORT_FORMATS[kind]):
+                out[name] = struct.unpack_from(BRPORT_FORMATS[kind], data, start + 4)[0]
+            elif kind == 'flag':
+                out[name] = True
+            elif kind == 'br_id' and size >= 8:
+                prio, addr = struct.unpack_from('=H6s', data, start + 4)
+                out[name] = {'prio': prio, 'addr': ':'.join('%02x' % b for b in bytearray(addr))}
+            else:
+                return None
+        start += (length + 3) & ~3
+    return out
 
 
 def _nlas(data, start, end):
@@ -119,15 +153,24 @@ def _get(attrs, kind, read, data, *args):
 
 
 def flat_link(data, start, end):
-    """RTM_NEWLINK as ``parse_link`` has it, or None (kind data, bridge-port data, a non-MAC address)."""
+    """RTM_NEWLINK as ``parse_link`` has it, or None (kind data, bond-port data, a non-MAC address)."""
     kind_type, index, flags = struct.unpack_from('=xxHiI', data, start + 16)[0:3]
     attrs = _nlas(data, start + 32, end)
     kind = slave_kind = None
+    slave = {}
     if IFLA['linkinfo'] in attrs:
         info = _nlas(data, *attrs[IFLA['linkinfo']])
-        if INFO_DATA in info or INFO_SLAVE_DATA in info:
+        if INFO_DATA in info:
             return None
         kind, slave_kind = _get(info, INFO_KIND, _text, data), _get(info, INFO_SLAVE_KIND, _text, data)
+        if INFO_SLAVE_DATA in info:
+            if slave_kind in ('bridge', 'bridge_slave') or (slave_kind is None and kind in ('bridge', 'bond')):
+                slave = _brport(data, *info[INFO_SLAVE_DATA]) if slave_kind else None
+                if slave is None:
+                    return None
+            elif slave_kind == 'bond':
+                return None
+            # any other kind's port data: pyroute2 keeps it as hex text, which parse_link leaves out
     mac = attrs.get(IFLA['address'])
     if mac is not None:
         if mac[1] - mac[0] != 6:
@@ -148,7 +191,7 @@ def flat_link(data, start, end):
         'link': _get(attrs, IFLA['link'], _u32, data),
         'link_netnsid': _get(attrs, IFLA['link_netnsid'], _s32, data),
         'data': {},
-        'slave': {},
+        'slave': slave,
     }
 
 
@@ -217,6 +260,15 @@ def flat_qdisc(data, start, end):
             'options': {}}
 
 
+LINK_SET = frozenset(['index', 'ifalias', 'address', 'mtu', 'master', 'state'])
+VETH_ADD = frozenset(['ifname', 'kind', 'mtu', 'peer'])
+VETH_PEER = frozenset(['ifname', 'net_ns_fd', 'address', 'mtu'])
+IFLA_NET_NS_FD, VETH_INFO_PEER = 28, 1
+ADDR_KEYS = frozenset(['index', 'address', 'prefixlen', 'flags'])
+ROUTE_KEYS = frozenset(['dst', 'oif', 'proto', 'table', 'family', 'gateway', 'scope'])
+ROUTE_NEEDS = frozenset(['dst', 'oif', 'proto', 'table', 'family'])
+
+
 class Rtnl(object):
     """One namespace's netlink: synchronous reads, pyroute2 for the rest (see the module's text).
 
@@ -246,10 +298,10 @@ class Rtnl(object):
                 return msgs
         return msgs  # pragma: no cover - the loop returns
 
-    def _exchange(self, msg_type, body, dump):
+    def _exchange(self, msg_type, body, dump, flags=NLM_F_REQUEST):
         self._seq += 1
         seq = self._seq
-        flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else 0)
+        flags |= NLM_F_DUMP if dump else 0
         self._sock.send(struct.pack('=IHHII', 16 + len(body), msg_type, flags, seq, 0) + body)
         out, interrupted = [], False
         while True:
@@ -295,10 +347,16 @@ class Rtnl(object):
         return self._request(RTM_GETLINK, struct.pack('=BxHiII', socket.AF_UNSPEC, 0, 0, 0, 0))
 
     def link(self, command, **kwargs):
-        """``link('get', index=)`` or ``link('get', ifname=)`` here; any other command through pyroute2."""
-        if command != 'get' or set(kwargs) - set(['index', 'ifname']):
-            return self._writer().link(command, **kwargs)
-        return self._decoded(self._get_link(**kwargs))
+        """``link('get', index=)`` or ``link('get', ifname=)``, and ``link('set', index=, ...)`` of the
+        attributes in ``_set_link`` here; any other command through pyroute2."""
+        if command == 'get' and not set(kwargs) - set(['index', 'ifname']):
+            return self._decoded(self._get_link(**kwargs))
+        if command == 'set' and kwargs.get('index') and not set(kwargs) - LINK_SET:
+            return self._set_link(**kwargs)
+        if (command == 'add' and kwargs.get('kind') == 'veth' and set(kwargs) == VETH_ADD
+                and isinstance(kwargs['peer'], dict) and set(kwargs['peer']) == VETH_PEER):
+            return self._add_veth(**kwargs)
+        return self._writer().link(command, **kwargs)
 
     def _get_link(self, index=None, ifname=None):
         body = struct.pack('=BxHiII', socket.AF_UNSPEC, 0, index or 0, 0, 0)
@@ -362,6 +420,70 @@ class Rtnl(object):
 
     def flat_qdiscs(self, slow):
         return self._fast(self._dump_qdiscs(), flat_qdisc, slow)
+
+    # ---------------------------------------------------------------- changes an attachment makes
+
+    def _change(self, msg_type, flags, body):
+        self._exchange(msg_type, body, False, NLM_F_REQUEST | NLM_F_ACK | flags)
+        return []
+
+    def _set_link(self, index, ifalias=None, address=None, mtu=None, master=None, state=None):
+        """RTM_NEWLINK on an existing link, as pyroute2's ``link('set', ...)`` sends it."""
+        up = {None: (0, 0), 'up': (IFF_UP, IFF_UP), 'down': (0, IFF_UP)}[state]
+        body = struct.pack('=BxHiII', socket.AF_UNSPEC, 0, index, up[0], up[1])
+        if ifalias is not None:
+            body += _attr(IFLA['alias'], ifalias.encode() + b'\0')
+        if address is not None:
+            body += _attr(IFLA['address'], bytes(bytearray(int(x, 16) for x in address.split(':'))))
+        if mtu is not None:
+            body += _attr(IFLA['mtu'], struct.pack('=I', mtu))
+        if master is not None:
+            body += _attr(IFLA['master'], struct.pack('=I', master))
+        return self._change(RTM_NEWLINK, 0, body)
+
+    def _add_veth(self, ifname, kind, mtu, peer):
+        """A veth pair, its peer created in the namespace of the file ``peer['net_ns_fd']``, with its MAC."""
+        peer_body = (struct.pack('=BxHiII', socket.AF_UNSPEC, 0, 0, 0, 0)
+                     + _attr(IFLA['ifname'], peer['ifname'].encode() + b'\0')
+                     + _attr(IFLA_NET_NS_FD, struct.pack('=I', peer['net_ns_fd']))
+                     + _attr(IFLA['address'], bytes(bytearray(int(x, 16) for x in peer['address'].split(':'))))
+                     + _attr(IFLA['mtu'], struct.pack('=I', peer['mtu'])))
+        info = _attr(INFO_KIND, kind.encode() + b'\0') + _attr(INFO_DATA, _attr(VETH_INFO_PEER, peer_body))
+        body = (struct.pack('=BxHiII', socket.AF_UNSPEC, 0, 0, 0, 0) + _attr(IFLA['ifname'], ifname.encode() + b'\0')
+                + _attr(IFLA['mtu'], struct.pack('=I', mtu)) + _attr(IFLA['linkinfo'], info))
+        return self._change(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, body)
+
+    def addr(self, command, **kwargs):
+        """``addr('add'|'del', index=, address=, prefixlen=[, flags=])`` here (IPv4: IFA_LOCAL and IFA_ADDRESS,
+        as pyroute2 sends them); anything else through pyroute2."""
+        if command not in ('add', 'del') or set(kwargs) - ADDR_KEYS or not ADDR_KEYS - set(['flags']) <= set(kwargs):
+            return self._writer().addr(command, **kwargs)
+        family = socket.AF_INET6 if ':' in kwargs['address'] else socket.AF_INET
+        packed = socket.inet_pton(family, kwargs['address'])
+        body = struct.pack('=BBBBI', family, kwargs['prefixlen'], kwargs.get('flags', 0), 0, kwargs['index'])
+        if family == socket.AF_INET:
+            body += _attr(2, packed)  # IFA_LOCAL
+        body += _attr(1, packed)  # IFA_ADDRESS
+        if command == 'add':
+            return self._change(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body)
+        return self._change(RTM_DELADDR, 0, body)
+
+    def route(self, command, **kwargs):
+        """``route('replace', dst=, oif=, proto=, table=, family=[, gateway= | scope=])`` here; anything
+        else (a delete too) through pyroute2."""
+        if command != 'replace' or set(kwargs) - ROUTE_KEYS or not ROUTE_NEEDS <= set(kwargs):
+            return self._writer().route(command, **kwargs)
+        family, table = kwargs['family'], kwargs['table']
+        dst, dst_len = kwargs['dst'].split('/')
+        body = struct.pack('=BBBBBBBBI', family, int(dst_len), 0, 0, table if table < 256 else 0, kwargs['proto'],
+                           kwargs.get('scope', 0), RTN_UNICAST, 0)
+        if int(dst_len):
+            body += _attr(1, socket.inet_pton(family, dst))  # RTA_DST
+        body += _attr(4, struct.pack('=I', kwargs['oif']))  # RTA_OIF
+        if kwargs.get('gateway'):
+            body += _attr(5, socket.inet_pton(family, kwargs['gateway']))  # RTA_GATEWAY
+        body += _attr(15, struct.pack('=I', table))  # RTA_TABLE
+        return self._change(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, body)
 
     # ---------------------------------------------------------------- the rest: pyroute2
 
