@@ -1,21 +1,28 @@
 # -*- coding: utf-8 -*-
 # Copyright: netwire.fabric contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A NETLINK_ROUTE socket that reads synchronously, and changes through pyroute2.
+"""A synchronous NETLINK_ROUTE socket: the reads and an attachment's changes here, the rest through pyroute2.
 
-pyroute2 (0.9) runs every request through an asyncio event loop: a dump of a
-container's two links costs 2-3 ms there, and a no-op reconcile reads about
-eight dumps per attachment (issue 20: 12.8 s for 1000 attachments). Here a read
-is one ``send`` and the ``recv`` calls of its answer on a plain socket; the
-answer is decoded by pyroute2's own marshal (``MarshalRtnl``), so the messages
-are the ones ``IPRoute`` hands out (``get_attr``, lazy attribute decoding).
+pyroute2 (0.9) runs every request through an asyncio event loop and decodes
+every attribute it is asked for in Python: a dump of a container's two links
+cost 2-3 ms there, and a no-op reconcile reads about eight dumps per attachment
+(issue 20: 12.8 s for 1000 attachments). Here a request is one ``send`` and the
+``recv`` calls of its answer on a plain socket.
 
-:class:`Rtnl` has the read methods of ``IPRoute`` the session uses
-(``get_links``, ``link('get', ...)``, ``get_addr``, ``get_routes``,
-``get_rules``, ``get_qdiscs``, ``get_netnsid``); every other method (the
-changes, FDB and neighbour dumps) goes to a pyroute2 ``IPRoute`` opened on the
-first such call, on a second socket in the same namespace. A no-op run thus
-never starts pyroute2's event loop in a container's namespace.
+* Reads: ``flat_links``, ``flat_link``, ``flat_addr``, ``flat_routes``,
+  ``flat_rules``, ``flat_qdiscs`` return the dicts of ``netlink.parse_*``,
+  flattened from the bytes (below), or by ``parse_*`` from pyroute2's decoding
+  where a message carries what is only decoded there. ``get_links``,
+  ``link('get')``, ``get_addr``, ``get_routes``, ``get_rules``,
+  ``get_qdiscs`` and ``get_netnsid`` return pyroute2's messages, as
+  ``IPRoute`` does (its marshal decodes them).
+* Changes: ``link('set')`` of an alias, MAC, MTU, master or up, ``link('add')``
+  of a veth pair, ``addr('add'|'del')`` and ``route('replace')``, in the forms
+  the managers use, are encoded here as pyroute2 encodes them
+  (tests/unit/test_linux_rtnl.py decodes them with pyroute2).
+* Anything else (other changes, FDB and neighbour dumps) goes to a pyroute2
+  ``IPRoute`` opened on the first such call, on a second socket in the same
+  namespace: most runs never start pyroute2's event loop in a container.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -72,7 +79,8 @@ def new_route_socket(fileno=None):
 # ``parse_qdisc``, read straight from the bytes for the attributes those read (decoded as
 # pyroute2 decodes them; a bridge port's data by pyroute2's own table of its attributes). A
 # message that carries more than that (a link's kind data, a bond port's data, a qdisc's
-# options, a link-layer address that is not a MAC) returns None: then pyroute2 decodes it. tests/unit/test_linux_rtnl.py holds the two decoders together.
+# options, a link-layer address that is not a MAC) returns None: then pyroute2 decodes it.
+# tests/unit/test_linux_rtnl.py holds the two decoders together.
 
 IFF_UP = 0x1
 LINK_STATES = ('UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP')
@@ -154,7 +162,7 @@ def _get(attrs, kind, read, data, *args):
 
 def flat_link(data, start, end):
     """RTM_NEWLINK as ``parse_link`` has it, or None (kind data, bond-port data, a non-MAC address)."""
-    kind_type, index, flags = struct.unpack_from('=xxHiI', data, start + 16)[0:3]
+    index, flags = struct.unpack_from('=xxxxiI', data, start + 16)
     attrs = _nlas(data, start + 32, end)
     kind = slave_kind = None
     slave = {}
