@@ -330,16 +330,23 @@ class NetlinkSession(Closing):
             except NetlinkError as err:
                 raise_netlink(err, 'list', 'links in', netns or 'host')
             cache['links'] = dict((link['ifname'], link) for link in links)
+            cache['names'] = dict((link['index'], link['ifname']) for link in links)
         elif stale:
-            links = dict(cache['links'])
+            # found by name or index (not by a walk over every link: a build did that for each change)
+            links, names = dict(cache['links']), dict(cache['names'])
             for how, value in stale:
                 fresh = self._get_link(netns, **{how: value})
-                for name, link in list(links.items()):
-                    if link[how] == value or (fresh is not None and link['index'] == fresh['index']):
-                        del links[name]
+                gone = set([value if how == 'ifname' else names.get(value)])
+                if fresh is not None:
+                    gone.add(names.get(fresh['index']))
+                for name in gone:
+                    link = links.pop(name, None)
+                    if link is not None and names.get(link['index']) == name:
+                        del names[link['index']]
                 if fresh is not None:
                     links[fresh['ifname']] = fresh
-            cache['links'] = links
+                    names[fresh['index']] = fresh['ifname']
+            cache['links'], cache['names'] = links, names
         return cache['links']
 
     def _get_link_msg(self, netns, **which):
