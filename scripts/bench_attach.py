@@ -8,7 +8,10 @@ all on one Linux-bridge network. For each N:
   * ours: ``host_network`` builds the same attachments (first build), then a
     converged rerun (no-op) and a check-mode run; wall time of the module process.
 Prints a markdown table: seconds and per-attachment milliseconds, the anchor's
-time, and ``/proc/loadavg`` at the start of each row (the machine is shared).
+time, the module process's CPU time (user + system) of the no-op and its peak
+memory (maximum resident set; both from ``/usr/bin/time``), and ``/proc/loadavg``
+at the start of each row (the machine is shared: under load, the wall time of a
+run grows with the load, its CPU time does not).
 
 Run as root from the checkout (lab instance NETWIRE_LAB_INSTANCE, default 3):
     .venv/bin/python scripts/bench_attach.py [N ...]        (default 10 100 300)
@@ -16,14 +19,16 @@ Benchmarks are not tests: nothing here is asserted against a time.
 """
 
 import ipaddress
+import json
 import os
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("NETWIRE_LAB_INSTANCE", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.lab.core import Lab  # noqa: E402
+from tests.lab.core import Lab, venv_python  # noqa: E402
 from tests.lab.modrun import ensure_collection_link  # noqa: E402
 
 sys.path.insert(0, str(ensure_collection_link()))
@@ -82,12 +87,39 @@ def anchor(host, plan, instance):
     return took
 
 
+def module(host, params, check=False):
+    """host_network in the host as tests/lab/modrun.py runs it, under /usr/bin/time:
+    (result, peak RSS in MB, CPU seconds)."""
+    args = dict(params, _ansible_check_mode=check, _ansible_diff=False)
+    fd, args_path = tempfile.mkstemp(suffix=".json", prefix="nw-bench-")
+    rss_path = args_path + ".rss"
+    with os.fdopen(fd, "w") as f:
+        json.dump({"ANSIBLE_MODULE_ARGS": args}, f)
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+           "HOME": "/root", "PYTHONPATH": str(ensure_collection_link())}
+    try:
+        proc = host.run(["/usr/bin/time", "-o", rss_path, "-f", "%M %U %S", venv_python(), "-m",
+                         "ansible_collections.netwire.fabric.plugins.modules.host_network", args_path],
+                        check=False, timeout=7200, env=env)
+        with open(rss_path) as f:
+            kbytes, user, system = f.read().split()[-3:]
+        rss, cpu = int(kbytes) / 1024.0, float(user) + float(system)
+    finally:
+        for path in (args_path, rss_path):
+            if os.path.exists(path):
+                os.unlink(path)
+    try:
+        return json.loads(proc.stdout), rss, cpu
+    except ValueError:
+        raise SystemExit("host_network printed no JSON: %s" % proc.stderr[-2000:])
+
+
 def timed(host, plan, sections, check=False):
     t0 = time.monotonic()
-    res = host.module("host_network", {"plan": plan, "sections": sections}, check=check, timeout=7200)
+    res, rss, cpu = module(host, {"plan": plan, "sections": sections}, check=check)
     if res.get("failed"):
         raise SystemExit("host_network failed: %s" % res.get("msg"))
-    return time.monotonic() - t0, res
+    return time.monotonic() - t0, res, rss, cpu
 
 
 def main(sizes):
@@ -105,24 +137,25 @@ def main(sizes):
         try:
             ip_loop = anchor(h1, plan, lab.instance)
             timed(h1, plan, ["fabric"])
-            first, res = timed(h1, plan, ["containers"])
+            first, res, rss_first, _cpu = timed(h1, plan, ["containers"])
             assert res["changed"], "the first build changed nothing"
-            noop, res = timed(h1, plan, ["fabric", "containers"])
+            noop, res, rss_noop, cpu_noop = timed(h1, plan, ["fabric", "containers"])
             assert not res["changed"], res.get("actions")
-            check, res = timed(h1, plan, ["fabric", "containers"], check=True)
+            check, res, rss_check, _cpu = timed(h1, plan, ["fabric", "containers"], check=True)
             assert not res["changed"], res.get("actions")
         finally:
             h1.module("host_network", {"state": "absent"}, timeout=7200)
             shell(h1, ["ip netns del %s" % ns_name(lab.instance, i) for i in range(n)], timeout=3600)
-        rows.append((n, load, ip_loop, first, noop, check))
-        print("N=%d done: ip loop %.1f s, first %.1f s, no-op %.1f s, check %.1f s" % (n, ip_loop, first, noop, check),
-              file=sys.stderr)
+        rss = max(rss_first, rss_noop, rss_check)
+        rows.append((n, load, ip_loop, first, noop, check, cpu_noop, rss))
+        print("N=%d done: ip loop %.1f s, first %.1f s, no-op %.1f s (CPU %.1f s), check %.1f s, peak RSS %.0f MB"
+              % (n, ip_loop, first, noop, cpu_noop, check, rss), file=sys.stderr)
     print("| attachments | load | ip loop (s) | first build (s) | per attachment (ms) | vs ip loop "
-          "| no-op (s) | check mode (s) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for n, load, ip_loop, first, noop, check in rows:
-        print("| %d | %s | %.1f | %.1f | %.0f | %.1fx | %.2f | %.2f |"
-              % (n, load, ip_loop, first, 1000 * first / n, first / ip_loop, noop, check))
+          "| no-op (s) | no-op CPU (s) | check mode (s) | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n, load, ip_loop, first, noop, check, cpu_noop, rss in rows:
+        print("| %d | %s | %.1f | %.1f | %.0f | %.2fx | %.2f | %.2f | %.2f | %.0f |"
+              % (n, load, ip_loop, first, 1000 * first / n, first / ip_loop, noop, cpu_noop, check, rss))
 
 
 if __name__ == "__main__":
