@@ -192,9 +192,9 @@ def raise_netlink(err, verb, kind, name):
 def route_socket_in(netns):
     """A NETLINK_ROUTE socket of the namespace ``netns`` (a path), for ``IPRoute(fileno=)`` (``rtnl.Rtnl``).
 
-    Opened by a thread switched to the namespace: pyroute2's own ``IPRoute(netns=)``
-    forks a process for each namespace, which costs more than everything else a
-    no-op run does in a container's namespace.
+    Opened while the calling thread is switched to the namespace (``netns.in_netns``):
+    pyroute2's own ``IPRoute(netns=)`` forks a process for each namespace, which costs
+    more than everything else a no-op run does in a container's namespace.
     """
     return in_netns(netns, lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE))
 
@@ -531,7 +531,7 @@ def probe_link_kind(kind, **attrs):
 def send_gratuitous_arp(netns, ifname, mac_text, ipv4_addresses, count=2):
     """Announce IPv4 addresses with gratuitous ARP from inside ``netns``; True when sent.
 
-    :func:`_linux.garp.announce` does the work (from a thread switched to ``netns``:
+    :func:`_linux.garp.announce` does the work (with the thread switched to ``netns``:
     forking a process for it cost more than the rest of an attachment).
     """
     try:
