@@ -127,11 +127,11 @@ def test_the_namespace_reads_as_pyroute2_reads_it():
         if ours.flat_addr(_netlink.parse_addr) != [_netlink.parse_addr(m) for m in ipr.get_addr()]:
             out.append("addresses")
         for family in (socket.AF_INET, socket.AF_INET6):
-            if ours.flat_routes(_netlink.parse_route, family) != [_netlink.parse_route(m)
-                                                                 for m in ipr.get_routes(family=family)]:
+            routes = [_netlink.parse_route(m) for m in ipr.get_routes(family=family)]
+            if ours.flat_routes(_netlink.parse_route, family) != routes:
                 out.append("routes %d" % family)
-            if ours.flat_rules(_netlink.parse_rule, family) != [_netlink.parse_rule(m)
-                                                               for m in ipr.get_rules(family=family)]:
+            rules = [_netlink.parse_rule(m) for m in ipr.get_rules(family=family)]
+            if ours.flat_rules(_netlink.parse_rule, family) != rules:
                 out.append("rules %d" % family)
         if ours.flat_qdiscs(_netlink.parse_qdisc) != [_netlink.parse_qdisc(m) for m in ipr.get_qdiscs()]:
             out.append("qdiscs")
@@ -148,6 +148,7 @@ def test_the_namespace_reads_as_pyroute2_reads_it():
     finally:
         ipr.close()
         ours.close()
+
 
 class AckingSocket:
     """Records what is sent and answers each request with an ACK (or the given errno)."""
