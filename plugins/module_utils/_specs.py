@@ -210,6 +210,8 @@ FIREWALL = dict(
         address=dict(type='str', required=True),
         proto=dict(type='str', choices=['tcp', 'udp'], default='tcp'),
         port=dict(type='int', required=True),
+        zones=dict(type='list', elements='str'),
+        local=dict(type='bool', default=False),
     )),
 )
 

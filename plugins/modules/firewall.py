@@ -260,6 +260,20 @@ options:
         description: The port (1-65535).
         type: int
         required: true
+      zones:
+        description:
+          - Only containers of these zones (packets entering by their bridges) may reach the port; omitted, every
+            container may (a published port). Each zone must be one of O(networks[].zone).
+          - The entry point of the services (C(netwire_lb)) is reachable only from the zones that may reach its
+            service's network.
+        type: list
+        elements: str
+      local:
+        description:
+          - "The address is this host's own (not a bridge address): the rule goes into the C(services) chain
+            (input), for the ingress of O(host_services[].zones), instead of the forward chain."
+        type: bool
+        default: false
 notes:
   - Uses the C(nft) command (package nftables), or the C(nftables) Python binding when the command is missing.
   - Tables are the ownership mark; do not create tables with these names by hand.

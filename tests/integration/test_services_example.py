@@ -4,6 +4,9 @@ a rerun changes nothing; check mode changes nothing; down.yml stops our etcd, ke
 and removes their files, and a sentinel etcd and HAProxy that are not ours survive.
 
 Every request is one HTTP/1.0 exchange (busybox nc, 2 s) from the outside host to host1's underlay address.
+The entry point's zones: app1 (host1) and app2 (host2), of zone apps (allow_to: [web]), reach it at host1's
+underlay address (app1 also at its own gateway); guest1 (host1) and guest2 (host2), of zone guest, do not (each
+probe one request, bounded by 3 s, from inside the container).
 """
 
 import shlex
@@ -24,6 +27,7 @@ pytestmark = pytest.mark.lab
 
 EXAMPLE = REPO / "examples" / "services"
 BACKENDS = ("web2", "web3")
+CLIENTS = ("app1", "app2", "guest1", "guest2")
 HAPROXY_SENTINEL = "/run/nwt-sentinel-haproxy-x"
 MODEL = None
 DOCKER = {}
@@ -79,6 +83,10 @@ def site(lab, tmp_path_factory):
         model["netwire_containers"][name]["ref"] = DOCKER[name]
         ensure_container(DOCKER[name], lab.instance)
         httpd(name)
+    for name in CLIENTS:
+        DOCKER[name] = "lab%d-svc-%s" % (lab.instance, name)
+        model["netwire_containers"][name]["ref"] = DOCKER[name]
+        ensure_container(DOCKER[name], lab.instance)
     all_vars.write_text(yaml.safe_dump(model, sort_keys=False))
     h1, h2 = lab.host("host1"), lab.host("host2")
     # sentinels that are not ours: an etcd on host2's loopback, a HAProxy on host1's
@@ -92,7 +100,7 @@ def site(lab, tmp_path_factory):
     first = lab.playbook("playbooks/site.yml", [MODEL])
     yield first
     lab.playbook("playbooks/down.yml", [MODEL])
-    for name in BACKENDS:
+    for name in BACKENDS + CLIENTS:
         sh(["docker", "rm", "-f", DOCKER[name]], check=False)
     for host, d in ((h2, ETCD_SENTINEL_DIR), (h1, HAPROXY_SENTINEL)):
         pid = pid_of(host, d + "/pid")
@@ -109,6 +117,34 @@ def test_site_runs_the_catalog_and_the_lb_reaches_both_backends(site, lab):
         found = ours(h)
         assert "/run/netwire/etcd-%s.pid" % h.name in found and "/run/netwire/keepalive-%s.pid" % h.name in found
     assert "/run/netwire/haproxy-lb.pid" in ours(lab.host("host1"))
+
+
+def from_container(name, address, port=8080):
+    """One bounded HTTP/1.0 request from inside container ``name``: the backend's name, or the failure."""
+    proc = sh(["docker", "exec", DOCKER[name], "sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 3 "
+               "busybox nc -w 2 %s %d" % (address, port)], check=False, timeout=10)
+    head, _sep, body = proc.stdout.replace("\r", "").partition("\n\n")
+    status = head.split("\n")[0].split()
+    return body.strip() if len(status) > 1 and status[1] == "200" else "fail"
+
+
+def test_the_frontend_is_reachable_only_from_the_zones_that_may_reach_the_service(site, lab):
+    lb_address = lab.host("host1").underlay_ip
+    # allowed: zone apps on the LB host (its own address and its gateway: input) and on host2 (forwarded)
+    for name, address in (("app1", lb_address), ("app1", "10.61.0.1"), ("app2", lb_address), ("web2", lb_address)):
+        assert from_container(name, address) in BACKENDS, (name, address)
+    # not allowed: zone guest, on the LB host and on host2; the guests themselves are up (their gateway answers)
+    for name, gateway in (("guest1", "10.62.0.1"), ("guest2", "10.62.0.2")):
+        ping = sh(["docker", "exec", DOCKER[name], "ping", "-c", "1", "-W", "2", gateway], check=False, timeout=10)
+        assert ping.returncode == 0, (name, ping.stdout, ping.stderr)
+        assert from_container(name, lb_address) == "fail", name
+    assert from_container("guest1", "10.62.0.1") == "fail"
+    # the firewall's rules say so: apps' bridges are accepted to the frontend (forwarded on host2, input on
+    # host1), guest's nowhere
+    for host, chain in (("host1", "services"), ("host2", "forward")):
+        rules = lab.host(host).run("nft list chain inet netwire %s" % chain).stdout
+        assert "iifname @bridges_apps ip daddr %s tcp dport 8080 accept" % lb_address in rules, (host, rules)
+        assert not [r for r in rules.splitlines() if "bridges_guest" in r and "8080" in r], (host, rules)
 
 
 def test_a_stopped_backend_leaves_and_comes_back(site, lab):

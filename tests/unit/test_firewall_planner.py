@@ -370,3 +370,61 @@ def test_ports_of_a_network_are_its_ingress_too_with_a_subnet_check():
     # no route points at a port: the input chain checks its sources against the subnet too
     assert rendered_rules(ruleset, "inet", "input")[:2] == [
         'iifname "nw-dmz" fib saddr . iif oif missing drop', "iifname @ports_dmz ip saddr != 10.1.0.0/24 drop"]
+
+
+# --------------------------------------------------------------------------- the entry point (issue 17): zones only
+
+LB = {"address": "198.19.0.13", "proto": "tcp", "port": 8081}
+
+
+def test_a_host_service_with_zones_is_forwarded_only_from_those_zones_bridges():
+    rules = rendered_rules(hostile_plan(host_services=SERVICES + [dict(LB, zones=["dmz", "app"])]), "inet", "forward")
+    allow = ["iifname @bridges_app ip daddr 198.19.0.13 tcp dport 8081 accept",
+             "iifname @bridges_dmz ip daddr 198.19.0.13 tcp dport 8081 accept"]
+    deny = "iifname @bridges ip daddr @hosts drop"
+    assert [r for r in rules if "8081" in r] == allow
+    assert all(rules.index(a) < rules.index(deny) for a in allow)
+    assert "iifname @bridges ip daddr 198.19.0.11 tcp dport 8080 accept" in rules  # a published port: any zone
+    comments_ = [c for c in comments(hostile_plan(host_services=[dict(LB, zones=["app"])]), "inet", "forward")
+                 if c and "8081" in c]
+    assert comments_ == ["published tcp 198.19.0.13:8081 for bridges_app"]
+
+
+def test_a_local_host_service_goes_to_the_services_chain_for_its_zones_only():
+    ruleset = hostile_plan(host_services=[dict(LB, zones=["backend"], local=True)])
+    assert not any("8081" in r for r in rendered_rules(ruleset, "inet", "forward"))
+    assert rendered_rules(ruleset, "inet", "services") == [
+        'iifname @bridges_backend ip daddr 198.19.0.13 tcp dport 8081 accept']
+    # the input chain still drops everything else from containers after the jump
+    assert rendered_rules(ruleset, "inet", "input")[-2:] == ["iifname @bridges jump services", "iifname @bridges drop"]
+
+
+def test_a_local_host_service_without_zones_is_for_every_container_and_a_foreign_one_stays_out_of_services():
+    ruleset = hostile_plan(host_services=[dict(LB, local=True)])
+    assert rendered_rules(ruleset, "inet", "services") == ["iifname @bridges ip daddr 198.19.0.13 tcp dport 8081 accept"]
+    assert rendered_rules(hostile_plan(), "inet", "services") == []
+
+
+def test_a_bridge_address_service_with_zones_only_when_its_network_is_of_one():
+    services = [{"address": "10.1.0.1", "proto": "tcp", "port": 8081, "zones": ["dmz"]},
+                {"address": "10.2.0.1", "proto": "tcp", "port": 8081, "zones": ["dmz"]}]
+    assert rendered_rules(hostile_plan(host_services=services), "inet", "services") == [
+        'iifname "nw-dmz" ip daddr 10.1.0.1 tcp dport 8081 accept']
+
+
+def test_host_services_differing_in_zones_or_place_are_kept_and_equal_ones_once():
+    spec = fw.build_spec(NETS, FLOWS, PUBS, "netwire", host_addresses=HOSTS, host_services=[
+        LB, dict(LB), dict(LB, zones=["app"]), dict(LB, zones=["app"]), dict(LB, zones=["app"], local=True)])
+    assert [(s.zones, s.local) for s in spec.host_services] == [(None, False), (["app"], False), (["app"], True)]
+
+
+@pytest.mark.parametrize("svc, message", [
+    (dict(LB, zones=["nope"]), "Failed to plan firewall host service 'host_services[0]': unknown zone 'nope'"),
+    (dict(LB, zones="dmz"), "Failed to plan firewall host service 'host_services[0]': zones must be a list"),
+    (dict(LB, zones=["bad zone"]), "Failed to plan firewall zone 'bad zone'"),
+])
+def test_bad_host_service_zones_fail_clearly(svc, message):
+    from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
+    with pytest.raises(InvalidParameter) as err:
+        hostile_plan(host_services=[svc])
+    assert message in str(err.value)

@@ -1,6 +1,7 @@
 """Services, the catalog and the entry point in the model (issue 17): netwire_catalog, services, netwire_lb."""
 
 import copy
+import json
 
 import pytest
 
@@ -218,3 +219,47 @@ def test_the_spec_suite_expects_members_keys_per_host_and_lb_backends():
     assert [(f["id"], f["backend"], f["socket"]) for f in fes] == [
         ("h3-lb-8081", "be-web-8081", "/run/netwire/haproxy-lb.sock")]
     assert _expect.catalog_members(m.plan(base(), hosts())) == []
+
+
+def lb_services(plan_):
+    return [s for s in plan_["firewall"]["host_services"] if s["port"] == 8081]
+
+
+def test_the_entry_point_is_reachable_only_from_the_zones_that_may_reach_its_services_network():
+    from ansible_collections.netwire.fabric.plugins.module_utils._firewall import planner as fw
+    model = services_model()
+    # web is on front (zone dmz); ops may reach dmz, app may not (dmz -> app is the other way)
+    model["netwire_zones"]["ops"] = {"allow_to": ["dmz"]}
+    model["netwire_networks"]["ops"] = {"subnet": "10.9.0.0/24", "zone": "ops", "hosts": ["h1"]}
+    model["netwire_containers"]["tool1"] = {"host": "h1", "interfaces": [{"network": "ops"}]}
+    plans = m.plan(model, hosts())
+    assert lb_services(plans["h1"]) == [
+        {"address": "198.19.0.13", "proto": "tcp", "port": 8081, "zones": ["dmz", "ops"], "local": False}]
+    assert lb_services(plans["h2"]) == [
+        {"address": "198.19.0.13", "proto": "tcp", "port": 8081, "zones": ["dmz"], "local": False}]
+    # on the LB host: its own address (input, chain services) and the bridge address of its allowed network
+    assert lb_services(plans["h3"]) == [
+        {"address": "198.19.0.13", "proto": "tcp", "port": 8081, "zones": ["dmz"], "local": True},
+        {"address": "10.1.0.3", "proto": "tcp", "port": 8081, "zones": ["dmz"]}]
+    for host in ("h1", "h2", "h3"):
+        fw_args = plans[host]["firewall"]
+        ruleset = fw.plan_ruleset(fw.build_spec(fw_args["networks"], fw_args["flows"], fw_args["publications"],
+                                                tunnels=fw_args["tunnels"], host_addresses=fw_args["host_addresses"],
+                                                host_services=fw_args["host_services"]))
+        inet = [t for t in ruleset["tables"] if t["family"] == "inet"][0]
+        lb_rules = [r for c in inet["chains"] for r in c["rules"] if "8081" in json.dumps(r)]
+        ingress = sorted(set(e["match"]["right"] for r in lb_rules for e in r["expr"]
+                             if "match" in e and e["match"]["left"] == {"meta": {"key": "iifname"}}))
+        assert ingress == {"h1": ["@bridges_dmz", "@bridges_ops"], "h2": ["@bridges_dmz"],
+                           "h3": ["@bridges_dmz", "nw-front"]}[host], (host, ingress)
+
+
+def test_no_entry_point_rules_on_a_host_without_an_allowed_zone_or_without_the_lb():
+    model = services_model()
+    model["netwire_networks"]["lone"] = {"subnet": "10.8.0.0/24", "zone": "app", "hosts": ["h4"]}
+    host_vars = hosts()
+    host_vars["h4"] = {"netwire_host": {"index": 4, "underlay_address": "198.19.0.14/24", "underlay_interface": "eth1"}}
+    plans = m.plan(model, host_vars)
+    assert plans["h4"]["firewall"]["networks"] and lb_services(plans["h4"]) == []
+    del model["netwire_lb"]
+    assert all(lb_services(p) == [] for p in m.plan(model, host_vars).values())

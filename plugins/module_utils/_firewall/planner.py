@@ -129,9 +129,16 @@ class Tunnel(Record):
 
 
 class HostService(Record):
-    """A port containers may reach on a fabric host address (another host's published port)."""
+    """A port containers may reach on a fabric host address (another host's published port).
 
-    FIELDS = ("address", "proto", "port")
+    ``zones``: only containers of these zones (their ingress bridges) may reach it (None: any, a published
+    port); ``local``: the address is this host's own (the entry point on the LB host): chain services."""
+
+    FIELDS = ("address", "proto", "port", "zones", "local")
+    DEFAULTS = {"zones": None, "local": False}
+
+    def ingress(self):
+        return ["@bridges"] if self.zones is None else ["@" + _bridge_set(z) for z in self.zones]
 
 
 class FirewallSpec(object):
@@ -234,9 +241,14 @@ def _host_services(raw_list):
         proto = raw.get("proto") or "tcp"
         if proto not in PROTOCOLS:
             raise _bad("host service", label, "proto must be one of %s, got %r" % ("/".join(PROTOCOLS), proto))
+        zones = raw.get("zones")
+        if zones is not None:
+            if not isinstance(zones, list):
+                raise _bad("host service", label, "zones must be a list of zone names, got %r" % (zones,))
+            zones = sorted(set(_name(z, "zone") for z in zones))
         service = HostService(_ipv4(raw.get("address"), "host service", label, "address"), proto,
-                              _port(raw.get("port"), "host service", label))
-        if not any((s.address, s.proto, s.port) == (service.address, proto, service.port) for s in out):
+                              _port(raw.get("port"), "host service", label), zones, bool(raw.get("local")))
+        if not any(repr(s) == repr(service) for s in out):
             out.append(service)
     return out
 
@@ -335,7 +347,12 @@ def build_spec(networks, flows=None, publications=None, table_name=DEFAULT_TABLE
 
     hosts = sorted(set(_ipv4(a, "host address", str(a), "host address") for a in (host_addresses or [])),
                    key=lambda a: ipaddress.IPv4Address(u"%s" % a))
-    return FirewallSpec(table_name, nets, flow_list, pubs, _tunnels(tunnels), hosts, _host_services(host_services))
+    services = _host_services(host_services)
+    for index, svc in enumerate(services):
+        for zone in [z for z in svc.zones or () if z not in zones]:
+            raise _bad("host service", "host_services[%d]" % index, "unknown zone '%s' (known: %s)"
+                       % (zone, ", ".join(sorted(zones)) or "none"))
+    return FirewallSpec(table_name, nets, flow_list, pubs, _tunnels(tunnels), hosts, services)
 
 
 # --------------------------------------------------------------------------
@@ -452,6 +469,13 @@ def _service_rules(spec):
     for svc in spec.host_services:
         net = _network_of(spec, svc.address)
         if net is None:
+            # this host's own address (the entry point on the LB host): only the allowed zones' ingress
+            for iif in svc.ingress() if svc.local else ():
+                rules.append(_rule([_match(_IIF, iif), _match(_payload("ip", "daddr"), svc.address),
+                                    _match(_payload(svc.proto, "dport"), svc.port), {"accept": None}],
+                                   "%s %s:%d for %s" % (svc.proto, svc.address, svc.port, iif.lstrip("@"))))
+            continue
+        if svc.zones is not None and net.zone not in svc.zones:
             continue
         ingress = [net.bridge] + (["@" + _ports_set(net.name)] if net.ports else [])
         for iif in ingress:
@@ -531,11 +555,13 @@ def _inet_table(spec, name):
                          "replies and related traffic"))
     if spec.networks and spec.host_addresses:
         for svc in spec.host_services:
-            if _network_of(spec, svc.address) is not None:
-                continue  # on a bridge address: delivered to this host (input, chain services), never forwarded
-            forward.append(_rule([_FROM_BRIDGES, _match(_payload("ip", "daddr"), svc.address),
-                                  _match(_payload(svc.proto, "dport"), svc.port), {"accept": None}],
-                                 "published %s %s:%d" % (svc.proto, svc.address, svc.port)))
+            if svc.local or _network_of(spec, svc.address) is not None:
+                continue  # on this host (a bridge address or its own): input, chain services; never forwarded
+            for iif in svc.ingress():
+                forward.append(_rule([_match(_IIF, iif), _match(_payload("ip", "daddr"), svc.address),
+                                      _match(_payload(svc.proto, "dport"), svc.port), {"accept": None}],
+                                     "published %s %s:%d%s" % (svc.proto, svc.address, svc.port,
+                                                               "" if svc.zones is None else " for " + iif[1:])))
         forward.append(_rule([_FROM_BRIDGES, _match(_payload("ip", "daddr"), "@hosts"), {"drop": None}],
                              "containers to the fabric's hosts"))
     for pub in spec.publications:

@@ -19,7 +19,7 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils.model.direct import
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import dns_entries, search_path
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.evpn import frr_entry
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import attach_policy
-from ansible_collections.netwire.fabric.plugins.plugin_utils.model.services import catalog_entries
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.services import catalog_entries, lb_host_services
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
     DEFAULT_UDP_PORT,
     KEY_RANGE,
@@ -190,6 +190,8 @@ def host_plan(normalized, host):
                 p['firewall']['host_services'].append({'address': entry['address'], 'proto': proto, 'port': 53})
     # issue 17: the catalog member, this host's registration and the entry point (with netwire_catalog only)
     p.update(catalog_entries(normalized, host))
+    # the entry point: its frontends for the zones that may reach their service's network, no other container
+    p['firewall']['host_services'].extend(lb_host_services(normalized, host, local, _host_addresses))
     here = set(n['zone'] for n in local)
     for zone in sorted(zones):
         for target in zones[zone]['allow_to']:

@@ -317,3 +317,35 @@ def catalog_entries(normalized, host):
         out['lb'] = {'name': 'lb', 'state': 'present', 'prefix': cat['prefix'], 'endpoints': _endpoints(normalized),
                      'frontends': frontends}
     return out
+
+
+def lb_zones(normalized, service):
+    """The zones that may reach the entry point of ``service``: those that may reach its network (its own zone,
+    and every zone whose ``allow_to`` names it), as the firewall lets connections through."""
+    svc = service_table(normalized['containers'])[service][0][1]
+    target = normalized['networks'][svc['network']]['zone']
+    zones = normalized['zones']
+    return sorted(z for z in zones if z == target or target in zones[z]['allow_to'])
+
+
+def lb_host_services(normalized, host, local, addresses):
+    """The firewall's ``host_services`` entries of the entry point on ``host`` (issue 17): every frontend, on
+    the LB host's fabric ``addresses``, for the containers of the zones that may reach its service's network.
+    ``local`` are the networks ``host`` carries; on the LB host the frontend is also on the bridge address of
+    each of its networks of an allowed zone (HAProxy binds every address)."""
+    lb = normalized.get('lb')
+    if lb is None or normalized.get('catalog') is None or normalized.get('dns') is None or not local:
+        return []
+    hosts = normalized['hosts']
+    out = []
+    for fe in lb['frontends']:
+        allowed = [z for z in lb_zones(normalized, fe['service']) if any(n['zone'] == z for n in local)]
+        if not allowed:
+            continue
+        for address in addresses(hosts[lb['host']]):
+            out.append({'address': address, 'proto': 'tcp', 'port': fe['port'], 'zones': allowed,
+                        'local': host == lb['host']})
+        if host == lb['host']:
+            out.extend({'address': host_address(n['subnet'], hosts[host]['index']), 'proto': 'tcp',
+                        'port': fe['port'], 'zones': [n['zone']]} for n in local if n['zone'] in allowed)
+    return out
