@@ -486,7 +486,10 @@ def test_after_down_every_check_of_the_deployment_fails(deployed, tmp_path):
     rules = json.loads(sh(["nsenter", "--net=" + netns, "ip", "-j", "-4", "rule", "show"]).stdout)
     assert not [r for r in rules if r.get("protocol") == "110"], rules
     outcomes = deployed.audit(tmp_path)
-    still = sorted(i for i, o in outcomes.items() if o != "failed" and not TRUE_WHEN_EMPTY.match(i))
+    # a check over a kind of object this model has none of (EVPN sessions, the catalog) has an empty
+    # parameter list: pytest skips it as [NOTSET], and it checks nothing of this deployment
+    still = sorted(i for i, o in outcomes.items() if o != "failed" and not TRUE_WHEN_EMPTY.match(i)
+                   and not (o == "skipped" and i.endswith("[NOTSET]")))
     assert not still, "checks that pass with nothing deployed: %s" % still
     empty_ok = sorted(i for i in outcomes if TRUE_WHEN_EMPTY.match(i))
     assert all(outcomes[i] == "passed" for i in empty_ok), dict((i, outcomes[i]) for i in empty_ok)
