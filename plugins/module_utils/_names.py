@@ -473,6 +473,13 @@ WIREGUARD_DIR = ETC_DIR + '/wireguard'
 WIREGUARD_PORT = 51820
 # Where wireguard-go (and wg, to reach it) keeps its UAPI sockets (a private /run per lab host).
 WIREGUARD_SOCKET_DIR = '/var/run/wireguard'
+# The fabric's one WireGuard device per host (the model's encrypted networks, plan key ``wireguard``).
+WIREGUARD_DEVICE = 'nw-wg0'
+# What WireGuard adds to a packet at most: outer IPv6 40 + UDP 8 + its header 16 + its tag 16
+# (over an IPv4 underlay 60; the model counts the worst case, as wg-quick's MTU does).
+WIREGUARD_OVERHEAD = 80
+# The named counter of the firewall's drop of clear overlay UDP for encrypted networks (inet table).
+CLEAR_OVERLAY_COUNTER = 'clear_overlay'
 
 
 def wireguard_paths(name):

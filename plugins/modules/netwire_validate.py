@@ -76,6 +76,11 @@ options:
       - The entry point, in the shape of V(netwire_lb) (V(host), V(frontends)). Defaults to the variable
         V(netwire_lb).
     type: raw
+  encryption:
+    description:
+      - Encrypted overlays, in the shape of V(netwire_encryption) (V(subnet) of the WireGuard tunnel addresses,
+        V(port)). Defaults to the variable V(netwire_encryption); networks with V(encrypt=true) need it.
+    type: raw
   hosts:
     description:
       - The inventory hosts the model may place networks and containers on. Their settings come from their

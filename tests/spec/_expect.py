@@ -13,7 +13,7 @@ assertion messages).
 from __future__ import annotations
 
 MODEL_VARS = ("netwire_zones", "netwire_networks", "netwire_containers", "netwire_dns", "netwire_control_plane",
-              "netwire_catalog", "netwire_lb")
+              "netwire_catalog", "netwire_lb", "netwire_encryption")
 HOST_VARS = ("netwire_host", "netwire_host_defaults", "netwire_lab_underlay_ip", "ansible_facts", "ansible_host")
 
 

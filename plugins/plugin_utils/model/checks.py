@@ -15,9 +15,14 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.netwire.fabric.plugins.module_utils._names import veth_host_name
+from ansible_collections.netwire.fabric.plugins.module_utils._names import WIREGUARD_OVERHEAD, veth_host_name
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import _dns, dns_checks
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.evpn import VAR as CONTROL_PLANE_VAR, evpn_checks, read_control_plane
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.encryption import (
+    _encryption,
+    encryption_checks,
+    peer_map,
+)
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import check_container_policy
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.services import (
     read_catalog,
@@ -137,12 +142,18 @@ def _routing(f, zones, nets, containers):
 
 
 def _mtus(f, nets, hosts):
+    peers = peer_map(nets)
     for name in sorted(nets):
         net = nets[name]
         if net['overlay'] is None:
             continue
-        overhead = overlay_overhead(net['overlay'], net['vlan'] if net['backend'] == 'ovs' else None)
-        spanned = [hosts[h] for h in net['hosts'] if h in hosts]
+        encrypt = bool(net.get('encrypt')) and len(net['hosts']) > 1
+        overhead = overlay_overhead(net['overlay'], net['vlan'] if net['backend'] == 'ovs' else None, encrypt)
+        spanned = set(h for h in net['hosts'] if h in hosts)
+        if encrypt:
+            # its tunnel packets go through each host's WireGuard device, whose MTU fits every peer of the host
+            spanned.update(p for h in list(spanned) for p in peers.get(h, ()) if p in hosts)
+        spanned = [hosts[h] for h in sorted(spanned)]
         floor = min([h['underlay_mtu'] for h in spanned] or [DEFAULT_UNDERLAY_MTU])
         low = sorted(spanned, key=lambda h: (h['underlay_mtu'], h['name']))
         if not overhead:
@@ -152,10 +163,12 @@ def _mtus(f, nets, hosts):
         else:
             net['mtu'] = net['mtu_setting']
             if net['mtu'] > floor - overhead:
+                what = ('%s encapsulation inside WireGuard (%d + %d bytes)'
+                        % (net['overlay'], overhead - WIREGUARD_OVERHEAD, WIREGUARD_OVERHEAD) if encrypt else
+                        '%s encapsulation (%d bytes)' % (net['overlay'], overhead))
                 f.add(_at('netwire_networks', name, 'mtu'),
-                      'mtu %d does not fit %s encapsulation (%d bytes) over the underlay MTU %d of host %s: '
-                      'at most %d' % (net['mtu'], net['overlay'], overhead, floor, low[0]['name'] if low else '?',
-                                      floor - overhead))
+                      'mtu %d does not fit %s over the underlay MTU %d of host %s: at most %d'
+                      % (net['mtu'], what, floor, low[0]['name'] if low else '?', floor - overhead))
 
 
 def _addresses(f, nets, containers, hosts):
@@ -397,7 +410,8 @@ def analyze(model, hosts):
     """Normalize and check ``model`` for ``hosts``: ``(normalized, findings, warnings)``.
 
     ``model`` holds ``netwire_zones``, ``netwire_networks``,
-    ``netwire_containers`` and (optional) ``netwire_dns`` and ``netwire_control_plane``. ``hosts`` maps each
+    ``netwire_containers`` and (optional) ``netwire_dns``, ``netwire_control_plane`` and ``netwire_encryption``.
+    ``hosts`` maps each
     inventory host to its variables
     (``netwire_host``, ``netwire_host_defaults``, ``netwire_lab_underlay_ip``,
     ``ansible_facts``; all optional), or is a list of host names.
@@ -417,7 +431,9 @@ def analyze(model, hosts):
     read_services(f, top.get('netwire_containers'), containers)
     catalog = read_catalog(f, top.get('netwire_catalog'), host_map)
     lb = read_lb(f, top.get('netwire_lb'), host_map)
+    encryption = _encryption(f, top.get('netwire_encryption'))
     _span(f, nets, containers, host_map)
+    encryption_checks(f, encryption, nets, host_map)
     evpn_checks(f, control_plane, nets, host_map)
     _resolve_gateways(containers, nets, host_map)
     _routing(f, zones, nets, containers)
@@ -441,6 +457,7 @@ def analyze(model, hosts):
         'catalog': catalog,
         'lb': dict(lb, frontends=[dict((k, v) for k, v in fe.items() if k != 'path') for fe in lb['frontends']])
         if lb is not None else None,
+        'encryption': encryption,
     }
     return normalized, f.items, f.warnings
 

@@ -18,6 +18,7 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils.model.checks import
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.direct import direct_attachments
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import dns_entries, search_path
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.evpn import frr_entry
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.encryption import tunnel_address, wireguard_entries
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import attach_policy
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.services import catalog_entries, lb_host_services
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
@@ -57,8 +58,10 @@ def host_plan(normalized, host):
     ``linux_bridges`` -> linux_bridge, ``ovs_bridges`` -> ovs_bridge,
     ``linux_tunnels`` -> linux_tunnel, ``ovs_tunnels`` -> ovs_tunnel,
     ``attachments`` -> container_attach, ``firewall`` -> firewall, and with
-    ``netwire_dns`` only: ``dns`` -> dnsmasq (one per network this host carries), and with
-    ``netwire_control_plane`` on a host that runs a speaker: ``frr`` -> frr.
+    ``netwire_dns`` only: ``dns`` -> dnsmasq (one per network this host carries), with
+    ``netwire_control_plane`` on a host that runs a speaker: ``frr`` -> frr, and ``wireguard`` ->
+    wireguard (this host's device when an encrypted network spans it and another host; its peers name
+    their ``host``: host_network adds their public keys).
     ``networks`` summarizes what this host carries; ``names`` lists every
     interface name the plan creates on the host.
     """
@@ -81,7 +84,17 @@ def host_plan(normalized, host):
         'firewall': {'networks': [], 'flows': [], 'publications': [], 'tunnels': [],
                      'host_addresses': [], 'host_services': []},
         'names': [],
+        'wireguard': wireguard_entries(normalized, host),
     }
+    p['names'].extend(e['name'] for e in p['wireguard'])
+    enc = normalized.get('encryption')
+
+    def endpoint_of(name, net):
+        """A host's tunnel endpoint on ``net``: its underlay address, or its WireGuard address when encrypted."""
+        if net.get('encrypt') and p['wireguard']:
+            return tunnel_address(enc, hosts[name]['index'])
+        return hosts[name]['underlay_address']
+
     if underlay_bridge:
         p['ovs_bridges'].append({
             'name': underlay_bridge, 'datapath_type': 'netdev',
@@ -109,12 +122,14 @@ def host_plan(normalized, host):
                                      'other_config': {'hwaddr': mac},
                                      'ports': [{'name': net['bridge'], 'type': 'internal', 'tag': net['vlan'],
                                                 'mtu': net['mtu'], 'addresses': [address]}]})
-        remotes = [hosts[r]['underlay_address'] for r in net['hosts'] if r != host]
+        remotes = [endpoint_of(r, net) for r in net['hosts'] if r != host]
+        local_address = endpoint_of(host, net)
+        encrypted = bool(net.get('encrypt') and p['wireguard'])
         if net['overlay'] in KEY_RANGE and remotes:
             if net['backend'] == 'linux':
-                dev = underlay_bridge or h['underlay_interface']
+                dev = p['wireguard'][0]['name'] if encrypted else underlay_bridge or h['underlay_interface']
                 base = {'kind': LINUX_TUNNEL_KIND[net['overlay']], 'vni': net['key'],
-                        'local': h['underlay_address'], 'master': net['bridge'], 'mtu': net['mtu'],
+                        'local': local_address, 'master': net['bridge'], 'mtu': net['mtu'],
                         'learning': False}
                 if dev:
                     base['dev'] = dev
@@ -151,6 +166,8 @@ def host_plan(normalized, host):
             # With a netdev underlay bridge the kernel receives the peers' packets on the bridge's internal
             # port or, when a peer resolved the address to the NIC's MAC, on the NIC itself: both are the underlay.
             devices = [d for d in (underlay_bridge, h['underlay_interface']) if d] or [None]
+            if encrypted:
+                devices = [p['wireguard'][0]['name']]  # only through WireGuard; the firewall drops it elsewhere
             peers = remotes
             if net.get('control') == 'evpn':
                 # BGP decides the VTEPs at run time: the endpoint admits every host of the fabric (so a host
@@ -158,10 +175,12 @@ def host_plan(normalized, host):
                 peers = [hosts[r]['underlay_address'] for r in sorted(hosts)
                          if r != host and hosts[r]['underlay_address']]
             for device in devices:
-                endpoint = {'network': net['name'], 'type': net['overlay'], 'local_address': h['underlay_address'],
+                endpoint = {'network': net['name'], 'type': net['overlay'], 'local_address': local_address,
                             'device': device, 'peers': sorted(peers)}
                 if net['overlay'] in DEFAULT_UDP_PORT:
                     endpoint['port'] = net['port']
+                if encrypted:
+                    endpoint['encrypted'] = True
                 p['firewall']['tunnels'].append(endpoint)
     if local:
         p['firewall']['host_addresses'] = sorted(set(a for name in hosts for a in _host_addresses(hosts[name])))

@@ -226,7 +226,8 @@ def _network(f, name, path, body, zones, hosts):
     net = {'name': name, 'subnet': None, 'net': None, 'zone': None, 'backend': 'linux', 'overlay': 'none',
            'key': None, 'port': None, 'mtu_setting': 'auto', 'mtu': None, 'nat': True, 'icc': True,
            'hosts_setting': None, 'hosts': [], 'vlan': None, 'bridge': bridge_name(name), 'host_slots': None,
-           'dhcp': False, 'dhcp_range': None, 'control': 'static', 'description': None, 'ok': True}
+           'dhcp': False, 'dhcp_range': None, 'control': 'static', 'encrypt': False, 'description': None,
+           'ok': True}
     if body is None:
         net['ok'] = False
         return net
@@ -326,6 +327,7 @@ def _network(f, name, path, body, zones, hosts):
             net['host_slots'] = default_host_slots(net['subnet'])
     net['dhcp'] = bool(_bool(f, _path(path, 'dhcp'), body.get('dhcp'), False, 'dhcp'))
     read_control(f, path, body, net)
+    net['encrypt'] = bool(_bool(f, _path(path, 'encrypt'), body.get('encrypt'), False, 'encrypt'))
     if body.get('dhcp_range') is not None:
         rpath = _path(path, 'dhcp_range')
         net['dhcp_range'] = _dhcp_range(f, rpath, body['dhcp_range'], net)

@@ -14,7 +14,12 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.netwire.fabric.plugins.module_utils._names import OVERLAY_TYPES, OVERLAYS, digest as _digest
+from ansible_collections.netwire.fabric.plugins.module_utils._names import (
+    OVERLAY_TYPES,
+    OVERLAYS,
+    WIREGUARD_OVERHEAD,
+    digest as _digest,
+)
 
 NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 IDENT_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
@@ -25,12 +30,14 @@ MAX_DNS_NAME = 253
 
 # The model's variables; the first three declare objects (an empty model has none of them).
 MODEL_VARS = ('netwire_zones', 'netwire_networks', 'netwire_containers', 'netwire_dns', 'netwire_control_plane',
-              'netwire_catalog', 'netwire_lb')
+              'netwire_catalog', 'netwire_lb', 'netwire_encryption')
 OBJECT_VARS = MODEL_VARS[:3]
 ZONE_KEYS = ('allow_to', 'description')
 NETWORK_KEYS = ('subnet', 'zone', 'backend', 'overlay', 'key', 'port', 'mtu', 'nat', 'icc', 'hosts', 'vlan',
-                'bridge', 'host_slots', 'dhcp', 'dhcp_range', 'control', 'description')
+                'bridge', 'host_slots', 'dhcp', 'dhcp_range', 'control', 'encrypt',
+                'description')
 DNS_KEYS = ('domain', 'forward')
+ENCRYPTION_KEYS = ('subnet', 'port')
 DHCP_RANGE_KEYS = ('start', 'end')
 CONTAINER_KEYS = ('host', 'ref', 'ref_type', 'interfaces', 'publish', 'services', 'description')
 # issue 17: the catalog, a container's services, the entry point
@@ -104,11 +111,14 @@ def auto_address(subnet, network, container, ifname, host_slots=None):
     return str(net.network_address + slots + 1 + offset)
 
 
-def overlay_overhead(overlay, vlan=None):
-    """Underlay bytes one frame of an overlay needs beyond its MTU (a VLAN tag travels inside)."""
+def overlay_overhead(overlay, vlan=None, encrypt=False):
+    """Underlay bytes one frame of an overlay needs beyond its MTU (a VLAN tag travels inside; an encrypted
+    network's tunnel packets travel inside WireGuard, which adds its own)."""
     extra = ENCAP_OVERHEAD[overlay]
     if extra and vlan:
         extra += VLAN_OVERHEAD
+    if extra and encrypt:
+        extra += WIREGUARD_OVERHEAD
     return extra
 
 
