@@ -204,6 +204,9 @@ FIREWALL = dict(
         local_address=dict(type='str', required=True),
         device=dict(type='str'),
         peers=dict(type='list', elements='str', default=[]),
+        # the network is encrypted: its overlay arrives only through WireGuard (device); a copy arriving
+        # anywhere else is dropped and counted
+        encrypted=dict(type='bool', default=False),
     )),
     host_addresses=dict(type='list', elements='str', default=[]),
     host_services=dict(type='list', elements='dict', default=[], options=dict(
@@ -255,6 +258,7 @@ WIREGUARD = dict(
     private_key_file=dict(type='str', no_log=False),
     rotate_key=dict(type='bool', default=False, no_log=False),
     remove_key=dict(type='bool', default=False, no_log=False),
+    key_only=dict(type='bool', default=False, no_log=False),
     peers=dict(type='list', elements='dict', default=[], options=dict(
         public_key=dict(type='str', required=True, no_log=False),
         endpoint=dict(type='str'),

@@ -50,8 +50,10 @@ options:
   plan:
     description:
       - The host's plan, as returned for this host by M(netwire.fabric.netwire_validate) (C(plans[inventory_hostname])).
-      - Keys used are C(ovs_bridges), C(linux_bridges), C(ovs_tunnels), C(linux_tunnels), C(attachments),
-        C(firewall), C(underlay) and C(names). Unknown keys are ignored.
+      - Keys used are C(ovs_bridges), C(linux_bridges), C(wireguard), C(ovs_tunnels), C(linux_tunnels), C(dns),
+        C(attachments), C(firewall), C(underlay) and C(names). Unknown keys are ignored.
+      - A C(wireguard) peer may name its C(host) instead of its C(public_key): the key is then taken from
+        O(wireguard_keys).
     type: dict
     default: {}
   state:
@@ -76,6 +78,15 @@ options:
         declare.
     type: bool
     default: true
+  wireguard_keys:
+    description:
+      - The WireGuard public key of each host (inventory name -> key), as the hosts' own key step returned them
+        (M(netwire.fabric.wireguard) with O(netwire.fabric.wireguard#module:key_only=true)); the role
+        C(netwire.fabric.fabric) collects them. Only public keys: private keys never leave their host.
+      - A peer of the plan whose host has no key here fails the call, except in check mode, where the key step
+        would make it.
+    type: dict
+    default: {}
 notes:
   - IPv4 forwarding is the job of the C(netwire.fabric.host_prep) role.
 requirements:
@@ -126,6 +137,7 @@ HOST_NETWORK = dict(
     state=STATE,
     sections=dict(type='list', elements='str', choices=list(SECTIONS), default=list(SECTIONS)),
     purge=dict(type='bool', default=True),
+    wireguard_keys=dict(type='dict', default={}, no_log=False),
     ovsdb_socket=OVSDB_SOCKET,
     lock_timeout=LOCK_TIMEOUT,
 )

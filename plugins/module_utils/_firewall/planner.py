@@ -45,7 +45,12 @@ from ansible_collections.netwire.fabric.plugins.module_utils import _validate as
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import dhcp_guard
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall.ruleset import canonical_ruleset
-from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREWALL_TABLE, OVERLAY_TYPES, default_udp_port
+from ansible_collections.netwire.fabric.plugins.module_utils._names import (
+    CLEAR_OVERLAY_COUNTER,
+    FIREWALL_TABLE,
+    OVERLAY_TYPES,
+    default_udp_port,
+)
 from ansible_collections.netwire.fabric.plugins.module_utils._record import Record
 
 try:
@@ -118,10 +123,13 @@ class Tunnel(Record):
     """The endpoint of one overlay network on this host: who may send to it, and where.
 
     ``kind`` is vxlan, geneve or gre, ``port`` the UDP port (None for gre), ``peers``
-    the sorted list of peer underlay addresses.
+    the sorted list of peer underlay addresses. ``encrypted``: the network's tunnels run inside
+    WireGuard (``device``, peers and local address on it); its transport arriving on any other
+    interface is clear overlay traffic, dropped and counted.
     """
 
-    FIELDS = ("network", "kind", "port", "local_address", "device", "peers")
+    FIELDS = ("network", "kind", "port", "local_address", "device", "peers", "encrypted")
+    DEFAULTS = {"encrypted": False}
 
     @property
     def transport(self):
@@ -230,7 +238,10 @@ def _tunnels(raw_list):
             _ifname(device, "tunnel", label, "device")
         peers = sorted(set(_ipv4(p, "tunnel", label, "peer") for p in (raw.get("peers") or [])),
                        key=lambda a: ipaddress.IPv4Address(u"%s" % a))
-        out.append(Tunnel(label, kind, port, local, device or None, peers))
+        encrypted = bool(raw.get("encrypted"))
+        if encrypted and not device:
+            raise _bad("tunnel", label, "an encrypted tunnel needs its device (the WireGuard device)")
+        out.append(Tunnel(label, kind, port, local, device or None, peers, encrypted))
     return out
 
 
@@ -510,6 +521,12 @@ def _input_rules(spec):
         endpoints = sorted(set((t.device, t.local_address) for t in tunnels),
                            key=lambda e: (e[0] or "", e[1] or ""))
         label = "gre" if transport == "gre" else "udp %d" % tunnels[0].port
+        # Encrypted networks: their overlay arrives through WireGuard only. A copy on the underlay (or
+        # anywhere else) is clear overlay traffic: dropped and counted, before any peer may be accepted.
+        for device in sorted(set(t.device for t in tunnels if t.encrypted)):
+            rules.append(_rule([_match(_IIF, device, op="!="), _tunnel_match(tunnels[0]),
+                                {"counter": CLEAR_OVERLAY_COUNTER}, {"drop": None}],
+                               "clear overlay %s outside %s (encrypted networks)" % (label, device)))
         for device, local in endpoints:
             expr = [_match(_IIF, device)] if device else []
             expr += [_match(_payload("ip", "daddr"), local),
@@ -630,7 +647,10 @@ def _inet_table(spec, name):
               _chain("input", "filter", "input", 0, _input_rules(spec))]
     if spec.networks:
         chains.append({"name": SERVICES_CHAIN, "rules": _service_rules(spec)})
-    return {"family": "inet", "name": name, "sets": sets, "chains": chains}
+    table = {"family": "inet", "name": name, "sets": sets, "chains": chains}
+    if any(t.encrypted for t in spec.tunnels):
+        table["counters"] = [CLEAR_OVERLAY_COUNTER]
+    return table
 
 
 def plan_ruleset(spec):

@@ -38,6 +38,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.bridge impor
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.tunnel import LinuxTunnelManager
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import OvsBridgeManager
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs.tunnel import OvsTunnelManager
+from ansible_collections.netwire.fabric.plugins.module_utils._wireguard.manager import WireguardManager
 
 Kind = namedtuple('Kind', 'key spec section what manager label depends creates ovs single')
 
@@ -57,6 +58,9 @@ KINDS = (
          _name, _no_deps, 'bridge', False, False),
     Kind('ovs_tunnels', _specs.OVS_TUNNEL, 'fabric', 'OVS tunnels', OvsTunnelManager,
          lambda p: '%s on %s' % (p.get('network'), p.get('bridge')), _no_deps, None, True, False),
+    # issue 16: the host's WireGuard device (encrypted networks), before the tunnels that run over it
+    Kind('wireguard', _specs.WIREGUARD, 'fabric', 'WireGuard device', WireguardManager,
+         _name, _no_deps, 'wireguard', False, False),
     Kind('linux_tunnels', _specs.LINUX_TUNNEL, 'fabric', 'Linux tunnel', LinuxTunnelManager,
          _name, lambda p: (p.get('dev'), p.get('master')), 'tunnel', False, False),
     # issue 14: one dnsmasq per network bridge, after the bridges and tunnels

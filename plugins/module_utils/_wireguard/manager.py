@@ -141,6 +141,8 @@ class WireguardManager(DaemonManager):
     # ------------------------------------------------------------ run
     def run(self):
         current = self.read()
+        if self.state == 'present' and self.params.get('key_only'):
+            return self.run_key_only(current)
         daemon = self.daemon()
         dcur = daemon.read()
         running = dcur.get('active') if daemon.systemd else dcur['pid']
@@ -199,6 +201,29 @@ class WireguardManager(DaemonManager):
         changed = bool(steps)
         return Result(changed=changed, actions=actions, diff={'before': before, 'after': after} if changed else None,
                       warnings=warnings, label=self.name, wireguard=view)
+
+    def run_key_only(self, current):
+        """The key step of a play (``key_only``): the private key exists (made once), its public key is returned;
+        the device is not looked at. Its hosts' peers need every public key before any device is configured."""
+        if find_program(WG) is None:
+            raise self.fail('manage', 'wg is not installed (Debian package wireguard-tools)', MissingDependency)
+        steps = []
+        if not current.get('dir') and os.path.dirname(self.params['private_key_file']) == _names.WIREGUARD_DIR:
+            steps.append(config.Step('mkdir', _names.WIREGUARD_DIR, 0o700))
+        if current.get('key') is None or self.params.get('rotate_key'):
+            steps.append(config.Step('genkey', self.params['private_key_file'],
+                                     'rotate' if current.get('key') else 'new'))
+        actions = [config.describe(s, None) for s in steps]
+        if not self.check_mode:
+            self.apply(steps)
+        public_key = None
+        if not (self.check_mode and steps and steps[-1].op == 'genkey'):
+            public_key = self.wg(['pubkey'], self.read_key() + '\n').strip()
+        view = {'name': self.name, 'state': 'present', 'public_key': public_key,
+                'private_key_file': self.params['private_key_file']}
+        return Result(changed=bool(steps), actions=actions, label=self.name, wireguard=view,
+                      diff={'before': {'private_key_file': current['key_exists']},
+                            'after': {'private_key_file': True}} if steps else None)
 
     def run_absent(self, current, daemon, dcur):
         steps = config.plan_absent(self.params, current, daemon.plan(dcur, 'absent'))
