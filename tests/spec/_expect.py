@@ -498,3 +498,14 @@ def lb_frontends(plans):
                         "socket": _names.lb_paths(lb["name"])["socket"],
                         "path": "netwire_lb.frontends (port %d, service %s)" % (fe["port"], fe["service"])})
     return out
+
+
+def wireguard_devices(plans):
+    """Every host's WireGuard device (encrypted networks), id ``<host>-<device>``."""
+    out = []
+    for host in sorted(plans):
+        for entry in plans[host].get("wireguard") or []:
+            out.append({"id": "%s-%s" % (host, entry["name"]), "host": host, "entry": entry,
+                        "path": "netwire_encryption / encrypted networks (WireGuard %s on %s, %s)" % (
+                            entry["name"], host, entry["address"])})
+    return out

@@ -690,3 +690,29 @@ class HostState:
 
     def kill(self, pid):
         self.host.run("kill %s", str(pid))
+
+    # --- WireGuard (encrypted networks): only public keys are read, never `wg show dump` (it prints the private one)
+    def wireguard(self, name, peer_addresses=()):
+        """Our WireGuard device ``name`` as ``wg`` shows it, after a bounded ping of each peer's tunnel
+        address from the host itself (traffic starts a handshake when the last one is stale):
+        ``{public_key, now, peers: {public key: {endpoint, allowed_ips, handshake}}}``, or None without it."""
+        for address in peer_addresses:
+            self.host.run("timeout 10 %s -c %s %s 1 2 56 0", self.python, PING, address)
+        res = self.host.run("wg show %s public-key && echo --- && wg show %s endpoints && echo --- && "
+                            "wg show %s allowed-ips && echo --- && wg show %s latest-handshakes && echo --- && "
+                            "date +%%s", name, name, name, name)
+        if res.rc != 0:
+            return None
+        parts = res.stdout.split("---\n")
+        peers = {}
+        for field, text in zip(("endpoint", "allowed_ips", "handshake"), parts[1:4]):
+            for line in text.splitlines():
+                key, _sep, value = line.partition("\t")
+                peer = peers.setdefault(key, {})
+                if field == "allowed_ips":
+                    peer[field] = sorted(value.split()) if value != "(none)" else []
+                elif field == "handshake":
+                    peer[field] = int(value) if value.isdigit() else 0
+                else:
+                    peer[field] = value if value != "(none)" else None
+        return {"public_key": parts[0].strip(), "now": int(parts[4].strip()), "peers": peers}

@@ -363,6 +363,7 @@ PARAMETERS = {
     "catalog_member": lambda spec, plans, model: _expect.catalog_members(plans),
     "catalog_registration": lambda spec, plans, model: _expect.catalog_registrations(plans),
     "lb_frontend": lambda spec, plans, model: _expect.lb_frontends(plans),
+    "wireguard_device": lambda spec, plans, model: _expect.wireguard_devices(plans),
 }
 
 
@@ -667,10 +668,18 @@ def _drift(spec):
     """Check-mode runs of host_network with each audited host's plan, in parallel."""
     from testinfra.modules.ansible import AnsibleException
 
+    # the WireGuard public keys, as each host's own device shows them (role fabric collects them likewise)
+    keys = {}
+    for host in spec.hosts:
+        for entry in spec.plans[host].get("wireguard") or []:
+            dev = spec.states[host].wireguard(entry["name"])
+            keys[host] = dev["public_key"] if dev else None
+
     def check(host):
         st = spec.states[host]
         try:
-            res = st.host.ansible("netwire.fabric.host_network", json.dumps({"plan": spec.plans[host]}),
+            res = st.host.ansible("netwire.fabric.host_network",
+                                  json.dumps({"plan": spec.plans[host], "wireguard_keys": keys}),
                                   check=True, extra_vars={"ansible_python_interpreter": MODULE_PYTHON})
             # host_network always returns its actions; ansible-core 2.19 writes a failed module's
             # result without "failed", and testinfra then does not raise.
