@@ -240,3 +240,23 @@ def test_listening_reads_every_table(tmp_path):
     assert {"proto": "tcp", "address": "198.18.0.75", "port": 22} in found
     assert {"proto": "udp", "address": "0.0.0.0", "port": 68} in found
     assert len(found) == 5
+
+
+# ---------------------------------------------------------------- the WireGuard tunnel subnet (issue 16)
+
+def encrypted(subnet_text):
+    model = base()
+    model["netwire_encryption"] = {"subnet": subnet_text}
+    model["netwire_networks"]["front"]["encrypt"] = True
+    return model
+
+
+def test_encryption_subnet_over_a_hosts_own_network():
+    hv = host_vars(h2={"extra": {"eth2": iface("eth2", "10.99.0.7", 24)}})
+    assert_finding(run(encrypted("10.99.0.0/24"), hv), "netwire_encryption.subnet",
+                   "overlaps 10.99.0.0/24 of host h2 (interface eth2)")
+
+
+def test_our_own_wireguard_device_is_not_the_hosts_network():
+    wg = {"nw-wg0": iface("nw-wg0", "10.99.0.1", 24)}
+    assert run(encrypted("10.99.0.0/24"), host_vars(h1={"extra": wg, "owned": ["nw-wg0"]})) == []

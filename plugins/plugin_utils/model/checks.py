@@ -362,7 +362,7 @@ def _captures(bind, listener):
     return str(addr) == bind
 
 
-def _host_facts_checks(f, nets, containers, hosts, raw_hosts):
+def _host_facts_checks(f, nets, containers, hosts, raw_hosts, encryption=None):
     """Checks against the hosts themselves, for the hosts whose facts were gathered."""
     if not isinstance(raw_hosts, dict):
         return
@@ -382,6 +382,15 @@ def _host_facts_checks(f, nets, containers, hosts, raw_hosts):
             if hit:
                 f.add(_at('netwire_networks', name, 'subnet'), 'subnet %s overlaps %s of host %s (%s): a network '
                       'there would cut the host off its own network' % (net, hit[0][0], host, hit[0][1]))
+                break
+    if encryption is not None and encryption.get('subnet') and any(n.get('encrypt') for n in nets.values()):
+        tunnels = ipaddress.ip_network(encryption['subnet'])
+        for host in sorted(envs):
+            hit = [(n, where) for n, where in envs[host]['networks'] if n.overlaps(tunnels)]
+            if hit:
+                f.add('netwire_encryption.subnet', 'subnet %s overlaps %s of host %s (%s): the WireGuard tunnel '
+                      'addresses there would cut the host off its own network' % (tunnels, hit[0][0], host,
+                                                                                    hit[0][1]))
                 break
     for cname in sorted(containers):
         c = containers[cname]
@@ -446,7 +455,7 @@ def analyze(model, hosts):
     _subnet_ranges(f, nets)
     dns_checks(f, dns, nets, containers)
     services_checks(f, catalog, lb, dns, nets, containers, host_map)
-    _host_facts_checks(f, nets, containers, host_map, hosts)
+    _host_facts_checks(f, nets, containers, host_map, hosts, encryption)
     normalized = {
         'zones': zones,
         'networks': dict((n, _public_network(v)) for n, v in nets.items()),
