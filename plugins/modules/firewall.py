@@ -231,6 +231,13 @@ options:
         type: list
         elements: str
         default: []
+      encrypted:
+        description:
+          - The network's tunnels run inside WireGuard (O(tunnels[].device) is the WireGuard device, O(tunnels[].local_address)
+            and O(tunnels[].peers) are tunnel addresses). The tunnel's transport arriving on any other interface is
+            clear overlay traffic; it is dropped and counted in the named counter C(clear_overlay) of the inet table.
+        type: bool
+        default: false
   host_addresses:
     description:
       - Addresses of the fabric's hosts (underlay and management, this host's included). Traffic that

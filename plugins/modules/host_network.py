@@ -52,7 +52,7 @@ options:
       - The host's plan, as returned for this host by M(netwire.fabric.netwire_validate) (C(plans[inventory_hostname])).
       - Keys used are C(ovs_bridges), C(linux_bridges), C(wireguard), C(ovs_tunnels), C(linux_tunnels), C(dns),
         C(attachments), C(firewall), C(underlay) and C(names). Unknown keys are ignored.
-      - A C(wireguard) peer may name its C(host) instead of its C(public_key): the key is then taken from
+      - A C(wireguard) peer may name its C(host) instead of its C(public_key); the key is then taken from
         O(wireguard_keys).
     type: dict
     default: {}
@@ -82,7 +82,7 @@ options:
     description:
       - The WireGuard public key of each host (inventory name -> key), as the hosts' own key step returned them
         (M(netwire.fabric.wireguard) with O(netwire.fabric.wireguard#module:key_only=true)); the role
-        C(netwire.fabric.fabric) collects them. Only public keys: private keys never leave their host.
+        C(netwire.fabric.fabric) collects them. Only public keys; private keys never leave their host.
       - A peer of the plan whose host has no key here fails the call, except in check mode, where the key step
         would make it.
     type: dict

@@ -83,8 +83,8 @@ options:
     description:
       - With O(state=present), only make sure the private key exists (generated once, as always) and return
         its public key; the device, its process and its configuration are not looked at.
-      - The key step of a play whose hosts are each other's peers (role C(netwire.fabric.fabric)): every public
-        key is known before any device is configured. In check mode with no key yet, RV(wireguard.public_key)
+      - The key step of a play whose hosts are each other's peers (role C(netwire.fabric.fabric)), so that every
+        public key is known before any device is configured. In check mode with no key yet, RV(wireguard.public_key)
         is null.
     type: bool
     default: false

@@ -388,9 +388,9 @@ def _host_facts_checks(f, nets, containers, hosts, raw_hosts, encryption=None):
         for host in sorted(envs):
             hit = [(n, where) for n, where in envs[host]['networks'] if n.overlaps(tunnels)]
             if hit:
-                f.add('netwire_encryption.subnet', 'subnet %s overlaps %s of host %s (%s): the WireGuard tunnel '
-                      'addresses there would cut the host off its own network' % (tunnels, hit[0][0], host,
-                                                                                    hit[0][1]))
+                why = 'the WireGuard tunnel addresses there would cut the host off its own network'
+                f.add('netwire_encryption.subnet', 'subnet %s overlaps %s of host %s (%s): %s'
+                      % (tunnels, hit[0][0], host, hit[0][1], why))
                 break
     for cname in sorted(containers):
         c = containers[cname]
