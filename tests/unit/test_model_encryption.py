@@ -161,3 +161,9 @@ def test_a_clear_and_an_encrypted_overlay_on_one_transport():
     assert_finding(findings(model), "netwire_networks.side.port", "cannot share a transport")
     model["netwire_networks"]["side"]["port"] = 8472
     assert findings(model) == []
+
+
+def test_encrypt_with_an_evpn_control_plane_is_refused():
+    model = encrypted()
+    model["netwire_networks"]["front"]["control"] = "evpn"
+    assert_finding(findings(model), "netwire_networks.front.encrypt", "not supported with control evpn")
