@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Objects changed on the existing hosts when one host joins a kernel VXLAN network: static mesh vs BGP EVPN.
 
 Pure (the model's plans, no lab): for n = 3..10, one network over host1..hostn, then over host1..hostn+1 (every

@@ -16,8 +16,8 @@ import base64
 import json
 import socket
 
-from urllib.error import HTTPError, URLError
-from urllib.request import Request, urlopen
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import open_url
 
 TIMEOUT = 2.0
 
@@ -71,9 +71,9 @@ class Gateway(object):
         self._post = post or self._http
 
     def _http(self, url, body):
-        req = Request(url, data=json.dumps(body).encode('utf-8'), headers={'Content-Type': 'application/json'})
         try:
-            resp = urlopen(req, timeout=self.timeout)  # pylint: disable=consider-using-with
+            resp = open_url(url, data=json.dumps(body).encode('utf-8'), headers={'Content-Type': 'application/json'},
+                            method='POST', timeout=self.timeout, use_proxy=False)
             try:
                 return json.loads(resp.read().decode('utf-8') or '{}')
             finally:

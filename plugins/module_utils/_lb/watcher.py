@@ -25,7 +25,12 @@ import os
 import sys
 import time
 
-from urllib.request import Request, urlopen
+try:
+    from http.client import HTTPConnection
+    from urllib.parse import urlsplit
+except ImportError:  # Python 2 hosts
+    from httplib import HTTPConnection
+    from urlparse import urlsplit
 
 MARK = '# managed by netwire.fabric'
 TIMEOUT = 2.0
@@ -42,8 +47,16 @@ def _range_end(prefix):
 
 
 def _post(url, body, timeout):
-    req = Request(url, data=json.dumps(body).encode('utf-8'), headers={'Content-Type': 'application/json'})
-    return urlopen(req, timeout=timeout)  # pylint: disable=consider-using-with
+    """POST ``body`` as JSON to etcd's gateway (plain HTTP on the members' client URLs); the response,
+    to read and close. An error status raises, as no answer does: the caller keeps its last records."""
+    parts = urlsplit(url)
+    conn = HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    conn.request('POST', parts.path, json.dumps(body).encode('utf-8'), {'Content-Type': 'application/json'})
+    resp = conn.getresponse()
+    if resp.status >= 400:
+        conn.close()
+        raise IOError('%s answered HTTP %d' % (url, resp.status))
+    return resp
 
 
 def members(conf, kvs):
