@@ -11,6 +11,8 @@ junit report (worker-seconds, relative).
 
 LONGEST_FIRST = (
     "test_spec_suite.py",     # 29%
+    "test_services_example.py",  # new (issue 17): several site.yml runs over 3 members and an LB
+    "test_encrypted.py",      # new (issue 16): the encrypted example, counters, MTU, wrong key
     "test_preflight.py",      # 12%
     "test_site.py",           # 9%
     "test_host_safety.py",    # 8%
@@ -23,6 +25,9 @@ LONGEST_FIRST = (
     "test_vlan.py",           # 4%
     "test_hostile.py",        # 2%
     "test_ovs_tunnel.py",     # 2%
+    "test_container_attach_direct.py",  # new (issue 19)
+    "test_haproxy_lb.py",     # new (issue 17)
+    "test_service_registration.py",  # new (issue 17)
 )
 
 
