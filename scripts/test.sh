@@ -48,12 +48,10 @@ bg_stage static   bash -c 'scripts/sanity.sh && scripts/lint.sh && make -s build
 if [ -f molecule/default/molecule.yml ]; then
     bg_stage molecule scripts/molecule.sh
 fi
-# The EVPN file needs a fourth host (a host joins the network): a lab of 4 of its own (instance 4),
-# beside the three workers.
-bg_stage evpn     env LAB_HOSTS=4 NETWIRE_LAB_INSTANCE=4 pytest -q -p no:cacheprovider tests/integration/test_evpn.py \
-                  --junitxml=$reports/evpn.xml
+# (test_evpn's host4 test needs a lab of 4 hosts: run it with LAB_HOSTS=4 NETWIRE_LAB_INSTANCE=4 pytest
+# tests/integration/test_evpn.py; as a fourth lab beside the workers it put CI past 30 minutes.)
 stage integration pytest -q -p no:cacheprovider -n "${NETWIRE_TEST_WORKERS:-3}" --dist loadfile --no-loadscope-reorder tests/integration \
-                  --ignore=tests/integration/test_evpn.py --junitxml=$reports/integration.xml
+                  --junitxml=$reports/integration.xml
 for name in "${!bg_pids[@]}"; do
     wait "${bg_pids[$name]}" || failed+=("$name")
     cat "$reports/$name.log"
