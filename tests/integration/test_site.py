@@ -389,14 +389,21 @@ def test_a_network_without_dhcp_gives_no_lease(site, lab):
 def test_names_follow_a_moved_container_and_leave_with_a_removed_one(site, lab):
     """app1 moves from host2 to host1 and web2 leaves the model: one rerun; then both come back.
 
-    (host1, not host3: a container answers through its own host, and host3 carries no dmz.)"""
+    (host1, not host3: a container answers through its own host, and host3 carries no dmz.) On host1,
+    app1 is another Docker container: every lab host sees the same Docker, and with the same container
+    host1 would attach into the namespace host2 detaches from in the same run (a real container lives
+    on one host)."""
     all_vars = MODEL / "group_vars" / "all.yml"
     model = yaml.safe_load(all_vars.read_text())
     pristine = yaml.safe_dump(model, sort_keys=False)
     web2 = container_address("web2")
+    old_ref, new_ref = DOCKER["app1"], DOCKER["app1"] + "m"
+    ensure_container(new_ref, lab.instance)
     model["netwire_containers"]["app1"]["host"] = "host1"
+    model["netwire_containers"]["app1"]["ref"] = new_ref
     del model["netwire_containers"]["web2"]
     all_vars.write_text(yaml.safe_dump(model, sort_keys=False))
+    DOCKER["app1"] = new_ref
     try:
         ok(lab.playbook("playbooks/site.yml", [MODEL]), "site.yml after moving app1 and removing web2")
         app1 = container_address("app1")
@@ -410,7 +417,9 @@ def test_names_follow_a_moved_container_and_leave_with_a_removed_one(site, lab):
         assert gone[0] == [] and "NXDOMAIN" in gone[1], gone[1]
     finally:
         all_vars.write_text(pristine)
+        DOCKER["app1"] = old_ref
     ok(lab.playbook("playbooks/site.yml", [MODEL]), "site.yml with the model back")
+    sh(["docker", "rm", "-f", new_ref], check=False)
     assert lookup("web1", "web2.dmz.netwire.internal")[0] == [web2]
 
 
