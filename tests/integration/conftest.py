@@ -13,6 +13,7 @@ LONGEST_FIRST = (
     "test_spec_suite.py",     # 29%
     "test_services_example.py",  # new (issue 17): several site.yml runs over 3 members and an LB
     "test_encrypted.py",      # new (issue 16): the encrypted example, counters, MTU, wrong key
+    "test_evpn.py",           # new (issue 15): about 10 min of site.yml runs, audits and BGP waits
     "test_preflight.py",      # 12%
     "test_site.py",           # 9%
     "test_host_safety.py",    # 8%
