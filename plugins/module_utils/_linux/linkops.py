@@ -123,7 +123,10 @@ def purge_links(ctx, keep, owns, netns=None, then=None):
             continue
         kind = link.get('kind') or 'link'
         if not ctx.check_mode:
-            ctx.call('delete', kind, link['ifname'], 'link', 'del', index=link['index'], netns=netns)
+            # a veth that went with its other end since the read (its container's namespace was cleaned up,
+            # or the peer deleted) is already what this purge wants
+            ctx.call('delete', kind, link['ifname'], 'link', 'del', index=link['index'], netns=netns,
+                     ignore=(errno.ENODEV,))
         out.append(Result(True, ['delete %s %s (owned, not declared)' % (kind, link['ifname'])],
                           {'before': {'ifname': link['ifname'], 'kind': link.get('kind')}, 'after': None},
                           label=link['ifname']))
