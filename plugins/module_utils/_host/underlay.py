@@ -134,9 +134,10 @@ class Underlay(object):
             gw = ids.get(_names.OVS_UNDERLAY_GATEWAY_KEY)
             if gw:
                 actions.append('default route via %s dev %s' % (gw, nic_name))
-            arp_ignore = ids.get(_names.OVS_UNDERLAY_ARP_IGNORE_KEY)
-            if arp_ignore is not None and arp_ignore.isdigit():
-                actions.append('arp_ignore=%s on %s' % (arp_ignore, nic_name))
+            recorded = ids.get(_names.OVS_UNDERLAY_ARP_IGNORE_KEY) or ''
+            arp_ignore = int(recorded) if recorded.isdigit() else None
+            if arp_ignore is not None:
+                actions.append('arp_ignore=%d on %s' % (arp_ignore, nic_name))
             if not self.check_mode:
                 ctx.invalidate()
                 nic = ctx.link(nic_name)
@@ -150,9 +151,8 @@ class Underlay(object):
                 if gw:
                     ctx.call('restore', 'default route', gw, 'route', 'replace', dst='0.0.0.0/0', gateway=gw,
                              oif=nic['index'])
-                if arp_ignore is not None and arp_ignore.isdigit() and \
-                        _sysctl.read_ipv4_conf(nic_name, _sysctl.ARP_IGNORE) != int(arp_ignore):
-                    _sysctl.write_ipv4_conf(nic_name, _sysctl.ARP_IGNORE, int(arp_ignore))
+                if arp_ignore is not None and _sysctl.read_ipv4_conf(nic_name, _sysctl.ARP_IGNORE) != arp_ignore:
+                    _sysctl.write_ipv4_conf(nic_name, _sysctl.ARP_IGNORE, arp_ignore)
                 self._announce(ctx, nic_name, address)
             self.record('underlay', nic_name, {
                 'changed': True, 'actions': actions, 'diff': {'before': None, 'after': {'nic_address': address}}})
