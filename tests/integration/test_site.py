@@ -7,6 +7,7 @@ zones: dmz -> app -> backend), not computed by the collection's own model code,
 so that this test checks the collection instead of repeating it.
 """
 
+import json
 import os
 import re
 import time
@@ -107,14 +108,33 @@ def test_each_address_on_a_userspace_bridge_is_answered_by_one_mac(site, lab):
         return answering_macs(h2.run(["busybox", "arping", "-b", "-c", "3", "-w", "4", "-I", "nwu-eth1",
                                       h1.underlay_ip], check=False, timeout=15))
 
+    def web1_netns():
+        pid = sh(["docker", "inspect", "-f", "{{.State.Pid}}", DOCKER["web1"]]).stdout.strip()
+        return ["nsenter", "-t", pid, "-n"]
+
+    def learnt():
+        """What web1 holds for its gateway and host2 for host1's underlay address (the MACs frames go to)."""
+        gw = sh(web1_netns() + ["ip", "-j", "neigh", "show", "10.10.0.1", "dev", "eth1"]).stdout
+        peer = h2.run(["ip", "-j", "neigh", "show", h1.underlay_ip, "dev", "nwu-eth1"]).stdout
+        return [(json.loads(out) or [{}])[0].get("lladdr") for out in (gw, peer)]
+
     assert gateway() == {bridge_mac} and underlay() == {underlay_mac}
+    host_end_mac = h1.json(["ip", "-j", "link", "show", host_end])[0]["address"]
+    nic_mac = h1.json(["ip", "-j", "link", "show", h1.underlay_if])[0]["address"]
     h1.run("echo 0 > /proc/sys/net/ipv4/conf/eth1/arp_ignore; echo 0 > /proc/sys/net/ipv4/conf/%s/arp_ignore"
            % host_end)
     try:
         assert len(gateway()) == 2 and len(underlay()) == 2, "the probe cannot see a second answer"
+        # what the second answers teach when they come first (the first answer wins: locktime)
+        sh(web1_netns() + ["ip", "neigh", "replace", "10.10.0.1", "lladdr", host_end_mac, "dev", "eth1",
+                           "nud", "stale"])
+        h2.run(["ip", "neigh", "replace", h1.underlay_ip, "lladdr", nic_mac, "dev", "nwu-eth1", "nud", "stale"])
+        assert learnt() == [host_end_mac, nic_mac]
     finally:
         repair = ok(lab.playbook("playbooks/site.yml", [MODEL]), "site.yml repairs arp_ignore")
     assert repair.changed() == {"host1": 2, "host2": 0, "host3": 0}, repair.recap
+    # the repair announced both addresses again (gratuitous ARP): the neighbours hold the bridges' MACs at once
+    assert learnt() == [bridge_mac, underlay_mac], "a neighbour still sends to the MAC of the wrong answer"
     assert gateway() == {bridge_mac} and underlay() == {underlay_mac}
 
 

@@ -28,6 +28,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import fake_bridge as _fake
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import ethtool as _ethtool
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import garp as _garp
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import sysctl as _sysctl
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
@@ -190,6 +191,13 @@ class OvsBridgeBackend(object):
             # through this link (see _linux/sysctl.py)
             plan.step("answer ARP only for its own addresses on %s (arp_ignore=1; userspace datapath)"
                       % host_ifname, _sysctl.answer_own_arp_only, host_ifname, netns)
+            gateway = ctx.link(params["bridge"], netns) if current else None
+            if gateway is not None:
+                # the container may hold the host end's MAC for its gateway (learnt while the host end
+                # answered): the bridge announces its addresses again, so the entry is right at once
+                addresses = ctx.link_addresses(gateway["index"], netns)
+                plan.step("announce %s from %s's MAC (gratuitous ARP)" % (", ".join(addresses), params["bridge"]),
+                          _garp.announce_or_warning, params["bridge"], gateway["mac"], addresses, netns)
         if not current and host_ifname in snap["ports"] and not any(o["op"] == "add_port" for o in ops):
             # The veth is (re)created by this run (container restart) while OVS still has the port.
             # ovs-vswitchd keeps its socket on the old, deleted device even when the port is deleted and
