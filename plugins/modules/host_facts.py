@@ -13,13 +13,16 @@ short_description: Facts about a host that the netwire model is checked against
 version_added: 0.1.0
 description:
   - Reads, and never changes, what M(netwire.fabric.netwire_validate) needs to know about a host before anything is
-    built on it - the TCP and UDP ports the host listens on, and which interfaces netwire.fabric owns (their
-    addresses belong to the model, not to the host).
-  - Standard library only, so it runs on a host that has not been prepared yet. Listening sockets come from the
-    kernel's C(/proc/net/tcp), C(tcp6), C(udp) and C(udp6) tables, link marks from C(/sys/class/net/*/ifalias),
-    owned OVS interfaces from one read-only OVSDB query.
-  - Sets the fact C(netwire_host_facts). C(playbooks/site.yml) runs it, with Ansible's network facts, before
-    validation.
+    built on it - its interfaces with their IPv4 addresses and MTU, its default route, the TCP and UDP ports it
+    listens on, which interfaces netwire.fabric owns (their addresses belong to the model, not to the host), its
+    os-release and whether systemd runs it.
+  - Standard library only, so it runs on a host that has not been prepared yet. Interfaces, addresses and routes
+    come from three netlink dumps, listening sockets from the kernel's C(/proc/net/tcp), C(tcp6), C(udp) and
+    C(udp6) tables, link marks from C(/sys/class/net/*/ifalias), owned OVS interfaces from one read-only OVSDB
+    query.
+  - Sets the fact C(netwire_host_facts). C(playbooks/site.yml) runs it before validation, instead of Ansible's
+    fact gathering (which cost more than either converge step of a run that changes nothing). When Ansible's
+    network facts were gathered too, validation reads the interfaces from C(netwire_host_facts) still.
 extends_documentation_fragment:
   - netwire.fabric.attributes.info
   - netwire.fabric.ovsdb.socket
@@ -65,6 +68,29 @@ ansible_facts:
             - Interfaces netwire.fabric made (marked links, owned OVS interfaces), but the underlay bridge's.
           type: list
           elements: str
+          returned: always
+        interfaces:
+          description:
+            - Every interface of the host by name, with its MTU and its IPv4 addresses (the primary one first).
+          type: dict
+          returned: always
+          sample: {eth1: {mtu: 1500, ipv4: [{address: 198.19.0.11, prefix: 24}]}}
+        default_ipv4:
+          description:
+            - The main table's IPv4 default route with the lowest metric - C(gateway), C(interface), and the
+              interface's address on the gateway's network (else its first) as C(address), C(prefix), C(network).
+              Null without a default route.
+          type: dict
+          returned: always
+          sample: {gateway: 198.19.0.1, interface: eth1, address: 198.19.0.11, prefix: 24, network: 198.19.0.0}
+        os_release:
+          description: C(ID) and C(ID_LIKE) of the host's os-release, lowercase (C(id) null without the file).
+          type: dict
+          returned: always
+          sample: {id: debian, id_like: []}
+        service_manager:
+          description: C(systemd) when systemd runs the host (C(/run/systemd/system) exists), else null.
+          type: str
           returned: always
         ovs_error:
           description: Why OVSDB could not be read, when it could not.

@@ -25,8 +25,8 @@ description:
   - With V(netwire_dns), also when its domain is not a valid DNS name, a forwarder is not an address, a container
     or network name is not a DNS label, DHCP is asked of a network that cannot serve it, or a V(dhcp_range)
     overlaps the model's addresses.
-  - When the hosts' facts were gathered (Ansible's network facts and M(netwire.fabric.host_facts), as
-    C(playbooks/site.yml) does), also fails when a subnet overlaps a network of a host (its interfaces, its default
+  - When the hosts' facts were read (M(netwire.fabric.host_facts), as C(playbooks/site.yml) does, or Ansible's
+    network facts), also fails when a subnet overlaps a network of a host (its interfaces, its default
     route), a publication binds to an address its host does not hold, or a publication would capture a port its
     host listens on (unless the publication sets V(capture_host_port=true)).
   - Fails when the model declares no zones, networks or containers at all, unless O(allow_empty) is true, since converging

@@ -36,11 +36,37 @@ def facts(index, listening=(), owned=(), extra=None):
     return f
 
 
+def as_host_facts(f):
+    """The same host as netwire.fabric.host_facts reads it (site.yml gathers no Ansible facts)."""
+    ours = dict(f["netwire_host_facts"], interfaces={}, default_ipv4=f.get("default_ipv4"))
+    for name in f["interfaces"]:
+        body = f.get(name) or f.get(name.replace("-", "_"))
+        held = ([body["ipv4"]] if "ipv4" in body else []) + body.get("ipv4_secondaries", [])
+        ours["interfaces"][name] = {"mtu": 1500, "ipv4": [{"address": a["address"], "prefix": int(a["prefix"])}
+                                                          for a in held]}
+    return {"netwire_host_facts": ours}
+
+
+# Every check runs on both: the facts as host_facts reads them (site.yml) and as Ansible gathers them.
+SHAPE = {}
+
+
+@pytest.fixture(autouse=True, params=["host_facts", "ansible"])
+def facts_shape(request):
+    SHAPE["value"] = request.param
+
+
 def host_vars(**per_host):
     hv = hosts()
     for i, name in enumerate(sorted(hv), 1):
-        hv[name]["ansible_facts"] = facts(i, **per_host.get(name, {}))
+        f = facts(i, **per_host.get(name, {}))
+        hv[name]["ansible_facts"] = as_host_facts(f) if SHAPE.get("value") == "host_facts" else f
     return hv
+
+
+def set_default_route(hv, host, value):
+    f = hv[host]["ansible_facts"]
+    (f["netwire_host_facts"] if "interfaces" in f["netwire_host_facts"] else f)["default_ipv4"] = value
 
 
 def run(model, hv):
@@ -74,8 +100,8 @@ def test_subnet_over_a_secondary_address_of_one_host():
 
 def test_subnet_over_the_default_route_network():
     hv = host_vars()
-    hv["h2"]["ansible_facts"]["default_ipv4"] = {"network": "10.2.0.0", "prefix": "16", "gateway": "10.2.0.1",
-                                                 "interface": "wan0"}
+    set_default_route(hv, "h2", {"network": "10.2.0.0", "prefix": "16", "gateway": "10.2.0.1",
+                                 "interface": "wan0"})
     assert_finding(run(base(), hv), "netwire_networks.back.subnet",
                    "overlaps 10.2.0.0/16 of host h2 (the default route (via 10.2.0.1))")
 
@@ -260,3 +286,64 @@ def test_encryption_subnet_over_a_hosts_own_network():
 def test_our_own_wireguard_device_is_not_the_hosts_network():
     wg = {"nw-wg0": iface("nw-wg0", "10.99.0.1", 24)}
     assert run(encrypted("10.99.0.0/24"), host_vars(h1={"extra": wg, "owned": ["nw-wg0"]})) == []
+
+
+# ---------------------------------------------------------------- host_facts' network reading (pure)
+
+LINKS = [{"index": 1, "ifname": "lo", "mtu": 65536}, {"index": 2, "ifname": "eth0", "mtu": 1500},
+         {"index": 3, "ifname": "eth1", "mtu": 9000}]
+
+
+def addr(index, cidr, family=2):
+    return {"index": index, "family": family, "address": cidr, "scope": 0, "link_local": False}
+
+
+def route(dst, oif, gateway=None, table=254, priority=None):
+    return {"family": 2, "dst": dst, "gateway": gateway, "oif": oif, "proto": 3, "scope": 0, "table": table,
+            "priority": priority}
+
+
+def test_host_facts_network_from_netlink():
+    interfaces, default = hf.network_facts(
+        LINKS, [addr(1, "127.0.0.1/8"), addr(3, "198.19.0.11/24"), addr(3, "10.9.0.1/25"), addr(2, "fd00::1/64", 10),
+                addr(9, "192.0.2.1/24")],
+        [route("0.0.0.0/0", 2, "192.168.1.1", priority=200), route("0.0.0.0/0", 3, "10.9.0.126", priority=100),
+         route("0.0.0.0/0", 1, "127.0.0.2", table=100), route("198.19.0.0/24", 3)])
+    eth1 = [{"address": "198.19.0.11", "prefix": 24}, {"address": "10.9.0.1", "prefix": 25}]
+    assert interfaces == {"lo": {"mtu": 65536, "ipv4": [{"address": "127.0.0.1", "prefix": 8}]},
+                          "eth0": {"mtu": 1500, "ipv4": []}, "eth1": {"mtu": 9000, "ipv4": eth1}}
+    # the lowest metric of the main table; the address on the gateway's network, not the first
+    assert default == {"gateway": "10.9.0.126", "interface": "eth1", "address": "10.9.0.1", "prefix": 25,
+                       "network": "10.9.0.0"}
+
+
+def test_host_facts_without_a_default_route_or_an_address_on_it():
+    assert hf.network_facts(LINKS, [], [route("10.0.0.0/8", 2, "10.0.0.1")])[1] is None
+    assert hf.network_facts(LINKS, [], [route("0.0.0.0/0", 2)])[1] == {"gateway": None, "interface": "eth0"}
+
+
+def test_host_facts_os_release():
+    assert hf.parse_os_release('PRETTY_NAME="Ubuntu 24.04"\nID=ubuntu\nID_LIKE=debian\n') == {
+        "id": "ubuntu", "id_like": ["debian"]}
+    assert hf.parse_os_release("ID='rocky'\nID_LIKE=\"rhel centos fedora\"\n# ID=debian\n") == {
+        "id": "rocky", "id_like": ["rhel", "centos", "fedora"]}
+    assert hf.parse_os_release("") == {"id": None, "id_like": []}
+
+
+def test_host_facts_read_this_namespace():
+    """The real reader on the machine running the tests (read-only): at least loopback, with its address."""
+    interfaces, _default = hf.read_network()
+    assert {"address": "127.0.0.1", "prefix": 8} in interfaces["lo"]["ipv4"]
+
+
+def test_the_underlay_comes_from_host_facts_before_ansibles_facts():
+    """With both (a play that gathered Ansible's facts too), the interfaces host_facts read win."""
+    hv = host_vars()
+    del hv["h1"]["netwire_host"]["underlay_address"]
+    hv["h1"]["netwire_host"]["underlay_interface"] = "eth1"
+    ansible = facts(1)
+    ansible["eth1"] = iface("eth1", "198.19.0.99", 24)
+    hv["h1"]["ansible_facts"] = dict(ansible, netwire_host_facts=as_host_facts(facts(1))["netwire_host_facts"])
+    normalized, found, _w = m.analyze(base(), hv)
+    assert found == []
+    assert normalized["hosts"]["h1"]["underlay_address"] == "198.19.0.11"

@@ -6,8 +6,11 @@
 It runs before host preparation (on a host that may not have pyroute2 or
 ovsdbapp yet), so everything here is plain Python: listening sockets from the
 kernel's ``/proc/net/{tcp,tcp6,udp,udp6}`` tables, link aliases from
-``/sys/class/net``, and the OVS interfaces we own from one OVSDB ``select``
-over the server's unix socket (JSON-RPC, RFC 7047). Nothing is changed.
+``/sys/class/net``, the interfaces, their IPv4 addresses and MTU and the default
+route from three netlink dumps (``_linux/nlwire.py``: what Ansible's network
+facts gave, at a fraction of their cost), and the OVS interfaces we own from one
+OVSDB ``select`` over the server's unix socket (JSON-RPC, RFC 7047). Nothing is
+changed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,7 +22,10 @@ import os
 import socket
 import sys
 
+import ipaddress
+
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
+from ansible_collections.netwire.fabric.plugins.module_utils._linux import nlwire
 
 TCP_LISTEN = '0A'
 PROC_TABLES = (('tcp', 'tcp'), ('tcp', 'tcp6'), ('udp', 'udp'), ('udp', 'udp6'))
@@ -152,11 +158,83 @@ def owned_ovs_interfaces(socket_path):
     return names, None
 
 
+def network_facts(links, addresses, routes):
+    """``(interfaces, default_ipv4)`` from netlink's links, IPv4 addresses and IPv4 routes (pure).
+
+    ``interfaces``: name -> ``{'mtu', 'ipv4': [{'address', 'prefix'}, ...]}``, the addresses in
+    the kernel's order (the primary one first). ``default_ipv4``: the main table's default route
+    with the lowest metric (``gateway``, ``interface``, and that interface's address on the
+    gateway's network, else its first: ``address``, ``prefix``, ``network``), or None.
+    """
+    names = dict((link['index'], link['ifname']) for link in links if link.get('ifname'))
+    interfaces = dict((link['ifname'], {'mtu': link['mtu'], 'ipv4': []}) for link in links if link.get('ifname'))
+    for addr in addresses:
+        name = names.get(addr['index'])
+        if name is None or addr['family'] != socket.AF_INET:
+            continue
+        address, prefix = addr['address'].split('/')
+        interfaces[name]['ipv4'].append({'address': address, 'prefix': int(prefix)})
+    defaults = sorted((r for r in routes if r['dst'] == '0.0.0.0/0' and r['table'] == nlwire.MAIN_TABLE
+                       and names.get(r['oif'])), key=lambda r: r['priority'] or 0)
+    if not defaults:
+        return interfaces, None
+    route = defaults[0]
+    name = names[route['oif']]
+    default = {'gateway': route['gateway'], 'interface': name}
+    held = [ipaddress.ip_interface('%s/%d' % (a['address'], a['prefix'])) for a in interfaces[name]['ipv4']]
+    on_path = [i for i in held if route['gateway'] and ipaddress.ip_address(route['gateway']) in i.network]
+    if held:
+        chosen = (on_path or held)[0]
+        default.update({'address': str(chosen.ip), 'prefix': chosen.network.prefixlen,
+                        'network': str(chosen.network.network_address)})
+    return interfaces, default
+
+
+def read_network():
+    """This namespace's :func:`network_facts`, read with three netlink dumps on one socket."""
+    sock = nlwire.new_route_socket()
+    try:
+        return network_facts(nlwire.links(sock), nlwire.addresses(sock, socket.AF_INET),
+                             nlwire.routes(sock, socket.AF_INET))
+    finally:
+        sock.close()
+
+
+def parse_os_release(text):
+    """``{'id', 'id_like'}`` of an os-release file (pure; shell-style ``KEY=value`` lines)."""
+    values = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition('=')
+        if sep and not key.startswith('#'):
+            values[key] = value.strip().strip('"\'')
+    return {'id': values.get('ID', '').lower() or None, 'id_like': values.get('ID_LIKE', '').lower().split()}
+
+
+def os_release(paths=('/etc/os-release', '/usr/lib/os-release')):
+    for path in paths:
+        try:
+            with open(path) as handle:
+                return parse_os_release(handle.read())
+        except (IOError, OSError):
+            continue
+    return {'id': None, 'id_like': []}
+
+
+def service_manager(booted='/run/systemd/system'):
+    """'systemd' when systemd runs the host (sd_booted(3): the directory exists), else None."""
+    return 'systemd' if os.path.isdir(booted) else None
+
+
 def gather(ovsdb_socket):
     ovs, error = owned_ovs_interfaces(ovsdb_socket)
+    interfaces, default = read_network()
     facts = {
         'listening': listening(),
         'owned_interfaces': sorted(set(owned_links()) | set(ovs)),
+        'interfaces': interfaces,
+        'default_ipv4': default,
+        'os_release': os_release(),
+        'service_manager': service_manager(),
     }
     if error:
         facts['ovs_error'] = error

@@ -31,7 +31,9 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils.model.services impo
     services_checks,
 )
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import _Findings, _as_dict, _at, _is_int, _path, _unknown_keys
-from ansible_collections.netwire.fabric.plugins.plugin_utils.model.read import _containers, _hosts, _networks, _resolve_gateways, _zones
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.read import (
+    _containers, _hosts, _networks, _resolve_gateways, _zones, network_facts,
+)
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
     DEFAULT_MTU,
     DEFAULT_UNDERLAY_MTU,
@@ -303,8 +305,8 @@ def host_environment(hvars):
     subnets are the model's own) and loopback or link-local ones (a subnet there is a finding
     of its own). ``listening`` comes from ``netwire_host_facts`` (module host_facts).
     """
-    facts = hvars.get('ansible_facts') if isinstance(hvars, dict) else None
-    if not isinstance(facts, dict) or not isinstance(facts.get('interfaces'), list):
+    facts = network_facts(hvars)
+    if not isinstance(facts.get('interfaces'), list):
         return None
     extra = facts.get('netwire_host_facts') if isinstance(facts.get('netwire_host_facts'), dict) else {}
     owned = set(n for n in extra.get('owned_interfaces') or [] if isinstance(n, str))

@@ -117,6 +117,29 @@ def _zones(f, raw):
     return zones
 
 
+def network_facts(hvars):
+    """A host's network facts as Ansible's setup module names them (``interfaces``, ``<name>``:
+    ``{mtu, ipv4, ipv4_secondaries}``, ``default_ipv4``): from host_facts' ``netwire_host_facts``
+    when it read them (site.yml gathers no other facts), else Ansible's own."""
+    facts = hvars.get('ansible_facts') if isinstance(hvars, dict) else None
+    facts = facts if isinstance(facts, dict) else {}
+    ours = facts.get('netwire_host_facts') if isinstance(facts.get('netwire_host_facts'), dict) else {}
+    interfaces = ours.get('interfaces')
+    if not isinstance(interfaces, dict):
+        return facts
+    out = dict(facts)
+    out['interfaces'] = sorted(n for n in interfaces if isinstance(n, str))
+    for name in out['interfaces']:
+        body = interfaces[name] if isinstance(interfaces[name], dict) else {}
+        held = [a for a in body.get('ipv4') or [] if isinstance(a, dict)]
+        entry = {'mtu': body.get('mtu'), 'ipv4_secondaries': held[1:]}
+        if held:
+            entry['ipv4'] = held[0]
+        out[name] = entry
+    out['default_ipv4'] = ours.get('default_ipv4') if isinstance(ours.get('default_ipv4'), dict) else {}
+    return out
+
+
 def _host_settings(f, name, hvars):
     """One host's settings from its variables (netwire_host over netwire_host_defaults)."""
     base = 'hostvars.%s' % name if NAME_RE.match(name) else "hostvars[%r]" % name
@@ -146,7 +169,7 @@ def _host_settings(f, name, hvars):
                                              'underlay interface')
     host['ovs_datapath'] = _choice(f, where('ovs_datapath'), merged.get('ovs_datapath'), DATAPATHS, 'system',
                                    'ovs_datapath') or 'system'
-    facts = hvars.get('ansible_facts') if isinstance(hvars.get('ansible_facts'), dict) else {}
+    facts = network_facts(hvars)
     iface_facts = {}
     if host['underlay_interface']:
         # Ansible's fact names turn '-' and ':' of interface names into '_'
