@@ -27,7 +27,7 @@ def params(**kw):
 
 def test_the_plan_entry_is_exactly_the_spec():
     assert set(ENTRY) == set(_specs.DNSMASQ)
-    assert kinds.BY_KEY['dns'].section == 'fabric' and kinds.BY_KEY['dns'].manager is DnsmasqManager
+    assert kinds.BY_KEY['dns'].section == 'fabric' and kinds.manager('dns') is DnsmasqManager
     keys = [k.key for k in kinds.KINDS]
     assert keys.index('dns') > keys.index('linux_tunnels') and keys.index('dns') > keys.index('ovs_tunnels')
     assert kinds.BY_KEY['dns'].depends(ENTRY) == ('nw-dmz',)

@@ -422,3 +422,11 @@ def test_the_managers_warnings_are_returned():
     assert result['warnings'] == [warning]
     result = hn.HostNetworkManager(params, backends=backends(session, log)).run()
     assert 'warnings' not in result
+
+
+def test_every_kind_loads_its_manager_on_first_use():
+    from ansible_collections.netwire.fabric.plugins.module_utils._host import kinds as _k
+    for kind in _k.KINDS:
+        manager = _k.manager(kind.key)
+        assert isinstance(manager, type) and callable(getattr(manager, 'purge', None)), kind.key
+        assert manager.__name__.endswith('Manager'), (kind.key, manager)

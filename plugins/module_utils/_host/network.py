@@ -124,7 +124,7 @@ class HostNetworkManager(Underlay):
         self.changed = False
 
     def manager(self, key):
-        return self.b.get(key) or _kinds.BY_KEY[key].manager
+        return self.b.get(key) or _kinds.manager(key)
 
     # ------------------------------------------------------------ helpers
     def record(self, key, label, result):
