@@ -98,15 +98,21 @@ def routes(sock, family=socket.AF_INET):
     return dump(sock, RTM_GETROUTE, struct.pack('=BBBBBBBBI', family, 0, 0, 0, 0, 0, 0, 0, 0), flat_route)
 
 
-def _nlas(data, start, end):
-    """The attributes between ``start`` and ``end``: type -> (payload start, payload end), first one wins."""
-    out = {}
+def walk(data, start, end):
+    """Each attribute between ``start`` and ``end``: ``(type, payload start, payload end)``."""
     while start + 4 <= end:
         length, kind = struct.unpack_from('=HH', data, start)
         if length < 4:
-            break
-        out.setdefault(kind & 0x3fff, (start + 4, start + length))
+            return
+        yield kind & 0x3fff, start + 4, start + length
         start += (length + 3) & ~3
+
+
+def _nlas(data, start, end):
+    """The attributes between ``start`` and ``end``: type -> (payload start, payload end), first one wins."""
+    out = {}
+    for kind, first, last in walk(data, start, end):
+        out.setdefault(kind, (first, last))
     return out
 
 

@@ -38,7 +38,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.nlwire import (
     DUMP_TRIES, NETLINK_ROUTE, NLM_F_DUMP_INTR, NLM_F_REQUEST, RTM_GETADDR, RTM_GETLINK, RTM_GETNSID, RTM_GETQDISC,
     RTM_GETROUTE, RTM_GETRULE, _attr, _get, _nlas, _s32, _text, _u8, _u32, exchange, flat_addr, flat_qdisc, flat_route,
-    flat_rule, new_route_socket,
+    flat_rule, new_route_socket, walk,
 )
 
 try:
@@ -85,24 +85,19 @@ BRPORT_FORMATS = {'uint8': '=B', 'uint16': '=H', 'uint32': '=I', 'uint64': '=Q'}
 def _brport(data, start, end):
     """A bridge port's attributes as pyroute2 decodes them (``{'mode': 0, ...}``), or None (one it decodes otherwise)."""
     out = {}
-    while start + 4 <= end:
-        length, number = struct.unpack_from('=HH', data, start)
-        if length < 4:
-            break
-        number &= 0x3fff
+    for number, first, last in walk(data, start, end):
         if number < len(BRPORT):
             name, kind = BRPORT[number]
-            size = length - 4
+            size = last - first
             if kind in BRPORT_FORMATS and size >= struct.calcsize(BRPORT_FORMATS[kind]):
-                out[name] = struct.unpack_from(BRPORT_FORMATS[kind], data, start + 4)[0]
+                out[name] = struct.unpack_from(BRPORT_FORMATS[kind], data, first)[0]
             elif kind == 'flag':
                 out[name] = True
             elif kind == 'br_id' and size >= 8:
-                prio, addr = struct.unpack_from('=H6s', data, start + 4)
+                prio, addr = struct.unpack_from('=H6s', data, first)
                 out[name] = {'prio': prio, 'addr': ':'.join('%02x' % b for b in bytearray(addr))}
             else:
                 return None
-        start += (length + 3) & ~3
     return out
 
 
