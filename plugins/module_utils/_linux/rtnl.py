@@ -36,7 +36,7 @@ import struct
 
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import in_netns
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.nlwire import (
-    DUMP_TRIES, NETLINK_ROUTE, NLM_F_DUMP_INTR, NLM_F_REQUEST, RTM_GETADDR, RTM_GETLINK, RTM_GETNSID, RTM_GETQDISC,
+    DUMP_TRIES, NETLINK_ROUTE, NLM_F_REQUEST, RTM_GETADDR, RTM_GETLINK, RTM_GETNSID, RTM_GETQDISC,
     RTM_GETROUTE, RTM_GETRULE, _attr, _get, _nlas, _s32, _text, _u8, _u32, exchange, flat_addr, flat_qdisc, flat_route,
     flat_rule, new_route_socket, walk,
 )
