@@ -13,21 +13,32 @@ repo=$(pwd)
 # ansible-test's --venv mode downloads a pip bootstrap from outside PyPI, which is
 # not reachable here: keep a virtualenv of its own with ansible-core and the
 # exact sanity requirements ansible-test pins (they clash with .venv's tools).
+# It is built once per set of requirements into the user's cache (a clean clone of the
+# project, as CI runs, finds it there) and linked as .build/sanity-venv.
 svenv=$repo/.build/sanity-venv
 core=$(.venv/bin/python -c "import ansible; print(ansible.__version__)")
 reqdir=$(.venv/bin/python -c "import ansible_test, os; print(os.path.join(os.path.dirname(ansible_test.__file__), '_data', 'requirements'))")
-want="$core $(cat "$reqdir"/sanity.*.txt | sha256sum | cut -d' ' -f1)"
+want="$core $(cat "$reqdir"/sanity.*.txt requirements/hosts.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$svenv/.stamp" 2>/dev/null)" != "$want" ]; then
-    echo "sanity: building $svenv"
+    cache=${NETWIRE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netwire}/sanity-venv-$(echo "$want" | sha256sum | cut -c1-12)
+    mkdir -p "$(dirname "$cache")" "$repo/.build"
+    (
+        flock 9   # two checkouts may ask at once
+        if [ "$(cat "$cache/.stamp" 2>/dev/null)" != "$want" ]; then
+            echo "sanity: building $cache"
+            rm -rf "$cache"
+            /usr/bin/python3 -m venv "$cache"
+            "$cache/bin/pip" install -q --disable-pip-version-check "ansible-core==$core"
+            for f in "$reqdir"/sanity.*.txt; do
+                "$cache/bin/pip" install -q --disable-pip-version-check -r "$f"
+            done
+            # the import sanity test runs the modules' imports: give it the host libraries
+            "$cache/bin/pip" install -q --disable-pip-version-check -r requirements/hosts.txt
+            echo "$want" > "$cache/.stamp"
+        fi
+    ) 9>"$cache.lock"
     rm -rf "$svenv"
-    /usr/bin/python3 -m venv "$svenv"
-    "$svenv/bin/pip" install -q --disable-pip-version-check "ansible-core==$core"
-    for f in "$reqdir"/sanity.*.txt; do
-        "$svenv/bin/pip" install -q --disable-pip-version-check -r "$f"
-    done
-    # the import sanity test runs the modules' imports: give it the host libraries
-    "$svenv/bin/pip" install -q --disable-pip-version-check -r requirements/hosts.txt
-    echo "$want" > "$svenv/.stamp"
+    ln -s "$cache" "$svenv"
 fi
 # ansible-test bootstraps pip in each sanity venv with a script it downloads from
 # outside PyPI. Stand in for it: Python's own ensurepip, then pip from PyPI.
