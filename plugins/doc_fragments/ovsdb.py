@@ -12,7 +12,7 @@ class ModuleDocFragment(object):
 
     ``netwire.fabric.ovsdb``: the socket and the transaction timeout (modules that
     change OVS). ``netwire.fabric.ovsdb.socket``: the socket only. The default is
-    ``_ovs.ovsdb.DEFAULT_SOCKET``.
+    ``_names.OVSDB_SOCKET``.
     """
 
     SOCKET = r"""

@@ -354,6 +354,12 @@ def etcd_paths(name):
 # <prefix>/services/<service>/<host>/<container> = "address:port", under one lease of its own.
 CATALOG_PREFIX = '/netwire'
 CATALOG_TTL = 10  # seconds a host's lease lives without its keep-alive
+
+# Open vSwitch's database server: the socket the modules talk to unless told otherwise, and how long they
+# wait for it (seconds). Here, not in _ovs/ovsdb.py, so that the argument specs (_specs.py) name them
+# without importing ovsdbapp.
+OVSDB_SOCKET = "/run/openvswitch/db.sock"
+OVSDB_TIMEOUT = 20
 # The service names the entry point resolves: <service>.svc.<domain>
 SERVICE_SUBDOMAIN = 'svc'
 

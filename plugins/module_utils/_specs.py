@@ -16,7 +16,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._names import FIREW
 from ansible_collections.netwire.fabric.plugins.module_utils._names import DEFAULT_DNS_DOMAIN, WIREGUARD_PORT
 from ansible_collections.netwire.fabric.plugins.module_utils._names import ETCD_CLIENT_PORT, ETCD_PEER_PORT
 from ansible_collections.netwire.fabric.plugins.module_utils._names import CATALOG_PREFIX, CATALOG_TTL
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs.ovsdb import DEFAULT_SOCKET, DEFAULT_TIMEOUT
+from ansible_collections.netwire.fabric.plugins.module_utils._names import OVSDB_SOCKET as DEFAULT_SOCKET, OVSDB_TIMEOUT as DEFAULT_TIMEOUT
 
 STATE = dict(type='str', choices=['present', 'absent'], default='present')
 CONTAINER_TYPE = dict(type='str', choices=['auto', 'docker', 'podman', 'pid', 'netns', 'path'], default='auto')

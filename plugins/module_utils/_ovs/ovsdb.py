@@ -51,8 +51,8 @@ except ImportError as exc:  # pragma: no cover - depends on the host
     OVSDBAPP_IMPORT_ERROR = exc
     _BaseCommand = object
 
-DEFAULT_SOCKET = "/run/openvswitch/db.sock"
-DEFAULT_TIMEOUT = 20
+DEFAULT_SOCKET = _names.OVSDB_SOCKET
+DEFAULT_TIMEOUT = _names.OVSDB_TIMEOUT
 
 TABLES = ("Open_vSwitch", "Bridge", "Port", "Interface")
 
