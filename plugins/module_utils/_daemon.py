@@ -582,15 +582,14 @@ class DaemonManager(Manager):
     """Base of the kinds that run a daemon of ours (dnsmasq, etcd, wireguard-go, FRR).
 
     A subclass names its ``kind``, its pure parameter check ``normalize`` (its
-    config module's, as a staticmethod), its ``program_name`` and the
-    ``default_program`` path used when the program is not found (the run then
-    fails on it where it must). A bad parameter fails before anything is read,
-    named after the kind and the instance (``default_name`` for a kind with one
-    instance per host).
+    config module's, as a staticmethod) and its daemon's ``default_program``
+    path: the program of that name found on the host, else this path (the run
+    then fails on it where it must). A bad parameter fails before anything is
+    read, named after the kind and the instance (``default_name`` for a kind
+    with one instance per host).
     """
 
     normalize = None
-    program_name = None
     default_program = None
     default_name = None
 
@@ -607,9 +606,16 @@ class DaemonManager(Manager):
     def fail(self, verb, reason, cls=BackendError):
         return failure(verb, self.kind, self.name, reason, cls)
 
+    def require(self, programs, verb='manage'):
+        """Fail (:class:`MissingDependency`) on the first of ``programs``, ``(program, Debian package)`` pairs,
+        that is not installed; the package's text may say more."""
+        for program, package in programs:
+            if find_program(program) is None:
+                raise self.fail(verb, '%s is not installed (Debian package %s)' % (program, package), MissingDependency)
+
     @classmethod
     def program(cls):
-        return find_program(cls.program_name) or cls.default_program
+        return find_program(os.path.basename(cls.default_program)) or cls.default_program
 
     @staticmethod
     def diff_state(current):

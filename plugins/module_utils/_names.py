@@ -322,13 +322,18 @@ STATE_DIR = '/var/lib/netwire'
 DNSMASQ_DIR = ETC_DIR + '/dnsmasq'
 
 
+def pidfile(program, name):
+    """The pidfile of our ``program`` instance ``name``."""
+    return '%s/%s-%s.pid' % (RUN_DIR, program, name)
+
+
 def dnsmasq_paths(name):
     """The files of the dnsmasq instance ``name`` (the bridge name of its network on this host)."""
     return {
         'conf': '%s/%s.conf' % (DNSMASQ_DIR, name),
         'hosts_dir': '%s/%s.hosts.d' % (DNSMASQ_DIR, name),
         'dhcp_dir': '%s/%s.dhcp.d' % (DNSMASQ_DIR, name),
-        'pidfile': '%s/dnsmasq-%s.pid' % (RUN_DIR, name),
+        'pidfile': pidfile('dnsmasq', name),
         'leases': '%s/dnsmasq-%s.leases' % (STATE_DIR, name),
     }
 
@@ -345,7 +350,7 @@ def etcd_paths(name):
     """The files of the etcd member ``name`` (its member name, e.g. the inventory host)."""
     return {
         'conf': '%s/%s.yml' % (ETCD_DIR, name),
-        'pidfile': '%s/etcd-%s.pid' % (RUN_DIR, name),
+        'pidfile': pidfile('etcd', name),
         'data_dir': '%s/%s' % (ETCD_STATE_DIR, name),
     }
 
@@ -397,7 +402,7 @@ def registration_paths(host):
     """The files of ``host``'s registration in the catalog."""
     return {
         'conf': '%s/%s.json' % (REGISTRATION_DIR, host),
-        'pidfile': '%s/keepalive-%s.pid' % (RUN_DIR, host),
+        'pidfile': pidfile('keepalive', host),
     }
 
 
@@ -417,11 +422,11 @@ def lb_paths(name):
     """The files of the entry point ``name`` (HAProxy and its catalog watch)."""
     return {
         'conf': '%s/%s.cfg' % (HAPROXY_DIR, name),
-        'pidfile': '%s/haproxy-%s.pid' % (RUN_DIR, name),
+        'pidfile': pidfile('haproxy', name),
         'socket': '%s/haproxy-%s.sock' % (RUN_DIR, name),
         'watch_script': '%s/%s-watch.py' % (HAPROXY_DIR, name),
         'watch_conf': '%s/%s-watch.json' % (HAPROXY_DIR, name),
-        'watch_pidfile': '%s/lbwatch-%s.pid' % (RUN_DIR, name),
+        'watch_pidfile': pidfile('lbwatch', name),
     }
 
 
@@ -493,6 +498,6 @@ def wireguard_paths(name):
     return {
         'conf': '%s/%s.conf' % (WIREGUARD_DIR, name),
         'key': '%s/%s.key' % (WIREGUARD_DIR, name),
-        'pidfile': '%s/wireguard-go-%s.pid' % (RUN_DIR, name),
+        'pidfile': pidfile('wireguard-go', name),
         'socket': '%s/%s.sock' % (WIREGUARD_SOCKET_DIR, name),
     }

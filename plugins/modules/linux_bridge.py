@@ -17,16 +17,9 @@ description:
     interface of the same name without that mark is never changed or deleted; the module fails instead.
   - Options that are not given are left as they are.
 extends_documentation_fragment:
+  - netwire.fabric.bridge
   - netwire.fabric.attributes
-attributes:
-  diff_mode:
-    description: Shows the bridge before and after.
 options:
-  name:
-    description:
-      - Name of the bridge, at most 15 characters.
-    type: str
-    required: true
   state:
     description:
       - V(present) creates or converges the bridge, V(absent) deletes it (its ports are released by the kernel).

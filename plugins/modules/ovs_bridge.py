@@ -18,17 +18,10 @@ description:
     module fails instead.
   - Addresses of internal ports are set over netlink (pyroute2) after the transaction.
 extends_documentation_fragment:
+  - netwire.fabric.bridge
   - netwire.fabric.attributes
   - netwire.fabric.ovsdb
-attributes:
-  diff_mode:
-    description: Shows the bridge before and after.
 options:
-  name:
-    description:
-      - Name of the bridge, at most 15 characters.
-    type: str
-    required: true
   state:
     description:
       - V(present) creates or converges the bridge, V(absent) deletes it with its ports.

@@ -1,5 +1,6 @@
 """Per-host plans and derived names: the contract between the model and the modules."""
 
+import importlib
 import re
 
 import pytest
@@ -15,15 +16,22 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux import tunne
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import bridge as _ovs_bridge
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import tunnel as _ovs_tunnel
 
+DOC_FRAGMENTS = "ansible_collections.netwire.fabric.plugins.doc_fragments."
 IFNAME = re.compile(r"^[^\s/:]{1,15}$")
 ANY_TEXT = st.text(min_size=1, max_size=40)
 
 
 def documented_options(module):
-    """Option names and defaults from a module's DOCUMENTATION."""
+    """Option names and defaults from a module's DOCUMENTATION, with those of its doc fragments (as ansible-doc)."""
     source = (REPO / "plugins" / "modules" / ("%s.py" % module)).read_text()
     doc = yaml.safe_load(re.search(r'DOCUMENTATION = r?"""(.*?)"""', source, re.S).group(1))
-    return dict((name, spec.get("default")) for name, spec in doc["options"].items())
+    options = dict(doc["options"])
+    for fragment in doc.get("extends_documentation_fragment", []):
+        name, _dot, var = fragment[len("netwire.fabric."):].partition(".")
+        text = getattr(importlib.import_module(DOC_FRAGMENTS + name).ModuleDocFragment, var.upper() or "DOCUMENTATION")
+        for option, spec in (yaml.safe_load(text).get("options") or {}).items():
+            options.setdefault(option, spec)
+    return dict((name, spec.get("default")) for name, spec in options.items())
 
 
 # Each plan list, the module that consumes its entries, and that module's pure normalizer.

@@ -298,6 +298,7 @@ def host(tmp_path, monkeypatch):
     monkeypatch.setattr(m, 'SHARED_DIRS', {str(tmp_path / 'run'): 0o755})
     monkeypatch.setattr(_daemon, 'SYSTEMD_RUNNING', str(tmp_path / 'no-systemd'))
     monkeypatch.setattr(m, 'find_program', lambda program: '/usr/bin/' + program)
+    monkeypatch.setattr(_daemon, 'find_program', lambda program: '/usr/bin/' + program)
     monkeypatch.setattr(m, 'kernel_has_wireguard', lambda: False)
     calls = []
 

@@ -29,11 +29,10 @@ from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
     DaemonManager,
     Step,
     describe,
-    find_program,
     is_marked,
     read_text,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, MissingDependency
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError
 
 PROGRAM = 'etcdctl'
 DEFAULT_PROGRAM_PATH = '/usr/bin/etcdctl'
@@ -52,7 +51,6 @@ def keepalive(p, program, systemd=None):
 class ServiceRegistrationManager(DaemonManager):
     kind = 'service_registration'
     normalize = staticmethod(reg.normalize)
-    program_name = PROGRAM
     default_program = DEFAULT_PROGRAM_PATH
 
     def gateway(self, endpoints):
@@ -70,8 +68,7 @@ class ServiceRegistrationManager(DaemonManager):
         if self.state == 'absent':
             return self.absent()
         p = self.params
-        if find_program(PROGRAM) is None:
-            raise self.fail('register', 'etcdctl is not installed (Debian package etcd-client)', MissingDependency)
+        self.require([(PROGRAM, 'etcd-client')], 'register')
         gw = self.gateway(p['endpoints'])
         self._leader(gw, 'register')
         try:

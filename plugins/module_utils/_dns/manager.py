@@ -20,12 +20,9 @@ import pwd
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Result
-from ansible_collections.netwire.fabric.plugins.module_utils._daemon import Daemon, DaemonManager, find_program
+from ansible_collections.netwire.fabric.plugins.module_utils._daemon import Daemon, DaemonManager
 from ansible_collections.netwire.fabric.plugins.module_utils._dns import config
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
-    MissingDependency,
-    failure,
-)
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import failure
 
 PROGRAM = 'dnsmasq'
 DEFAULT_PROGRAM_PATH = '/usr/sbin/dnsmasq'
@@ -65,7 +62,6 @@ def instance(p, program, user=None, group=None, systemd=None):
 class DnsmasqManager(DaemonManager):
     kind = 'dnsmasq'
     normalize = staticmethod(config.normalize)
-    program_name = PROGRAM
     default_program = DEFAULT_PROGRAM_PATH
 
     def daemon(self):
@@ -75,10 +71,7 @@ class DnsmasqManager(DaemonManager):
     def run(self):
         p = self.params
         if self.state == 'present':
-            if find_program(PROGRAM) is None:
-                raise failure('manage', self.kind, self.name, 'dnsmasq is not installed (Debian package'
-                              ' dnsmasq-base; never the package dnsmasq, which starts a system instance)',
-                              MissingDependency)
+            self.require([(PROGRAM, 'dnsmasq-base; never the package dnsmasq, which starts a system instance')])
             if self.ctx.link(p['interface']) is None:
                 raise failure('manage', self.kind, self.name, "interface '%s' does not exist" % p['interface'])
         return self._converge(self.daemon(), self.state, config.view(p))

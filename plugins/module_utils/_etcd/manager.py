@@ -34,10 +34,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
     read_text,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._etcd import config
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
-    MissingDependency,
-    NotOwned,
-)
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import NotOwned
 
 PROGRAM = 'etcd'
 CTL = 'etcdctl'
@@ -73,17 +70,13 @@ def instance(p, program, state='new', state_dirs=None, systemd=None):
 class EtcdMemberManager(DaemonManager):
     kind = 'etcd_member'
     normalize = staticmethod(config.normalize)
-    program_name = PROGRAM
     default_program = DEFAULT_PROGRAM_PATH
 
     def run(self):
         if self.state == 'absent':
             return self.absent()
         p = self.params
-        for program, package in ((PROGRAM, 'etcd-server'), (CTL, 'etcd-client')):
-            if find_program(program) is None:
-                raise self.fail('manage', '%s is not installed (Debian package %s)' % (program, package),
-                                MissingDependency)
+        self.require(((PROGRAM, 'etcd-server'), (CTL, 'etcd-client')))
         try:
             state = config.bootstrap(data_entries(p['data_dir']), p['data_dir'])
         except NotOwned as err:

@@ -263,11 +263,26 @@ class ContainerAttachManager(Manager):
             'routes': self._owned_routes(peer['index']),
         }
         state.update(port)
+        return self._with_policy(state, peer['index'])
+
+    def _not_this_end(self, end):
+        """The failure for a container interface named ``ifname`` that is not this attachment's ``end``."""
+        if _names.is_owned(end['alias']):
+            return self._fail('attach', "the container's interface '%s' belongs to another netwire attachment"
+                              " (%s); refer to the container the same way, or detach that first"
+                              % (self.params['ifname'], end['alias']), NotOwned)
+        return self._fail('attach', "the container already has an interface '%s' that netwire did not create"
+                          % self.params['ifname'], NotOwned)
+
+    def _with_policy(self, state, index):
+        """``state`` with the container's rules and the root qdisc of its end (``index``), when present is
+        wanted: rules when the parameters manage them, the qdisc when there is or should be one. Keeps a
+        foreign root qdisc in ``foreign_qdisc``."""
         p = self.params
-        if p['state'] != 'absent':
+        if p.get('state') != 'absent':
             if p['rules'] is not None:
                 state['rules'] = [view for view, _raw in policy.read_rules(self.ctx, self.ns.path)]
-            qdisc, self.foreign_qdisc = policy.read_root_qdisc(self.ctx, peer['index'], self.ns.path, p['qdisc'])
+            qdisc, self.foreign_qdisc = policy.read_root_qdisc(self.ctx, index, self.ns.path, p['qdisc'])
             if qdisc is not None or p['qdisc'] is not None:
                 state['qdisc'] = qdisc
         return state
@@ -363,12 +378,7 @@ class ContainerAttachManager(Manager):
                 raise self._fail('attach', "host interface '%s' exists but is not this attachment (alias %r);"
                                  " it is left alone" % (host_ifname, host['alias']), NotOwned)
         if peer is not None and peer['alias'] != alias:
-            if _names.is_owned(peer['alias']):
-                raise self._fail('attach', "the container's interface '%s' belongs to another netwire attachment"
-                                 " (%s); refer to the container the same way, or detach that first"
-                                 % (p['ifname'], peer['alias']), NotOwned)
-            raise self._fail('attach', "the container already has an interface '%s' that netwire did not create"
-                             % p['ifname'], NotOwned)
+            raise self._not_this_end(peer)
         if any(':' in a for a in p['addresses']) or p.get('gateway6') or any(':' in r['dest'] for r in p['routes']):
             if ctx.ipv6_disabled(p['ifname'] if peer is not None else 'lo', ns.path):
                 raise self._fail('attach', 'IPv6 is disabled in the container (net.ipv6.conf.*.disable_ipv6=1);'

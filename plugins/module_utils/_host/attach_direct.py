@@ -20,7 +20,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import os
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
@@ -35,21 +34,11 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.linkops impo
     sort_addresses,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import resolve
-from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import (
-    CLONE_NEWNET,
-    HAS_PYROUTE2,
-    _in_child,
-    _libc,
-)
-from ansible_collections.netwire.fabric.plugins.module_utils._linux import policy
+from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink import kernel_lacks
 from ansible_collections.netwire.fabric.plugins.module_utils._host import phys, shared_links
 from ansible_collections.netwire.fabric.plugins.module_utils._host.attach import ContainerAttachManager
 from ansible_collections.netwire.fabric.plugins.module_utils._host.attach_params import wanted_routes
 from ansible_collections.netwire.fabric.plugins.module_utils._host.backends import BridgeBackend
-
-if HAS_PYROUTE2:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
 
 DIRECT_KINDS = ('macvlan', 'vlan', 'phys', 'dummy')
 # kind -> (link kind it needs, kernel module, kernel config option)
@@ -58,34 +47,6 @@ KERNEL_FEATURES = {
     'vlan': ('vlan', '8021q', 'CONFIG_VLAN_8021Q'),
     'dummy': ('dummy', 'dummy', 'CONFIG_DUMMY'),
 }
-_PROBED = {}
-
-
-def kernel_lacks(link_kind):
-    """True when this kernel cannot create ``link_kind`` links (EOPNOTSUPP: no driver, and its module
-    cannot be loaded). Probed in a throwaway namespace of a forked child (nothing on the host, also in
-    check mode); None when the probe cannot run."""
-    if link_kind in _PROBED:
-        return _PROBED[link_kind]
-
-    def child():
-        if _libc().unshare(CLONE_NEWNET) != 0:
-            return 3
-        try:
-            with IPRoute() as ipr:
-                kwargs = {'ifname': 'nwprobe0', 'kind': link_kind}
-                if link_kind in ('vlan', 'macvlan'):
-                    ipr.link('add', ifname='nwprobe1', kind='veth', peer='nwprobe2')
-                    kwargs['link'] = ipr.link('get', ifname='nwprobe1')[0]['index']
-                    if link_kind == 'vlan':
-                        kwargs['vlan_id'] = 2
-                ipr.link('add', **kwargs)
-        except NetlinkError as err:
-            return 2 if err.code == errno.EOPNOTSUPP else 4
-        return 0
-    status = _in_child(child)
-    _PROBED[link_kind] = None if status in (3, 255) else status == 2
-    return _PROBED[link_kind]
 
 
 class AttachManager(ContainerAttachManager):
@@ -147,13 +108,7 @@ class AttachManager(ContainerAttachManager):
                 state['host_macvlan'] = side
         elif kind == 'phys':
             state['parent'] = _names.parse_phys_alias(end['alias'])[0]
-        if p.get('state') != 'absent':
-            if p['rules'] is not None:
-                state['rules'] = [view for view, _raw in policy.read_rules(self.ctx, self.ns.path)]
-            qdisc, self.foreign_qdisc = policy.read_root_qdisc(self.ctx, end['index'], self.ns.path, p['qdisc'])
-            if qdisc is not None or p['qdisc'] is not None:
-                state['qdisc'] = qdisc
-        return state
+        return self._with_policy(state, end['index'])
 
     def _me(self):
         return '%s/%s' % (self.ns.identity, self.params['ifname'])
@@ -184,12 +139,7 @@ class AttachManager(ContainerAttachManager):
         end = ctx.link(p['ifname'], ns.path)
         mine, _kind = self._end()
         if end is not None and mine is None:
-            if _names.is_owned(end['alias']):
-                raise self._fail('attach', "the container's interface '%s' belongs to another netwire attachment"
-                                 " (%s); refer to the container the same way, or detach that first"
-                                 % (p['ifname'], end['alias']), NotOwned)
-            raise self._fail('attach', "the container already has an interface '%s' that netwire did not create"
-                             % p['ifname'], NotOwned)
+            raise self._not_this_end(end)
         routes = wanted_routes(p)
         replaced = self._check_route_conflicts(routes, end['index'] if end else None)
         if replaced:

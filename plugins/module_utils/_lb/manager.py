@@ -33,7 +33,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
     is_marked,
     read_text,
 )
-from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, MissingDependency
+from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError
 from ansible_collections.netwire.fabric.plugins.module_utils._lb import config
 from ansible_collections.netwire.fabric.plugins.module_utils._lb import watcher
 from ansible_collections.netwire.fabric.plugins.module_utils._catalog import registration as reg
@@ -80,7 +80,6 @@ def instances(p, haproxy, python, systemd=None):
 class HaproxyLbManager(DaemonManager):
     kind = 'haproxy_lb'
     normalize = staticmethod(config.normalize)
-    program_name = PROGRAM
     default_program = DEFAULT_PROGRAM_PATH
     default_name = 'lb'
 
@@ -88,10 +87,7 @@ class HaproxyLbManager(DaemonManager):
         if self.state == 'absent':
             return self.absent()
         p = self.params
-        for program, package in ((PROGRAM, 'haproxy'), (PYTHON, 'python3')):
-            if find_program(program) is None:
-                raise self.fail('manage', '%s is not installed (Debian package %s)' % (program, package),
-                                MissingDependency)
+        self.require(((PROGRAM, 'haproxy'), (PYTHON, 'python3')))
         for fe in p['frontends']:
             hosts_dir = os.path.dirname(_names.service_hosts_file(fe['bridge'], fe['service']))
             if not os.path.isdir(hosts_dir):
@@ -132,7 +128,7 @@ class HaproxyLbManager(DaemonManager):
         try:
             with os.fdopen(fd, 'w') as f:
                 f.write(text)
-            proc = subprocess.run([find_program(PROGRAM) or DEFAULT_PROGRAM_PATH, '-c', '-f', path],
+            proc = subprocess.run([self.program(), '-c', '-f', path],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30, check=False)
         finally:
             os.unlink(path)

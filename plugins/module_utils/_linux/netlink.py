@@ -500,6 +500,12 @@ def _in_child(func):
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 255
 
 
+# the exit status of a probe's child: the kernel has no such link kind (EOPNOTSUPP), it refused the link for
+# another reason, the child could not make its namespace
+_PROBE_UNSUPPORTED, _PROBE_REFUSED, _PROBE_CANNOT_RUN = 2, 4, 3
+_LACKS = {}  # link kind -> kernel_lacks(kind), for the run
+
+
 def probe_link_kind(kind, **attrs):
     """Can this kernel create a ``kind`` link (with ``attrs``)? Tried in a throwaway namespace.
 
@@ -507,9 +513,26 @@ def probe_link_kind(kind, **attrs):
     with the forked child, so the host never sees it. Returns None when the
     probe itself cannot run (then the real request decides).
     """
+    status = _probe_status(kind, attrs)
+    return None if status is None else status == 0
+
+
+def kernel_lacks(kind):
+    """True when this kernel cannot create ``kind`` links at all (EOPNOTSUPP: no driver, and its module
+    cannot be loaded), probed once a run like :func:`probe_link_kind`; None when the probe cannot run."""
+    if kind not in _LACKS:
+        status = _probe_status(kind, {})
+        _LACKS[kind] = None if status is None else status == _PROBE_UNSUPPORTED
+    return _LACKS[kind]
+
+
+def _probe_status(kind, attrs):
+    """The exit status of a child that creates a ``kind`` link in a namespace of its own: 0 (created),
+    ``_PROBE_UNSUPPORTED``, ``_PROBE_REFUSED`` or 1 (another error); None when the probe cannot run.
+    A vlan or macvlan gets a veth of the namespace as its lower link."""
     def child():
         if _libc().unshare(CLONE_NEWNET) != 0:
-            return 3
+            return _PROBE_CANNOT_RUN
         try:
             with IPRoute() as ipr:
                 kwargs = {'ifname': 'nwprobe0', 'kind': kind}
@@ -517,15 +540,18 @@ def probe_link_kind(kind, **attrs):
                     kwargs.update(vxlan_id=1, vxlan_port=OVERLAYS['vxlan'].udp_port)
                 elif kind == 'geneve':
                     kwargs.update(geneve_id=1, geneve_remote='198.19.0.1')
+                elif kind in ('vlan', 'macvlan'):
+                    ipr.link('add', ifname='nwprobe1', kind='veth', peer='nwprobe2')
+                    kwargs['link'] = ipr.link('get', ifname='nwprobe1')[0]['index']
+                    if kind == 'vlan':
+                        kwargs['vlan_id'] = 2
                 kwargs.update(attrs)
                 ipr.link('add', **kwargs)
         except NetlinkError as err:
-            return 2 if err.code in (errno.EOPNOTSUPP, errno.EAFNOSUPPORT) else 4
+            return _PROBE_UNSUPPORTED if err.code == errno.EOPNOTSUPP else _PROBE_REFUSED
         return 0
     status = _in_child(child)
-    if status in (3, 255):
-        return None
-    return status == 0
+    return None if status in (_PROBE_CANNOT_RUN, 255) else status
 
 
 def send_gratuitous_arp(netns, ifname, mac_text, ipv4_addresses, count=2):

@@ -48,6 +48,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.netlink impo
 from ansible_collections.netwire.fabric.plugins.module_utils._wireguard import config
 
 WG = 'wg'
+WG_TOOLS = [(WG, 'wireguard-tools')]  # the program and its Debian package
 WIREGUARD_GO = 'wireguard-go'
 DEFAULT_WIREGUARD_GO = '/usr/bin/wireguard-go'
 SHARED_DIRS = {_names.RUN_DIR: 0o755}
@@ -78,9 +79,8 @@ class WireguardManager(DaemonManager):
 
     # ------------------------------------------------------------ programs
     def wg(self, args, data=None, verb='run wg for'):
+        self.require(WG_TOOLS)
         program = find_program(WG)
-        if program is None:
-            raise self.fail('manage', 'wg is not installed (Debian package wireguard-tools)', MissingDependency)
         proc = subprocess.run([program] + list(args), input=(data or '').encode('utf-8'), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=WG_TIMEOUT, check=False)
         if proc.returncode != 0:
@@ -156,8 +156,7 @@ class WireguardManager(DaemonManager):
 
     def run_present(self, current, daemon, dcur, running):
         p = self.params
-        if find_program(WG) is None:
-            raise self.fail('manage', 'wg is not installed (Debian package wireguard-tools)', MissingDependency)
+        self.require(WG_TOOLS)
         link = current['link']
         kernel = None
         if config.choose_backend(p['backend'], link, True) != config.choose_backend(p['backend'], link, False):
@@ -205,8 +204,7 @@ class WireguardManager(DaemonManager):
     def run_key_only(self, current):
         """The key step of a play (``key_only``): the private key exists (made once), its public key is returned;
         the device is not looked at. Its hosts' peers need every public key before any device is configured."""
-        if find_program(WG) is None:
-            raise self.fail('manage', 'wg is not installed (Debian package wireguard-tools)', MissingDependency)
+        self.require(WG_TOOLS)
         steps = []
         if not current.get('dir') and os.path.dirname(self.params['private_key_file']) == _names.WIREGUARD_DIR:
             steps.append(config.Step('mkdir', _names.WIREGUARD_DIR, 0o700))

@@ -24,6 +24,7 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import
     _ipv4,
     _kind,
     _path,
+    _section,
     _str,
     _unknown_keys,
     _usable,
@@ -76,14 +77,10 @@ def _forward_server(f, path, value):
 
 def _dns(f, raw):
     """``netwire_dns``: None when absent (no names, no DHCP), else ``{domain, forward}``."""
-    if raw is None:
-        return None
     path = 'netwire_dns'
-    dns = {'domain': DEFAULT_DNS_DOMAIN, 'forward': []}
-    body = _as_dict(f, path, raw, 'netwire_dns', allow_none=False)
+    dns, body = _section(f, path, raw, DNS_KEYS, {'domain': DEFAULT_DNS_DOMAIN, 'forward': []})
     if body is None:
         return dns
-    _unknown_keys(f, path, body, DNS_KEYS)
     if body.get('domain') is not None:
         dpath = _path(path, 'domain')
         text = _str(f, dpath, body['domain'], 'domain')

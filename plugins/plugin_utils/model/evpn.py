@@ -15,14 +15,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import (
-    _as_dict,
     _as_list,
     _at,
     _int,
     _is_int,
     _kind,
     _path,
-    _unknown_keys,
+    _section,
 )
 
 VAR = 'netwire_control_plane'
@@ -41,13 +40,11 @@ def read_control_plane(f, raw, hosts):
     ``{type, asn, route_reflectors: [host], keepalive, holdtime}``; a malformed field is a finding (its value
     None).
     """
-    if raw is None:
-        return None
-    body = _as_dict(f, VAR, raw, VAR, allow_none=False)
+    cp, body = _section(f, VAR, raw, CONTROL_PLANE_KEYS,
+                        {'type': None, 'asn': None, 'route_reflectors': [], 'keepalive': 3, 'holdtime': 9})
     if body is None:
-        return {'type': None, 'asn': None, 'route_reflectors': [], 'keepalive': 3, 'holdtime': 9}
-    _unknown_keys(f, VAR, body, CONTROL_PLANE_KEYS)
-    cp = {'type': 'evpn', 'asn': None, 'route_reflectors': [], 'keepalive': 3, 'holdtime': 9}
+        return cp
+    cp['type'] = 'evpn'
     kind = body.get('type', 'evpn')
     if kind not in CONTROL_TYPES:
         f.add(_path(VAR, 'type'), 'type must be one of %s, got %s' % (', '.join(CONTROL_TYPES),

@@ -59,6 +59,18 @@ def _as_dict(f, path, value, what, allow_none=True):
     return None
 
 
+def _section(f, var, raw, known, default):
+    """The inventory variable ``var`` (value ``raw``), a mapping of ``known`` keys: ``(value, body)``, the value
+    being ``default`` (None when ``var`` is absent) and ``body`` None when there is nothing more to read (absent,
+    or not a mapping: a finding). An unknown key is a finding."""
+    if raw is None:
+        return None, None
+    body = _as_dict(f, var, raw, var, allow_none=False)
+    if body is not None:
+        _unknown_keys(f, var, body, known)
+    return default, body
+
+
 def _as_list(f, path, value, what):
     if value is None:
         return []

@@ -34,6 +34,7 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import
     _int,
     _kind,
     _path,
+    _section,
     _unknown_keys,
 )
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
@@ -114,14 +115,11 @@ def _service(f, path, body, c, networks):
 
 def read_catalog(f, raw, hosts):
     """``netwire_catalog``: None when absent, else ``{members, address, prefix, ttl}``."""
-    if raw is None:
-        return None
     path = 'netwire_catalog'
-    cat = {'members': [], 'address': 'underlay', 'prefix': CATALOG_PREFIX, 'ttl': CATALOG_TTL}
-    body = _as_dict(f, path, raw, 'netwire_catalog', allow_none=False)
+    cat, body = _section(f, path, raw, CATALOG_KEYS,
+                         {'members': [], 'address': 'underlay', 'prefix': CATALOG_PREFIX, 'ttl': CATALOG_TTL})
     if body is None:
         return cat
-    _unknown_keys(f, path, body, CATALOG_KEYS)
     mpath = _path(path, 'members')
     items = _as_list(f, mpath, body.get('members'), 'members') or []
     for i, item in enumerate(items):
@@ -159,14 +157,10 @@ def read_catalog(f, raw, hosts):
 
 def read_lb(f, raw, hosts):
     """``netwire_lb``: None when absent, else ``{host, frontends: [{port, service, path}]}``."""
-    if raw is None:
-        return None
     path = 'netwire_lb'
-    lb = {'host': None, 'frontends': []}
-    body = _as_dict(f, path, raw, 'netwire_lb', allow_none=False)
+    lb, body = _section(f, path, raw, LB_KEYS, {'host': None, 'frontends': []})
     if body is None:
         return lb
-    _unknown_keys(f, path, body, LB_KEYS)
     host = body.get('host')
     if host is None:
         f.add(_path(path, 'host'), 'netwire_lb needs host: the inventory host that runs the entry point')
