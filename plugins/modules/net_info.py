@@ -183,7 +183,7 @@ ovs:
       OVSDB read. C(available) is false (with a C(reason)) when Open vSwitch is not running.
     - Attachments on OVS bridges also get their C(bridge) and C(vlan_tag) filled in RV(attachments).
     - C(fake_bridges) are the fake VLAN bridges (M(netwire.fabric.ovs_bridge) with
-      O(netwire.fabric.ovs_bridge#module:parent) and O(netwire.fabric.ovs_bridge#module:vlan)): each with its
+      O(netwire.fabric.ovs_bridge#module:parent) and O(netwire.fabric.ovs_bridge#module:vlan)), each with its
       C(parent) (the trunk bridge whose internal port it is) and C(vlan). A container attached to a fake bridge
       is listed in RV(attachments) on the parent with the VLAN as C(vlan_tag), as Open vSwitch stores it.
   returned: always

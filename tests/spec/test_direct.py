@@ -88,8 +88,8 @@ def test_direct_host_link(spec, direct_host_link):
         where, link.get("ifalias"), mark)
     assert (link.get("ifalias") or "").startswith(OWNER_ALIAS_PREFIX)
     assert _kind(link) == item["kind"], "%s: kind %s" % (where, _kind(link))
-    assert link.get("link") == item["link"], "%s hangs on %s, the model says %s" % (where, link.get("link"),
-                                                                                  item["link"])
+    assert link.get("link") == item["link"], "%s hangs on %s, the model says %s" % (
+        where, link.get("link"), item["link"])
     if item["kind"] == "macvlan":
         assert _data(link).get("mode") == item["mode"], "%s: mode %s, not %s" % (
             where, _data(link).get("mode"), item["mode"])

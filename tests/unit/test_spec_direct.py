@@ -46,9 +46,9 @@ def items():
 
 def _built():
     """host1 as container_attach leaves it for DIRECT_MODEL's dm1.eth2, dm2.lan0 and dm2.lan1."""
-    host = {"nic0": _link("nic0", index=7), "nwm-nic0": _link("nwm-nic0", "macvlan", _names.HOST_MACVLAN_ALIAS,
-                                                                  index=9, addresses=["10.47.0.1/24"],
-                                                                  link="nic0", data={"mode": "bridge"})}
+    side = _link("nwm-nic0", "macvlan", _names.HOST_MACVLAN_ALIAS, index=9, addresses=["10.47.0.1/24"],
+                 link="nic0", data={"mode": "bridge"})
+    host = {"nic0": _link("nic0", index=7), "nwm-nic0": side}
     dm1 = {"eth2": _link("eth2", "macvlan", _names.attach_alias("docker:dm1", "eth2"), index=3, link_index=7,
                          link_netnsid=0, addresses=["10.47.0.11/24"], data={"mode": "bridge"})}
     dm2 = {"lan0": _link("lan0", "veth", _names.phys_alias("nic1", "docker:dm2", "lan0"), addresses=["10.48.0.5/24"]),

@@ -136,8 +136,8 @@ def test_direct_interfaces_are_their_own_checks_and_not_veth_ones():
     direct = dict((d["id"], d) for d in _expect.direct_interfaces(plans, model))
     assert sorted(direct) == ["dm1.eth2", "dm1.v7", "dm2.d0", "dm2.lan0", "dm2.lan1", "dm2.mv0"]
     mv = direct["dm1.eth2"]
-    assert (mv["host"], mv["ref"], mv["lower"], mv["path"]) == ("host1", "dm1", "nic0",
-                                                               "netwire_containers.dm1.interfaces[1]")
+    assert (mv["host"], mv["ref"], mv["lower"], mv["path"]) == (
+        "host1", "dm1", "nic0", "netwire_containers.dm1.interfaces[1]")
     assert mv["attach"]["macvlan_mode"] == "bridge" and mv["attach"]["addresses"] == ["10.47.0.11/24"]
     assert direct["dm1.v7"]["lower"] == "nic2.7" and direct["dm1.v7"]["attach"]["macvlan_mode"] == "private"
     assert (direct["dm2.lan0"]["attach"]["parent"], direct["dm2.lan0"]["attach"]["parent_mac"]) == ("nic1", None)
