@@ -182,13 +182,19 @@ ovs:
     - The Open vSwitch objects netwire owns (C(external_ids) V(netwire-owner=netwire.fabric)), from one
       OVSDB read. C(available) is false (with a C(reason)) when Open vSwitch is not running.
     - Attachments on OVS bridges also get their C(bridge) and C(vlan_tag) filled in RV(attachments).
+    - C(fake_bridges) are the fake VLAN bridges (M(netwire.fabric.ovs_bridge) with
+      O(netwire.fabric.ovs_bridge#module:parent) and O(netwire.fabric.ovs_bridge#module:vlan)), each with its
+      C(parent) (the trunk bridge whose internal port it is) and C(vlan). A container attached to a fake bridge
+      is listed in RV(attachments) on the parent with the VLAN as C(vlan_tag), as Open vSwitch stores it.
   returned: always
   type: dict
   sample:
     available: true
     bridges:
       - {name: br-app, datapath_type: netdev, fail_mode: null, external_ids: {netwire-owner: netwire.fabric},
-         other_config: {}, ports: [br-app, gre-3f2a9c01b7e, nw3f0c9a1b2d4e6]}
+         other_config: {}, ports: [br-app, gre-3f2a9c01b7e, nw3f0c9a1b2d4e6, br-app-v10]}
+    fake_bridges:
+      - {name: br-app-v10, parent: br-app, vlan: 10, ofport: 3, error: null}
     ports: []
     tunnels:
       - {name: gre-3f2a9c01b7e, bridge: br-app, type: gre, tag: null, ofport: 2, error: null, network: app,

@@ -52,6 +52,10 @@ def test_fake_vlan_bridges_across_a_trunk(host, netns):
         assert res["changed"] and res["attachment"]["bridge"] in (T1, T2), res
         assert res["attachment"]["vlan_tag"] == FAKES[bridge][1]
         assert not h.module("container_attach", {"container": ns.path, "bridge": bridge, "addresses": [ip]})["changed"]
+    # net_info: the fake bridges with their parent and VLAN; the containers on them are ports of the parents
+    info = h.module("net_info", {})
+    assert dict((f["name"], (f["parent"], f["vlan"])) for f in info["ovs"]["fake_bridges"]) == FAKES, info["ovs"]
+    assert sorted((x["bridge"], x["tag"]) for x in info["ovs"]["attachments"]) == [(T1, 10), (T2, 10), (T2, 20)]
     assert a.run("ping -c 2 -W 2 10.44.0.2", check=False).returncode == 0, "VLAN 10 does not cross the trunk"
     assert a.run("ping -c 2 -W 1 10.44.0.3", check=False).returncode != 0, "VLAN 10 reached VLAN 20"
 
@@ -63,3 +67,4 @@ def test_fake_vlan_bridges_across_a_trunk(host, netns):
         assert h.module("ovs_bridge", {"name": name, "state": "absent"})["changed"]
         assert not h.module("ovs_bridge", {"name": name, "state": "absent"})["changed"]
     assert h.module("ovs_bridge", {"name": T2, "state": "absent"})["changed"]
+    assert [f["name"] for f in h.module("net_info", {})["ovs"]["fake_bridges"]] == ["nwt-t1v10"]

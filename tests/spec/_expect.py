@@ -12,6 +12,9 @@ assertion messages).
 
 from __future__ import annotations
 
+from ansible_collections.netwire.fabric.plugins.module_utils import _names
+from ansible_collections.netwire.fabric.plugins.module_utils._host.attach_params import normalize_kind
+
 MODEL_VARS = ("netwire_zones", "netwire_networks", "netwire_containers", "netwire_dns", "netwire_control_plane",
               "netwire_catalog", "netwire_lb", "netwire_encryption")
 HOST_VARS = ("netwire_host", "netwire_host_defaults", "netwire_lab_underlay_ip", "ansible_facts", "ansible_host")
@@ -122,6 +125,8 @@ def attachments(plans, model):
     containers = model["containers"]
     for host in sorted(plans):
         for a in plans[host]["attachments"]:
+            if is_direct(a):
+                continue  # on no network: direct_interfaces()
             cname = [c for c in sorted(containers) if containers[c]["host"] == host and
                      containers[c]["ref"] == a["container"] and
                      any(i["ifname"] == a["ifname"] for i in containers[c]["interfaces"])][0]
@@ -130,6 +135,60 @@ def attachments(plans, model):
                         "ref": a["container"], "ref_type": a["container_type"], "attach": a,
                         "path": "netwire_containers.%s.interfaces[%d]" % (cname, index)})
     return out
+
+
+def is_direct(attach):
+    """A macvlan, VLAN, NIC or dummy interface (issue 19): on no netwire network, no veth, no bridge."""
+    return attach.get("kind") not in (None, "veth")
+
+
+def direct_interfaces(plans, model):
+    """Every direct container interface, in the form container_attach normalizes it to (macvlan_mode's
+    default, a phys ``parent`` split into a name or ``parent_mac``) and with the host link it hangs on
+    (``lower``: the NIC, or its VLAN sub-interface)."""
+    out = []
+    containers = model["containers"]
+    for host in sorted(plans):
+        for a in plans[host]["attachments"]:
+            if not is_direct(a):
+                continue
+            cname, itf = [(c, i) for c in sorted(containers) if containers[c]["host"] == host
+                          and containers[c]["ref"] == a["container"] for i in containers[c].get("direct", [])
+                          if (i.get("attach") or {}).get("ifname") == a["ifname"]][0]
+            want = dict(a)
+            normalize_kind(want)
+            lower = None
+            if want["kind"] == "macvlan":
+                lower = want["parent"]
+            elif want["kind"] == "vlan":
+                lower = _names.vlan_link_name(want["parent"], want["vlan"])
+            out.append({"id": "%s.%s" % (cname, a["ifname"]), "host": host, "container": cname,
+                        "ref": a["container"], "ref_type": a["container_type"], "attach": want, "lower": lower,
+                        "path": itf["path"]})
+    return out
+
+
+def direct_host_links(plans, model):
+    """The host links the direct interfaces share: a NIC's host-side macvlan (the host reaches its macvlan
+    containers through it) and a NIC's VLAN sub-interface, each once per host, with who asks for it."""
+    links = {}
+    for d in direct_interfaces(plans, model):
+        a = d["attach"]
+        if a["kind"] == "vlan":
+            entry = links.setdefault((d["host"], d["lower"]), {
+                "id": "%s-%s" % (d["host"], d["lower"]), "host": d["host"], "name": d["lower"], "kind": "vlan",
+                "link": a["parent"], "vlan": a["vlan"], "addresses": [], "users": [], "paths": []})
+            entry["users"].append(d["id"])
+            entry["paths"].append(d["path"])
+        if a.get("host_macvlan") is not None:
+            name = _names.host_macvlan_name(d["lower"])
+            entry = links.setdefault((d["host"], name), {
+                "id": "%s-%s" % (d["host"], name), "host": d["host"], "name": name, "kind": "macvlan",
+                "link": d["lower"], "mode": "bridge", "addresses": [], "users": [], "paths": []})
+            entry["addresses"] = sorted(set(entry["addresses"]) | set(a["host_macvlan"]["addresses"]))
+            entry["users"].append(d["id"])
+            entry["paths"].append(d["path"] + ".host_macvlan")
+    return [dict(links[k], path=" and ".join(links[k]["paths"])) for k in sorted(links)]
 
 
 def policy_rules(plans, model):

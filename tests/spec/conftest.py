@@ -338,6 +338,8 @@ PARAMETERS = {
     "attachment": lambda spec, plans, model: _expect.attachments(plans, model),
     "policy_rules": lambda spec, plans, model: _expect.policy_rules(plans, model),
     "policy_qdisc": lambda spec, plans, model: _expect.policy_qdiscs(plans, model),
+    "direct_interface": lambda spec, plans, model: _expect.direct_interfaces(plans, model),
+    "direct_host_link": lambda spec, plans, model: _expect.direct_host_links(plans, model),
     "nft_item": lambda spec, plans, model: firewall_items(spec),
     "audited_host": lambda spec, plans, model: spec.hosts,  # the names themselves are the ids
     "pair_allowed": lambda spec, plans, model: _pairs(spec, model, True),

@@ -10,6 +10,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._firewall import pl
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import ruleset as rs
 from ansible_collections.netwire.fabric.plugins.module_utils._firewall import host_firewalls as _host_firewalls
 
+from . import _expect
 from ._state import OWNER_ALIAS_PREFIX, as_list, owned_row
 
 
@@ -297,6 +298,8 @@ def test_no_stray_links(spec, audited_host):
     """No link marked as netwire's that the host's plan does not name."""
     st = spec.states[audited_host]
     names = set(spec.plans[audited_host]["names"])
+    # the host-side macvlans and VLAN sub-interfaces of the model's direct interfaces (test_direct.py)
+    names |= set(d["name"] for d in _expect.direct_host_links({audited_host: spec.plans[audited_host]}, spec.model))
     stray = sorted("%s (%s)" % (n, l.get("ifalias")) for n, l in st.links().items()
                    if (l.get("ifalias") or "").startswith(OWNER_ALIAS_PREFIX) and n not in names)
     assert not stray, "links owned by netwire on %s that the model does not declare: %s" % (
@@ -313,7 +316,7 @@ def test_no_stray_ovs(spec, audited_host):
     ports = set(p["name"] for b in plan["ovs_bridges"] for p in b["ports"])
     ports |= set(_names.ovs_tunnel_port_name(t["type"], t["network"], r) for t in plan["ovs_tunnels"]
                  for r in t["remotes"])
-    ports |= set(a["host_ifname"] for a in plan["attachments"] if a["bridge_type"] == "ovs")
+    ports |= set(a["host_ifname"] for a in plan["attachments"] if a.get("bridge_type") == "ovs")
     ovs = st.ovs_model()
     stray = ["bridge %s" % n for n, r in sorted(ovs["bridges"].items()) if owned_row(r) and n not in bridges]
     stray += ["port %s" % n for n, r in sorted(ovs["ports"].items()) if owned_row(r) and n not in ports]

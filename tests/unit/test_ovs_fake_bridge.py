@@ -70,3 +70,29 @@ def test_bad_fake_bridge_parameters(kw, fragment):
     p.update(kw)
     with pytest.raises(InvalidParameter, match=fragment):
         b.normalize_params(p)
+
+
+def test_net_info_lists_our_fake_bridges_with_parent_and_vlan():
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import facts as ovs_facts
+
+    snap = trunk()
+    for name, vlan in (("trk-v10", 10), ("trk-v20", 20)):
+        snap = ovsdb.simulate(snap, b.plan(snap, params(name=name, vlan=vlan))[0])
+    # someone else's fake bridge (ovs-vsctl add-br theirs trk 30) is not listed, as nothing of theirs is
+    snap["bridges"]["trk"]["ports"] = sorted(snap["bridges"]["trk"]["ports"] + ["theirs"])
+    snap["ports"]["theirs"] = dict(snap["ports"]["trk-v10"], name="theirs", tag=30, external_ids={})
+    snap["interfaces"]["theirs"] = dict(snap["interfaces"]["trk-v10"], name="theirs", external_ids={})
+    facts = ovs_facts.facts_from_snapshot(snap)
+    assert [(f["name"], f["parent"], f["vlan"]) for f in facts["fake_bridges"]] == [
+        ("trk-v10", "trk", 10), ("trk-v20", "trk", 20)]
+    assert sorted(facts["fake_bridges"][0]) == ["error", "name", "ofport", "parent", "vlan"]
+    # a fake bridge is no bridge of its own, no member port and no attachment
+    assert [x["name"] for x in facts["bridges"]] == ["trk"]
+    assert facts["ports"] == [] and facts["attachments"] == [] and facts["tunnels"] == []
+
+
+def test_net_info_without_ovs_has_no_fake_bridges(tmp_path):
+    from ansible_collections.netwire.fabric.plugins.module_utils._ovs import facts as ovs_facts
+
+    facts = ovs_facts.ovs_facts(socket_path=str(tmp_path / "db.sock"))
+    assert facts["available"] is False and facts["fake_bridges"] == []

@@ -101,3 +101,56 @@ def test_demo_rules_and_qdisc_checks(demo):
     assert [(r["priority"], r["from"], r["table"]) for r in rules["attach"]["rules"]] == [(1000, "10.30.0.20/32", 130)]
     assert [(r["dest"], r["via"]) for r in rules["routes"]] == [("10.30.0.0/24", None), ("0.0.0.0/0", "10.30.0.3")]
     assert [q["id"] for q in _expect.policy_qdiscs(plans, demo)] == ["db1.eth1"]
+
+
+DIRECT_MODEL = {
+    "netwire_zones": {"lan": {}},
+    "netwire_networks": {"dn": {"subnet": "10.46.0.0/24", "zone": "lan", "backend": "linux", "nat": False,
+                                "hosts": ["host1"]}},
+    "netwire_containers": {
+        "dm1": {"host": "host1", "interfaces": [
+            {"network": "dn"},
+            {"kind": "macvlan", "parent": "nic0", "address": "10.47.0.11/24",
+             "host_macvlan": {"addresses": ["10.47.0.1/24"]}},
+            {"kind": "vlan", "parent": "nic2", "vlan": 7, "ifname": "v7", "address": "10.49.0.2/24",
+             "macvlan_mode": "private"}]},
+        "dm2": {"host": "host1", "interfaces": [
+            {"kind": "phys", "parent": "nic1", "ifname": "lan0", "address": "10.48.0.5/24"},
+            {"kind": "phys", "parent": "mac:52:54:00:AB:CD:EF", "ifname": "lan1", "address": "10.48.1.5/24"},
+            {"kind": "macvlan", "parent": "nic0", "address": "10.47.0.12/24", "ifname": "mv0",
+             "host_macvlan": {"addresses": ["10.47.0.1/24"]}},
+            {"kind": "dummy", "ifname": "d0"}]},
+    },
+}
+
+
+def test_direct_interfaces_are_their_own_checks_and_not_veth_ones():
+    """A model with direct interfaces: every per-network expectation skips them (they were an IndexError:
+    the spec suite could not even collect), and each one is a direct_interface check in the form
+    container_attach normalizes it to; the host links they share are direct_host_link checks."""
+    model = _normalized(DIRECT_MODEL)
+    plans = _model.plans_of(model)
+    assert [a["id"] for a in _expect.attachments(plans, model)] == ["dm1.eth1"]
+    assert _expect.policy_rules(plans, model) == [] and _expect.policy_qdiscs(plans, model) == []
+    assert _expect.name_checks(plans, model) is not None and _expect.dhcp_leases(plans, model) == []
+    direct = dict((d["id"], d) for d in _expect.direct_interfaces(plans, model))
+    assert sorted(direct) == ["dm1.eth2", "dm1.v7", "dm2.d0", "dm2.lan0", "dm2.lan1", "dm2.mv0"]
+    mv = direct["dm1.eth2"]
+    assert (mv["host"], mv["ref"], mv["lower"], mv["path"]) == (
+        "host1", "dm1", "nic0", "netwire_containers.dm1.interfaces[1]")
+    assert mv["attach"]["macvlan_mode"] == "bridge" and mv["attach"]["addresses"] == ["10.47.0.11/24"]
+    assert direct["dm1.v7"]["lower"] == "nic2.7" and direct["dm1.v7"]["attach"]["macvlan_mode"] == "private"
+    assert (direct["dm2.lan0"]["attach"]["parent"], direct["dm2.lan0"]["attach"]["parent_mac"]) == ("nic1", None)
+    assert (direct["dm2.lan1"]["attach"]["parent"], direct["dm2.lan1"]["attach"]["parent_mac"]) == (
+        None, "52:54:00:ab:cd:ef")
+    assert direct["dm2.lan0"]["path"] == "netwire_containers.dm2.interfaces[0]"
+    assert direct["dm2.d0"]["lower"] is None and direct["dm2.d0"]["attach"]["addresses"] == []
+    shared = dict((s["id"], s) for s in _expect.direct_host_links(plans, model))
+    assert sorted(shared) == ["host1-nic2.7", "host1-nwm-nic0"]
+    side = shared["host1-nwm-nic0"]
+    assert (side["kind"], side["link"], side["mode"], side["addresses"], side["users"]) == (
+        "macvlan", "nic0", "bridge", ["10.47.0.1/24"], ["dm1.eth2", "dm2.mv0"])
+    assert side["path"] == ("netwire_containers.dm1.interfaces[1].host_macvlan and "
+                            "netwire_containers.dm2.interfaces[2].host_macvlan")
+    assert (shared["host1-nic2.7"]["kind"], shared["host1-nic2.7"]["link"], shared["host1-nic2.7"]["vlan"]) == (
+        "vlan", "nic2", 7)

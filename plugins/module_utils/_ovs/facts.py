@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: netwire.fabric contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read-only OVS facts for net_info: the bridges, member ports, tunnels and
+"""Read-only OVS facts for net_info: the bridges, fake VLAN bridges, member ports, tunnels and
 container attachments netwire owns (one bulk OVSDB read, no transaction)."""
 
 from __future__ import absolute_import, division, print_function
@@ -14,9 +14,13 @@ from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 
 
+def empty():
+    return {"bridges": [], "fake_bridges": [], "ports": [], "tunnels": [], "attachments": []}
+
+
 def facts_from_snapshot(snap):
     """Pure: owned OVS objects of a snapshot, grouped for net_info."""
-    out = {"bridges": [], "ports": [], "tunnels": [], "attachments": []}
+    out = empty()
     for name, br in sorted(snap["bridges"].items()):
         if not _ovsdb.is_owned(br["external_ids"]):
             continue
@@ -52,6 +56,10 @@ def facts_from_snapshot(snap):
             out["attachments"].append(entry)
         elif role == _names.OVS_ROLE_MEMBER:
             out["ports"].append(entry)
+        elif role == _names.OVS_ROLE_FAKE_BRIDGE:
+            # a fake VLAN bridge (fake_bridge.py): an internal port of its parent, on the VLAN
+            out["fake_bridges"].append({"name": name, "parent": port["bridge"], "vlan": port["tag"],
+                                        "ofport": iface.get("ofport"), "error": iface.get("error")})
     return out
 
 
@@ -63,11 +71,9 @@ def ovs_facts(socket_path=None, timeout=10, client=None):
     """
     client = client or _ovsdb.OvsdbClient(socket_path, timeout)
     if not _ovsdb.HAS_OVSDBAPP:
-        return {"available": False, "reason": "the Python library ovsdbapp is not installed",
-                "bridges": [], "ports": [], "tunnels": [], "attachments": []}
+        return dict(empty(), available=False, reason="the Python library ovsdbapp is not installed")
     if client.endpoint.startswith("unix:") and not os.path.exists(client.socket_path):
-        return {"available": False, "reason": "Open vSwitch is not running (no %s)" % client.socket_path,
-                "bridges": [], "ports": [], "tunnels": [], "attachments": []}
+        return dict(empty(), available=False, reason="Open vSwitch is not running (no %s)" % client.socket_path)
     with client:
         snap = client.snapshot()
     out = facts_from_snapshot(snap)
