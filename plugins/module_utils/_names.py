@@ -403,6 +403,10 @@ def registration_paths(host):
     return {
         'conf': '%s/%s.json' % (REGISTRATION_DIR, host),
         'pidfile': pidfile('keepalive', host),
+        # the host's watch of the catalog for its dnsmasq instances (the services' names, <service>.svc.<domain>)
+        'names_script': '%s/%s-names.py' % (REGISTRATION_DIR, host),
+        'names_conf': '%s/%s-names.conf' % (REGISTRATION_DIR, host),
+        'names_pidfile': pidfile('svcnames', host),
     }
 
 

@@ -312,6 +312,11 @@ SERVICE_REGISTRATION = dict(
         address=dict(type='str', required=True),
         port=dict(type='int', required=True),
     )),
+    names=dict(type='list', elements='dict', default=[], options=dict(
+        service=dict(type='str', required=True),
+        fqdn=dict(type='str', required=True),
+        bridges=dict(type='list', elements='str', default=[]),
+    )),
 )
 
 # issue 17: the entry point (haproxy_lb)

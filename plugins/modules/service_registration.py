@@ -25,7 +25,12 @@ description:
   - The catalog is spoken to through etcd's v3 JSON gateway on the members' client URLs, each request bounded
     (2 s); the puts and deletes of a run are one transaction. A catalog without quorum fails the task with a
     clear error and nothing is written.
-  - O(state=absent) stops the keep-alive, revokes the lease (the host's keys go with it) and removes the files.
+  - O(names) runs the host's names watch (the entry point's watch program, run with the host's C(python3) by the
+    daemon helper, pidfile C(/run/netwire/svcnames-<host>.pid)): it writes each service's live members as A
+    records C(<service>.svc.<domain>) into C(/etc/netwire/dnsmasq/<bridge>.hosts.d/svc-<service>) of each bridge
+    given, and follows the catalog. Without O(names) it is stopped and its record files removed.
+  - O(state=absent) stops the keep-alive and the names watch, revokes the lease (the host's keys go with it) and
+    removes the files.
 extends_documentation_fragment:
   - netwire.fabric.attributes
 attributes:
@@ -82,8 +87,29 @@ options:
         description: The port the service listens on in the container.
         type: int
         required: true
+  names:
+    description:
+      - The services whose names this host's dnsmasq instances answer (the model gives each bridge whose
+        network's zone may reach the service's network).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      service:
+        description: The service name.
+        type: str
+        required: true
+      fqdn:
+        description: Its DNS name (C(<service>.svc.<domain>)).
+        type: str
+        required: true
+      bridges:
+        description: The bridges (dnsmasq instances) of this host that answer it.
+        type: list
+        elements: str
+        default: []
 requirements:
-  - etcdctl 3.4 (Debian package etcd-client) on the managed host
+  - etcdctl 3.4 (Debian package etcd-client) on the managed host; python3 for O(names)
 seealso:
   - module: netwire.fabric.etcd_member
 """
@@ -95,6 +121,8 @@ EXAMPLES = r"""
     endpoints: [http://198.19.0.11:2379, http://198.19.0.12:2379, http://198.19.0.13:2379]
     services:
       - {service: web, container: web2, address: 10.1.0.40, port: 80}
+    names:
+      - {service: web, fqdn: web.svc.netwire.internal, bridges: [nw-apps]}
 
 - name: Deregister everything of this host
   netwire.fabric.service_registration:
@@ -115,6 +143,8 @@ registration:
     keys: {/netwire/services/web/host2/web2: 10.1.0.40:80}
     endpoint: http://198.19.0.11:2379
     keepalive_pid: 4242
+    names: [{service: web, fqdn: web.svc.netwire.internal, bridges: [nw-apps]}]
+    names_pid: 4243
 actions:
   description: What was done (or would be done in check mode), in order.
   returned: always

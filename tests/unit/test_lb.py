@@ -69,3 +69,30 @@ def test_the_watch_writes_a_services_live_members_as_a_records(tmp_path):
     path = str(tmp_path / "svc-web")
     assert watcher.write_if_changed(path, "a\n") and not watcher.write_if_changed(path, "a\n")
     assert [p.name for p in tmp_path.iterdir()] == ["svc-web"]
+
+
+def test_a_names_watch_writes_each_services_records_to_every_file_and_leaves_files_not_ours(tmp_path):
+    from ansible_collections.netwire.fabric.plugins.module_utils._catalog import names as svcnames
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "missing"
+    a.mkdir()
+    b.mkdir()
+    (b / "svc-web").write_text("10.9.9.9 web.svc.x\n")   # not ours: never written
+    conf = {"prefix": "/netwire", "services": {"web": {"fqdn": "web.svc.x", "files": [
+        str(a / "svc-web"), str(b / "svc-web"), str(c / "svc-web")]}}}
+    watcher.apply(conf, [("/netwire/services/web/host2/web2", "10.1.0.12:80")])
+    assert (a / "svc-web").read_text() == "# managed by netwire.fabric\n10.1.0.12 web.svc.x\n"
+    assert (b / "svc-web").read_text() == "10.9.9.9 web.svc.x\n" and not c.exists()
+    names = svcnames.normalize([{"service": "Web", "fqdn": "web.svc.x", "bridges": ["nw-b", "nw-a", "nw-a"]},
+                                {"service": "api", "fqdn": "api.svc.x", "bridges": []}])
+    assert names == [{"service": "web", "fqdn": "web.svc.x", "bridges": ["nw-a", "nw-b"]}]
+    p = {"host": "h2", "prefix": "/netwire", "endpoints": ["http://198.19.0.11:2379"], "names": names}
+    text = svcnames.conf_text(p)
+    assert json.loads(text)["services"]["web"]["files"] == [_names.service_hosts_file("nw-a", "web"),
+                                                             _names.service_hosts_file("nw-b", "web")]
+    assert svcnames.record_files("# managed by netwire.fabric\n" + text) == json.loads(text)["services"]["web"]["files"]
+    watch = svcnames.watch(p, "/usr/bin/python3", {}, systemd=False)
+    assert watch.argv == ["/usr/bin/python3", "/etc/netwire/registration/h2-names.py",
+                          "/etc/netwire/registration/h2-names.conf"]
+    assert watch.pidfile == "/run/netwire/svcnames-h2.pid"
+    with pytest.raises(InvalidParameter):
+        svcnames.normalize([{"service": "web", "fqdn": "x.y", "bridges": ["a"]}] * 2)

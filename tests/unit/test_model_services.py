@@ -263,3 +263,63 @@ def test_no_entry_point_rules_on_a_host_without_an_allowed_zone_or_without_the_l
     assert plans["h4"]["firewall"]["networks"] and lb_services(plans["h4"]) == []
     del model["netwire_lb"]
     assert all(lb_services(p) == [] for p in m.plan(model, host_vars).values())
+
+
+def services_example():
+    import yaml
+    from tests.unit.model_cases import REPO
+    base_dir = REPO / "examples" / "services"
+    group = yaml.safe_load((base_dir / "group_vars" / "all.yml").read_text())
+    model = dict((k, group[k]) for k in m.MODEL_VARS if k in group)
+    host_vars = {}
+    for name in ("host1", "host2", "host3"):
+        hv = yaml.safe_load((base_dir / "host_vars" / ("%s.yml" % name)).read_text())
+        hv["netwire_host_defaults"] = group["netwire_host_defaults"]
+        host_vars[name] = hv
+    return model, host_vars
+
+
+def names_of(model, host_vars):
+    normalized = m.analyze(model, host_vars)[0]
+    bridge = dict((n, normalized["networks"][n]["bridge"]) for n in normalized["networks"])
+    plans = m.plans_of(normalized)
+    return dict((h, plans[h]["registration"]["names"]) for h in plans), bridge
+
+
+def test_each_hosts_dnsmasq_answers_the_services_its_networks_zone_may_reach():
+    model, host_vars = services_example()
+    names, bridge = names_of(model, host_vars)
+    fqdn = "web.svc.netwire.internal"
+    # zone web (front) and zone apps (allow_to: [web]) answer web; zone guest never does
+    assert names["host2"] == [{"service": "web", "fqdn": fqdn, "bridges": sorted([bridge["front"], bridge["apps"]])}]
+    assert names["host3"] == names["host2"]
+    # the LB host: the entry point's own watch writes web on front; the names watch only the apps network
+    assert names["host1"] == [{"service": "web", "fqdn": fqdn, "bridges": [bridge["apps"]]}]
+    # without the entry point, the host's names watch answers on front too
+    model = copy.deepcopy(model)
+    del model["netwire_lb"]
+    names, bridge = names_of(model, host_vars)
+    assert names["host1"][0]["bridges"] == sorted([bridge["front"], bridge["apps"]])
+    # guest allowed to web: its bridges answer it as well (the zone view, as for the containers' names)
+    model["netwire_zones"]["guest"]["allow_to"] = ["web"]
+    names, bridge = names_of(model, host_vars)
+    assert bridge["guest"] in names["host1"][0]["bridges"] and bridge["guest"] in names["host2"][0]["bridges"]
+
+
+def test_no_names_without_dns_and_none_for_a_service_no_local_zone_may_reach():
+    model = services_model()
+    plans = m.plan(model, hosts())
+    normalized = analyzed(model)[0]
+    nets = normalized["networks"]
+    for host in plans:
+        for entry in plans[host]["registration"]["names"]:
+            network = [s for c in normalized["containers"].values() for s in c["services"]
+                       if s["name"] == entry["service"]][0]["network"]
+            target = nets[network]["zone"]
+            for b in entry["bridges"]:
+                zone = [n for n in nets.values() if n["bridge"] == b][0]["zone"]
+                assert zone == target or target in normalized["zones"][zone]["allow_to"], (host, entry)
+    assert sum(len(e["bridges"]) for p in plans.values() for e in p["registration"]["names"]) >= 4
+    del model["netwire_lb"]
+    model.pop("netwire_dns")
+    assert all(p["registration"]["names"] == [] for p in m.plan(model, hosts()).values())

@@ -12,6 +12,11 @@ etcd deletes every key of the host at once. Writes and deletes go through etcd's
 v3 JSON gateway in one transaction per run; a catalog without quorum is a clear
 error, and nothing is written. ``state: absent`` stops the keep-alive and
 revokes the lease (its keys go with it).
+
+The registration also runs the host's names watch (``names.py``): the services'
+live members as A records in each of the host's dnsmasq instances whose zone may
+reach the service's network (the model's ``names``); absent, or without names,
+it is stopped and its record files removed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +26,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
+from ansible_collections.netwire.fabric.plugins.module_utils._catalog import names as svcnames
 from ansible_collections.netwire.fabric.plugins.module_utils._catalog import registration as reg
 from ansible_collections.netwire.fabric.plugins.module_utils._catalog.etcdv3 import CatalogError, Gateway, NoQuorum
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Result
@@ -29,12 +35,14 @@ from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
     DaemonManager,
     Step,
     describe,
+    find_program,
     is_marked,
     read_text,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError
 
 PROGRAM = 'etcdctl'
+PYTHON = 'python3'
 DEFAULT_PROGRAM_PATH = '/usr/bin/etcdctl'
 SHARED_DIRS = {_names.ETC_DIR: 0o755, _names.REGISTRATION_DIR: 0o755, _names.RUN_DIR: 0o755}
 
@@ -48,9 +56,27 @@ def keepalive(p, program, systemd=None):
                   quiet=True, systemd=systemd)
 
 
+def normalize(params):
+    p = reg.normalize(params)
+    if p.get('state', 'present') == 'present':
+        p['names'] = svcnames.normalize(params.get('names'))
+    return p
+
+
+def names_watch(p):
+    """The host's names watch and the record files its configuration on the host lists (ours only)."""
+    daemon = svcnames.watch(p, find_program(PYTHON) or '/usr/bin/python3', SHARED_DIRS)
+    current = daemon.read()
+    text = current['files'].get(_names.registration_paths(p['host'])['names_conf'])
+    old = [f for f in svcnames.record_files(text) if is_marked(read_text(f))] if is_marked(text) else []
+    return daemon, current, old
+
+
 class ServiceRegistrationManager(DaemonManager):
     kind = 'service_registration'
-    normalize = staticmethod(reg.normalize)
+    normalize = staticmethod(normalize)
+    _names_before = ()
+    _names_pid = None
     default_program = DEFAULT_PROGRAM_PATH
 
     def gateway(self, endpoints):
@@ -68,7 +94,7 @@ class ServiceRegistrationManager(DaemonManager):
         if self.state == 'absent':
             return self.absent()
         p = self.params
-        self.require([(PROGRAM, 'etcd-client')], 'register')
+        self.require([(PROGRAM, 'etcd-client')] + ([(PYTHON, 'python3')] if p['names'] else []), 'register')
         gw = self.gateway(p['endpoints'])
         self._leader(gw, 'register')
         try:
@@ -108,16 +134,37 @@ class ServiceRegistrationManager(DaemonManager):
                 raise self.fail('register', 'the catalog refused the change: %s' % err.msg, BackendError)
             daemon.apply(steps)
         actions += [describe(s, daemon.what) for s in steps]
+        actions += self._names(p)
         have = dict((kv['key'], kv['value']) for kv in reg.own_keys(p, kvs))
         changed = bool(actions)
         after_keys = dict((k, val) for k, val in have.items() if k not in deletes)
         after_keys.update(reg.wanted(p))
-        diff = {'before': {'keys': have, 'keepalive': current['pid'] is not None},
-                'after': {'keys': after_keys, 'keepalive': True}} if changed else None
+        diff = {'before': {'keys': have, 'keepalive': current['pid'] is not None, 'names': self._names_before},
+                'after': {'keys': after_keys, 'keepalive': True,
+                          'names': sorted(svcnames.files(p['names']))}} if changed else None
         out = {'host': p['host'], 'prefix': p['prefix'], 'lease': lease, 'ttl': p['ttl'], 'keys': reg.wanted(p),
-               'endpoint': gw.endpoint, 'keepalive_pid': None if self.check_mode else daemon.our_pid()}
+               'endpoint': gw.endpoint, 'keepalive_pid': None if self.check_mode else daemon.our_pid(),
+               'names': p['names'], 'names_pid': None if self.check_mode else self._names_pid}
         return Result(changed=changed, actions=actions, diff=diff, warnings=self.warnings, label=p['host'],
                       registration=out)
+
+    def _names(self, p):
+        """Converge the names watch to ``p['names']`` (none: stopped, its files gone); the actions."""
+        watch, current, old = names_watch(p)
+        want = svcnames.files(p.get('names') or [])
+        steps = watch.plan(current, 'present' if want else 'absent')
+        stale = [f for f in old if f not in want]
+        for path in sorted(want):
+            if not os.path.isdir(os.path.dirname(path)):
+                self.warnings.append('%s is missing: no dnsmasq of ours serves that bridge here yet, so %s is not '
+                                     'answered there' % (os.path.dirname(path), want[path][1]))
+        if not self.check_mode:
+            watch.apply(steps)   # stopped (or restarted on its new files) before its old files go
+            for path in stale:
+                os.unlink(path)
+        self._names_before = sorted(old)
+        self._names_pid = None if self.check_mode or not want else watch.our_pid()
+        return [describe(s, watch.what) for s in steps] + ['remove %s' % f for f in stale]
 
     def absent(self):
         p = self.params
@@ -143,6 +190,7 @@ class ServiceRegistrationManager(DaemonManager):
                                      ' within its ttl' % (err.msg, p['host']))
             if left > 0:
                 actions.append('revoke lease %x: the keys of host %s go with it' % (p['lease'], p['host']))
+        names_actions = self._names(dict(p, names=[]))
         if not self.check_mode:
             daemon.apply(steps)
             if actions:
@@ -152,7 +200,7 @@ class ServiceRegistrationManager(DaemonManager):
                     self.warnings.append('revoking lease %x failed (%s): the keys of host %s expire with it'
                                          % (p['lease'], err.msg, p['host']))
             self._remove_empty_dir()
-        actions = [describe(s, daemon.what) for s in steps] + actions
+        actions = [describe(s, daemon.what) for s in steps] + actions + names_actions
         changed = bool(actions)
         return Result(changed=changed, actions=actions, diff={'before': self.diff_state(current), 'after': {}}
                       if changed else None, warnings=self.warnings, label=p['host'],

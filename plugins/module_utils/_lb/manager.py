@@ -145,9 +145,9 @@ class HaproxyLbManager(DaemonManager):
         text = read_text(paths['watch_conf'])
         record = reg.parse_record(text) if is_marked(text) else None
         for spec in ((record or {}).get('services') or {}).values():
-            path = spec.get('file') if isinstance(spec, dict) else None
-            if path and is_marked(read_text(path)):
-                service_files.append(path)
+            for path in watcher.files_of(spec) if isinstance(spec, dict) else []:
+                if is_marked(read_text(path)):
+                    service_files.append(path)
         for daemon in (lb, watch):   # HAProxy first: it stops resolving before its names go
             current = daemon.read()
             steps = daemon.plan(current, 'absent')

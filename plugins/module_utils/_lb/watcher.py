@@ -6,13 +6,14 @@ configuration and runs it with the host's python3 through the daemon helper; sta
 
 It reads every key under ``<prefix>/services/`` (a quorum read through etcd's v3
 JSON gateway), writes, for each service of its configuration, the file of A
-records ``<address> <service>.svc.<domain>`` into the dnsmasq hosts dir (dnsmasq
+records ``<address> <service>.svc.<domain>`` into each of its dnsmasq hosts dirs (dnsmasq
 reads it by inotify; HAProxy's resolvers follow: no reload), then watches the
 prefix (``/v3/watch``) and reads again on every event, at the latest every
 ``poll`` seconds. When the catalog does not answer (no quorum, members down) it
 keeps the files as they are: the entry point keeps serving its last members.
 A file is written only when its text changes, through a hidden temporary file
-and a rename (dnsmasq skips dot files).
+and a rename (dnsmasq skips dot files); a file there that is not ours (no mark)
+is never written.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -81,10 +82,13 @@ def hosts_text(fqdn, addresses):
 
 
 def write_if_changed(path, text):
+    """Write ``text`` to ``path`` unless it holds it already or holds a file that is not ours (no mark: left
+    alone)."""
     try:
         with open(path) as f:
-            if f.read() == text:
-                return False
+            have = f.read()
+        if have == text or not (have == MARK or have.startswith(MARK + '\n')):
+            return False
     except (IOError, OSError):
         pass
     tmp = os.path.join(os.path.dirname(path), '.%s.tmp' % os.path.basename(path))
@@ -111,11 +115,18 @@ def snapshot(conf):
     return None
 
 
+def files_of(spec):
+    """The files a service's records go to: ``files`` (a host's names watch: one per dnsmasq that answers the
+    service) or ``file`` (the entry point's watch)."""
+    return list(spec.get('files') or []) + ([spec['file']] if spec.get('file') else [])
+
+
 def apply(conf, kvs):
     for service, addresses in members(conf, kvs).items():
         spec = conf['services'][service]
-        if os.path.isdir(os.path.dirname(spec['file'])):
-            write_if_changed(spec['file'], hosts_text(spec['fqdn'], addresses))
+        for path in files_of(spec):
+            if os.path.isdir(os.path.dirname(path)):
+                write_if_changed(path, hosts_text(spec['fqdn'], addresses))
 
 
 def wait_for_event(conf, endpoint, revision):

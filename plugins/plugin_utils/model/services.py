@@ -26,6 +26,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._names import (
     ETCD_PEER_PORT,
     service_fqdn,
 )
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import zone_view
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import (
     _as_dict,
     _as_list,
@@ -294,7 +295,8 @@ def catalog_entries(normalized, host):
             services.append({'service': svc['name'], 'container': cname, 'address': itf['address'],
                              'port': svc['port']})
     out['registration'] = {'host': host, 'state': 'present', 'prefix': cat['prefix'], 'ttl': cat['ttl'],
-                           'endpoints': _endpoints(normalized), 'services': services}
+                           'endpoints': _endpoints(normalized), 'services': services,
+                           'names': names_entries(normalized, host)}
     lb, dns = normalized.get('lb'), normalized.get('dns')
     if lb is not None and lb['host'] == host and dns is not None:
         table = service_table(containers)
@@ -310,6 +312,31 @@ def catalog_entries(normalized, host):
                 'max_servers': max(4, len(table[fe['service']]) * 2)})
         out['lb'] = {'name': 'lb', 'state': 'present', 'prefix': cat['prefix'], 'endpoints': _endpoints(normalized),
                      'frontends': frontends}
+    return out
+
+
+def names_entries(normalized, host):
+    """The registration's ``names`` of ``host``: for each service, the bridges of the networks ``host`` carries
+    whose dnsmasq answers ``<service>.svc.<domain>``, those whose zone view holds the service's network (the zone
+    may reach it: the same rule as the containers' names, ``dns.zone_view``). On the LB host the entry point's
+    own watch writes the record of a frontend's service on its network: not listed here (one writer a file)."""
+    dns, cat = normalized.get('dns'), normalized.get('catalog')
+    if dns is None or cat is None:
+        return []
+    nets, zones = normalized['networks'], normalized['zones']
+    lb = normalized.get('lb')
+    lb_own = set()
+    if lb is not None and lb['host'] == host:
+        lb_own = set(fe['service'] for fe in lb['frontends'])
+    local = [n for n in sorted(nets) if host in nets[n]['hosts']]
+    views = dict((n, set(zone_view(zones, nets, n))) for n in local)
+    out = []
+    for service, members in sorted(service_table(normalized['containers']).items()):
+        network = members[0][1]['network']
+        bridges = sorted(nets[n]['bridge'] for n in local if network in views[n]
+                         and not (service in lb_own and n == network))
+        if bridges:
+            out.append({'service': service, 'fqdn': service_fqdn(service, dns['domain']), 'bridges': bridges})
     return out
 
 
