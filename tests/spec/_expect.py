@@ -559,6 +559,26 @@ def lb_frontends(plans):
     return out
 
 
+def service_names(plans):
+    """Each dnsmasq record file of a service's name (``<service>.svc.<domain>``): a host's names watch's, for each
+    bridge its registration lists, and the entry point's own on the LB host; it holds the catalog's members."""
+    from ansible_collections.netwire.fabric.plugins.module_utils import _names
+    out = []
+    for host in sorted(plans):
+        r = plans[host].get("registration")
+        if r is None:
+            continue
+        files = [(n["service"], n["fqdn"], b, "registration names") for n in r.get("names") or [] for b in n["bridges"]]
+        lb = plans[host].get("lb")
+        files += [(fe["service"], fe["fqdn"], fe["bridge"], "the entry point") for fe in (lb or {}).get("frontends") or []]
+        for service, fqdn, bridge, who in sorted(set(files)):
+            out.append({"id": "%s-%s-%s" % (host, bridge, service), "host": host, "service": service, "fqdn": fqdn,
+                        "file": _names.service_hosts_file(bridge, service), "prefix": r["prefix"],
+                        "endpoints": r["endpoints"],
+                        "path": "%s.svc (host %s, bridge %s: %s)" % (service, host, bridge, who)})
+    return out
+
+
 def wireguard_devices(plans):
     """Every host's WireGuard device (encrypted networks), id ``<host>-<device>``."""
     out = []

@@ -365,6 +365,7 @@ PARAMETERS = {
     "catalog_member": lambda spec, plans, model: _expect.catalog_members(plans),
     "catalog_registration": lambda spec, plans, model: _expect.catalog_registrations(plans),
     "lb_frontend": lambda spec, plans, model: _expect.lb_frontends(plans),
+    "service_name": lambda spec, plans, model: _expect.service_names(plans),
     "wireguard_device": lambda spec, plans, model: _expect.wireguard_devices(plans),
 }
 

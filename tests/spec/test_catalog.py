@@ -2,8 +2,8 @@
 # Copyright: netwire.fabric contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The catalog and the entry point (issue 17, ``netwire_catalog``/``netwire_lb``): every member healthy with
-quorum, the catalog holding exactly the model's services of each host, and the LB's backends equal to the
-catalog's members of their service. etcd is asked with etcdctl ``-w json`` on the host itself (each call
+quorum, the catalog holding exactly the model's services of each host, the LB's backends equal to the
+catalog's members of their service, and every dnsmasq that answers a service's name holding those members. etcd is asked with etcdctl ``-w json`` on the host itself (each call
 bounded: 2 s), HAProxy through its runtime socket."""
 
 from __future__ import annotations
@@ -78,3 +78,23 @@ def test_lb_backends_equal_the_catalog(spec, lb_frontend):
     servers = _servers(spec, fe)
     assert servers == catalog, "%s: HAProxy's %s serves %s, the catalog holds %s" % (
         fe["path"], fe["backend"], sorted(servers) or "nothing", sorted(catalog) or "nothing")
+
+
+_READ = "import json,sys\ntry:\n    t = open(sys.argv[1]).read()\nexcept (IOError, OSError):\n    t = None\nprint(json.dumps(t))"
+
+
+def test_service_name(spec, service_name):
+    """A dnsmasq that answers ``<service>.svc.<domain>`` (its zone may reach the service's network) holds the
+    catalog's members of the service as that name's records."""
+    n = service_name
+    base = n["prefix"].rstrip("/") + "/services/%s/" % n["service"]
+    catalog = set(v.rsplit(":", 1)[0] for k, v in _keys(spec, n["host"], n["endpoints"], n["prefix"]).items()
+                  if k.startswith(base))
+    state = spec.states[n["host"]]
+    text = state.read("record file %s" % n["file"], "%s -c %s %s" % (state.python, shlex.quote(_READ),
+                                                                     shlex.quote(n["file"])))
+    assert text is not None, "%s: %s is missing: its dnsmasq does not answer %s" % (n["path"], n["file"], n["fqdn"])
+    have = set(line.split()[0] for line in text.splitlines()
+               if line.strip() and not line.startswith("#") and line.split()[1:] == [n["fqdn"]])
+    assert have == catalog, "%s: %s answers %s, the catalog holds %s" % (
+        n["path"], n["fqdn"], sorted(have) or "nothing", sorted(catalog) or "nothing")
