@@ -26,7 +26,7 @@ description:
     (2 s); the puts and deletes of a run are one transaction. A catalog without quorum fails the task with a
     clear error and nothing is written.
   - O(names) runs the host's names watch (the entry point's watch program, run with the host's C(python3) by the
-    daemon helper, pidfile C(/run/netwire/svcnames-<host>.pid)): it writes each service's live members as A
+    daemon helper, pidfile C(/run/netwire/svcnames-<host>.pid)), which writes each service's live members as A
     records C(<service>.svc.<domain>) into C(/etc/netwire/dnsmasq/<bridge>.hosts.d/svc-<service>) of each bridge
     given, and follows the catalog. Without O(names) it is stopped and its record files removed.
   - O(state=absent) stops the keep-alive and the names watch, revokes the lease (the host's keys go with it) and
