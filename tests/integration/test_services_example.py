@@ -118,8 +118,8 @@ def site(lab, tmp_path_factory):
         if pid and alive(host, pid):
             host.run(["kill", str(pid)], check=False)
         host.run(["rm", "-rf", d], check=False)
-    lab.host("host3").run("rm -f %s; rmdir $(dirname %s) /etc/netwire/dnsmasq 2>/dev/null; true"
-                          % (NAMES_SENTINEL, NAMES_SENTINEL), check=False)
+    lab.host("host3").run(["rm", "-f", NAMES_SENTINEL], check=False)
+    lab.host("host3").run(["rmdir", NAMES_SENTINEL.rsplit("/", 1)[0], "/etc/netwire/dnsmasq"], check=False)
 
 
 def test_site_runs_the_catalog_and_the_lb_reaches_both_backends(site, lab):
