@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The catalog and the entry point (issue 17, ``netwire_catalog``/``netwire_lb``): every member healthy with
 quorum, the catalog holding exactly the model's services of each host, the LB's backends equal to the
-catalog's members of their service, and every dnsmasq that answers a service's name holding those members. etcd is asked with etcdctl ``-w json`` on the host itself (each call
-bounded: 2 s), HAProxy through its runtime socket."""
+catalog's members of their service, and every dnsmasq that answers a service's name holding those members.
+etcd is asked with etcdctl ``-w json`` on the host itself (each call bounded: 2 s), HAProxy through its
+runtime socket."""
 
 from __future__ import annotations
 

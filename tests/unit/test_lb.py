@@ -87,8 +87,8 @@ def test_a_names_watch_writes_each_services_records_to_every_file_and_leaves_fil
     assert names == [{"service": "web", "fqdn": "web.svc.x", "bridges": ["nw-a", "nw-b"]}]
     p = {"host": "h2", "prefix": "/netwire", "endpoints": ["http://198.19.0.11:2379"], "names": names}
     text = svcnames.conf_text(p)
-    assert json.loads(text)["services"]["web"]["files"] == [_names.service_hosts_file("nw-a", "web"),
-                                                             _names.service_hosts_file("nw-b", "web")]
+    files = [_names.service_hosts_file("nw-a", "web"), _names.service_hosts_file("nw-b", "web")]
+    assert json.loads(text)["services"]["web"]["files"] == files
     assert svcnames.record_files("# managed by netwire.fabric\n" + text) == json.loads(text)["services"]["web"]["files"]
     watch = svcnames.watch(p, "/usr/bin/python3", {}, systemd=False)
     assert watch.argv == ["/usr/bin/python3", "/etc/netwire/registration/h2-names.py",

@@ -223,8 +223,8 @@ def test_the_spec_suite_expects_members_keys_per_host_and_lb_backends():
     model, host_vars = services_example()
     names = _expect.service_names(m.plans_of(m.analyze(model, host_vars)[0]))
     front, apps = _names.bridge_name("front"), _names.bridge_name("apps")
-    assert sorted(n["id"] for n in names) == sorted("%s-%s-web" % (h, b) for h in ("host1", "host2", "host3")
-                                                     for b in (front, apps))
+    ids = ["%s-%s-web" % (h, b) for h in ("host1", "host2", "host3") for b in (front, apps)]
+    assert sorted(n["id"] for n in names) == sorted(ids)
     assert [n["path"] for n in names if n["id"] == "host1-%s-web" % front] == [
         "web.svc (host host1, bridge %s: the entry point)" % front]
     assert set(n["file"] for n in names if n["host"] == "host2") == set(

@@ -54,9 +54,10 @@ def files(names):
 
 
 def conf_text(p):
-    services = dict((n['service'], {'fqdn': n['fqdn'], 'files': [_names.service_hosts_file(b, n['service'])
-                                                                   for b in n['bridges']]})
-                    for n in p['names'])
+    services = {}
+    for n in p['names']:
+        services[n['service']] = {'fqdn': n['fqdn'],
+                                  'files': [_names.service_hosts_file(b, n['service']) for b in n['bridges']]}
     return json.dumps({'prefix': p['prefix'], 'endpoints': p['endpoints'], 'services': services, 'poll': POLL},
                       sort_keys=True, indent=1) + '\n'
 
