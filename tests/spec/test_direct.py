@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 
 from ._state import OWNER_ALIAS_PREFIX
-from .test_host import _addresses, _kind
+from .test_host import _has_addresses, _has_default_route, _kind
 
 
 def _data(link):
@@ -62,16 +62,9 @@ def test_direct_interface(spec, direct_interface):
         if a.get("mac"):
             assert link.get("address") == a["mac"], "%s: MAC %s, the model says %s" % (
                 where, link.get("address"), a["mac"])
-    for addr in a["addresses"]:
-        assert addr in _addresses(link), "%s: address %s missing (has %s)" % (
-            where, addr, ", ".join(_addresses(link)) or "none")
+    _has_addresses(link, a["addresses"], where)
     assert "UP" in link.get("flags", []), "%s is down" % where
-    if a.get("gateway"):
-        defaults = [r for r in inside["routes"] if r.get("dst") == "default"]
-        assert any(r.get("gateway") == a["gateway"] and r.get("dev") == a["ifname"] for r in defaults), \
-            "%s: no default route via %s (default routes: %s)" % (
-                where, a["gateway"], ", ".join("via %s dev %s" % (r.get("gateway"), r.get("dev")) for r in defaults)
-                or "none")
+    _has_default_route(inside, a, where)
 
 
 def test_direct_host_link(spec, direct_host_link):
@@ -96,7 +89,5 @@ def test_direct_host_link(spec, direct_host_link):
     else:
         assert _data(link).get("id") == item["vlan"], "%s: VLAN %s, the model says %s" % (
             where, _data(link).get("id"), item["vlan"])
-    for addr in item["addresses"]:
-        assert addr in _addresses(link), "%s: address %s missing (has %s)" % (
-            where, addr, ", ".join(_addresses(link)) or "none")
+    _has_addresses(link, item["addresses"], where)
     assert "UP" in link.get("flags", []), "%s is down" % where

@@ -18,6 +18,22 @@ def _addresses(link):
     return ["%s/%d" % (a["local"], a["prefixlen"]) for a in link.get("addr_info", []) if a.get("family") == "inet"]
 
 
+def _has_addresses(link, addresses, where):
+    for addr in addresses:
+        assert addr in _addresses(link), "%s: address %s missing (has %s)" % (
+            where, addr, ", ".join(_addresses(link)) or "none")
+
+
+def _has_default_route(inside, a, where):
+    """When the model gives the interface ``a`` a gateway: the container's default route is through it."""
+    if a.get("gateway"):
+        defaults = [r for r in inside["routes"] if r.get("dst") == "default"]
+        assert any(r.get("gateway") == a["gateway"] and r.get("dev") == a["ifname"] for r in defaults), \
+            "%s: no default route via %s (default routes: %s)" % (
+                where, a["gateway"], ", ".join("via %s dev %s" % (r.get("gateway"), r.get("dev")) for r in defaults)
+                or "none")
+
+
 def _kind(link):
     return (link.get("linkinfo") or {}).get("info_kind")
 
@@ -161,18 +177,11 @@ def test_container_interface(spec, attachment):
         raise AssertionError("%s: %s" % (where, exc))
     link = inside["links"].get(a["ifname"])
     assert link is not None, "%s does not exist (the container has %s)" % (where, ", ".join(inside["links"]))
-    for addr in a["addresses"]:
-        assert addr in _addresses(link), "%s: address %s missing (has %s)" % (
-            where, addr, ", ".join(_addresses(link)) or "none")
+    _has_addresses(link, a["addresses"], where)
     assert link.get("address") == a["mac"], "%s: mac %s, the model says %s" % (where, link.get("address"), a["mac"])
     assert link["mtu"] == a["mtu"], "%s: mtu %d, the model says %d" % (where, link["mtu"], a["mtu"])
     assert link.get("operstate") == "UP", "%s: state %s, not UP" % (where, link.get("operstate"))
-    if a.get("gateway"):
-        defaults = [r for r in inside["routes"] if r.get("dst") == "default"]
-        assert any(r.get("gateway") == a["gateway"] and r.get("dev") == a["ifname"] for r in defaults), \
-            "%s: no default route via %s (default routes: %s)" % (
-                where, a["gateway"], ", ".join("via %s dev %s" % (r.get("gateway"), r.get("dev")) for r in defaults)
-                or "none")
+    _has_default_route(inside, a, where)
 
 
 def test_host_end(spec, attachment):
