@@ -9,12 +9,10 @@ stray links (the NIC, back in the host, still carries the mark of a NIC handed t
 One build, one audit before and one after the break (the CI is near its time limit).
 """
 
-import shutil
 
 import pytest
-import yaml
 
-from tests.lab.core import REPO, ensure_container, sh
+from tests.lab.core import sh
 from tests.integration.test_spec_suite import Deployment, failed
 
 pytestmark = pytest.mark.lab
@@ -41,17 +39,7 @@ DIRECT_CHECKS = {"test_direct_interface[dm1.eth2]", "test_direct_interface[dm2.l
 
 @pytest.fixture(scope="module")
 def direct(lab, tmp_path_factory):
-    model_dir = tmp_path_factory.mktemp("direct-model") / "model"
-    shutil.copytree(str(REPO / "examples" / "model" / "host_vars"), str(model_dir / "host_vars"))
-    shutil.copy(str(REPO / "examples" / "model" / "hosts.yml"), str(model_dir / "hosts.yml"))
-    (model_dir / "group_vars").mkdir()
-    model = yaml.safe_load(yaml.safe_dump(MODEL))
-    d = Deployment(lab, model_dir)
-    d.docker = dict((c, "lab%d-%s" % (lab.instance, c)) for c in CONTAINERS)
-    for name in CONTAINERS:
-        model["netwire_containers"][name]["ref"] = d.docker[name]
-        ensure_container(d.docker[name], lab.instance)
-    (model_dir / "group_vars" / "all.yml").write_text(yaml.safe_dump(model, sort_keys=False))
+    d = Deployment.of_model(lab, tmp_path_factory.mktemp("direct-model") / "model", MODEL, CONTAINERS)
     host1 = lab.host("host1")
     for nic in (NIC, NIC2):
         host1.run("ip link del {0} 2>/dev/null; ip link add {0} type veth peer name {0}p && ip link set {0} up"
@@ -59,8 +47,7 @@ def direct(lab, tmp_path_factory):
     d.playbook("site.yml")
     yield d
     d.playbook("down.yml")
-    for name in CONTAINERS:
-        sh(["docker", "rm", "-f", d.docker[name]], check=False)
+    d.remove_containers()
     host1.run("ip link del %s; ip link del %s; true" % (NIC, NIC2), check=False)
 
 

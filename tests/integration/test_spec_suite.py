@@ -55,6 +55,26 @@ class Deployment:
         self.baseline_output = ""
         self.last_output = ""
 
+    @classmethod
+    def of_model(cls, lab, model_dir, model, containers):
+        """A deployment of ``model`` (inventory variables) beside the example's hosts: its containers are this lab
+        instance's (created when missing), as the model's refs; nothing is built yet."""
+        shutil.copytree(str(REPO / "examples" / "model" / "host_vars"), str(model_dir / "host_vars"))
+        shutil.copy(str(REPO / "examples" / "model" / "hosts.yml"), str(model_dir / "hosts.yml"))
+        (model_dir / "group_vars").mkdir()
+        model = yaml.safe_load(yaml.safe_dump(model))
+        d = cls(lab, model_dir)
+        d.docker = dict((c, "lab%d-%s" % (lab.instance, c)) for c in containers)
+        for name in containers:
+            model["netwire_containers"][name]["ref"] = d.docker[name]
+            ensure_container(d.docker[name], lab.instance)
+        (model_dir / "group_vars" / "all.yml").write_text(yaml.safe_dump(model, sort_keys=False))
+        return d
+
+    def remove_containers(self):
+        for name in self.docker.values():
+            sh(["docker", "rm", "-f", name], check=False)
+
     def env(self):
         env = dict(LAB_ENV)
         env.update({"PATH": "%s:%s" % (REPO / ".venv" / "bin", LAB_ENV["PATH"]),

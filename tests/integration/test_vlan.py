@@ -12,12 +12,10 @@ zone flows of the network are gone. Then the tag is removed by hand on one host 
 the audit must fail there, and only there.
 """
 
-import shutil
 
 import pytest
-import yaml
 
-from tests.lab.core import REPO, ensure_container, sh
+from tests.lab.core import sh
 from tests.integration.test_spec_suite import Deployment, failed
 
 pytestmark = pytest.mark.lab
@@ -58,21 +56,11 @@ class VlanDeployment(Deployment):
 
 @pytest.fixture(scope="module")
 def vlan(lab, tmp_path_factory):
-    model_dir = tmp_path_factory.mktemp("vlan-model") / "model"
-    shutil.copytree(str(REPO / "examples" / "model" / "host_vars"), str(model_dir / "host_vars"))
-    shutil.copy(str(REPO / "examples" / "model" / "hosts.yml"), str(model_dir / "hosts.yml"))
-    (model_dir / "group_vars").mkdir()
-    model = yaml.safe_load(yaml.safe_dump(MODEL))
-    d = VlanDeployment(lab, model_dir)
-    for name in CONTAINERS:
-        model["netwire_containers"][name]["ref"] = d.docker[name]
-        ensure_container(d.docker[name], lab.instance)
-    (model_dir / "group_vars" / "all.yml").write_text(yaml.safe_dump(model, sort_keys=False))
+    d = VlanDeployment.of_model(lab, tmp_path_factory.mktemp("vlan-model") / "model", MODEL, CONTAINERS)
     d.playbook("site.yml")
     yield d
     d.playbook("down.yml")
-    for name in CONTAINERS:
-        sh(["docker", "rm", "-f", d.docker[name]], check=False)
+    d.remove_containers()
 
 
 def _tag(host, port):

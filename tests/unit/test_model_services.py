@@ -188,16 +188,7 @@ def test_the_model_does_not_change_the_input():
 
 
 def test_the_services_example_is_sound_and_plans_the_catalog_and_the_entry_point():
-    import yaml
-    from tests.unit.model_cases import REPO
-    base_dir = REPO / "examples" / "services"
-    group = yaml.safe_load((base_dir / "group_vars" / "all.yml").read_text())
-    model = dict((k, group[k]) for k in m.MODEL_VARS if k in group)
-    host_vars = {}
-    for name in ("host1", "host2", "host3"):
-        hv = yaml.safe_load((base_dir / "host_vars" / ("%s.yml" % name)).read_text())
-        hv["netwire_host_defaults"] = group["netwire_host_defaults"]
-        host_vars[name] = hv
+    model, host_vars = services_example()
     normalized, found, warnings = m.analyze(model, host_vars)
     assert found == [] and warnings == []
     plans = m.plans_of(normalized)
