@@ -398,16 +398,23 @@ def service_fqdn(service, domain):
 REGISTRATION_DIR = ETC_DIR + '/registration'
 
 
-def registration_paths(host):
-    """The files of ``host``'s registration in the catalog."""
+def watch_paths(role, directory, name, conf_ext, daemon):
+    """The files of a watch of the catalog (a Python script run by the daemon helper): ``<role>_script``,
+    ``<role>_conf`` and ``<role>_pidfile``, the first two in ``directory`` as ``<name>-<role>.py`` and
+    ``<name>-<role>.<conf_ext>``."""
     return {
-        'conf': '%s/%s.json' % (REGISTRATION_DIR, host),
-        'pidfile': pidfile('keepalive', host),
-        # the host's watch of the catalog for its dnsmasq instances (the services' names, <service>.svc.<domain>)
-        'names_script': '%s/%s-names.py' % (REGISTRATION_DIR, host),
-        'names_conf': '%s/%s-names.conf' % (REGISTRATION_DIR, host),
-        'names_pidfile': pidfile('svcnames', host),
+        role + '_script': '%s/%s-%s.py' % (directory, name, role),
+        role + '_conf': '%s/%s-%s.%s' % (directory, name, role, conf_ext),
+        role + '_pidfile': pidfile(daemon, name),
     }
+
+
+def registration_paths(host):
+    """The files of ``host``'s registration in the catalog, and of the host's watch of the catalog for its
+    dnsmasq instances (``names_*``: the services' names, <service>.svc.<domain>)."""
+    paths = {'conf': '%s/%s.json' % (REGISTRATION_DIR, host), 'pidfile': pidfile('keepalive', host)}
+    paths.update(watch_paths('names', REGISTRATION_DIR, host, 'conf', 'svcnames'))
+    return paths
 
 
 def lease_id(prefix, host):
@@ -423,15 +430,11 @@ HAPROXY_DIR = ETC_DIR + '/haproxy'
 
 
 def lb_paths(name):
-    """The files of the entry point ``name`` (HAProxy and its catalog watch)."""
-    return {
-        'conf': '%s/%s.cfg' % (HAPROXY_DIR, name),
-        'pidfile': pidfile('haproxy', name),
-        'socket': '%s/haproxy-%s.sock' % (RUN_DIR, name),
-        'watch_script': '%s/%s-watch.py' % (HAPROXY_DIR, name),
-        'watch_conf': '%s/%s-watch.json' % (HAPROXY_DIR, name),
-        'watch_pidfile': pidfile('lbwatch', name),
-    }
+    """The files of the entry point ``name``: HAProxy's, and its catalog watch's (``watch_*``)."""
+    paths = {'conf': '%s/%s.cfg' % (HAPROXY_DIR, name), 'pidfile': pidfile('haproxy', name),
+             'socket': '%s/haproxy-%s.sock' % (RUN_DIR, name)}
+    paths.update(watch_paths('watch', HAPROXY_DIR, name, 'json', 'lbwatch'))
+    return paths
 
 
 def service_hosts_file(bridge, service):

@@ -73,6 +73,7 @@ def test_the_watch_writes_a_services_live_members_as_a_records(tmp_path):
 
 def test_a_names_watch_writes_each_services_records_to_every_file_and_leaves_files_not_ours(tmp_path):
     from ansible_collections.netwire.fabric.plugins.module_utils._catalog import names as svcnames
+    from ansible_collections.netwire.fabric.plugins.module_utils._catalog import watch as catwatch
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "missing"
     a.mkdir()
     b.mkdir()
@@ -89,7 +90,7 @@ def test_a_names_watch_writes_each_services_records_to_every_file_and_leaves_fil
     text = svcnames.conf_text(p)
     files = [_names.service_hosts_file("nw-a", "web"), _names.service_hosts_file("nw-b", "web")]
     assert json.loads(text)["services"]["web"]["files"] == files
-    assert svcnames.record_files("# managed by netwire.fabric\n" + text) == json.loads(text)["services"]["web"]["files"]
+    assert catwatch.listed_files("# managed by netwire.fabric\n" + text) == json.loads(text)["services"]["web"]["files"]
     watch = svcnames.watch(p, "/usr/bin/python3", {}, systemd=False)
     assert watch.argv == ["/usr/bin/python3", "/etc/netwire/registration/h2-names.py",
                           "/etc/netwire/registration/h2-names.conf"]

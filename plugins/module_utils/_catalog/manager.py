@@ -28,6 +28,7 @@ import os
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._catalog import names as svcnames
 from ansible_collections.netwire.fabric.plugins.module_utils._catalog import registration as reg
+from ansible_collections.netwire.fabric.plugins.module_utils._catalog import watch as catwatch
 from ansible_collections.netwire.fabric.plugins.module_utils._catalog.etcdv3 import CatalogError, Gateway, NoQuorum
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Result
 from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
@@ -67,8 +68,7 @@ def names_watch(p):
     """The host's names watch and the record files its configuration on the host lists (ours only)."""
     daemon = svcnames.watch(p, find_program(PYTHON) or '/usr/bin/python3', SHARED_DIRS)
     current = daemon.read()
-    text = current['files'].get(_names.registration_paths(p['host'])['names_conf'])
-    old = [f for f in svcnames.record_files(text) if is_marked(read_text(f))] if is_marked(text) else []
+    old = catwatch.ours_listed(current['files'].get(_names.registration_paths(p['host'])['names_conf']))
     return daemon, current, old
 
 

@@ -18,15 +18,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import inspect
 import json
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._catalog import registration as reg
-from ansible_collections.netwire.fabric.plugins.module_utils._daemon import Daemon
+from ansible_collections.netwire.fabric.plugins.module_utils._catalog import watch as catwatch
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
-from ansible_collections.netwire.fabric.plugins.module_utils._lb import watcher
 
 POLL = 15
 
@@ -62,21 +60,8 @@ def conf_text(p):
                       sort_keys=True, indent=1) + '\n'
 
 
-def record_files(text):
-    """The record files a names configuration of ours (``text``, marked) lists."""
-    data = reg.parse_record(text) or {}
-    out = []
-    for spec in (data.get('services') or {}).values():
-        if isinstance(spec, dict):
-            out.extend(str(f) for f in watcher.files_of(spec))
-    return out
-
-
 def watch(p, python, dirs, systemd=None):
     """The :class:`Daemon` of the host's names watch (``p`` normalized; ``names`` empty: absent)."""
-    paths = _names.registration_paths(p['host'])
     present = p.get('state', 'present') == 'present' and bool(p.get('names'))
-    texts = {paths['names_script']: inspect.getsource(watcher) if present else '',
-             paths['names_conf']: conf_text(p) if present else ''}
-    return Daemon('svcnames', p['host'], [python, paths['names_script'], paths['names_conf']],
-                  paths['names_pidfile'], files=texts, dirs=dirs, forks=False, systemd=systemd)
+    return catwatch.daemon('svcnames', p['host'], _names.registration_paths(p['host']), 'names',
+                           conf_text(p) if present else None, python, dirs, systemd=systemd)

@@ -32,11 +32,6 @@ def program_argv(program, name):
     return [program, '-W', '-f', _names.lb_paths(name)['conf']]
 
 
-def watch_argv(python, name):
-    paths = _names.lb_paths(name)
-    return [python, paths['watch_script'], paths['watch_conf']]
-
-
 def normalize(params):
     p = dict(params)
     p['name'] = str(p.get('name') or 'lb').strip()

@@ -17,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import inspect
 import os
 import signal
 import subprocess
@@ -30,13 +29,11 @@ from ansible_collections.netwire.fabric.plugins.module_utils._daemon import (
     DaemonManager,
     describe,
     find_program,
-    is_marked,
     read_text,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError
 from ansible_collections.netwire.fabric.plugins.module_utils._lb import config
-from ansible_collections.netwire.fabric.plugins.module_utils._lb import watcher
-from ansible_collections.netwire.fabric.plugins.module_utils._catalog import registration as reg
+from ansible_collections.netwire.fabric.plugins.module_utils._catalog import watch as catwatch
 
 PROGRAM = 'haproxy'
 DEFAULT_PROGRAM_PATH = '/usr/sbin/haproxy'
@@ -58,10 +55,6 @@ class HaproxyDaemon(Daemon):
                                                           for a in rest)
 
 
-def watcher_source():
-    return inspect.getsource(watcher)
-
-
 def instances(p, haproxy, python, systemd=None):
     """``(haproxy, watch)`` daemons of entry point ``p`` (normalized; only ``name`` for absent)."""
     paths = _names.lb_paths(p['name'])
@@ -70,10 +63,8 @@ def instances(p, haproxy, python, systemd=None):
     lb = HaproxyDaemon('haproxy', p['name'], config.program_argv(haproxy, p['name']), paths['pidfile'],
                        reload_files={paths['conf']: conf}, dirs=SHARED_DIRS, runtime_files=[paths['socket']],
                        forks=False, reload_signal=signal.SIGUSR2, stop_timeout=10.0, settle=1.0, systemd=systemd)
-    files = {paths['watch_script']: watcher_source() if present else '',
-             paths['watch_conf']: config.watch_conf_text(p) if present else ''}
-    watch = Daemon('lbwatch', p['name'], config.watch_argv(python, p['name']), paths['watch_pidfile'], files=files,
-                   dirs=SHARED_DIRS, forks=False, systemd=systemd)
+    watch = catwatch.daemon('lbwatch', p['name'], paths, 'watch', config.watch_conf_text(p) if present else None,
+                            python, SHARED_DIRS, systemd=systemd)
     return lb, watch
 
 
@@ -141,13 +132,7 @@ class HaproxyLbManager(DaemonManager):
         paths = _names.lb_paths(p['name'])
         lb, watch = instances(dict(p, state='absent'), self.program(), find_program(PYTHON) or '/usr/bin/python3')
         actions, before = [], {}
-        service_files = []
-        text = read_text(paths['watch_conf'])
-        record = reg.parse_record(text) if is_marked(text) else None
-        for spec in ((record or {}).get('services') or {}).values():
-            for path in watcher.files_of(spec) if isinstance(spec, dict) else []:
-                if is_marked(read_text(path)):
-                    service_files.append(path)
+        service_files = catwatch.ours_listed(read_text(paths['watch_conf']))
         for daemon in (lb, watch):   # HAProxy first: it stops resolving before its names go
             current = daemon.read()
             steps = daemon.plan(current, 'absent')
