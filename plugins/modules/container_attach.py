@@ -438,6 +438,7 @@ actions:
   returned: always
   type: list
   elements: str
+  sample: ["create veth nw862b0e994f9bd <-> web1:eth1", "add address 10.20.0.5/24 to eth1"]
 """
 
 from ansible_collections.netwire.fabric.plugins.module_utils._runner import manager_work, run_module

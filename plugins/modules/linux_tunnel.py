@@ -145,6 +145,7 @@ actions:
   returned: always
   type: list
   elements: str
+  sample: ["create vxlan vx-app", "add flood entry for 198.19.0.12 to vx-app", "set vx-app up"]
 """
 
 from ansible_collections.netwire.fabric.plugins.module_utils._runner import manager_work, run_module
