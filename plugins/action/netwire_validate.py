@@ -22,7 +22,7 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils import model as _mo
 HOST_VARS = ('netwire_host', 'netwire_host_defaults', 'netwire_lab_underlay_ip', 'ansible_facts', 'ansible_host')
 ARG_TO_VAR = (('zones', 'netwire_zones'), ('networks', 'netwire_networks'), ('containers', 'netwire_containers'),
               ('dns', 'netwire_dns'), ('control_plane', 'netwire_control_plane'), ('catalog', 'netwire_catalog'),
-              ('lb', 'netwire_lb'), ('encryption', 'netwire_encryption'))
+              ('lb', 'netwire_lb'), ('encryption', 'netwire_encryption'), ('trunks', 'netwire_trunks'))
 
 ARGUMENT_SPEC = dict(
     zones=dict(type='raw'),
@@ -33,6 +33,7 @@ ARGUMENT_SPEC = dict(
     catalog=dict(type='raw'),
     lb=dict(type='raw'),
     encryption=dict(type='raw'),
+    trunks=dict(type='raw'),
     hosts=dict(type='list', elements='str'),
     check_consistency=dict(type='bool', default=True),
     allow_empty=dict(type='bool'),

@@ -216,6 +216,18 @@ def bridge_name(network):
     return _fit('nw-', network, 'bridge')
 
 
+def trunk_bridge_name(trunk):
+    """The OVS bridge of a trunk (``netwire_trunks``) on every host it spans: ``nwk-<trunk>``, shortened like
+    bridges. Its networks' bridges are fake VLAN bridges on it."""
+    return _fit('nwk-', trunk, 'trunk')
+
+
+def trunk_overlay_id(trunk):
+    """The overlay identity of a trunk's tunnel mesh (``ovs_tunnel``'s ``network``, the tunnel port names'
+    seed): ``trunk:<trunk>``, which no network name can be (names have no ':')."""
+    return 'trunk:%s' % trunk
+
+
 def underlay_bridge_name(interface):
     """The OVS bridge owning the underlay NIC on userspace-datapath hosts: ``nwu-<interface>``."""
     return _fit('nwu-', interface, 'underlay')

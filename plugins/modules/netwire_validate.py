@@ -81,6 +81,11 @@ options:
       - Encrypted overlays, in the shape of V(netwire_encryption) (V(subnet) of the WireGuard tunnel addresses,
         V(port)). Defaults to the variable V(netwire_encryption); networks with V(encrypt=true) need it.
     type: raw
+  trunks:
+    description:
+      - Trunk bridges, in the shape of V(netwire_trunks) (per trunk V(hosts), V(overlay), V(key), V(port),
+        V(bridge)). Defaults to the variable V(netwire_trunks); a network with V(trunk) is a VLAN of one.
+    type: raw
   hosts:
     description:
       - The inventory hosts the model may place networks and containers on. Their settings come from their

@@ -1,16 +1,23 @@
 """VLAN networks on Open vSwitch, across hosts, with real packets and the spec suite.
 
-Two OVS networks carry an access VLAN (mid: 10, back: 20) over VXLAN meshes of all
-three hosts; a front network without VLAN routes into mid. acc-m2 (host2) has an
+Two OVS networks carry an access VLAN over all three hosts: mid (VLAN 10) on a bridge and
+VXLAN mesh of its own, back (VLAN 20) on the trunk core (issue 19: ``netwire_trunks``; its
+bridge nw-back is a fake VLAN bridge of nwk-core, whose one VXLAN mesh carries every VLAN).
+side is VLAN 10 of the same trunk, on host1 only: acc-b3 (back, host3) must not reach acc-s1
+(side, host1) at layer 2 across the trunk, while it reaches acc-m2.eth2 (back, host2) so.
+A front network without VLAN routes into mid. acc-m2 (host2) has an
 interface on each VLAN network, so the spec suite also probes a container's second
 interface (acc-b3 -> acc-m2.eth2, across hosts, and acc-m1 -> acc-m2.eth2, routed
 into the VLAN on host1 and answered straight back over mid).
 
 The bridge's internal port is the containers' gateway: it must be an access port
 of the network's VLAN like the containers' ports, or the gateway, routing, NAT and
-zone flows of the network are gone. Then the tag is removed by hand on one host and
-the audit must fail there, and only there.
+zone flows of the network are gone. Then the tag is removed by hand on one host (from
+mid's own bridge port and from back's fake VLAN bridge) and the audit must fail there,
+and only there.
 """
+
+import json
 
 
 import pytest
@@ -21,17 +28,19 @@ from tests.integration.test_spec_suite import Deployment, failed
 pytestmark = pytest.mark.lab
 
 OUTSIDE = "203.0.113.10"
-CONTAINERS = ("acc-f1", "acc-m1", "acc-m2", "acc-b3")
+CONTAINERS = ("acc-f1", "acc-m1", "acc-m2", "acc-b3", "acc-s1")
 
 MODEL = {
-    "netwire_zones": {"front": {"allow_to": ["mid"]}, "mid": {"allow_to": ["back"]}, "back": {}},
+    "netwire_zones": {"front": {"allow_to": ["mid"]}, "mid": {"allow_to": ["back"]}, "back": {}, "side": {}},
+    "netwire_trunks": {"core": {"overlay": "vxlan", "key": 144}},
     "netwire_networks": {
         "front": {"subnet": "10.41.0.0/24", "zone": "front", "backend": "ovs", "overlay": "gre", "key": 141,
                   "nat": True, "hosts": ["host1", "host2"]},
         "mid": {"subnet": "10.42.0.0/24", "zone": "mid", "backend": "ovs", "overlay": "vxlan", "key": 142,
                 "vlan": 10, "nat": True, "hosts": ["host1", "host2", "host3"]},
-        "back": {"subnet": "10.43.0.0/24", "zone": "back", "backend": "ovs", "overlay": "vxlan", "key": 143,
+        "back": {"subnet": "10.43.0.0/24", "zone": "back", "backend": "ovs", "trunk": "core",
                  "vlan": 20, "nat": False, "hosts": ["host1", "host2", "host3"]},
+        "side": {"subnet": "10.45.0.0/24", "zone": "side", "backend": "ovs", "trunk": "core", "vlan": 10},
     },
     "netwire_containers": {
         "acc-f1": {"host": "host1", "interfaces": [{"network": "front"}]},
@@ -39,6 +48,7 @@ MODEL = {
         "acc-m2": {"host": "host2", "interfaces": [{"network": "mid", "address": "10.42.0.32"},
                                                    {"network": "back", "address": "10.43.0.32"}]},
         "acc-b3": {"host": "host3", "interfaces": [{"network": "back", "address": "10.43.0.33"}]},
+        "acc-s1": {"host": "host1", "interfaces": [{"network": "side", "address": "10.45.0.31"}]},
     },
     "netwire_host_defaults": {"underlay_interface": "eth1", "underlay_mtu": 1500, "ovs_datapath": "netdev"},
 }
@@ -93,6 +103,33 @@ def test_vlan_traffic_across_hosts_and_through_nat(vlan):
     assert not vlan.ping("acc-b3", OUTSIDE, count=1), "back has nat: false but reaches the outside"
 
 
+def _inside(container, *argv):
+    """``argv`` in a container's network namespace (the lab's containers have no NET_ADMIN of their own)."""
+    pid = json.loads(sh(["docker", "inspect", container]).stdout)[0]["State"]["Pid"]
+    sh(["nsenter", "--net=/proc/%d/ns/net" % pid] + list(argv), timeout=10)
+
+
+def test_networks_on_a_trunk_are_its_vlans(vlan, lab):
+    for name in ("host1", "host2", "host3"):
+        h = lab.host(name)
+        assert h.run("ovs-vsctl br-to-parent nw-back").stdout.strip() == "nwk-core", name
+        assert h.run("ovs-vsctl br-to-vlan nw-back").stdout.strip() == "20", name
+    assert lab.host("host1").run("ovs-vsctl br-to-vlan nw-side").stdout.strip() == "10"
+    # Layer 2 across the trunk: an address of back's subnet is on-link for acc-b3 (back, VLAN 20, host3), so its
+    # ping is an ARP broadcast on VLAN 20 over the trunk's mesh. On acc-s1 (side: VLAN 10 of the same trunk,
+    # host1) nothing answers; on acc-m2.eth2 (back, host2) the same address answers.
+    probe = "10.43.0.99/24"
+    for container, ifname, reached in (("acc-s1", "eth1", False), ("acc-m2", "eth2", True)):
+        _inside(vlan.docker[container], "ip", "addr", "add", probe, "dev", ifname)
+        try:
+            got = vlan.ping("acc-b3", probe.split("/")[0], count=2 if reached else 1)
+        finally:
+            _inside(vlan.docker[container], "ip", "addr", "del", probe, "dev", ifname)
+        assert got == reached, "acc-b3 (VLAN 20 of trunk core) %s %s.%s (%s)" % (
+            "cannot reach" if reached else "reaches", container, ifname,
+            "VLAN 20 of core, across the trunk" if reached else "VLAN 10 of core: the VLANs leak")
+
+
 def test_audit_passes_and_fails_where_the_tag_is_removed(vlan, lab, tmp_path):
     base = vlan.audit(tmp_path)
     assert not failed(base), "the audit fails on the converged VLAN lab:\n%s" % vlan.last_output[-3000:]
@@ -102,6 +139,8 @@ def test_audit_passes_and_fails_where_the_tag_is_removed(vlan, lab, tmp_path):
     host2 = lab.host("host2")
     host2.run(["ovs-vsctl", "remove", "Port", "nw-mid", "tag", "10"])
     assert _tag(host2, "nw-mid") is None
+    host2.run(["ovs-vsctl", "remove", "Port", "nw-back", "tag", "20"])  # back's fake VLAN bridge on trunk core
+    assert _tag(host2, "nw-back") is None
     try:
         broken = vlan.audit(tmp_path)
     finally:
@@ -110,9 +149,11 @@ def test_audit_passes_and_fails_where_the_tag_is_removed(vlan, lab, tmp_path):
     # host2's mid gateway is gone: its bridge and drift checks, and acc-m2's way out
     must = {"test_bridge[host2-nw-mid]", "test_no_drift[host2]", "test_nat_egress[acc-m2]"}
     assert must <= bad, "checks that should fail but pass: %s\n%s" % (sorted(must - bad), vlan.last_output[-3000:])
+    assert "test_bridge[host2-nw-back]" in bad, "the audit does not see the fake VLAN bridge's tag removed"
     # nothing else: every failure is about host2 or a container that needs host2's mid gateway
     unrelated = sorted(i for i in bad if "host2" not in i and "acc-m2" not in i)
     assert not unrelated, "checks fail that do not depend on host2's mid gateway: %s" % unrelated
     # site.yml put the tag back
     assert _tag(host2, "nw-mid") == 10
+    assert _tag(host2, "nw-back") == 20
     assert not failed(vlan.audit(tmp_path)), vlan.last_output[-3000:]

@@ -16,7 +16,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._host.attach_params import normalize_kind
 
 MODEL_VARS = ("netwire_zones", "netwire_networks", "netwire_containers", "netwire_dns", "netwire_control_plane",
-              "netwire_catalog", "netwire_lb", "netwire_encryption")
+              "netwire_catalog", "netwire_lb", "netwire_encryption", "netwire_trunks")
 HOST_VARS = ("netwire_host", "netwire_host_defaults", "netwire_lab_underlay_ip", "ansible_facts", "ansible_host")
 
 
@@ -56,14 +56,33 @@ def bridges(plans):
                         "mtu": u["mtu"], "address": "%s/%d" % (u["address"], u["prefix"]),
                         "path": "netwire_host.underlay_interface (host %s, underlay bridge)" % host,
                         "mtu_path": "netwire_host.underlay_mtu (host %s)" % host})
+        fakes = dict((b["name"], b) for b in p["ovs_bridges"] if b.get("parent"))
         for net in sorted(p["networks"]):
             n = p["networks"][net]
-            out.append({"id": "%s-%s" % (host, n["bridge"]), "host": host, "name": n["bridge"],
-                        "kind": n["backend"], "mtu": n["mtu"], "address": n["address"], "mac": n.get("mac"),
-                        "network": net,
-                        "path": "netwire_networks.%s (bridge %s on host %s)" % (net, n["bridge"], host),
-                        "mtu_path": "netwire_networks.%s.mtu" % net})
+            entry = {"id": "%s-%s" % (host, n["bridge"]), "host": host, "name": n["bridge"],
+                     "kind": n["backend"], "mtu": n["mtu"], "address": n["address"], "mac": n.get("mac"),
+                     "network": net,
+                     "path": "netwire_networks.%s (bridge %s on host %s)" % (net, n["bridge"], host),
+                     "mtu_path": "netwire_networks.%s.mtu" % net}
+            if n["bridge"] in fakes:  # issue 19: a VLAN of a trunk, a fake VLAN bridge of the trunk's bridge
+                entry.update(parent=fakes[n["bridge"]]["parent"], vlan=fakes[n["bridge"]]["vlan"], trunk=n.get("trunk"))
+            out.append(entry)
+        for trunk, name in trunk_bridges(p):
+            out.append({"id": "%s-%s" % (host, name), "host": host, "name": name, "kind": "ovs-trunk",
+                        "path": "netwire_trunks.%s (bridge %s on host %s)" % (trunk, name, host)})
     return out
+
+
+def trunk_bridges(plan):
+    """``(trunk, bridge)`` of the trunks a host's plan builds: the parents of its fake VLAN bridges, and the
+    trunk bridges of its tunnel meshes (a trunk without a network on this host)."""
+    found = dict((t["bridge"], t["network"].split(":", 1)[1]) for t in plan["ovs_tunnels"]
+                 if t["network"].startswith("trunk:"))
+    for n in plan["networks"].values():
+        for b in plan["ovs_bridges"]:
+            if b["name"] == n["bridge"] and b.get("parent") and n.get("trunk"):
+                found.setdefault(b["parent"], n["trunk"])
+    return sorted((trunk, name) for name, trunk in found.items())
 
 
 def tunnels(plans):
@@ -78,9 +97,10 @@ def tunnels(plans):
         for t in p["ovs_tunnels"]:
             by_net[t["network"]] = {"backend": "ovs", "tunnel": t}
         for net in sorted(by_net):
-            entry = dict(by_net[net], id="%s-%s" % (host, net), host=host, network=net,
-                         path="netwire_networks.%s (overlay %s on host %s)"
-                         % (net, p["networks"][net]["overlay"], host))
+            where = ("netwire_trunks.%s (overlay %s on host %s)" % (net.split(":", 1)[1], by_net[net]["tunnel"]["type"],
+                                                                     host) if net.startswith("trunk:") else
+                     "netwire_networks.%s (overlay %s on host %s)" % (net, p["networks"][net]["overlay"], host))
+            entry = dict(by_net[net], id="%s-%s" % (host, net), host=host, network=net, path=where)
             if entry["backend"] == "linux" and p["networks"][net].get("control") == "evpn":
                 # BGP EVPN: zebra's flood entries, exactly the network's other hosts (none of them ours)
                 entry["remotes"] = sorted(p["networks"][net].get("vteps") or [])

@@ -500,7 +500,7 @@ class HostState:
     def ovs_model(self):
         """{bridges: {name: row}, ports: {name: row}, interfaces: {name: row}, port_bridge: {port: bridge}}."""
         bridges = self.ovs("Bridge", ["_uuid", "name", "datapath_type", "ports", "external_ids"])
-        ports = self.ovs("Port", ["_uuid", "name", "tag", "interfaces", "external_ids"])
+        ports = self.ovs("Port", ["_uuid", "name", "tag", "interfaces", "external_ids", "fake_bridge"])
         itfs = self.ovs("Interface", ["_uuid", "name", "type", "options", "external_ids", "ofport", "error"])
         port_by_uuid = dict((p["_uuid"], p["name"]) for p in ports)
         port_bridge = {}

@@ -50,7 +50,11 @@ def test_bridge(spec, bridge):
     where = bridge["path"]
     links = st.links()
     link = links.get(bridge["name"])
-    if bridge["kind"] == "linux":
+    if bridge["kind"] == "ovs-trunk" or bridge.get("parent"):
+        _trunk_or_fake_bridge(spec, bridge, st.ovs_model(), link)
+        if bridge["kind"] == "ovs-trunk":
+            return  # no address, MTU or MAC of its own: its networks' are on their fake bridges
+    elif bridge["kind"] == "linux":
         assert link is not None, "%s does not exist" % where
         assert _kind(link) == "bridge", "%s is a %s link, not a Linux bridge" % (where, _kind(link))
         assert (link.get("ifalias") or "").startswith(OWNER_ALIAS_PREFIX), \
@@ -87,6 +91,34 @@ def test_bridge(spec, bridge):
     assert bridge["address"] in _addresses(link), "%s: address %s missing (has %s)" % (
         where, bridge["address"], ", ".join(_addresses(link)) or "none")
     assert "UP" in link.get("flags", []), "%s is down" % where
+
+
+def _trunk_or_fake_bridge(spec, bridge, ovs, link):
+    """A trunk's bridge (netwire_trunks), or a network's fake VLAN bridge on it: an internal port of the trunk
+    bridge, marked fake_bridge, with the network's VLAN as its tag (the gateway is an access port of the VLAN)."""
+    where, name = bridge["path"], bridge["name"]
+    if bridge["kind"] == "ovs-trunk":
+        row = ovs["bridges"].get(name)
+        assert row is not None, "%s: no OVS bridge of that name" % where
+        assert owned_row(row), "%s: the OVS bridge is not marked netwire-owner=netwire.fabric" % where
+        want_dp = spec.plans[bridge["host"]]["underlay"]["ovs_datapath"]
+        assert (row.get("datapath_type") or "system") == want_dp, "%s: datapath_type %r, the model says %r" % (
+            where, row.get("datapath_type"), want_dp)
+        return
+    port = ovs["ports"].get(name)
+    assert port is not None and owned_row(port), "%s: no fake VLAN bridge %s of netwire's (an internal port of" \
+        " trunk bridge %s)" % (where, name, bridge["parent"])
+    assert ovs["port_bridge"].get(name) == bridge["parent"], "%s: the fake VLAN bridge sits on %r, the model's " \
+        "trunk bridge is %s (netwire_networks.%s.trunk)" % (where, ovs["port_bridge"].get(name), bridge["parent"],
+                                                            bridge["network"])
+    assert port.get("fake_bridge") is True, "%s: port %s is not marked fake_bridge (ovs-vsctl would not see a " \
+        "VLAN bridge)" % (where, name)
+    tag = port.get("tag")
+    tag = tag if not isinstance(tag, list) else (tag[0] if tag else None)
+    assert tag == bridge["vlan"], "%s: its interface (the containers' gateway) has VLAN tag %r on trunk bridge %s, " \
+        "the model says %r (netwire_networks.%s.vlan)" % (where, tag, bridge["parent"], bridge["vlan"],
+                                                           bridge["network"])
+    assert link is not None, "%s: the fake VLAN bridge's interface does not exist in the kernel" % where
 
 
 def test_tunnel_peers(spec, tunnel):
@@ -207,8 +239,13 @@ def test_host_end(spec, attachment):
             where, link.get("master"), a["bridge"])
     else:
         ovs = st.ovs_model()
-        assert ovs["port_bridge"].get(a["host_ifname"]) == a["bridge"], "%s is on OVS bridge %r, not %s" % (
-            where, ovs["port_bridge"].get(a["host_ifname"]), a["bridge"])
+        # on a fake VLAN bridge (a network on a trunk) the port is a port of the trunk bridge, with the tag
+        fake = [b["parent"] for b in spec.plans[attachment["host"]]["ovs_bridges"]
+                if b["name"] == a["bridge"] and b.get("parent")]
+        want = fake[0] if fake else a["bridge"]
+        assert ovs["port_bridge"].get(a["host_ifname"]) == want, "%s is on OVS bridge %r, not %s%s" % (
+            where, ovs["port_bridge"].get(a["host_ifname"]), want,
+            " (the trunk bridge of fake VLAN bridge %s)" % a["bridge"] if fake else "")
         tag = ovs["ports"][a["host_ifname"]].get("tag")
         tag = tag if not isinstance(tag, list) else (tag[0] if tag else None)
         assert tag == a.get("vlan_tag"), "%s: VLAN tag %r, the model says %r (netwire_networks.%s.vlan)" % (

@@ -12,11 +12,11 @@ from tests.unit.model_cases import base, demo, hosts
 from ansible_collections.netwire.fabric.plugins.plugin_utils import model as m
 
 KEYS = sorted(set(m.MODEL_VARS + m.ZONE_KEYS + m.NETWORK_KEYS + m.CONTAINER_KEYS + m.INTERFACE_KEYS
-                  + m.PUBLISH_KEYS + m.HOST_KEYS + ("netwire_host", "netwire_host_defaults",
+                  + m.PUBLISH_KEYS + m.HOST_KEYS + m.TRUNK_KEYS + ("netwire_host", "netwire_host_defaults",
                                                     "netwire_lab_underlay_ip", "ansible_facts", "ipv4", "eth1")))
 WORDS = ["10.1.0.0/24", "10.1.0.5", "10.1.0.0/30", "10.0.0.0/8", "auto", "none", "vxlan", "gre", "geneve",
          "linux", "ovs", "netdev", "system", "tcp", "udp", "underlay", "0.0.0.0", "h1", "h2", "front", "back",
-         "dmz", "app", "eth1", "02:00:00:00:00:01", "198.19.0.11/24", "fd00::/64", "yes", "1500", "-1", ""]
+         "dmz", "app", "eth1", "core", "02:00:00:00:00:01", "198.19.0.11/24", "fd00::/64", "yes", "1500", "-1", ""]
 
 scalars = (st.none() | st.booleans() | st.integers(min_value=-3, max_value=70000) | st.floats(allow_nan=True)
            | st.text(max_size=12) | st.sampled_from(WORDS))
@@ -25,7 +25,8 @@ junk = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dict
                     max_leaves=25)
 named = st.dictionaries(st.sampled_from(["front", "back", "web1", "dmz", "app", "x y", ""]) | keys, junk, max_size=4)
 models = st.fixed_dictionaries({}, optional={"netwire_zones": named | junk, "netwire_networks": named | junk,
-                                             "netwire_containers": named | junk}) | junk
+                                             "netwire_containers": named | junk,
+                                             "netwire_trunks": named | junk}) | junk
 SCALE = int(os.environ.get("NETWIRE_FUZZ_SCALE", "1"))
 
 host_sets = st.dictionaries(st.sampled_from(["h1", "h2", "h3"]) | st.text(max_size=4), junk, max_size=4) | junk

@@ -96,3 +96,48 @@ def test_net_info_without_ovs_has_no_fake_bridges(tmp_path):
 
     facts = ovs_facts.ovs_facts(socket_path=str(tmp_path / "db.sock"))
     assert facts["available"] is False and facts["fake_bridges"] == []
+
+
+def gateway(**kw):
+    """A fake bridge that is a network's gateway (the model's network on a trunk): MTU, MAC and address."""
+    return params(other_config={"hwaddr": "22:BA:06:1A:46:FF"},
+                  ports=[dict({"name": "trk-v10", "type": "internal", "tag": 10, "mtu": 1446,
+                               "addresses": ["10.2.0.1/24"]}, **kw)])
+
+
+def test_a_gateway_fake_bridge_sets_its_interfaces_mtu_and_mac_and_manages_its_addresses():
+    snap = trunk()
+    ops, tracker, internal = b.plan(snap, gateway())
+    assert internal == [{"name": "trk-v10", "addresses": ["10.2.0.1/24"]}]
+    after = ovsdb.simulate(snap, ops)
+    iface = after["interfaces"]["trk-v10"]
+    assert (iface["mtu_request"], iface["mac"], after["ports"]["trk-v10"]["tag"]) == (1446, "22:ba:06:1a:46:ff", 10)
+    assert b.plan(after, gateway())[0] == []
+    ops, tracker, _internal = b.plan(after, gateway(mtu=1400))
+    assert tracker.actions == ["set mtu of fake bridge trk-v10 to 1400"]
+    assert ovsdb.simulate(after, ops)["interfaces"]["trk-v10"]["mtu_request"] == 1400
+    # the MAC set by hand elsewhere converges back; undone, the MAC goes back as it was
+    drifted = ovsdb.simulate(after, [ovsdb.op("update_interface", name="trk-v10", columns={"mac": "02:00:00:00:00:01"})])
+    ops, tracker, _internal = b.plan(drifted, gateway())
+    assert tracker.actions == ["set mac of fake bridge trk-v10 to 22:ba:06:1a:46:ff"]
+    assert ovsdb.inverse_ops(drifted, ops) == [ovsdb.op("update_interface", name="trk-v10",
+                                                        columns={"mac": "02:00:00:00:00:01"})]
+    # a removed tag (by hand) comes back
+    untagged = ovsdb.simulate(after, [ovsdb.op("update_port", name="trk-v10", columns={"tag": None})])
+    assert b.plan(untagged, gateway())[1].actions == ["set VLAN of fake bridge trk-v10 to 10"]
+
+
+@pytest.mark.parametrize("kw,fragment", [
+    (dict(ports=[{"name": "veth1"}]), "only its own interface 'trk-v10' may be listed"),
+    (dict(ports=[{"name": "trk-v10", "tag": 20}]), "is on its VLAN 10"),
+    (dict(ports=[{"name": "trk-v10", "type": "system"}]), "always internal"),
+    (dict(other_config={"stp-enable": "true"}), "has only hwaddr"),
+    (dict(other_config={"hwaddr": "01:00:00:00:00:01"}), "multicast"),
+    (dict(fail_mode="secure"), "no fail_mode of its own"),
+])
+def test_bad_gateway_fake_bridge_parameters(kw, fragment):
+    p = {"name": "trk-v10", "parent": "trk", "vlan": 10, "state": "present"}
+    p.update(kw)
+    with pytest.raises(InvalidParameter, match=fragment):
+        b.normalize_params(p)
+

@@ -154,3 +154,26 @@ def test_direct_interfaces_are_their_own_checks_and_not_veth_ones():
                             "netwire_containers.dm2.interfaces[2].host_macvlan")
     assert (shared["host1-nic2.7"]["kind"], shared["host1-nic2.7"]["link"], shared["host1-nic2.7"]["vlan"]) == (
         "vlan", "nic2", 7)
+
+
+def test_a_network_on_a_trunk_is_checked_as_a_fake_bridge_of_the_trunks_bridge():
+    model = {
+        "netwire_zones": {"a": {}},
+        "netwire_trunks": {"core": {"overlay": "vxlan", "key": 144}},
+        "netwire_networks": {"back": {"subnet": "10.43.0.0/24", "zone": "a", "backend": "ovs", "trunk": "core",
+                                      "vlan": 20, "hosts": ["host1", "host2"]}},
+        "netwire_containers": {},
+    }
+    normalized = _normalized(model)
+    plans = _model.plans_of(normalized)
+    found = dict((b["id"], b) for b in _expect.bridges(plans))
+    back = found["host1-nw-back"]
+    assert (back["kind"], back["parent"], back["vlan"], back["trunk"], back["address"]) == \
+        ("ovs", "nwk-core", 20, "core", "10.43.0.1/24")
+    trunk = found["host1-nwk-core"]
+    assert (trunk["kind"], trunk["path"]) == ("ovs-trunk", "netwire_trunks.core (bridge nwk-core on host host1)")
+    assert "host3-nwk-core" not in found
+    tunnels = dict((t["id"], t) for t in _expect.tunnels(plans))
+    mesh = tunnels["host1-trunk:core"]
+    assert (mesh["backend"], mesh["remotes"], mesh["path"]) == \
+        ("ovs", ["198.19.0.12"], "netwire_trunks.core (overlay vxlan on host host1)")

@@ -81,12 +81,17 @@ def normalize_params(params):
         p["vlan"] = int(p["vlan"])
         if p["parent"] == name:
             raise InvalidParameter("A fake VLAN bridge cannot be its own parent")
-        for key in ("ports", "fail_mode"):
-            if params.get(key) is not None:
-                raise InvalidParameter("Invalid %s: a fake VLAN bridge has no %s of its own (its ports are ports of"
-                                       " its parent with its VLAN)" % (key, key))
-        if p["other_config"]:
-            raise InvalidParameter("Invalid other_config: a fake VLAN bridge has no other_config of its own")
+        if params.get("fail_mode") is not None:
+            raise InvalidParameter("Invalid fail_mode: a fake VLAN bridge has no fail_mode of its own")
+        if set(p["other_config"]) - set(["hwaddr"]):
+            raise InvalidParameter("Invalid other_config: a fake VLAN bridge has only hwaddr (the MAC of its"
+                                   " interface), not %s" % ", ".join(sorted(set(p["other_config"]) - set(["hwaddr"]))))
+        if p["other_config"].get("hwaddr"):
+            try:
+                p["other_config"]["hwaddr"] = v.mac(p["other_config"]["hwaddr"])
+            except InvalidParameter as exc:
+                raise InvalidParameter("Invalid other_config hwaddr: %s" % exc)
+        p["ports"] = _fake_own_port(params.get("ports"), name, p["vlan"])
         return p
     if p["datapath_type"] not in DATAPATH_TYPES:
         raise InvalidParameter("Invalid datapath_type '%s': use one of %s" % (p["datapath_type"], ", ".join(DATAPATH_TYPES)))
@@ -132,6 +137,39 @@ def normalize_params(params):
             })
         p["ports"] = ports
     return p
+
+
+def _fake_own_port(ports, name, vlan):
+    """A fake VLAN bridge's ``ports``: at most its own interface (internal, on its VLAN), for its mtu and
+    addresses; every other port "on" it is a port of its parent (container_attach makes those)."""
+    if ports is None:
+        return None
+    own = [raw if isinstance(raw, dict) else {"name": raw} for raw in ports]
+    others = [r.get("name") for r in own if r.get("name") != name]
+    if not own:
+        raise InvalidParameter("Invalid ports: a fake VLAN bridge has no ports of its own (a port on it is a port"
+                               " of its parent with its VLAN); list only its own interface '%s' (for its mtu and"
+                               " addresses), or leave ports out" % name)
+    if others:
+        raise InvalidParameter("Invalid ports: a fake VLAN bridge has no ports of its own (%s would be ports of its"
+                               " parent with its VLAN); only its own interface '%s' may be listed"
+                               % (", ".join(str(o) for o in others), name))
+    out = []
+    for raw in own:
+        if (raw.get("type") or "internal") != "internal":
+            raise InvalidParameter("Invalid port '%s': the bridge's own port is always internal" % name)
+        if raw.get("tag") not in (None, vlan):
+            raise InvalidParameter("Invalid tag '%s' for port '%s': a fake VLAN bridge's interface is on its VLAN %d"
+                                   % (raw.get("tag"), name, vlan))
+        mtu = raw.get("mtu")
+        if mtu is not None and (isinstance(mtu, bool) or not 68 <= int(mtu) <= 65535):
+            raise InvalidParameter("Invalid mtu '%s' for port '%s': use 68..65535" % (mtu, name))
+        addrs = raw.get("addresses")
+        out.append({"name": name, "type": "internal", "tag": vlan, "mtu": None if mtu is None else int(mtu),
+                    "addresses": None if addrs is None else sorted(set(
+                        valid(v.interface_address, a, "address of port '%s'" % name, host_prefix=True)
+                        for a in addrs))})
+    return out
 
 
 def _iface_type(ptype):
@@ -184,7 +222,9 @@ def plan(snap, p):
     if p.get("parent") or (p["state"] == "absent" and name not in snap["bridges"]
                            and _fake.is_fake(snap["ports"].get(name))):
         ops, tracker = _fake.plan(snap, p)
-        return ops, tracker, []
+        internal = [{"name": port["name"], "addresses": port["addresses"]} for port in p.get("ports") or []
+                    if p["state"] == "present"]
+        return ops, tracker, internal
     tracker = DifferenceTracker()
     ops = []
     br = snap["bridges"].get(name)

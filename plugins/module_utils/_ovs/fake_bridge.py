@@ -4,7 +4,8 @@
 """Fake VLAN bridges (issue 19; the wire tool's and ``ovs-vsctl add-br <child> <parent> <vlan>``).
 
 A fake bridge is no Bridge row: it is an internal Port of its parent (a trunk bridge) with
-``fake_bridge=true`` and ``tag=<vlan>``, so the host gets an interface ``<child>`` on that VLAN, and a
+``fake_bridge=true`` and ``tag=<vlan>``, so the host gets an interface ``<child>`` on that VLAN (its MTU,
+MAC and addresses may be set, as a bridge's own port: the model's gateway of a network on a trunk), and a
 port "on" the child is a port of the parent with the child's tag (``ovs-vsctl`` resolves it so;
 container_attach's OVS backend does the same with :func:`resolve`). The parent is created first and
 deleted last: the parent's removal is refused while a fake bridge of ours sits on it, and the purge
@@ -81,17 +82,41 @@ def plan(snap, p):
         ops.append(_ovsdb.op("del_port", bridge=port["bridge"], name=name))
         tracker.action("move fake VLAN bridge %s from %s" % (name, port["bridge"]))
         port = None
+    iface = _interface_columns(p)
     if port is None:
         ops.append(_ovsdb.op("add_port", bridge=p["parent"], name=name,
                              port={"external_ids": ids, "tag": p["vlan"], "fake_bridge": True},
-                             interface={"type": "internal", "external_ids": ids}))
+                             interface=dict(iface, type="internal", external_ids=ids)))
         tracker.add("state", "absent", "present", "create fake VLAN bridge %s (VLAN %d of %s)"
                     % (name, p["vlan"], p["parent"]))
         return ops, tracker
     if port["tag"] != p["vlan"]:
         ops.append(_ovsdb.op("update_port", name=name, columns={"tag": p["vlan"], "external_ids": ids}))
         tracker.add("vlan", port["tag"], p["vlan"], "set VLAN of fake bridge %s to %d" % (name, p["vlan"]))
+    cur = snap["interfaces"].get(name) or {}
+    changed = dict((col, want) for col, want in iface.items() if cur.get(col) != want)
+    if changed:
+        ops.append(_ovsdb.op("update_interface", name=name, columns=changed))
+        for col in sorted(changed):
+            tracker.add(_WHAT[col], cur.get(col), changed[col], "set %s of fake bridge %s to %s"
+                        % (_WHAT[col], name, changed[col]))
     return ops, tracker
+
+
+_WHAT = {"mtu_request": "mtu", "mac": "mac"}
+
+
+def _interface_columns(p):
+    """The columns of the fake bridge's interface the parameters set: its MTU (``ports``' own entry) and its MAC
+    (``other_config: hwaddr``, as a bridge's: the containers' gateway keeps it across restarts). Unset ones are
+    left as they are."""
+    cols = {}
+    for port in p.get("ports") or []:
+        if port.get("mtu") is not None:
+            cols["mtu_request"] = port["mtu"]
+    if (p.get("other_config") or {}).get("hwaddr"):
+        cols["mac"] = p["other_config"]["hwaddr"]
+    return cols
 
 
 def refuse_removal_with_children(snap, bridge):

@@ -143,6 +143,8 @@ def snapshot_from_rows(bridges, ports, interfaces):
             "error": _opt(iface.error),
             "mtu_request": _opt(getattr(iface, "mtu_request", None)),
         }
+        if _opt(getattr(iface, "mac", None)):  # only then: a MAC set on an internal port (a fake VLAN bridge's)
+            snap["interfaces"][iface.name]["mac"] = _opt(iface.mac)
     return snap
 
 
@@ -175,7 +177,7 @@ class _ApplyOps(_BaseCommand):
     @staticmethod
     def _set(row, columns):
         for col, val in columns.items():
-            if col in ("fail_mode", "tag", "mtu_request"):
+            if col in ("fail_mode", "tag", "mtu_request", "mac"):
                 val = [] if val is None else [val]
             setattr(row, col, val)
 
@@ -406,8 +408,9 @@ def inverse_ops(snap, ops):
                         pcols[flag] = True
                 icols = {"type": iface["type"], "options": dict(iface["options"]),
                          "external_ids": dict(iface["external_ids"])}
-                if iface.get("mtu_request") is not None:
-                    icols["mtu_request"] = iface["mtu_request"]
+                for col in ("mtu_request", "mac"):
+                    if iface.get(col) is not None:
+                        icols[col] = iface[col]
                 undo.append(op("add_port", bridge=item["bridge"], name=item["name"], port=pcols, interface=icols))
     return undo
 
@@ -432,6 +435,8 @@ def simulate(snap, ops):
                                  "options": dict(icols.get("options") or {}),
                                  "external_ids": dict(icols.get("external_ids") or {}), "ofport": None, "error": None,
                                  "mtu_request": icols.get("mtu_request")}
+        if icols.get("mac"):
+            s["interfaces"][name]["mac"] = icols["mac"]
         s["bridges"][br]["ports"] = sorted(s["bridges"][br]["ports"] + [name])
 
     def del_port(br, name):

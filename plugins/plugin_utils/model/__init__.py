@@ -28,6 +28,9 @@ The model is four inventory variables (docs/model.md has the full reference):
 ``netwire_dns`` (optional)
     ``{domain, forward}``: names on every network, and DHCP where a network has
     ``dhcp: true`` (``dns.py``).
+``netwire_trunks`` (optional)
+    ``{trunk: {hosts, overlay, key, port, bridge, description}}``: OVS trunk bridges whose VLANs carry
+    the networks with ``trunk`` (``trunk.py``).
 
 and, per inventory host, ``netwire_host`` (over ``netwire_host_defaults``):
 ``{index, underlay_interface, underlay_address, underlay_mtu, ovs_datapath}``.
@@ -97,6 +100,7 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import
     PROTOS,
     PUBLISH_KEYS,
     REF_TYPES,
+    TRUNK_KEYS,
     VLAN_OVERHEAD,
     ZONE_KEYS,
     ModelInvalid,
@@ -114,6 +118,7 @@ __all__ = (
     'bridge_name', 'underlay_bridge_name', 'veth_host_name', 'linux_tunnel_name', 'ovs_tunnel_port_name',
     'derive_mac', 'auto_address', 'host_address', 'default_host_slots', 'overlay_overhead',
     'MODEL_VARS', 'ZONE_KEYS', 'NETWORK_KEYS', 'CONTAINER_KEYS', 'INTERFACE_KEYS', 'PUBLISH_KEYS', 'HOST_KEYS',
+    'TRUNK_KEYS',
     'BACKENDS', 'OVERLAY_CHOICES', 'REF_TYPES', 'DATAPATHS', 'PROTOS', 'ENCAP_OVERHEAD', 'VLAN_OVERHEAD',
     'KEY_RANGE', 'DEFAULT_UDP_PORT', 'LINUX_TUNNEL_KIND', 'DEFAULT_UNDERLAY_MTU', 'DEFAULT_MTU', 'MAX_HOST_SLOTS',
 )

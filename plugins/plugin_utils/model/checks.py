@@ -24,6 +24,13 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils.model.encryption im
     peer_map,
 )
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import check_container_policy
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.trunk import (
+    VAR as TRUNKS_VAR,
+    carrier,
+    public_trunk,
+    read_trunks,
+    trunk_checks,
+)
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.services import (
     read_catalog,
     read_lb,
@@ -66,7 +73,7 @@ def _span(f, nets, containers, hosts):
                     f.add(_at('netwire_containers', cname, 'interfaces', i, 'network'),
                           'network %s does not span host %s (its hosts: %s)'
                           % (name, host, ', '.join(net['hosts']) or 'none'))
-        if net['overlay'] == 'none' and len(net['hosts']) > 1:
+        if net['overlay'] == 'none' and len(net['hosts']) > 1 and not net.get('trunk'):  # a trunk's: trunk.py
             f.add(_path(path, 'overlay'), 'network %s spans %d hosts (%s) but has no overlay: set overlay to vxlan, '
                   'gre or geneve, or keep it on one host' % (name, len(net['hosts']), ', '.join(net['hosts'])))
         if net['net'] is not None:
@@ -143,14 +150,15 @@ def _routing(f, zones, nets, containers):
                'zone flows need network %s on host %s (e.g. %s): add the host to its hosts' % (net, host, example))
 
 
-def _mtus(f, nets, hosts):
+def _mtus(f, nets, hosts, trunks):
     peers = peer_map(nets)
     for name in sorted(nets):
         net = nets[name]
-        if net['overlay'] is None:
+        overlay, vlan = carrier(net, trunks)  # a network on a trunk crosses the trunk's tunnels, with its tag
+        if overlay is None:
             continue
         encrypt = bool(net.get('encrypt')) and len(net['hosts']) > 1
-        overhead = overlay_overhead(net['overlay'], net['vlan'] if net['backend'] == 'ovs' else None, encrypt)
+        overhead = overlay_overhead(overlay, vlan, encrypt)
         spanned = set(h for h in net['hosts'] if h in hosts)
         if encrypt:
             # its tunnel packets go through each host's WireGuard device, whose MTU fits every peer of the host
@@ -166,8 +174,9 @@ def _mtus(f, nets, hosts):
             net['mtu'] = net['mtu_setting']
             if net['mtu'] > floor - overhead:
                 what = ('%s encapsulation inside WireGuard (%d + %d bytes)'
-                        % (net['overlay'], overhead - WIREGUARD_OVERHEAD, WIREGUARD_OVERHEAD) if encrypt else
-                        '%s encapsulation (%d bytes)' % (net['overlay'], overhead))
+                        % (overlay, overhead - WIREGUARD_OVERHEAD, WIREGUARD_OVERHEAD) if encrypt else
+                        '%s encapsulation (%d bytes%s)' % (overlay, overhead, ', trunk %s' % net['trunk']
+                                                           if net.get('trunk') in trunks else ''))
                 f.add(_at('netwire_networks', name, 'mtu'),
                       'mtu %d does not fit %s over the underlay MTU %d of host %s: at most %d'
                       % (net['mtu'], what, floor, low[0]['name'] if low else '?', floor - overhead))
@@ -246,13 +255,16 @@ def _publications(f, containers, hosts):
                 (pub['bind'], pub['path']))
 
 
-def _name_clashes(f, nets, containers, hosts):
+def _name_clashes(f, nets, containers, hosts, trunks):
     """Derived interface names must be unique on each host (a hash clash is astronomically rare)."""
     for host in sorted(hosts):
         owners = {}
         for name in sorted(nets):
             if host in nets[name]['hosts']:
                 owners.setdefault(nets[name]['bridge'], _at('netwire_networks', name, 'bridge'))
+        for name in sorted(trunks):
+            if host in trunks[name]['hosts']:
+                owners.setdefault(trunks[name]['bridge'], _at(TRUNKS_VAR, name, 'bridge'))
         for cname in sorted(containers):
             c = containers[cname]
             if c['host'] != host:
@@ -421,7 +433,8 @@ def analyze(model, hosts):
     """Normalize and check ``model`` for ``hosts``: ``(normalized, findings, warnings)``.
 
     ``model`` holds ``netwire_zones``, ``netwire_networks``,
-    ``netwire_containers`` and (optional) ``netwire_dns``, ``netwire_control_plane`` and ``netwire_encryption``.
+    ``netwire_containers`` and (optional) ``netwire_dns``, ``netwire_control_plane``, ``netwire_encryption`` and
+    ``netwire_trunks``.
     ``hosts`` maps each
     inventory host to its variables
     (``netwire_host``, ``netwire_host_defaults``, ``netwire_lab_underlay_ip``,
@@ -435,7 +448,8 @@ def analyze(model, hosts):
         _unknown_keys(f, '', top, MODEL_VARS)
     host_map = _hosts(f, hosts)
     zones = _zones(f, top.get('netwire_zones'))
-    nets = _networks(f, top.get('netwire_networks'), zones, host_map)
+    trunks = read_trunks(f, top.get(TRUNKS_VAR), host_map)
+    nets = _networks(f, top.get('netwire_networks'), zones, host_map, trunks)
     containers = _containers(f, top.get('netwire_containers'), nets, host_map)
     dns = _dns(f, top.get('netwire_dns'))
     control_plane = read_control_plane(f, top.get(CONTROL_PLANE_VAR), host_map)
@@ -444,16 +458,17 @@ def analyze(model, hosts):
     lb = read_lb(f, top.get('netwire_lb'), host_map)
     encryption = _encryption(f, top.get('netwire_encryption'))
     _span(f, nets, containers, host_map)
+    trunk_checks(f, trunks, nets, host_map)
     encryption_checks(f, encryption, nets, host_map)
     evpn_checks(f, control_plane, nets, host_map)
     _resolve_gateways(containers, nets, host_map)
     _routing(f, zones, nets, containers)
-    _mtus(f, nets, host_map)
+    _mtus(f, nets, host_map, trunks)
     for c in containers.values():
         check_container_policy(f, c, nets)
     _addresses(f, nets, containers, host_map)
     _publications(f, containers, host_map)
-    _name_clashes(f, nets, containers, host_map)
+    _name_clashes(f, nets, containers, host_map, trunks)
     _subnet_ranges(f, nets)
     dns_checks(f, dns, nets, containers)
     services_checks(f, catalog, lb, dns, nets, containers, host_map)
@@ -469,6 +484,7 @@ def analyze(model, hosts):
         'lb': dict(lb, frontends=[dict((k, v) for k, v in fe.items() if k != 'path') for fe in lb['frontends']])
         if lb is not None else None,
         'encryption': encryption,
+        'trunks': dict((n, public_trunk(t)) for n, t in trunks.items()),
     }
     return normalized, f.items, f.warnings
 

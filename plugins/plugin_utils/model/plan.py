@@ -20,6 +20,7 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils.model.dns import dn
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.evpn import frr_entry
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.encryption import tunnel_address, wireguard_entries
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.policy import attach_policy
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.trunk import fake_bridge_entry, trunk_entries
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.services import catalog_entries, lb_host_services
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
     DEFAULT_UDP_PORT,
@@ -70,8 +71,10 @@ def host_plan(normalized, host):
     hosts = normalized['hosts']
     dns = normalized.get('dns')
     local = [nets[n] for n in sorted(nets) if host in nets[n]['hosts']]
+    trunks = normalized.get('trunks') or {}
     needs_underlay_bridge = h['ovs_datapath'] == 'netdev' and any(
-        n['backend'] == 'ovs' and n['overlay'] in KEY_RANGE and len(n['hosts']) > 1 for n in local)
+        n['overlay'] in KEY_RANGE and len(n['hosts']) > 1 and host in n['hosts']
+        for n in [n for n in local if n['backend'] == 'ovs'] + list(trunks.values()))
     underlay_bridge = underlay_bridge_name(h['underlay_interface']) if needs_underlay_bridge else None
     p = {
         'host': host,
@@ -102,6 +105,13 @@ def host_plan(normalized, host):
                       {'name': underlay_bridge, 'type': 'internal',
                        'addresses': [_cidr(h['underlay_address'], h['underlay_prefix'])]}]})
         p['names'].append(underlay_bridge)
+    # issue 19: the trunks' bridges (before their networks' fake VLAN bridges: the parent first) and meshes
+    bridges, tunnels, endpoints, names = trunk_entries(
+        normalized, host, [d for d in (underlay_bridge, h['underlay_interface']) if d] or [None])
+    p['ovs_bridges'].extend(bridges)
+    p['ovs_tunnels'].extend(tunnels)
+    p['firewall']['tunnels'].extend(endpoints)
+    p['names'].extend(names + [ovs_tunnel_port_name(t['type'], t['network'], r) for t in tunnels for r in t['remotes']])
     for net in local:
         prefix = int(net['subnet'].split('/')[1])
         address = _cidr(host_address(net['subnet'], h['index']), prefix)
@@ -112,7 +122,10 @@ def host_plan(normalized, host):
                                       'overlay': net['overlay'], 'nat': net['nat'], 'icc': net['icc'],
                                       'control': net.get('control', 'static')}
         p['names'].append(net['bridge'])
-        if net['backend'] == 'linux':
+        if net.get('trunk'):
+            p['networks'][net['name']].update(trunk=net['trunk'], vlan=net['vlan'])
+            p['ovs_bridges'].append(fake_bridge_entry(net, trunks, address, mac))
+        elif net['backend'] == 'linux':
             p['linux_bridges'].append({'name': net['bridge'], 'mtu': net['mtu'], 'addresses': [address],
                                        'mac': mac, 'stp': False})
         else:

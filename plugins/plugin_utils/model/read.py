@@ -245,12 +245,36 @@ def _hosts(f, hosts):
     return result
 
 
-def _network(f, name, path, body, zones, hosts):
+def read_overlay(f, path, body, out, what):
+    """``overlay``, ``key`` and ``port`` of a network or a trunk (``what``) into ``out``: how its hosts are joined."""
+    out['overlay'] = overlay = _choice(f, _path(path, 'overlay'), body.get('overlay'), OVERLAY_CHOICES, 'none',
+                                       'overlay')
+    kpath = _path(path, 'key')
+    if overlay in KEY_RANGE:
+        if body.get('key') is None:
+            f.add(kpath, "%s with overlay %s needs a key (the %s)"
+                  % (what, overlay, 'GRE key' if overlay == 'gre' else 'VNI'))
+        else:
+            low, high = KEY_RANGE[overlay]
+            out['key'] = _int(f, kpath, body['key'], low, high, '%s key' % overlay)
+    elif body.get('key') is not None and overlay == 'none':
+        f.add(kpath, 'key is only valid with an overlay (vxlan, gre or geneve)')
+    ppath = _path(path, 'port')
+    if body.get('port') is not None:
+        if overlay in DEFAULT_UDP_PORT:
+            out['port'] = _int(f, ppath, body['port'], 1, 65535, 'UDP port')
+        elif overlay is not None:
+            f.add(ppath, 'port (the UDP destination port) is only valid with overlay vxlan or geneve')
+    if overlay in DEFAULT_UDP_PORT and out['port'] is None:
+        out['port'] = DEFAULT_UDP_PORT[overlay]
+
+
+def _network(f, name, path, body, zones, hosts, trunks=None):
     net = {'name': name, 'subnet': None, 'net': None, 'zone': None, 'backend': 'linux', 'overlay': 'none',
            'key': None, 'port': None, 'mtu_setting': 'auto', 'mtu': None, 'nat': True, 'icc': True,
            'hosts_setting': None, 'hosts': [], 'vlan': None, 'bridge': bridge_name(name), 'host_slots': None,
            'dhcp': False, 'dhcp_range': None, 'control': 'static', 'encrypt': False, 'description': None,
-           'ok': True}
+           'trunk': None, 'ok': True}
     if body is None:
         net['ok'] = False
         return net
@@ -288,28 +312,9 @@ def _network(f, name, path, body, zones, hosts):
                           "network '%s' has no zone (required: one of the zones in netwire_zones)" % name)
 
     net['backend'] = _choice(f, _path(path, 'backend'), body.get('backend'), BACKENDS, 'linux', 'backend')
-    net['overlay'] = _choice(f, _path(path, 'overlay'), body.get('overlay'), OVERLAY_CHOICES, 'none', 'overlay')
+    read_overlay(f, path, body, net, "network '%s'" % name)
     if net['backend'] is None or net['overlay'] is None:
         net['ok'] = False
-    overlay = net['overlay']
-    kpath = _path(path, 'key')
-    if overlay in KEY_RANGE:
-        if body.get('key') is None:
-            f.add(kpath, "network '%s' with overlay %s needs a key (the %s)"
-                  % (name, overlay, 'GRE key' if overlay == 'gre' else 'VNI'))
-        else:
-            low, high = KEY_RANGE[overlay]
-            net['key'] = _int(f, kpath, body['key'], low, high, '%s key' % overlay)
-    elif body.get('key') is not None and overlay == 'none':
-        f.add(kpath, 'key is only valid with an overlay (vxlan, gre or geneve)')
-    ppath = _path(path, 'port')
-    if body.get('port') is not None:
-        if overlay in DEFAULT_UDP_PORT:
-            net['port'] = _int(f, ppath, body['port'], 1, 65535, 'UDP port')
-        elif overlay is not None:
-            f.add(ppath, 'port (the UDP destination port) is only valid with overlay vxlan or geneve')
-    if overlay in DEFAULT_UDP_PORT and net['port'] is None:
-        net['port'] = DEFAULT_UDP_PORT[overlay]
 
     mtu = body.get('mtu')
     if mtu is not None and mtu != 'auto':
@@ -326,6 +331,11 @@ def _network(f, name, path, body, zones, hosts):
             f.add(vpath, 'vlan needs backend ovs (the access tag of container ports)')
     if body.get('bridge') is not None:
         net['bridge'] = _ifname(f, _path(path, 'bridge'), body['bridge'], 'bridge name') or net['bridge']
+    if body.get('trunk') is not None:  # issue 19: a VLAN of a trunk bridge (model/trunk.py checks the rest)
+        net['trunk'] = _member(f, _path(path, 'trunk'), body['trunk'], trunks or {}, 'trunk', None,
+                               ' (not in netwire_trunks)')
+        if net['trunk'] is None:
+            net['ok'] = False
 
     if body.get('hosts') is not None:
         hpath = _path(path, 'hosts')
@@ -363,10 +373,10 @@ def _network(f, name, path, body, zones, hosts):
     return net
 
 
-def _networks(f, raw, zones, hosts):
+def _networks(f, raw, zones, hosts, trunks=None):
     nets = {}
     for key, path, body in _entries(f, 'netwire_networks', raw, 'network', NETWORK_KEYS):
-        nets[key] = _network(f, key, path, body, zones, hosts)
+        nets[key] = _network(f, key, path, body, zones, hosts, trunks)
     names = sorted(n for n in nets if nets[n]['net'] is not None)
     for i, a in enumerate(names):
         for b in names[i + 1:]:

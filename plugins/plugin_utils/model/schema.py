@@ -30,12 +30,14 @@ MAX_DNS_NAME = 253
 
 # The model's variables; the first three declare objects (an empty model has none of them).
 MODEL_VARS = ('netwire_zones', 'netwire_networks', 'netwire_containers', 'netwire_dns', 'netwire_control_plane',
-              'netwire_catalog', 'netwire_lb', 'netwire_encryption')
+              'netwire_catalog', 'netwire_lb', 'netwire_encryption', 'netwire_trunks')
 OBJECT_VARS = MODEL_VARS[:3]
 ZONE_KEYS = ('allow_to', 'description')
 NETWORK_KEYS = ('subnet', 'zone', 'backend', 'overlay', 'key', 'port', 'mtu', 'nat', 'icc', 'hosts', 'vlan',
-                'bridge', 'host_slots', 'dhcp', 'dhcp_range', 'control', 'encrypt',
+                'bridge', 'host_slots', 'dhcp', 'dhcp_range', 'control', 'encrypt', 'trunk',
                 'description')
+# issue 19: a trunk bridge whose VLANs carry networks (model/trunk.py)
+TRUNK_KEYS = ('hosts', 'overlay', 'key', 'port', 'bridge', 'description')
 DNS_KEYS = ('domain', 'forward')
 ENCRYPTION_KEYS = ('subnet', 'port')
 DHCP_RANGE_KEYS = ('start', 'end')
