@@ -100,7 +100,13 @@ options:
         (M(netwire.fabric.container_attach)) becomes a port of the parent with the tag O(vlan).
       - The parent must exist first (netwire's, created earlier in the run or play). A parent is not removed
         while a fake VLAN bridge of netwire's sits on it; the purge removes fake VLAN bridges first.
-      - With O(parent), O(vlan) is required and O(ports), O(fail_mode) and O(other_config) are refused.
+      - With O(parent), O(vlan) is required and O(fail_mode) is refused. O(ports) may list only O(name) itself
+        (internal, on the VLAN), for its C(mtu) and C(addresses); O(other_config) may hold only C(hwaddr), the MAC
+        of its interface (the Interface's C(mac) column). That is how the model makes a fake VLAN bridge the
+        gateway of a network on a trunk (C(netwire_trunks)).
+      - An existing bridge of netwire's named O(name) (no port that is not netwire's, no fake VLAN bridge on it)
+        is replaced by the fake VLAN bridge, and an existing fake VLAN bridge of netwire's by a bridge without
+        O(parent) (a network moving onto a trunk or off it).
     type: str
   vlan:
     description: The VLAN (1 to 4094) of the fake VLAN bridge O(name) on O(parent).

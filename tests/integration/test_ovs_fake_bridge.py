@@ -12,6 +12,7 @@ from tests.integration.linux_helpers import assert_failed, link
 pytestmark = pytest.mark.lab
 
 T1, T2 = "nwt-trk1", "nwt-trk2"
+MIG = "nwt-mig"
 FAKES = {"nwt-t1v10": (T1, 10), "nwt-t2v10": (T2, 10), "nwt-t2v20": (T2, 20)}
 
 
@@ -20,7 +21,7 @@ def host(lab):
     h = lab.host("host1")
     h.run("ip link add nwt-trka type veth peer name nwt-trkb && ip link set nwt-trka up && ip link set nwt-trkb up")
     yield h
-    for name in list(FAKES) + [T1, T2]:
+    for name in list(FAKES) + [MIG, T1, T2]:
         h.run("ovs-vsctl --if-exists del-port %s; ovs-vsctl --if-exists del-br %s" % (name, name), check=False)
     h.run("ip link del nwt-trka 2>/dev/null; true")
 
@@ -68,3 +69,27 @@ def test_fake_vlan_bridges_across_a_trunk(host, netns):
         assert not h.module("ovs_bridge", {"name": name, "state": "absent"})["changed"]
     assert h.module("ovs_bridge", {"name": T2, "state": "absent"})["changed"]
     assert [f["name"] for f in h.module("net_info", {})["ovs"]["fake_bridges"]] == ["nwt-t1v10"]
+
+
+def test_a_bridge_of_ours_becomes_a_gateway_fake_bridge_and_back(host):
+    """A model network moving onto a trunk (and off it): its own bridge becomes a fake VLAN bridge with the
+    gateway's MTU, MAC and address, in one OVSDB transaction, and back."""
+    h = host
+    assert h.module("ovs_bridge", {"name": T1, "datapath_type": "netdev", "ports": [{"name": T1}]})["changed"]
+    port = {"name": MIG, "mtu": 1400, "addresses": ["10.44.9.1/24"]}
+    own = {"name": MIG, "datapath_type": "netdev", "ports": [port]}
+    assert h.module("ovs_bridge", own)["changed"]
+    gateway = {"name": MIG, "parent": T1, "vlan": 30, "other_config": {"hwaddr": "02:00:00:44:09:01"},
+               "ports": [port]}
+    res = h.module("ovs_bridge", gateway)
+    assert res["changed"] and "delete bridge %s (it becomes a fake VLAN bridge of %s)" % (MIG, T1) in res["actions"]
+    assert h.run("ovs-vsctl br-to-parent %s" % MIG).stdout.strip() == T1
+    assert h.run("ovs-vsctl br-to-vlan %s" % MIG).stdout.strip() == "30"
+    itf = h.json(["ip", "-j", "addr", "show", "dev", MIG])[0]
+    assert (itf["address"], itf["mtu"]) == ("02:00:00:44:09:01", 1400), itf
+    assert ["10.44.9.1/24"] == ["%s/%d" % (a["local"], a["prefixlen"]) for a in itf["addr_info"]
+                                if a["family"] == "inet"], itf
+    assert not h.module("ovs_bridge", gateway)["changed"]
+    res = h.module("ovs_bridge", own)
+    assert res["changed"] and h.run("ovs-vsctl br-to-parent %s" % MIG).stdout.strip() == MIG, res
+    assert h.module("ovs_bridge", {"name": MIG, "state": "absent"})["changed"]

@@ -170,3 +170,27 @@ def test_large_model_observed_marks_the_network_pictures(norm):
     assert re.findall(r'\[id="([^"]+)", class="host extra", label="([^"]+)"', overview) == [
         ("host:h05", "h05\\nunderlay 198.19.0.15\\n5 containers\\n1 extra objects")]
     assert not [name for name, text in files.items() if "nw-stray" in text]
+
+
+def test_networks_on_a_trunk_are_observed_on_their_fake_bridges():
+    """net_info lists a fake VLAN bridge apart from the bridges, and a container on it as a port of the trunk's
+    bridge: a faithful trunk deployment has no drift, and the trunk's mesh is declared, not extra."""
+    from ansible_collections.netwire.fabric.plugins.plugin_utils.model import plans_of
+    from tests.unit.model_cases import hosts
+    from tests.unit.test_model_trunk import trunked
+
+    norm = graph_cases.normalized(trunked(), hosts())
+    reports = graph_cases.reports(norm)
+    for host, plan in plans_of(norm).items():
+        parents = dict((b["name"], b["parent"]) for b in plan["ovs_bridges"] if b.get("parent"))
+        ovs = reports[host]["ovs"]
+        ovs["bridges"] = [b for b in ovs["bridges"] if b["name"] not in parents]
+        ovs["fake_bridges"] = [{"name": n, "parent": p} for n, p in sorted(parents.items())]
+        for a in reports[host]["attachments"]:
+            a["bridge"] = parents.get(a["bridge"], a["bridge"])
+    assert graph.files(norm, reports)["observed-summary.txt"] == "missing 0, extra 0, not reported 0\n"
+    # the container on back, seen on another bridge than the trunk's, is missing there
+    web = [a for a in reports["h1"]["attachments"] if a["host_ifname"] == veth_host_name("web1", "eth2")][0]
+    assert web["bridge"] == "nwk-core"
+    web["bridge"] = "nw-other"
+    assert "missing 1" in graph.files(norm, reports)["observed-summary.txt"]

@@ -141,3 +141,42 @@ def test_bad_gateway_fake_bridge_parameters(kw, fragment):
     with pytest.raises(InvalidParameter, match=fragment):
         b.normalize_params(p)
 
+
+
+def test_a_network_moves_onto_a_trunk_and_back():
+    """A network's own bridge (ours) becomes a fake VLAN bridge of a trunk, and back, in one run each."""
+    own = ovsdb.simulate(trunk(), [ovsdb.op("add_bridge", name="trk-v10", bridge={"external_ids": OURS},
+                                            port={"external_ids": OURS}, interface={"external_ids": OURS})])
+    ops, tracker, internal = b.plan(own, gateway())
+    assert tracker.actions[0] == "delete bridge trk-v10 (it becomes a fake VLAN bridge of trk)"
+    # the interface is made again: its addresses are set on the new one
+    assert internal == [{"name": "trk-v10", "addresses": ["10.2.0.1/24"], "fresh": True}]
+    fake_now = ovsdb.simulate(own, ops)
+    assert "trk-v10" not in fake_now["bridges"] and fake.resolve(fake_now, "trk-v10") == ("trk", 10)
+    ops, tracker, _internal = b.plan(fake_now, b.normalize_params({"name": "trk-v10", "ports": [{"name": "trk-v10"}]}))
+    assert tracker.actions[0] == "delete fake VLAN bridge trk-v10 (VLAN 10 of trk: it becomes a bridge)"
+    back = ovsdb.simulate(fake_now, ops)
+    assert "trk-v10" in back["bridges"] and back["ports"]["trk-v10"]["bridge"] == "trk-v10"
+
+
+def test_a_bridge_with_a_port_not_ours_never_becomes_a_fake_bridge():
+    own = ovsdb.simulate(trunk(), [
+        ovsdb.op("add_bridge", name="trk-v10", bridge={"external_ids": OURS}, port={"external_ids": OURS},
+                 interface={"external_ids": OURS}),
+        ovsdb.op("add_port", bridge="trk-v10", name="eth9", port={}, interface={})])
+    with pytest.raises(NotOwned, match="carries ports netwire.fabric does not own \\(eth9\\)"):
+        b.plan(own, gateway())
+    foreign = ovsdb.simulate(trunk(), [ovsdb.op("add_bridge", name="trk-v10", bridge={}, port={}, interface={})])
+    with pytest.raises(InvalidParameter, match="is a bridge of its own"):
+        b.plan(foreign, gateway())
+
+
+def test_a_parent_or_the_underlay_bridge_never_becomes_a_fake_bridge():
+    parent = ovsdb.simulate(trunk(), b.plan(trunk(), params())[0])
+    with pytest.raises(InvalidParameter, match="sits on it: remove it first"):
+        b.plan(parent, b.normalize_params({"name": "trk", "parent": "trk-v10", "vlan": 20}))
+    ids = dict(OURS, **{_names.OVS_UNDERLAY_NIC_KEY: "eth1"})
+    underlay = ovsdb.simulate(trunk(), [ovsdb.op("add_bridge", name="nwu-eth1", bridge={"external_ids": ids},
+                                                 port={"external_ids": OURS}, interface={"external_ids": OURS})])
+    with pytest.raises(InvalidParameter, match="bridge of the host's underlay NIC"):
+        b.plan(underlay, b.normalize_params({"name": "nwu-eth1", "parent": "trk", "vlan": 20}))

@@ -216,8 +216,19 @@ def plan(snap, p):
     """Pure planner: returns (ops, tracker, internal_ports).
 
     ``internal_ports`` lists the internal ports whose addresses this run
-    manages, as {'name', 'addresses'} (addresses None = unmanaged).
+    manages, as {'name', 'addresses'} (addresses None = unmanaged), with
+    ``fresh`` when the run deletes and makes again the interface (a bridge
+    becoming a fake VLAN bridge, or back): what it holds now goes with it.
     """
+    ops, tracker, internal = _plan(snap, p)
+    gone = set(o["name"] for o in ops if o["op"] in ("del_bridge", "del_port"))
+    for item in internal:
+        if item["name"] in gone:
+            item["fresh"] = True
+    return ops, tracker, internal
+
+
+def _plan(snap, p):
     name = p["name"]
     if p.get("parent") or (p["state"] == "absent" and name not in snap["bridges"]
                            and _fake.is_fake(snap["ports"].get(name))):
@@ -229,6 +240,12 @@ def plan(snap, p):
     ops = []
     br = snap["bridges"].get(name)
     my_ids = _ovsdb.owner_ids(_names.OVS_ROLE_BRIDGE)
+    fake = snap["ports"].get(name)
+    if br is None and p["state"] == "present" and _fake.is_fake(fake) and _ovsdb.is_owned(fake["external_ids"]):
+        # a network of ours leaves its trunk: its fake VLAN bridge goes first (its containers' ports follow it)
+        ops.append(_ovsdb.op("del_port", bridge=fake["bridge"], name=name))
+        tracker.action("delete fake VLAN bridge %s (VLAN %s of %s: it becomes a bridge)" % (name, fake["tag"],
+                                                                                            fake["bridge"]))
 
     if br is not None and not _ovsdb.is_owned(br["external_ids"]):
         raise failure("manage" if p["state"] == "present" else "remove", "OVS bridge", name,
@@ -464,10 +481,15 @@ class OvsBridgeManager(Manager):
         plans = []
         for item in internal:
             state = _linkops.link_state(self.ctx, item["name"])
+            old = None
+            if item.get("fresh"):  # the run makes it again: nothing of the present one stays
+                link = self.ctx.link(item["name"])
+                old = link["index"] if link else None
+                state = dict(state, addresses=[], up=False)
             want = item["addresses"] if item["addresses"] is not None else state["addresses"]
             add, remove = _linkops.diff_addresses(state["addresses"], want)
             plans.append({"name": item["name"], "current": state["addresses"], "wanted": want,
-                          "add": add, "remove": remove, "up": state["up"]})
+                          "add": add, "remove": remove, "up": state["up"], "replaces": old})
             if add or remove:
                 tracker.add("ports.%s.addresses" % item["name"], state["addresses"], want,
                             "set addresses of %s: %s" % (item["name"], ", ".join(want) or "none"))
@@ -477,6 +499,9 @@ class OvsBridgeManager(Manager):
 
     def _apply_addresses(self, plans):
         for item in plans:
+            if item.get("replaces") is not None:  # the new interface, not the one OVS is about to delete
+                _linkops.wait_link(self.ctx, item["name"], timeout=ANNOUNCE_WAIT,
+                                   until=lambda link, old=item["replaces"]: link.get("index") != old)
             if item["add"] or item["remove"] or not item["up"]:
                 _linkops.converge_link(self.ctx, item["name"], item["add"], item["remove"],
                                        what="OVS internal port", waiting_for="the OVSDB transaction")

@@ -57,6 +57,21 @@ def plan(snap, p):
     """Pure planner of the fake bridge ``p['name']`` on ``p['parent']`` with VLAN ``p['vlan']``: (ops, tracker)."""
     name, tracker, ops = p["name"], DifferenceTracker(), []
     verb = "manage" if p["state"] == "present" else "remove"
+    if name in snap["bridges"] and p["state"] == "present" and _ovsdb.is_owned(snap["bridges"][name]["external_ids"]):
+        # a network of ours moves onto a trunk: its own bridge goes (container ports are attached again, on
+        # the trunk, by the run's attachments), never with a port that is not ours
+        foreign = sorted(n for n in snap["bridges"][name]["ports"]
+                         if not _ovsdb.is_owned(snap["ports"].get(n, {}).get("external_ids")))
+        if foreign:
+            raise failure(verb, "fake VLAN bridge", name, "bridge '%s' carries ports netwire.fabric does not own (%s);"
+                          " it stays a bridge: remove them first" % (name, ", ".join(foreign)), NotOwned)
+        if _names.OVS_UNDERLAY_NIC_KEY in snap["bridges"][name]["external_ids"]:
+            raise failure(verb, "fake VLAN bridge", name, "'%s' is the bridge of the host's underlay NIC" % name,
+                          InvalidParameter)
+        refuse_removal_with_children(snap, name)
+        ops.append(_ovsdb.op("del_bridge", name=name))
+        tracker.action("delete bridge %s (it becomes a fake VLAN bridge of %s)" % (name, p["parent"]))
+        snap = _ovsdb.simulate(snap, ops)
     if name in snap["bridges"]:
         raise failure(verb, "fake VLAN bridge", name, "'%s' is a bridge of its own, not a fake VLAN bridge" % name,
                       InvalidParameter)

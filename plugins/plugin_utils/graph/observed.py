@@ -21,7 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.netwire.fabric.plugins.module_utils._names import veth_host_name
+from ansible_collections.netwire.fabric.plugins.module_utils._names import ovs_tunnel_port_name, veth_host_name
 from ansible_collections.netwire.fabric.plugins.plugin_utils.graph.scene import Marks, tunnel_ends, tunnel_pairs
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.plan import plans_of
 
@@ -34,7 +34,8 @@ def _index(facts):
         'tunnels': dict(facts.get('tunnels') or {}),
         'attachments': dict((a['host_ifname'], a) for a in facts.get('attachments') or []),
         'ovs_available': bool(ovs.get('available')),
-        'ovs_bridges': set(b['name'] for b in ovs.get('bridges') or []),
+        # a fake VLAN bridge (a network on a trunk) is a bridge of the picture too
+        'ovs_bridges': set(b['name'] for b in (ovs.get('bridges') or []) + (ovs.get('fake_bridges') or [])),
         'ovs_tunnels': dict((p['name'], p) for p in ovs.get('tunnels') or []),
         'ovs_attachments': dict((p['name'], p) for p in ovs.get('attachments') or []),
         'containers': dict(facts.get('containers') or {}),
@@ -122,6 +123,8 @@ class Observation(Marks):
                 note = None if net['backend'] == 'linux' or seen['ovs_available'] else 'Open vSwitch not running'
                 self._set('bridge:%s:%s' % (host, name), 'missing', note)
         expected_ends = set()
+        # a container on a fake VLAN bridge is a port of its parent (the trunk's bridge)
+        parents = dict((b['name'], b['parent']) for b in plan['ovs_bridges'] if b.get('parent'))
         for cname in sorted(containers):
             c = containers[cname]
             if c['host'] != host:
@@ -130,6 +133,7 @@ class Observation(Marks):
             for itf in c['interfaces']:
                 aid = 'attach:%s:%s' % (cname, itf['ifname'])
                 end, bridge = veth_host_name(cname, itf['ifname']), nets[itf['network']]['bridge']
+                bridge = parents.get(bridge, bridge)
                 expected_ends.add(end)
                 found = seen['attachments'].get(end) or seen['ovs_attachments'].get(end)
                 if found is None:
@@ -179,6 +183,9 @@ class Observation(Marks):
                 add('remote', '%s:%s' % (name, remote), [name, 'flood to %s' % remote], t.get('master'))
         declared = set()
         for entry in plan['ovs_tunnels']:
+            if entry['network'] not in self._normalized['networks']:  # a trunk's mesh (netwire_trunks)
+                declared.update(ovs_tunnel_port_name(entry['type'], entry['network'], r) for r in entry['remotes'])
+                continue
             net = self._normalized['networks'][entry['network']]
             for a, b in tunnel_pairs(net):
                 declared.update(end[1] for end in tunnel_ends(net, self._normalized['hosts'], a, b)
