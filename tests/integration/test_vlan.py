@@ -122,7 +122,7 @@ def test_networks_on_a_trunk_are_its_vlans(vlan, lab):
     for container, ifname, reached in (("acc-s1", "eth1", False), ("acc-m2", "eth2", True)):
         _inside(vlan.docker[container], "ip", "addr", "add", probe, "dev", ifname)
         try:
-            got = vlan.ping("acc-b3", probe.split("/")[0], count=2 if reached else 1)
+            got = vlan.ping("acc-b3", probe.split("/", maxsplit=1)[0], count=2 if reached else 1)
         finally:
             _inside(vlan.docker[container], "ip", "addr", "del", probe, "dev", ifname)
         assert got == reached, "acc-b3 (VLAN 20 of trunk core) %s %s.%s (%s)" % (

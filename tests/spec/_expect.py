@@ -97,9 +97,11 @@ def tunnels(plans):
         for t in p["ovs_tunnels"]:
             by_net[t["network"]] = {"backend": "ovs", "tunnel": t}
         for net in sorted(by_net):
-            where = ("netwire_trunks.%s (overlay %s on host %s)" % (net.split(":", 1)[1], by_net[net]["tunnel"]["type"],
-                                                                     host) if net.startswith("trunk:") else
-                     "netwire_networks.%s (overlay %s on host %s)" % (net, p["networks"][net]["overlay"], host))
+            if net.startswith("trunk:"):  # a trunk's mesh (netwire_trunks)
+                where = "netwire_trunks.%s (overlay %s on host %s)" % (
+                    net.split(":", 1)[1], by_net[net]["tunnel"]["type"], host)
+            else:
+                where = "netwire_networks.%s (overlay %s on host %s)" % (net, p["networks"][net]["overlay"], host)
             entry = dict(by_net[net], id="%s-%s" % (host, net), host=host, network=net, path=where)
             if entry["backend"] == "linux" and p["networks"][net].get("control") == "evpn":
                 # BGP EVPN: zebra's flood entries, exactly the network's other hosts (none of them ours)

@@ -116,8 +116,7 @@ def _trunk_or_fake_bridge(spec, bridge, ovs, link):
     tag = port.get("tag")
     tag = tag if not isinstance(tag, list) else (tag[0] if tag else None)
     assert tag == bridge["vlan"], "%s: its interface (the containers' gateway) has VLAN tag %r on trunk bridge %s, " \
-        "the model says %r (netwire_networks.%s.vlan)" % (where, tag, bridge["parent"], bridge["vlan"],
-                                                           bridge["network"])
+        "the model says %r (netwire_networks.%s.vlan)" % (where, tag, bridge["parent"], bridge["vlan"], bridge["network"])
     assert link is not None, "%s: the fake VLAN bridge's interface does not exist in the kernel" % where
 
 

@@ -12,8 +12,9 @@ from tests.unit.model_cases import base, demo, hosts
 from ansible_collections.netwire.fabric.plugins.plugin_utils import model as m
 
 KEYS = sorted(set(m.MODEL_VARS + m.ZONE_KEYS + m.NETWORK_KEYS + m.CONTAINER_KEYS + m.INTERFACE_KEYS
-                  + m.PUBLISH_KEYS + m.HOST_KEYS + m.TRUNK_KEYS + ("netwire_host", "netwire_host_defaults",
-                                                    "netwire_lab_underlay_ip", "ansible_facts", "ipv4", "eth1")))
+                  + m.PUBLISH_KEYS + m.HOST_KEYS + m.TRUNK_KEYS
+                  + ("netwire_host", "netwire_host_defaults", "netwire_lab_underlay_ip", "ansible_facts", "ipv4",
+                     "eth1")))
 WORDS = ["10.1.0.0/24", "10.1.0.5", "10.1.0.0/30", "10.0.0.0/8", "auto", "none", "vxlan", "gre", "geneve",
          "linux", "ovs", "netdev", "system", "tcp", "udp", "underlay", "0.0.0.0", "h1", "h2", "front", "back",
          "dmz", "app", "eth1", "core", "02:00:00:00:00:01", "198.19.0.11/24", "fd00::/64", "yes", "1500", "-1", ""]

@@ -142,7 +142,6 @@ def test_bad_gateway_fake_bridge_parameters(kw, fragment):
         b.normalize_params(p)
 
 
-
 def test_a_network_moves_onto_a_trunk_and_back():
     """A network's own bridge (ours) becomes a fake VLAN bridge of a trunk, and back, in one run each."""
     own = ovsdb.simulate(trunk(), [ovsdb.op("add_bridge", name="trk-v10", bridge={"external_ids": OURS},

@@ -157,8 +157,8 @@ def _clashes_with_networks(f, trunks, nets):
             if net['backend'] == 'linux' and (net['overlay'], net['port']) == (t['overlay'], t['port']) \
                     and len(net['hosts']) > 1 and shared:
                 f.add(_at(VAR, name, 'port'), 'on host %s, the %s overlays of trunk %s (ovs) and network %s (linux) '
-                      'both use UDP port %d: give one of them another port' % (shared[0], t['overlay'], name,
-                                                                                 net_name, t['port']))
+                      'both use UDP port %d: give one of them another port'
+                      % (shared[0], t['overlay'], name, net_name, t['port']))
 
 
 def public_trunk(t):
