@@ -21,7 +21,8 @@ help:
 	@echo "make audit       run the spec audit (playbooks/verify.yml) on the lab with the example model"
 	@echo "make graph       draw the example model (and the lab after make demo) under .build/graph"
 	@echo "make build       ansible-galaxy collection build"
-	@echo "make bench       benchmarks on the lab (so far P3: a no-op site.yml against ansible -m ping)"
+	@echo "make bench       issue 20's benchmarks P1-P4 against their anchors -> docs/benchmarks/latest.md (about 2 h in full;"
+	@echo "                 BENCH_ONLY=P1,P3 BENCH_ROUNDS=1 BENCH_SIZES=\"P1=10 P3=3x5 P4=10,100\" for a short run)"
 
 setup:
 	@scripts/setup.sh
@@ -56,10 +57,11 @@ integration: setup
 audit: setup
 	$(VENV)/bin/ansible-playbook -i .lab/inventory.ini -i examples/model playbooks/verify.yml
 
-# Benchmarks (docs/benchmarks.md), never timed in tests. So far only P3 of issue 20: a no-op site.yml
-# against `ansible -m ping` on the lab's hosts (make lab-up first; NETWIRE_LAB_INSTANCE picks the lab).
+# Benchmarks (docs/benchmarks.md), never timed in tests: issue 20's P1-P4 side by side with their anchors, the
+# tables written to docs/benchmarks/latest.md. NETWIRE_LAB_INSTANCE picks the lab (brought up if none is);
+# quick knobs: BENCH_ONLY=P1,P3 BENCH_ROUNDS=3 BENCH_SIZES="P1=10,100 P3=3x5 P4=10,100" BENCH_SECONDS=5 BENCH_OUT=FILE.
 bench: setup
-	$(PY) scripts/bench_noop.py --rounds $${BENCH_ROUNDS:-5}
+	$(PY) scripts/bench.py
 
 # Pictures of the network (docs/graph.md): the model, and the lab's hosts as observed when it is up.
 .PHONY: graph
