@@ -40,6 +40,7 @@ import bench_lib  # noqa: E402  (this folder)
 from tests.lab.core import Lab, lab_instance  # noqa: E402
 
 ORDER = ("P2", "P1", "P4", "P3")
+CODE = ("plugins", "roles", "playbooks", "scripts", "meta")  # what the figures depend on (not docs)
 DEFAULT_SIZES = {"P1": "10,100,500", "P3": "3x5,6x10,10x20", "P4": "10,100,300,1000"}
 TITLES = {"P1": "P1: OVS tunnel ports, openvswitch_port loop vs ovs_tunnel",
           "P2": "P2: data plane (iperf3), kernel VXLAN vs underlay, bridge vs veth",
@@ -268,8 +269,8 @@ def render(args, only, sizes, lab, started, ended, results, tables, errors, took
              "how to read them and earlier runs: [../benchmarks.md](../benchmarks.md).", "",
              "- When: %s to %s (UTC), commit %s%s" % (started.strftime("%Y-%m-%d %H:%M"), ended.strftime("%H:%M"),
                                                       git("rev-parse", "--short", "HEAD"),
-                                                      " (with uncommitted changes)" if git("status", "--porcelain",
-                                                                                           "--untracked-files=no") else ""),
+                                                      " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no",
+                                                                                           "--", *CODE) else ""),
              "- Machine: %s, shared with whatever else runs on it (%d processes at the end); 1-minute load at "
              "each benchmark's start and end: %s" % (machine(), procs, ", ".join(
                  "%s %s -> %s" % (b, loads[b][0], loads[b][1]) for b in ORDER if b in loads)),
