@@ -21,7 +21,7 @@ help:
 	@echo "make audit       run the spec audit (playbooks/verify.yml) on the lab with the example model"
 	@echo "make graph       draw the example model (and the lab after make demo) under .build/graph"
 	@echo "make build       ansible-galaxy collection build"
-	@echo "make bench       issue 20's benchmarks P1-P4 against their anchors -> docs/benchmarks/latest.md (about 2 h in full;"
+	@echo "make bench       issue 20's benchmarks P1-P4 against their anchors -> docs/benchmarks/latest.md (about 1 h in full;"
 	@echo "                 BENCH_ONLY=P1,P3 BENCH_ROUNDS=1 BENCH_SIZES=\"P1=10 P3=3x5 P4=10,100\" for a short run)"
 
 setup:
