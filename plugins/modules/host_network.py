@@ -122,7 +122,9 @@ actions:
   elements: str
   sample: ["linux_bridges nw-app: create bridge nw-app", "ovs_tunnels dmz on nw-dmz: add gre tunnel port gre-... to 198.19.0.12"]
 results:
-  description: One entry per object acted on, with its kind, name, whether it changed, its actions and its diff.
+  description:
+    - One entry per object acted on, with its kind, name, whether it changed, its actions and, for an object that
+      changed, its diff (C(before) and C(after)).
   returned: always
   type: list
   elements: dict

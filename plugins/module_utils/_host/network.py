@@ -29,7 +29,7 @@ import os
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.netwire.fabric.plugins.module_utils import _daemon, _names
+from ansible_collections.netwire.fabric.plugins.module_utils import _daemon, _names, _specs
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Context, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     InvalidParameter,
@@ -70,6 +70,10 @@ def normalize_entries(plan, sections, state):
             if not isinstance(entry, dict):
                 errors.append('plan.%s: must be a dict' % key)
                 continue
+            fast = _specs.validated_fast(kind.spec, dict(entry, state=state))
+            if fast is not None:
+                out[key] = fast
+                continue
             result = ArgumentSpecValidator(kind.spec).validate(dict(entry, state=state))
             if result.error_messages:
                 errors.extend('plan.%s: %s' % (key, m) for m in result.error_messages)
@@ -90,6 +94,10 @@ def normalize_entries(plan, sections, state):
                 continue
             params = dict(entry)
             params['state'] = state
+            fast = _specs.validated_fast(kind.spec, params)
+            if fast is not None:
+                validated.append(fast)
+                continue
             result = ArgumentSpecValidator(kind.spec).validate(params)
             if result.error_messages:
                 errors.extend('plan.%s[%d] (%s): %s' % (key, i, kind.label(entry), m)
@@ -134,8 +142,12 @@ class HostNetworkManager(Underlay):
         for action in result.actions:
             self.actions.append('%s %s: %s' % (key, label, action))
         self.warnings.extend(w for w in result.warnings if w not in self.warnings)
-        self.results.append({'kind': key, 'name': label, 'changed': result.changed,
-                             'actions': result.actions, 'diff': result.diff})
+        entry = {'kind': key, 'name': label, 'changed': result.changed, 'actions': result.actions}
+        if result.changed:
+            # an object that did not change has the same before and after: not sent twice for each of
+            # 1000 attachments (issue 20: the no-op's result was 1.2 MB, and Ansible copies it to scrub it)
+            entry['diff'] = result.diff
+        self.results.append(entry)
         return result
 
     def record_all(self, key, results):
