@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import ipaddress
 import re
+from functools import lru_cache
 
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 
@@ -28,6 +29,24 @@ IFNAMSIZ = 15
 # Anything else the kernel accepts is accepted, OVS included (its ports are kernel devices).
 _IFNAME_RE = re.compile(r'^[^\s/:"]+$')
 _MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
+
+
+# ``ipaddress`` parses of texts, each made once a run: its objects never change, and a no-op of 1000
+# attachments parsed the same subnets, gateways and addresses about 40000 times (issue 20). Texts only.
+@lru_cache(maxsize=8192)
+def parsed_interface(text):
+    return ipaddress.ip_interface(text)
+
+
+@lru_cache(maxsize=8192)
+def parsed_network(text):
+    """``ipaddress.ip_network(text)`` (strict: no host bits)."""
+    return ipaddress.ip_network(text)
+
+
+@lru_cache(maxsize=8192)
+def parsed_address(text):
+    return ipaddress.ip_address(text)
 
 
 def ifname(value, what='interface name'):
@@ -63,7 +82,7 @@ def interface_address(value, what='address', host_prefix=False):
     if '/' not in text and not host_prefix:
         raise InvalidParameter("%s '%s' has no prefix length (write e.g. '10.1.0.5/24')" % (what, text))
     try:
-        iface = ipaddress.ip_interface(text)
+        iface = parsed_interface(text)
     except ValueError as exc:
         raise InvalidParameter("%s '%s' is not a valid CIDR: %s" % (what, text, exc))
     net = iface.network
@@ -93,7 +112,7 @@ def ip_address(value, what='address', version=None):
     """Parse a plain IP address (no prefix) into its compressed form; ``version=4``: IPv4 only."""
     text = str(value).strip()
     try:
-        addr = ipaddress.ip_address(text)
+        addr = parsed_address(text)
     except ValueError:
         addr = None
     if addr is None or (version is not None and addr.version != version):
@@ -113,7 +132,7 @@ def network(value, what='destination', version=None):
     if '/' not in text:
         raise InvalidParameter("%s '%s' has no prefix length" % (what, text))
     try:
-        net = ipaddress.ip_network(text, strict=True)
+        net = parsed_network(text)
     except ValueError as exc:
         raise InvalidParameter("%s '%s' is not a valid network: %s" % (what, text, exc))
     if version is not None and net.version != version:

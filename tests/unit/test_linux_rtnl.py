@@ -222,3 +222,31 @@ def test_a_refused_change_raises_its_errno():
     with pytest.raises(_netlink.NetlinkError) as err:
         ours.addr("add", index=9, address="10.62.0.32", prefixlen=20)
     assert err.value.code == 17
+
+
+def test_one_dump_of_every_family_reads_ipv4_then_ipv6_and_nothing_else():
+    """A route or rule dump of AF_UNSPEC (one request, issue 20) holds what the IPv4 and the IPv6 dumps hold,
+    in that order; the kernel's other families (IPv4 multicast: 128) are left out."""
+    def message(family, n):
+        return (struct.pack("=IHHII", 28, 24, 2, 1, 0) + struct.pack("=BBBBBBBBI", family, n, 0, 0, 254, 2, 0, 1, 0),
+                0, 28)
+
+    raw = [message(socket.AF_INET6, 1), message(128, 2), message(socket.AF_INET, 3), message(socket.AF_INET, 4)]
+    assert [(m[0][16], m[0][17]) for m in rtnl._ip_only(raw, socket.AF_UNSPEC)] == [
+        (socket.AF_INET, 3), (socket.AF_INET, 4), (socket.AF_INET6, 1)]
+    assert rtnl._ip_only(raw, socket.AF_INET) is raw
+
+    ours = rtnl.Rtnl()
+    try:
+        def apart_and_at_once():
+            return [(ours.flat_routes(_netlink.parse_route, socket.AF_INET)
+                     + ours.flat_routes(_netlink.parse_route, socket.AF_INET6),
+                     ours.flat_routes(_netlink.parse_route, socket.AF_UNSPEC)),
+                    (ours.flat_rules(_netlink.parse_rule, socket.AF_INET)
+                     + ours.flat_rules(_netlink.parse_rule, socket.AF_INET6),
+                     ours.flat_rules(_netlink.parse_rule, socket.AF_UNSPEC))]
+        tries = [apart_and_at_once() for _try in range(3)]  # routes may change between two reads
+        assert any(all(apart == once for apart, once in pairs) for pairs in tries), tries
+        assert tries[0][1][1], "the rules of the namespace (IPv4 has three at least)"
+    finally:
+        ours.close()

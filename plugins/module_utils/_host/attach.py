@@ -21,7 +21,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import ipaddress
 import json
 import os
 import socket
@@ -56,6 +55,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._host.attach_params
     _route_key,
     _route_text,
     normalize_params,
+    sort_routes,
     wanted_routes,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._host.resolver import (
@@ -74,6 +74,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._host.takeover impo
     takeover_record_path,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils._names import RTPROT_NETWIRE, attach_alias
+from ansible_collections.netwire.fabric.plugins.module_utils._validate import parsed_network
 
 NETNS_READY_TIMEOUT = 5.0  # seconds to wait for a (re)starting container's own network namespace
 SCOPE_LINK = 253
@@ -291,11 +292,11 @@ class ContainerAttachManager(Manager):
         routes = []
         for r in self.ctx.routes(self.ns.path, table=None):
             if r['oif'] == index and r['proto'] == RTPROT_NETWIRE:
-                route = {'dest': str(ipaddress.ip_network(r['dst'])), 'via': r['gateway']}
+                route = {'dest': str(parsed_network(r['dst'])), 'via': r['gateway']}
                 if r['table'] != MAIN_TABLE:
                     route['table'] = r['table']
                 routes.append(route)
-        return sorted(routes, key=_route_key)
+        return sort_routes(routes)
 
     # ---------------------------------------------------------------- absent
 
@@ -506,19 +507,19 @@ class ContainerAttachManager(Manager):
         replaced = []
         for route in routes:
             for r in theirs:
-                if r['table'] == route.get('table', MAIN_TABLE) and str(ipaddress.ip_network(r['dst'])) == route['dest']:
+                if r['table'] == route.get('table', MAIN_TABLE) and str(parsed_network(r['dst'])) == route['dest']:
                     if 'table' in route:
                         raise self._fail('attach', 'the container already has a route to %s (via %s) in table %d'
                                          ' that this attachment does not own' % (
                                              route['dest'], r['gateway'] or 'a link', route['table']))
-                    if self.params['gateway_takeover'] and ipaddress.ip_network(route['dest']).prefixlen == 0:
+                    if self.params['gateway_takeover'] and parsed_network(route['dest']).prefixlen == 0:
                         replaced.append(r)
                         continue
                     raise self._fail('attach', 'the container already has a route to %s (via %s) that this'
                                      ' attachment does not own%s' % (
                                          route['dest'], r['gateway'] or 'a link',
                                          ' (gateway_takeover replaces a default route)'
-                                         if ipaddress.ip_network(route['dest']).prefixlen == 0 else ''))
+                                         if parsed_network(route['dest']).prefixlen == 0 else ''))
         return replaced
 
     # ---------------------------------------------------------------- default route takeover

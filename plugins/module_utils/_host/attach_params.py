@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
@@ -17,8 +16,13 @@ from ansible_collections.netwire.fabric.plugins.module_utils._host.resolver impo
 
 
 def _route_key(route):
-    net = ipaddress.ip_network(route['dest'])
+    net = v.parsed_network(route['dest'])
     return (route.get('table', MAIN_TABLE), net.version, net.network_address, net.prefixlen, route.get('via') or '')
+
+
+def sort_routes(routes):
+    """``routes`` in their order (``_route_key``), as a new list."""
+    return sorted(routes, key=_route_key) if len(routes) > 1 else list(routes)
 
 
 def _route_text(route):
@@ -102,15 +106,15 @@ def normalize_params(params):
         p['mac'] = v.mac(p['mac'])
     v.int_range(p.get('mtu'), 68, 65535, 'mtu')
     p['addresses'] = v.interface_addresses(p.get('addresses'))
-    nets = [ipaddress.ip_interface(a).network for a in p['addresses']]
+    nets = [v.parsed_interface(a).network for a in p['addresses']]
     for key, version in (('gateway', 4), ('gateway6', 6)):
         if p.get(key):
-            gw = ipaddress.ip_address(v.ip_address(p[key], key))
+            gw = v.parsed_address(v.ip_address(p[key], key))
             if gw.version != version:
                 raise InvalidParameter('%s %s is not an IPv%d address' % (key, p[key], version))
             if not any(n.version == version for n in nets):
                 raise InvalidParameter('%s %s needs an IPv%d address on the interface' % (key, gw, version))
-            if any(gw == ipaddress.ip_interface(a).ip for a in p['addresses']):
+            if any(gw == v.parsed_interface(a).ip for a in p['addresses']):
                 raise InvalidParameter('%s %s is one of the interface\'s own addresses' % (key, gw))
             p[key] = gw.compressed
     routes = []
@@ -123,7 +127,7 @@ def normalize_params(params):
             raise InvalidParameter('route %s via %s mixes IPv4 and IPv6' % (dest, via))
         table = route.get('table')
         if table in (None, MAIN_TABLE):
-            if ipaddress.ip_network(dest).prefixlen == 0:
+            if v.parsed_network(dest).prefixlen == 0:
                 raise InvalidParameter('use gateway/gateway6 for the default route, not routes (a default route'
                                        ' in a table of its own, for rules, is a route with a table)')
             routes.append({'dest': dest, 'via': via})
@@ -132,7 +136,7 @@ def normalize_params(params):
             if table in policy.RESERVED_TABLES:
                 raise InvalidParameter('route %s: table %d is the kernel\'s local table' % (dest, table))
             routes.append({'dest': dest, 'via': via, 'table': table})
-    p['routes'] = sorted(routes, key=_route_key)
+    p['routes'] = sort_routes(routes)
     p['rules'] = policy.normalize_rules(p.get('rules'))
     p['qdisc'] = policy.normalize_qdisc(p.get('qdisc'))
     p['gateway_takeover'] = bool(p.get('gateway_takeover'))
@@ -152,16 +156,16 @@ def wanted_routes(p):
     (scope link), so the default route through it is accepted by the kernel.
     """
     routes = []
-    nets = [ipaddress.ip_interface(a).network for a in p['addresses']]
+    nets = [v.parsed_interface(a).network for a in p['addresses']]
     for key, default in (('gateway', '0.0.0.0/0'), ('gateway6', '::/0')):
         gw = p.get(key)
         if not gw:
             continue
-        ip = ipaddress.ip_address(gw)
+        ip = v.parsed_address(gw)
         if not any(ip in n for n in nets):
             routes.append({'dest': '%s/%d' % (gw, ip.max_prefixlen), 'via': None})
         routes.append({'dest': default, 'via': gw})
     for route in p['routes']:
         if route not in routes:
             routes.append(route)
-    return sorted(routes, key=_route_key)
+    return sort_routes(routes)

@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import ipaddress
 import socket
 import time
 
@@ -22,6 +21,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._diff import Differ
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._contract import Manager, Result
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError, InvalidParameter, NotOwned, failure
+from ansible_collections.netwire.fabric.plugins.module_utils._validate import parsed_interface
 
 IFA_F_NODAD = 0x02
 
@@ -57,11 +57,14 @@ def addr_family(address):
     return socket.AF_INET6 if ':' in address.split('/')[0] else socket.AF_INET
 
 
+def _address_key(addr):
+    iface = parsed_interface(addr)
+    return (iface.version, iface.ip, iface.network.prefixlen)
+
+
 def sort_addresses(addresses):
-    def key(addr):
-        iface = ipaddress.ip_interface(addr)
-        return (iface.version, iface.ip, iface.network.prefixlen)
-    return sorted(addresses, key=key)
+    """``addresses`` ('10.1.0.5/24') by family, address and prefix, as a new list."""
+    return sorted(addresses, key=_address_key) if len(addresses) > 1 else list(addresses)
 
 
 def diff_addresses(current, wanted):

@@ -108,24 +108,36 @@ def walk(data, start, end):
         start += (length + 3) & ~3
 
 
+_HH, _B, _I, _i = (struct.Struct(f).unpack_from for f in ('=HH', '=B', '=I', '=i'))
+
+
 def _nlas(data, start, end):
-    """The attributes between ``start`` and ``end``: type -> (payload start, payload end), first one wins."""
+    """The attributes between ``start`` and ``end``: type -> (payload start, payload end), first one wins.
+
+    ``walk``'s loop, inlined: a link carries about 40 attributes, and a no-op of 1000 attachments
+    reads about 250000 of them."""
     out = {}
-    for kind, first, last in walk(data, start, end):
-        out.setdefault(kind, (first, last))
+    while start + 4 <= end:
+        length, kind = _HH(data, start)
+        if length < 4:
+            break
+        kind &= 0x3fff
+        if kind not in out:
+            out[kind] = (start + 4, start + length)
+        start += (length + 3) & ~3
     return out
 
 
 def _u8(data, span):
-    return struct.unpack_from('=B', data, span[0])[0]
+    return _B(data, span[0])[0]
 
 
 def _u32(data, span):
-    return struct.unpack_from('=I', data, span[0])[0]
+    return _I(data, span[0])[0]
 
 
 def _s32(data, span):
-    return struct.unpack_from('=i', data, span[0])[0]
+    return _i(data, span[0])[0]
 
 
 def _text(data, span):

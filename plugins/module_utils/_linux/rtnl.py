@@ -56,6 +56,7 @@ RTM_NEWLINK, RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE = 16, 20, 21, 24
 NLM_F_ACK, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x4, 0x100, 0x200, 0x400
 IFLA_IFNAME = 3
 RTN_UNICAST = 1
+IP_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 NETNSA_NSID, NETNSA_FD = 1, 3
 SIOCGSKNS = 0x894C  # the network namespace of a socket, as a new file descriptor (Linux 4.9)
 
@@ -151,6 +152,13 @@ IFLA_NET_NS_FD, VETH_INFO_PEER = 28, 1
 ADDR_KEYS = frozenset(['index', 'address', 'prefixlen', 'flags'])
 ROUTE_KEYS = frozenset(['dst', 'oif', 'proto', 'table', 'family', 'gateway', 'scope'])
 ROUTE_NEEDS = frozenset(['dst', 'oif', 'proto', 'table', 'family'])
+
+
+def _ip_only(raw, family):
+    """The IPv4 then IPv6 messages of a dump of every family (AF_UNSPEC); another family's as they are."""
+    if family != socket.AF_UNSPEC:
+        return raw
+    return sorted((m for m in raw if m[0][m[1] + 16] in IP_FAMILIES), key=lambda m: m[0][m[1] + 16] != socket.AF_INET)
 
 
 class Rtnl(object):
@@ -274,10 +282,13 @@ class Rtnl(object):
         return self._fast(self._dump_addr(), flat_addr, slow)
 
     def flat_routes(self, slow, family):
-        return self._fast(self._dump_routes(family), flat_route, slow)
+        """The routes of ``family``; AF_UNSPEC: of IPv4 and IPv6, in one dump (the kernel's dump of every family,
+        whose multicast and MPLS routes are left out)."""
+        return self._fast(_ip_only(self._dump_routes(family), family), flat_route, slow)
 
     def flat_rules(self, slow, family):
-        return self._fast(self._dump_rules(family), flat_rule, slow)
+        """The rules of ``family``; AF_UNSPEC: IPv4's then IPv6's, in one dump."""
+        return self._fast(_ip_only(self._dump_rules(family), family), flat_rule, slow)
 
     def flat_qdiscs(self, slow):
         return self._fast(self._dump_qdiscs(), flat_qdisc, slow)
