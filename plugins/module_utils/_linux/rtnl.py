@@ -37,7 +37,7 @@ import struct
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import in_netns
 from ansible_collections.netwire.fabric.plugins.module_utils._linux.nlwire import (
     DUMP_TRIES, NETLINK_ROUTE, NLM_F_REQUEST, RTM_GETADDR, RTM_GETLINK, RTM_GETNSID, RTM_GETQDISC,
-    RTM_GETROUTE, RTM_GETRULE, _attr, _get, _nlas, _s32, _text, _u8, _u32, exchange, flat_addr, flat_qdisc, flat_route,
+    RTM_GETROUTE, RTM_GETRULE, _attr, _get, _nlas, _s32, _text, exchange, flat_addr, flat_qdisc, flat_route,
     flat_rule, new_route_socket, walk,
 )
 
@@ -74,6 +74,9 @@ IFF_UP = 0x1
 LINK_STATES = ('UNKNOWN', 'NOTPRESENT', 'DOWN', 'LOWERLAYERDOWN', 'TESTING', 'DORMANT', 'UP')
 IFLA = {'address': 1, 'ifname': 3, 'mtu': 4, 'link': 5, 'master': 10, 'operstate': 16, 'linkinfo': 18,
         'alias': 20, 'link_netnsid': 37}
+# read for every link of every dump (a no-op of 1000 attachments reads 3000 links): the numbers as names
+IFLA_ADDRESS, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_OPERSTATE, IFLA_ALIAS, IFLA_LINK_NETNSID = 1, 4, 5, 10, 16, 20, 37
+_MAC, _I, _i = (struct.Struct(f).unpack_from for f in ('=6B', '=I', '=i'))
 INFO_KIND, INFO_DATA, INFO_SLAVE_KIND, INFO_SLAVE_DATA = 1, 2, 4, 5
 
 
@@ -121,28 +124,35 @@ def flat_link(data, start, end):
             elif slave_kind == 'bond':
                 return None
             # any other kind's port data: pyroute2 keeps it as hex text, which parse_link leaves out
-    mac = attrs.get(IFLA['address'])
+    mac = attrs.get(IFLA_ADDRESS)
     if mac is not None:
         if mac[1] - mac[0] != 6:
             return None
-        mac = ':'.join('%02x' % b for b in bytearray(data[mac[0]:mac[1]]))
-    state = _get(attrs, IFLA['operstate'], _u8, data)
+        mac = '%02x:%02x:%02x:%02x:%02x:%02x' % _MAC(data, mac[0])
+    state = attrs.get(IFLA_OPERSTATE)
+    if state is not None:
+        state = data[state[0]]
+    get = attrs.get
     return {
         'index': index,
-        'ifname': _get(attrs, IFLA['ifname'], _text, data),
+        'ifname': _text(data, attrs[IFLA_IFNAME]) if IFLA_IFNAME in attrs else None,
         'kind': kind,
         'slave_kind': slave_kind,
-        'alias': _get(attrs, IFLA['alias'], _text, data) or None,
-        'mtu': _get(attrs, IFLA['mtu'], _u32, data),
+        'alias': _text(data, attrs[IFLA_ALIAS]) or None if IFLA_ALIAS in attrs else None,
+        'mtu': _u32_at(data, get(IFLA_MTU)),
         'mac': mac,
         'up': bool(flags & IFF_UP),
         'operstate': LINK_STATES[state] if state is not None and state < len(LINK_STATES) else state,
-        'master': _get(attrs, IFLA['master'], _u32, data),
-        'link': _get(attrs, IFLA['link'], _u32, data),
-        'link_netnsid': _get(attrs, IFLA['link_netnsid'], _s32, data),
+        'master': _u32_at(data, get(IFLA_MASTER)),
+        'link': _u32_at(data, get(IFLA_LINK)),
+        'link_netnsid': _i(data, attrs[IFLA_LINK_NETNSID][0])[0] if IFLA_LINK_NETNSID in attrs else None,
         'data': {},
         'slave': slave,
     }
+
+
+def _u32_at(data, span):
+    return _I(data, span[0])[0] if span is not None else None
 
 
 LINK_SET = frozenset(['index', 'ifalias', 'address', 'mtu', 'master', 'state'])
