@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._errors import InvalidParameter
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import policy
