@@ -404,8 +404,8 @@ def _fast_value(opt, value):
     """One option's value, checked and copied, or _NOT_FAST."""
     kind = opt.get('type', 'str')
     if kind in _FAST_SCALARS:
-        if not isinstance(value, _FAST_SCALARS[kind]) or (opt.get('choices') is not None
-                                                            and value not in opt['choices']):
+        choices = opt.get('choices')
+        if not isinstance(value, _FAST_SCALARS[kind]) or (choices is not None and value not in choices):
             return _NOT_FAST
         return value
     if kind == 'dict' and isinstance(value, dict):

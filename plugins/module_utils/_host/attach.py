@@ -52,7 +52,6 @@ from ansible_collections.netwire.fabric.plugins.module_utils._linux.netns import
 from ansible_collections.netwire.fabric.plugins.module_utils._linux import policy
 from ansible_collections.netwire.fabric.plugins.module_utils._host import dhcp
 from ansible_collections.netwire.fabric.plugins.module_utils._host.attach_params import (  # noqa: F401 (re-exported)
-    _route_key,
     _route_text,
     normalize_params,
     sort_routes,
