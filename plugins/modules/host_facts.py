@@ -23,6 +23,21 @@ description:
   - Sets the fact C(netwire_host_facts). C(playbooks/site.yml) runs it before validation, instead of Ansible's
     fact gathering (which cost more than either converge step of a run that changes nothing). When Ansible's
     network facts were gathered too, validation reads the interfaces from C(netwire_host_facts) still.
+  - With O(packages) and O(files) it also reads what role C(netwire.fabric.host_prep) decides on, so that a host
+    that has everything gets no other task from it (C(playbooks/site.yml) runs this module through that role's
+    C(read.yml), before validation).
+options:
+  packages:
+    description:
+      - Debian packages to look up in dpkg's database (C(/var/lib/dpkg/status)); those not installed are
+        RV(ansible_facts.netwire_host_facts.missing_packages).
+      - A name that is not a plain package name (C(pkg=1.2)) or a virtual package counts as missing.
+    type: list
+    elements: str
+  files:
+    description: Files whose owner, group, mode and SHA-1 to read (RV(ansible_facts.netwire_host_facts.files)).
+    type: list
+    elements: path
 extends_documentation_fragment:
   - netwire.fabric.attributes.info
   - netwire.fabric.ovsdb.socket
@@ -92,6 +107,27 @@ ansible_facts:
           description: C(systemd) when systemd runs the host (C(/run/systemd/system) exists), else null.
           type: str
           returned: always
+        ip_forward:
+          description: The IPv4 forwarding sysctl as the kernel shows it (C(1) on), or C(unknown).
+          type: str
+          returned: always
+          sample: "1"
+        ovs_answers:
+          description: Whether the OVSDB server answers on O(ovsdb_socket).
+          type: bool
+          returned: always
+        missing_packages:
+          description: Of O(packages), those dpkg does not hold installed, in their order.
+          type: list
+          elements: str
+          returned: when O(packages) is given
+          sample: [openvswitch-switch]
+        files:
+          description: Each of O(files) with its C(owner), C(group), C(mode) (octal) and C(sha1); null when it
+            is missing, a symbolic link or not a regular file.
+          type: dict
+          returned: when O(files) is given
+          sample: {/etc/sysctl.d/90-netwire.conf: {owner: root, group: root, mode: "644", sha1: 3b2c...}}
         ovs_error:
           description: Why OVSDB could not be read, when it could not.
           type: str
@@ -104,11 +140,14 @@ from ansible_collections.netwire.fabric.plugins.module_utils._specs import OVSDB
 
 
 def facts(module):
-    return {'changed': False, 'ansible_facts': {'netwire_host_facts': gather(module.params['ovsdb_socket'])}}
+    p = module.params
+    return {'changed': False,
+            'ansible_facts': {'netwire_host_facts': gather(p['ovsdb_socket'], p['packages'], p['files'])}}
 
 
 def main():
-    run_module(dict(ovsdb_socket=OVSDB_SOCKET), facts)
+    run_module(dict(ovsdb_socket=OVSDB_SOCKET, packages=dict(type='list', elements='str'),
+                    files=dict(type='list', elements='path')), facts)
 
 
 if __name__ == '__main__':

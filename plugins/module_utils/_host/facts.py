@@ -11,15 +11,24 @@ route from three netlink dumps (``_linux/nlwire.py``: what Ansible's network
 facts gave, at a fraction of their cost), and the OVS interfaces we own from one
 OVSDB ``select`` over the server's unix socket (JSON-RPC, RFC 7047). Nothing is
 changed.
+
+It also reads what host preparation (role host_prep) decides on, so that a host
+that has everything gets no other task: IPv4 forwarding, whether the OVSDB server
+answers, the state of given files (owner, group, mode, SHA-1) and which of given
+Debian packages dpkg's database does not hold installed.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import grp
+import hashlib
 import json
 import os
+import pwd
 import socket
+import stat
 import sys
 
 import ipaddress
@@ -225,7 +234,68 @@ def service_manager(booted='/run/systemd/system'):
     return 'systemd' if os.path.isdir(booted) else None
 
 
-def gather(ovsdb_socket):
+def ip_forward(path='/proc/sys/net/ipv4/ip_forward'):
+    """The IPv4 forwarding sysctl as the kernel shows it (``'1'`` on), or ``'unknown'``."""
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except (IOError, OSError):
+        return 'unknown'
+
+
+def file_state(path):
+    """A regular file's ``{owner, group, mode, sha1}`` (mode in octal, as ``644``); None for a path that is
+    missing, a symbolic link or not a regular file."""
+    try:
+        st = os.lstat(path)
+    except (IOError, OSError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    digest = hashlib.sha1()
+    try:
+        with open(path, 'rb') as f:
+            digest.update(f.read())
+    except (IOError, OSError):
+        return None
+
+    def _name(lookup, ident):
+        try:
+            return lookup(ident)[0]
+        except KeyError:
+            return str(ident)
+    return {'owner': _name(pwd.getpwuid, st.st_uid), 'group': _name(grp.getgrgid, st.st_gid),
+            'mode': '%o' % stat.S_IMODE(st.st_mode), 'sha1': digest.hexdigest()}
+
+
+def installed_packages(text):
+    """The packages dpkg's database (``/var/lib/dpkg/status``, its text) holds installed and configured:
+    ``Status: install ok installed``."""
+    out = set()
+    for stanza in text.split('\n\n'):
+        fields = {}
+        for line in stanza.splitlines():
+            if line and not line[0].isspace() and ':' in line:
+                key, _sep, value = line.partition(':')
+                fields[key.strip().lower()] = value.strip()
+        if fields.get('package') and fields.get('status') == 'install ok installed':
+            out.add(fields['package'])
+    return out
+
+
+def missing_packages(names, status='/var/lib/dpkg/status'):
+    """Of ``names``, those dpkg does not hold installed, in their order. A name that is not a plain package
+    name (``pkg=1.2``, ``pkg:arch``) or a virtual package counts as missing: apt decides then. All are
+    missing on a host without dpkg's database."""
+    try:
+        with open(status) as f:
+            installed = installed_packages(f.read())
+    except (IOError, OSError):
+        installed = set()
+    return [n for n in names if n not in installed]
+
+
+def gather(ovsdb_socket, packages=None, files=None):
     ovs, error = owned_ovs_interfaces(ovsdb_socket)
     interfaces, default = read_network()
     facts = {
@@ -235,7 +305,13 @@ def gather(ovsdb_socket):
         'default_ipv4': default,
         'os_release': os_release(),
         'service_manager': service_manager(),
+        'ip_forward': ip_forward(),
+        'ovs_answers': error is None and os.path.exists(ovsdb_socket),
     }
     if error:
         facts['ovs_error'] = error
+    if packages is not None:
+        facts['missing_packages'] = missing_packages(packages)
+    if files is not None:
+        facts['files'] = dict((path, file_state(path)) for path in files)
     return facts
