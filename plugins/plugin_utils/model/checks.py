@@ -37,7 +37,9 @@ from ansible_collections.netwire.fabric.plugins.plugin_utils.model.services impo
     read_services,
     services_checks,
 )
-from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import _Findings, _as_dict, _at, _is_int, _path, _unknown_keys
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import (
+    _Findings, _as_dict, _at, _is_int, _path, _unknown_keys, netdev_underlay_finding,
+)
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.read import (
     _containers, _hosts, _networks, _resolve_gateways, _zones, network_facts,
 )
@@ -96,13 +98,8 @@ def _span(f, nets, containers, hosts):
                        '(use vxlan, or the ovs backend)' % (net['overlay'], len(net['hosts']), net['overlay']))
         if net['backend'] == 'ovs' and net['overlay'] in KEY_RANGE and len(net['hosts']) > 1:
             for host in net['hosts']:
-                h = hosts.get(host)
-                if h and h['ovs_datapath'] == 'netdev' and (not h['underlay_interface'] or
-                                                            h['underlay_prefix'] is None):
-                    f.add(h['paths']['underlay_interface' if not h['underlay_interface'] else 'underlay_address'],
-                          'host %s uses the OVS userspace datapath (netdev) for overlay %s: its underlay address '
-                          'moves to an OVS bridge owning the underlay NIC, which needs underlay_interface and '
-                          'underlay_address with a prefix length' % (host, name))
+                if hosts.get(host):
+                    netdev_underlay_finding(f, hosts[host], host, 'overlay %s' % name)
     # two overlays on one host sharing a UDP port (kernel and OVS tunnels cannot share a socket)
     for host in sorted(hosts):
         seen = {}

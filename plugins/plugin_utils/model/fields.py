@@ -204,3 +204,13 @@ def _usable(net, addr):
     if addr == net.broadcast_address:
         return 'is the broadcast address of %s' % net
     return None
+
+
+def netdev_underlay_finding(f, h, host, what):
+    """A finding on ``host`` (its read host ``h``) when it runs OVS tunnels for ``what`` (an overlay, a trunk)
+    with the userspace datapath but lacks what moving its underlay address onto an OVS bridge needs."""
+    if h['ovs_datapath'] == 'netdev' and (not h['underlay_interface'] or h['underlay_prefix'] is None):
+        f.add(h['paths']['underlay_interface' if not h['underlay_interface'] else 'underlay_address'],
+              'host %s uses the OVS userspace datapath (netdev) for %s: its underlay address moves to an OVS bridge '
+              'owning the underlay NIC, which needs underlay_interface and underlay_address with a prefix length'
+              % (host, what))

@@ -245,6 +245,23 @@ def _hosts(f, hosts):
     return result
 
 
+def read_host_list(f, path, value, hosts):
+    """A ``hosts:`` setting (of a network or a trunk): its inventory hosts in order, each once, a finding for
+    each entry that is not a known host name; None when it is not a list."""
+    items = _as_list(f, path, value, 'hosts')
+    if items is None:
+        return None
+    listed = []
+    for i, host in enumerate(items):
+        if not isinstance(host, str):
+            f.add(_path(path, i), 'a host name must be a string, got %s' % _kind(host))
+        elif host not in hosts:
+            f.add(_path(path, i), "unknown host '%s' (not in the inventory)" % host)
+        elif host not in listed:
+            listed.append(host)
+    return listed
+
+
 def read_overlay(f, path, body, out, what):
     """``overlay``, ``key`` and ``port`` of a network or a trunk (``what``) into ``out``: how its hosts are joined."""
     out['overlay'] = overlay = _choice(f, _path(path, 'overlay'), body.get('overlay'), OVERLAY_CHOICES, 'none',
@@ -338,17 +355,8 @@ def _network(f, name, path, body, zones, hosts, trunks=None):
             net['ok'] = False
 
     if body.get('hosts') is not None:
-        hpath = _path(path, 'hosts')
-        items = _as_list(f, hpath, body['hosts'], 'hosts')
-        if items is not None:
-            listed = []
-            for i, host in enumerate(items):
-                if not isinstance(host, str):
-                    f.add(_path(hpath, i), 'a host name must be a string, got %s' % _kind(host))
-                elif host not in hosts:
-                    f.add(_path(hpath, i), "unknown host '%s' (not in the inventory)" % host)
-                elif host not in listed:
-                    listed.append(host)
+        listed = read_host_list(f, _path(path, 'hosts'), body['hosts'], hosts)
+        if listed is not None:
             net['hosts_setting'] = listed
 
     if net['net'] is not None:

@@ -19,13 +19,12 @@ __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils._names import trunk_bridge_name, trunk_overlay_id
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.fields import (
-    _as_list,
     _at,
     _ifname,
-    _kind,
     _path,
+    netdev_underlay_finding,
 )
-from ansible_collections.netwire.fabric.plugins.plugin_utils.model.read import _clashes, _entries, read_overlay
+from ansible_collections.netwire.fabric.plugins.plugin_utils.model.read import _clashes, _entries, read_host_list, read_overlay
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import (
     DEFAULT_UDP_PORT,
     KEY_RANGE,
@@ -48,16 +47,7 @@ def read_trunks(f, raw, hosts):
         if body.get('bridge') is not None:
             t['bridge'] = _ifname(f, _path(path, 'bridge'), body['bridge'], 'bridge name') or t['bridge']
         if body.get('hosts') is not None:
-            hpath = _path(path, 'hosts')
-            listed = []
-            for i, host in enumerate(_as_list(f, hpath, body['hosts'], 'hosts') or []):
-                if not isinstance(host, str):
-                    f.add(_path(hpath, i), 'a host name must be a string, got %s' % _kind(host))
-                elif host not in hosts:
-                    f.add(_path(hpath, i), "unknown host '%s' (not in the inventory)" % host)
-                elif host not in listed:
-                    listed.append(host)
-            t['hosts_setting'] = listed
+            t['hosts_setting'] = read_host_list(f, _path(path, 'hosts'), body['hosts'], hosts) or []
         if body.get('description') is not None and not isinstance(body['description'], str):
             f.add(_path(path, 'description'), 'description must be a string')
         else:
@@ -122,12 +112,8 @@ def trunk_checks(f, trunks, nets, hosts):
                 if h and h['underlay_address'] is None:
                     f.add(h['paths']['underlay_address'], 'host %s carries trunk %s but has no underlay address '
                           '(set netwire_host.underlay_address)' % (host, name))
-                elif h and h['ovs_datapath'] == 'netdev' and (not h['underlay_interface'] or
-                                                              h['underlay_prefix'] is None):
-                    f.add(h['paths']['underlay_interface' if not h['underlay_interface'] else 'underlay_address'],
-                          'host %s uses the OVS userspace datapath (netdev) for trunk %s: its underlay address moves '
-                          'to an OVS bridge owning the underlay NIC, which needs underlay_interface and '
-                          'underlay_address with a prefix length' % (host, name))
+                elif h:
+                    netdev_underlay_finding(f, h, host, 'trunk %s' % name)
     _clashes_with_networks(f, trunks, nets)
 
 
