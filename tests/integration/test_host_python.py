@@ -60,6 +60,10 @@ def ctx(lab, tmp_path_factory):
     c.prep_only = tmp / "prep.yml"
     c.prep_only.write_text(yaml.safe_dump([{"name": "Prepare host1", "hosts": "host1", "gather_facts": True,
                                             "roles": [{"role": "netwire.fabric.host_prep"}]}]))
+    c.prep_twice = tmp / "prep_twice.yml"
+    c.prep_twice.write_text(yaml.safe_dump([{"name": "Prepare host1 (%s)" % n, "hosts": "host1", "gather_facts": False,
+                                             "roles": [{"role": "netwire.fabric.host_prep"}]}
+                                            for n in ("first", "again")]))
     yield c
     c.play("playbooks/down.yml")
     c.docker.remove()
@@ -140,6 +144,20 @@ def test_a_changed_requirement_rebuilds_the_virtualenv(ctx):
     assert run.changed()["host1"] > 0 and task_hosts(run, INSTALL_TASK) == {"host1"}, run
     again = ok(ctx.play(str(ctx.prep_only)), "host_prep rerun")
     assert again.changed()["host1"] == 0 and task_hosts(again, INSTALL_TASK) == set(), again
+
+
+def test_the_role_run_twice_in_one_playbook_reads_the_host_again(ctx):
+    """host_prep twice in one ansible-playbook run (two plays): with forwarding off, the first turns it on and
+    the second reads the host again, finds it on and reports nothing; a second read that reused the first would
+    turn forwarding on again and report that as a change."""
+    enable = "TASK [netwire.fabric.host_prep : Enable IPv4 forwarding]"
+    read = "TASK [netwire.fabric.host_prep : Read what the host has (interfaces, forwarding, Open vSwitch, packages)]"
+    ctx.host1.run(["sysctl", "-qw", "net.ipv4.ip_forward=0"])
+    run = ok(ctx.play(str(ctx.prep_twice)), "host_prep twice in one run")
+    assert run.stdout.count(read) == 2, run.stdout
+    blocks = [b.split("\nTASK [", 1)[0].split("\nPLAY ", 1)[0] for b in run.stdout.split(enable)[1:]]
+    assert [re.findall(r"^(changed|ok|skipping): \[host1\]", b, re.M) for b in blocks] == [["changed"]], run.stdout
+    assert ctx.host1.run(["sysctl", "-n", "net.ipv4.ip_forward"]).stdout.strip() == "1"
 
 
 def test_down_removes_everything_with_the_modules_virtualenv(ctx):
