@@ -62,3 +62,21 @@ def test_verdicts_answer_the_issue(bench):
     assert "at 10x20: 14.0 s" in text and "within 5x of ping: yes" in text
     assert "kernel VXLAN / underlay 0.90 (wanted >= 0.85: yes)" in text
     assert "1000 / 100: 1.36, wanted within 1.5x: yes" in text
+    assert ("P4 at 1000 attachments: first build / ip loop 0.50 (wanted <= 1: yes), no-op 2.40 s (wanted <= 2: no), "
+            "check mode 2.50 s (wanted <= 2: no), no-op CPU 1.50 s, peak RSS 63 MB") in lines
+
+
+def test_verdicts_say_what_they_cannot_answer(bench):
+    """A column bench_attach.py no longer writes is named, not silently left out; a run short of 1000 says so;
+    ovs_bridge's no-op is flat within 1.5x or not."""
+    table = ATTACH_TABLE.replace("check mode (s)", "check (s)").replace("| 1000 | 4.0 |", "| 300 | 4.0 |")
+    text = "\n".join(bench.verdicts({"P4": bench.p4_aggregate([bench.markdown_rows(table)])}))
+    assert "no column 'check mode (s)'" in text
+    assert "P4 at 300 attachments: first build / ip loop 0.50 (wanted <= 1 at 1000, not measured)" in text
+    rows = [{"n": n, "rounds": 1, "ratio_first_task": 30.0, "ratio_noop_task": 30.0, "ratio_first_wall": 12.0,
+             "ratio_noop_wall": 10.0, "bridge_noop": [b], "anchor_drift_changed": 0, "ours_drift_changed": 1}
+            for n, b in ((10, 0.30), (500, 0.44))]
+    assert "(largest / smallest median 1.47; wanted flat, taken as within 1.5x as P4's first build: yes)" in \
+        "\n".join(bench.verdicts({"P1": {"rows": rows}}))
+    rows[1]["bridge_noop"] = [0.46]
+    assert "taken as within 1.5x as P4's first build: no)" in "\n".join(bench.verdicts({"P1": {"rows": rows}}))
