@@ -14,7 +14,8 @@ The bridge's internal port is the containers' gateway: it must be an access port
 of the network's VLAN like the containers' ports, or the gateway, routing, NAT and
 zone flows of the network are gone. Then the tag is removed by hand on one host (from
 mid's own bridge port and from back's fake VLAN bridge) and the audit must fail there,
-and only there.
+and only there; the observed picture (graph.yml) draws the trunk and marks exactly back's VLAN
+on host2.
 """
 
 import json
@@ -23,6 +24,7 @@ import json
 import pytest
 
 from tests.lab.core import sh
+from tests.integration.test_graph import draw, marked, read
 from tests.integration.test_spec_suite import Deployment, failed
 
 pytestmark = pytest.mark.lab
@@ -136,6 +138,11 @@ def test_audit_passes_and_fails_where_the_tag_is_removed(vlan, lab, tmp_path):
     for pair in ("acc-b3->acc-m2.eth2", "acc-m1->acc-m2.eth2", "acc-f1->acc-m2.eth1"):
         assert base.get("test_reachable[%s-icmp]" % pair) == "passed", pair
         assert base.get("test_reachable[%s-tcp]" % pair) == "passed", pair
+    # the picture of the hosts as they are (graph.yml observed=true) draws the trunk and marks nothing
+    svg = read(draw(lab, vlan.model, tmp_path / "graph-ok") / "observed-topology.svg")
+    for eid in ("trunk:host1:core", "vlan:host3:back", "vlan:host1:side", "tunnel:trunk:core:host2:host3"):
+        assert 'id="%s"' % eid in svg, eid
+    assert marked(svg, "missing") == set() and marked(svg, "extra") == set()
     host2 = lab.host("host2")
     host2.run(["ovs-vsctl", "remove", "Port", "nw-mid", "tag", "10"])
     assert _tag(host2, "nw-mid") is None
@@ -143,6 +150,10 @@ def test_audit_passes_and_fails_where_the_tag_is_removed(vlan, lab, tmp_path):
     assert _tag(host2, "nw-back") is None
     try:
         broken = vlan.audit(tmp_path)
+        # and marks exactly back's VLAN on host2 (mid's own bridge is not a trunk's VLAN: the audit sees it)
+        svg = read(draw(lab, vlan.model, tmp_path / "graph-broken") / "observed-topology.svg")
+        assert marked(svg, "missing") == {"vlan:host2:back"}, svg
+        assert "nw-back without a vlan" in svg
     finally:
         vlan.playbook("site.yml")
     bad = failed(broken)

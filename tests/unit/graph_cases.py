@@ -96,3 +96,17 @@ def reports(norm):
                     "ports": [], "tunnels": ovs_tunnels, "attachments": []},
         }
     return out
+
+
+def trunk_reports(norm):
+    """:func:`reports`, with net_info's form of a network on a trunk: its bridge a fake VLAN bridge (parent and
+    tag) listed apart from the bridges, a container on it a port of the trunk's bridge."""
+    out = reports(norm)
+    for host, plan in m.plans_of(norm).items():
+        fakes = dict((b["name"], b) for b in plan["ovs_bridges"] if b.get("parent"))
+        ovs = out[host]["ovs"]
+        ovs["bridges"] = [b for b in ovs["bridges"] if b["name"] not in fakes]
+        ovs["fake_bridges"] = [{"name": n, "parent": b["parent"], "vlan": b["vlan"]} for n, b in sorted(fakes.items())]
+        for a in out[host]["attachments"]:
+            a["bridge"] = fakes[a["bridge"]]["parent"] if a["bridge"] in fakes else a["bridge"]
+    return out

@@ -17,7 +17,8 @@ import pytest
 from ansible_collections.netwire.fabric.plugins.plugin_utils import graph
 from ansible_collections.netwire.fabric.plugins.plugin_utils import model as m
 from ansible_collections.netwire.fabric.plugins.plugin_utils.graph.render import dot_quote, mermaid_text
-from ansible_collections.netwire.fabric.plugins.plugin_utils.graph.scene import LARGE_NODES, STAR_TUNNELS
+from ansible_collections.netwire.fabric.plugins.plugin_utils.graph.scene import LARGE_NODES, STAR_TUNNELS, size
+from ansible_collections.netwire.fabric.plugins.module_utils._names import ovs_tunnel_port_name
 
 from tests.unit import graph_cases
 from tests.unit.model_cases import demo
@@ -174,10 +175,40 @@ def test_odd_names_are_escaped_in_mermaid():
     assert dot_quote('a"b\\c\nd') == '"a\\"b\\\\c\\nd"'
 
 
+def trunked_model():
+    from tests.unit.model_cases import hosts
+    from tests.unit.test_model_trunk import trunked
+
+    return graph_cases.normalized(trunked(), hosts())
+
+
+def test_networks_on_a_trunk_are_drawn_on_its_bridge_and_mesh():
+    """A trunk's bridge on each host it spans, each network's bridge on it by its VLAN, and one mesh between the
+    trunk's bridges; the networks on the trunk have no tunnels of their own (issue 19)."""
+    norm = trunked_model()
+    text = graph.files(norm)["topology.dot"]
+    nodes, edges = ids(text)
+    assert sorted(i for i in nodes if i.startswith("trunk:")) == ["trunk:h1:core", "trunk:h2:core"]
+    assert sorted(i for i in edges if i.startswith("vlan:")) == ["vlan:h1:back", "vlan:h1:side", "vlan:h2:back"]
+    assert sorted(i for i in nodes if i.startswith("tunnel:")) == ["tunnel:front:h1:h2", "tunnel:trunk:core:h1:h2"]
+    assert '"trunk:h1:core" -> "bridge:h1:side" [id="vlan:h1:side", class="attach ok", label="vlan 30"' in text
+    assert 'label="nwk-core\\ntrunk core\\ngeneve vni 144 udp 6081"' in text
+    assert '"tunnel:trunk:core:h1:h2" [id="tunnel:trunk:core:h1:h2", class="tunnel ok", ' \
+        'label="trunk core: geneve vni 144 udp 6081"' in text
+    hosts = norm["hosts"]
+    assert 'tooltip="trunk core geneve vni 144 udp 6081: h1 %s -> %s; h2 %s -> %s"' % (
+        ovs_tunnel_port_name("geneve", "trunk:core", hosts["h2"]["underlay_address"]), hosts["h2"]["underlay_address"],
+        ovs_tunnel_port_name("geneve", "trunk:core", hosts["h1"]["underlay_address"]),
+        hosts["h1"]["underlay_address"]) in text
+    # the trunk's bridges and its mesh count in the model's size (a large model's pictures are chosen by it)
+    assert size(norm) == (len([i for i in nodes if i.split(":")[0] in ("bridge", "container", "trunk")]),
+                          len([i for i in nodes if i.startswith("tunnel:")]))
+
+
 @pytest.mark.skipif(DOT is None, reason="Graphviz (dot) is not installed")
-@pytest.mark.parametrize("case", ["odd", "demo"])
+@pytest.mark.parametrize("case", ["odd", "demo", "trunk"])
 def test_graphviz_reads_every_picture(case, tmp_path):
-    norm = odd_model() if case == "odd" else demo_model()
+    norm = {"odd": odd_model, "demo": demo_model, "trunk": trunked_model}[case]()
     for name, text in graph.files(norm, graph_cases.reports(norm)).items():
         if name.endswith(".dot"):
             proc = subprocess.run([DOT, "-Tsvg"], input=text, capture_output=True, text=True, timeout=60, check=False)

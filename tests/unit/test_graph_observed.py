@@ -180,17 +180,52 @@ def test_networks_on_a_trunk_are_observed_on_their_fake_bridges():
     from tests.unit.test_model_trunk import trunked
 
     norm = graph_cases.normalized(trunked(), hosts())
-    reports = graph_cases.reports(norm)
-    for host, plan in plans_of(norm).items():
-        parents = dict((b["name"], b["parent"]) for b in plan["ovs_bridges"] if b.get("parent"))
-        ovs = reports[host]["ovs"]
-        ovs["bridges"] = [b for b in ovs["bridges"] if b["name"] not in parents]
-        ovs["fake_bridges"] = [{"name": n, "parent": p} for n, p in sorted(parents.items())]
-        for a in reports[host]["attachments"]:
-            a["bridge"] = parents.get(a["bridge"], a["bridge"])
+    reports = graph_cases.trunk_reports(norm)
+    assert [b["name"] for b in reports["h1"]["ovs"]["fake_bridges"]] == ["nw-back", "nw-side"]
     assert graph.files(norm, reports)["observed-summary.txt"] == "missing 0, extra 0, not reported 0\n"
     # the container on back, seen on another bridge than the trunk's, is missing there
     web = [a for a in reports["h1"]["attachments"] if a["host_ifname"] == veth_host_name("web1", "eth2")][0]
     assert web["bridge"] == "nwk-core"
     web["bridge"] = "nw-other"
     assert "missing 1" in graph.files(norm, reports)["observed-summary.txt"]
+
+
+def test_a_trunks_bridge_vlans_and_mesh_are_observed():
+    """The trunk's bridge, each network's VLAN on it and the trunk's mesh are marked one thing at a time: a
+    deleted mesh port is exactly that tunnel, a fake bridge on another VLAN or parent exactly that VLAN edge, a
+    deleted trunk bridge that node; a host that did not report leaves them unknown."""
+    from tests.unit.model_cases import hosts
+    from tests.unit.test_model_trunk import trunked
+
+    norm = graph_cases.normalized(trunked(), hosts())
+
+    def marked(reports, status):
+        dot = graph.files(norm, reports)["observed-topology.dot"]
+        return set(re.findall(r'\[id="([^"]+)", class="\w+ %s"' % status, dot)) - set(
+            i for i in re.findall(r'\[id="([^"]+)"', dot) if re.search(r":([ab]|link)$", i))
+
+    reports = graph_cases.trunk_reports(norm)
+    port = ovs_tunnel_port_name("geneve", "trunk:core", norm["hosts"]["h1"]["underlay_address"])
+    reports["h2"]["ovs"]["tunnels"] = [t for t in reports["h2"]["ovs"]["tunnels"] if t["name"] != port]
+    assert marked(reports, "missing") == {"tunnel:trunk:core:h1:h2"}
+    assert "no %s on h2" % port in graph.files(norm, reports)["observed-topology.dot"]
+
+    reports = graph_cases.trunk_reports(norm)
+    side = [b for b in reports["h1"]["ovs"]["fake_bridges"] if b["name"] == "nw-side"][0]
+    side["vlan"] = 31
+    assert marked(reports, "missing") == {"vlan:h1:side"}
+    assert "nw-side with vlan 31" in graph.files(norm, reports)["observed-topology.dot"]
+    side["vlan"] = None  # the tag removed by hand (test_vlan.py)
+    assert marked(reports, "missing") == {"vlan:h1:side"}
+    assert "nw-side without a vlan" in graph.files(norm, reports)["observed-topology.dot"]
+    side.update(vlan=30, parent="nw-other")
+    assert marked(reports, "missing") == {"vlan:h1:side"}
+    assert "nw-side on nw-other" in graph.files(norm, reports)["observed-topology.dot"]
+
+    reports = graph_cases.trunk_reports(norm)
+    reports["h1"]["ovs"]["bridges"] = [b for b in reports["h1"]["ovs"]["bridges"] if b["name"] != "nwk-core"]
+    assert marked(reports, "missing") == {"trunk:h1:core"}
+
+    reports = graph_cases.trunk_reports(norm)
+    del reports["h2"]
+    assert {"trunk:h2:core", "vlan:h2:back", "tunnel:trunk:core:h1:h2"} <= marked(reports, "unknown")

@@ -9,8 +9,10 @@ is compared with the host's plan:
 
 * a declared object the host does not have is ``missing``: a bridge, a
   container interface (its host end on the right bridge), a tunnel (both ends
-  of a host pair: the OVS port, the kernel device, the VXLAN flood entry); a
-  container is missing when all its interfaces are;
+  of a host pair: the OVS port, the kernel device, the VXLAN flood entry), a
+  trunk's bridge, a network's VLAN on its trunk (its fake bridge on the
+  trunk's bridge with the network's tag); a container is missing when all its
+  interfaces are;
 * an owned object (ours by its mark) that the plan does not declare is
   ``extra``, drawn in its host; objects without our mark are someone else's
   and are not drawn at all (net_info does not even report them);
@@ -22,7 +24,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils._names import ovs_tunnel_port_name, veth_host_name
-from ansible_collections.netwire.fabric.plugins.plugin_utils.graph.scene import Marks, tunnel_ends, tunnel_pairs
+from ansible_collections.netwire.fabric.plugins.plugin_utils.graph.scene import (
+    Marks,
+    trunk_mesh,
+    tunnel_ends,
+    tunnel_pairs,
+)
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.plan import plans_of
 
 
@@ -36,6 +43,7 @@ def _index(facts):
         'ovs_available': bool(ovs.get('available')),
         # a fake VLAN bridge (a network on a trunk) is a bridge of the picture too
         'ovs_bridges': set(b['name'] for b in (ovs.get('bridges') or []) + (ovs.get('fake_bridges') or [])),
+        'fake_bridges': dict((b['name'], b) for b in ovs.get('fake_bridges') or []),
         'ovs_tunnels': dict((p['name'], p) for p in ovs.get('tunnels') or []),
         'ovs_attachments': dict((p['name'], p) for p in ovs.get('attachments') or []),
         'containers': dict(facts.get('containers') or {}),
@@ -104,9 +112,15 @@ class Observation(Marks):
 
     def _unknown(self, host):
         nets, containers = self._normalized['networks'], self._normalized['containers']
+        trunks = self._normalized.get('trunks') or {}
+        for t in sorted(trunks):
+            if host in trunks[t]['hosts']:
+                self._set('trunk:%s:%s' % (host, t), 'unknown')
         for n in sorted(nets):
             if host in nets[n]['hosts']:
                 self._set('bridge:%s:%s' % (host, n), 'unknown')
+                if nets[n].get('trunk') in trunks:
+                    self._set('vlan:%s:%s' % (host, n), 'unknown')
         for cname in sorted(containers):
             if containers[cname]['host'] == host:
                 self._set('container:%s' % cname, 'unknown')
@@ -116,12 +130,20 @@ class Observation(Marks):
     def _host(self, host, plan, seen):
         nets, containers = self._normalized['networks'], self._normalized['containers']
         by_bridge = dict((net['bridge'], name) for name, net in plan['networks'].items())
+        trunks = self._normalized.get('trunks') or {}
+        no_ovs = None if seen['ovs_available'] else 'Open vSwitch not running'
+        for t in sorted(trunks):
+            if host in trunks[t]['hosts'] and trunks[t]['bridge'] not in seen['ovs_bridges']:
+                self._set('trunk:%s:%s' % (host, t), 'missing', no_ovs)
         for name in sorted(plan['networks']):
             net = plan['networks'][name]
             there = seen['bridges'] if net['backend'] == 'linux' else seen['ovs_bridges']
             if net['bridge'] not in there:
-                note = None if net['backend'] == 'linux' or seen['ovs_available'] else 'Open vSwitch not running'
-                self._set('bridge:%s:%s' % (host, name), 'missing', note)
+                self._set('bridge:%s:%s' % (host, name), 'missing', None if net['backend'] == 'linux' else no_ovs)
+            if net.get('trunk') in trunks:
+                why = self._vlan_missing(net, trunks[net['trunk']], seen)
+                if why:
+                    self._set('vlan:%s:%s' % (host, name), 'missing', why)
         expected_ends = set()
         # a container on a fake VLAN bridge is a port of its parent (the trunk's bridge)
         parents = dict((b['name'], b['parent']) for b in plan['ovs_bridges'] if b.get('parent'))
@@ -196,6 +218,23 @@ class Observation(Marks):
         self._extras[host] = extras
 
     @staticmethod
+    def _vlan_missing(net, trunk, seen):
+        """Why a network's VLAN on its trunk is not there (its fake bridge on the trunk's bridge with its tag),
+        or None."""
+        fake = seen['fake_bridges'].get(net['bridge'])
+        if fake is None:
+            if net['bridge'] in seen['ovs_bridges']:
+                return '%s is not a VLAN of %s' % (net['bridge'], trunk['bridge'])
+            return 'no %s' % net['bridge']
+        if fake.get('parent') != trunk['bridge']:
+            return '%s on %s' % (net['bridge'], fake.get('parent') or 'no bridge')
+        if fake.get('vlan') != net['vlan']:
+            if fake.get('vlan') is None:
+                return '%s without a vlan' % net['bridge']
+            return '%s with vlan %s' % (net['bridge'], fake.get('vlan'))
+        return None
+
+    @staticmethod
     def _end_missing(net, here, name, remote, seen):
         """Why the end of a tunnel on ``here`` is missing, or None when it is there."""
         if net['backend'] == 'ovs':
@@ -214,8 +253,10 @@ class Observation(Marks):
 
     def _tunnels(self, seen):
         nets, hosts = self._normalized['networks'], self._normalized['hosts']
-        for n in sorted(nets):
-            net = nets[n]
+        meshes = [nets[n] for n in sorted(nets)]
+        meshes += [trunk_mesh(t) for _name, t in sorted((self._normalized.get('trunks') or {}).items())]
+        for net in meshes:
+            n = net['name']
             for a, b in tunnel_pairs(net):
                 tid = 'tunnel:%s:%s:%s' % (n, a, b)
                 notes, unknown = [], False

@@ -11,7 +11,10 @@ id that names the model element it stands for; the observed view
 ``bridge:<host>:<network>``        a network's bridge on a host
 ``container:<container>``          a container (its interfaces are label lines)
 ``attach:<container>:<ifname>``    a container interface on its bridge
-``tunnel:<network>:<host>:<host>`` the tunnel between two hosts of a network (hosts in name order)
+``tunnel:<network>:<host>:<host>`` the tunnel between two hosts of a network (hosts in name order); a
+                                   trunk's mesh is the network ``trunk:<trunk>`` here (``trunk_mesh``)
+``trunk:<host>:<trunk>``           a trunk's bridge on a host (``netwire_trunks``)
+``vlan:<host>:<network>``          a network on a trunk: its fake VLAN bridge on the trunk's bridge
 ``host:<host>``                    a host (a cluster in the topology, a node in the overview)
 """
 
@@ -24,6 +27,7 @@ import itertools
 from ansible_collections.netwire.fabric.plugins.module_utils._names import (
     linux_tunnel_name,
     ovs_tunnel_port_name,
+    trunk_overlay_id,
 )
 from ansible_collections.netwire.fabric.plugins.plugin_utils.model.schema import host_address
 
@@ -164,11 +168,33 @@ def tunnel_pairs(net):
     return list(itertools.combinations(sorted(net['hosts']), 2))
 
 
-def size(normalized):
-    """(bridges + containers, tunnel edges) of the whole model."""
+def trunk_mesh(trunk):
+    """A trunk's mesh as :func:`tunnel_pairs`, :func:`tunnel_ends` and :func:`tunnel_words` take a network:
+    OVS ports on the trunk's bridge, named after its overlay identity (``_names.trunk_overlay_id``)."""
+    return {'name': trunk_overlay_id(trunk['name']), 'backend': 'ovs', 'bridge': trunk['bridge'],
+            'overlay': trunk['overlay'], 'key': trunk['key'], 'port': trunk['port'], 'hosts': trunk['hosts']}
+
+
+def trunk_lines(trunk):
+    """The label of a trunk's bridge on a host: name, trunk, what its mesh is."""
+    return [trunk['bridge'], 'trunk %s' % trunk['name'],
+            tunnel_words(trunk) if trunk['overlay'] != 'none' else 'no overlay']
+
+
+def trunks_of(normalized, networks):
+    """The trunks (by name) that carry any of ``networks``."""
+    trunks = normalized.get('trunks') or {}
     nets = normalized['networks']
+    return sorted(set(nets[n]['trunk'] for n in networks if nets[n].get('trunk') in trunks))
+
+
+def size(normalized):
+    """(bridges + containers, tunnel edges) of the whole model, a trunk's bridges and mesh included."""
+    nets, trunks = normalized['networks'], (normalized.get('trunks') or {}).values()
     nodes = sum(len(n['hosts']) for n in nets.values()) + len(normalized['containers'])
-    return nodes, sum(len(tunnel_pairs(n)) for n in nets.values())
+    nodes += sum(len(t['hosts']) for t in trunks)
+    tunnels = sum(len(tunnel_pairs(n)) for n in nets.values()) + sum(len(tunnel_pairs(trunk_mesh(t))) for t in trunks)
+    return nodes, tunnels
 
 
 def is_large(normalized):
@@ -209,21 +235,34 @@ def topology(normalized, networks=None, marks=NO_MARKS, name='topology', title=N
     one_net = nets[wanted[0]] if len(wanted) == 1 else None
     pairs = dict((n, tunnel_pairs(nets[n])) for n in wanted)
     star = one_net is not None and len(pairs[one_net['name']]) > STAR_TUNNELS
+    trunks = normalized.get('trunks') or {}
+    used = trunks_of(normalized, wanted)
     for hname in sorted(hosts):
         h = hosts[hname]
         carried = [n for n in wanted if hname in nets[n]['hosts']]
+        # a trunk's bridge is on every host the trunk spans, carrying its networks' VLANs there or not
+        trunked = [t for t in used if hname in trunks[t]['hosts']]
         here = [c for c in sorted(containers) if containers[c]['host'] == hname
                 and any(i['network'] in wanted for i in containers[c]['interfaces'])]
         extras = marks.extras(hname, one_net['name'] if one_net else None)
-        if not carried and not here and not extras:
+        if not carried and not here and not extras and not trunked:
             continue
         cid = 'host:%s' % hname
         status = marks.host_status(hname)
         scene.cluster(cid, _with_status([hname, 'underlay %s' % h['underlay_address']], status, []), status)
+        for t in trunked:
+            kid = 'trunk:%s:%s' % (hname, t)
+            scene.node(kid, _with_status(trunk_lines(trunks[t]), marks.status(kid), marks.notes(kid)), cid,
+                       None, marks.status(kid))
         for n in carried:
             bid = 'bridge:%s:%s' % (hname, n)
             scene.node(bid, _with_status(bridge_lines(nets[n], h), marks.status(bid), marks.notes(bid)), cid,
                        nets[n]['zone'], marks.status(bid))
+            if nets[n].get('trunk') in trunks:
+                vid = 'vlan:%s:%s' % (hname, n)
+                scene.edge(vid, 'trunk:%s:%s' % (hname, nets[n]['trunk']), bid,
+                           _with_status(['vlan %d' % nets[n]['vlan']], marks.status(vid), marks.notes(vid)),
+                           nets[n]['zone'], marks.status(vid), kind='attach')
         for cname in here:
             c = containers[cname]
             nid = 'container:%s' % cname
@@ -256,6 +295,14 @@ def topology(normalized, networks=None, marks=NO_MARKS, name='topology', title=N
             scene.edge(tid, 'bridge:%s:%s' % (a, n), 'bridge:%s:%s' % (b, n),
                        _with_status(lines, marks.status(tid), marks.notes(tid)), net['zone'], marks.status(tid),
                        tooltip='%s %s: %s' % (n, tunnel_words(net), tip), kind='tunnel')
+    for t in used:
+        mesh = trunk_mesh(trunks[t])
+        for a, b in tunnel_pairs(mesh):
+            tid = 'tunnel:%s:%s:%s' % (mesh['name'], a, b)
+            tip = '; '.join('%s %s -> %s' % end for end in tunnel_ends(mesh, hosts, a, b))
+            scene.edge(tid, 'trunk:%s:%s' % (a, t), 'trunk:%s:%s' % (b, t),
+                       _with_status(['trunk %s: %s' % (t, tunnel_words(mesh))], marks.status(tid), marks.notes(tid)),
+                       None, marks.status(tid), tooltip='trunk %s %s: %s' % (t, tunnel_words(mesh), tip), kind='tunnel')
     if len(scene.clusters) > WIDE_HOSTS:
         scene.direction = 'LR'
     if one_net is not None and not title:
