@@ -293,9 +293,11 @@ def main():
 
 def render(args, only, sizes, lab, started, ended, results, tables, errors, took, loads):
     procs = len([p for p in os.listdir("/proc") if p.isdigit()])
-    lines = ["# The latest `make bench` run", "",
-             "Written by `make bench` (scripts/bench.py); each run replaces this file. What the benchmarks measure, "
-             "how to read them and earlier runs: [../benchmarks.md](../benchmarks.md).", "",
+    latest = Path(args.out).resolve() == (bench_lib.REPO / "docs" / "benchmarks" / "latest.md").resolve()
+    lines = ["# The latest `make bench` run" if latest else "# A `make bench` run (BENCH_OUT=%s)" % Path(args.out).name, "",
+             "Written by `make bench` (scripts/bench.py)%s. What the benchmarks measure, "
+             "how to read them and earlier runs: [../benchmarks.md](../benchmarks.md)." % (
+                 "; each run replaces this file" if latest else ", its tables in a file of their own"), "",
              "- When: %s to %s (UTC), commit %s%s" % (started.strftime("%Y-%m-%d %H:%M"), ended.strftime("%H:%M"),
                                                       git("rev-parse", "--short", "HEAD"),
                                                       " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no",
