@@ -112,15 +112,24 @@ print(json.dumps(out))
 '''
 
 
-# An ICMP echo probe (what ``ping -c COUNT -W WAIT [-M do] [-s SIZE]`` did, without the ping
-# program): a raw ICMP/ICMPv6 socket, our own identifier, replies and ICMP errors about our
-# own requests only. Prints {"rc", "output"}: rc 0 a reply came, 1 nothing came, 2 an error
+# An ICMP echo probe (what ``ping -c COUNT -W WAIT [-M probe] [-s SIZE]`` did, without the ping
+# program): a raw ICMP/ICMPv6 socket. Every raw ICMP socket of a namespace gets every ICMP packet
+# of it, and the audit runs several probes from one namespace to one address at once (the pair's
+# ping, the MTU's full and one-byte-over pings): a reply counts only if it echoes this probe's own
+# payload (a random token first) with its identifier and one of its sequence numbers, an ICMP error
+# only if it quotes this probe's request (identifier, sequence, as much of the payload as it
+# quotes). Identifiers alone collided (they were pid ^ time, and a concurrent probe's echo reply
+# made a 1459-byte ping refused with "message too long" count as arrived).
+# With DF (``-M probe``, IP_PMTUDISC_PROBE) the size is checked against the interface's MTU,
+# not against a path MTU the namespace has cached from an earlier ICMP "frag needed": each probe
+# measures the path as it is now, and a smaller path answers it with an error (or drops it).
+# Prints {"rc", "output"}: rc 0 a reply came, 1 nothing came, 2 an error
 # (a local "message too long", a "frag needed" or an unreachable from the path).
 PING = r'''
 import json, os, select, socket, struct, sys, time
 addr, count, wait, size, df = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
 v6 = ":" in addr
-ident = (os.getpid() ^ int(time.time() * 1000)) & 0xffff
+ident = struct.unpack("!H", os.urandom(2))[0]
 def checksum(data):
     if len(data) % 2:
         data += b"\0"
@@ -131,15 +140,16 @@ def checksum(data):
 if v6:
     s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
     if df:
-        s.setsockopt(socket.IPPROTO_IPV6, 23, 2)   # IPV6_MTU_DISCOVER = IPV6_PMTUDISC_DO
+        s.setsockopt(socket.IPPROTO_IPV6, 23, 3)   # IPV6_MTU_DISCOVER = IPV6_PMTUDISC_PROBE
         s.setsockopt(socket.IPPROTO_IPV6, 62, 1)   # IPV6_DONTFRAG
     echo, reply = 128, 129
 else:
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
     if df:
-        s.setsockopt(socket.IPPROTO_IP, 10, 2)     # IP_MTU_DISCOVER = IP_PMTUDISC_DO
+        s.setsockopt(socket.IPPROTO_IP, 10, 3)     # IP_MTU_DISCOVER = IP_PMTUDISC_PROBE
     echo, reply = 8, 0
-payload = (b"netwire-spec probe " * (size // 19 + 1))[:size]
+payload = (os.urandom(16).hex().encode() + b" netwire-spec probe " * (size // 20 + 1))[:size]
+sent = set()
 lines, replies, errors = [], 0, 0
 def handle(data, peer):
     global replies, errors
@@ -148,16 +158,21 @@ def handle(data, peer):
     if len(data) < 8:
         return
     kind, code = data[0], data[1]
-    if kind == reply and peer == addr and struct.unpack("!H", data[4:6])[0] == ident:
-        replies += 1
-        lines.append("%d bytes from %s: icmp_seq=%d" % (len(data), peer, struct.unpack("!H", data[6:8])[0]))
+    if kind == reply:
+        got_ident, seq = struct.unpack("!HH", data[4:8])
+        if peer == addr and got_ident == ident and seq in sent and data[8:] == payload:
+            replies += 1
+            lines.append("%d bytes from %s: icmp_seq=%d" % (len(data), peer, seq))
         return
     inner = data[8:]
     if v6:
         inner = inner[40:]
     elif len(inner) >= 20:
         inner = inner[(inner[0] & 0x0f) * 4:]
-    if len(inner) < 8 or inner[0] != echo or struct.unpack("!H", inner[4:6])[0] != ident:
+    if len(inner) < 8 or inner[0] != echo:
+        return
+    got_ident, seq = struct.unpack("!HH", inner[4:8])
+    if got_ident != ident or seq not in sent or not payload.startswith(inner[8:]):
         return
     errors += 1
     if (not v6 and kind == 3 and code == 4) or (v6 and kind == 2):
@@ -169,16 +184,17 @@ def handle(data, peer):
         lines.append("From %s: Time to live exceeded" % peer)
     else:
         errors -= 1
-end = None
 for seq in range(1, count + 1):
     head = struct.pack("!BBHHH", echo, 0, 0, ident, seq)
     if not v6:
         head = struct.pack("!BBHHH", echo, 0, checksum(head + payload), ident, seq)
+    sent.add(seq)
     try:
         s.sendto(head + payload, (addr, 0))
     except OSError as exc:
         errors += 1
-        lines.append("ping: local error: %s" % (exc.strerror or exc).lower())
+        lines.append("ping: local error: %s (%d bytes)" % ((exc.strerror or str(exc)).lower(),
+                                                           len(payload) + 8 + (40 if v6 else 20)))
     pause = time.monotonic() + (0.2 if seq < count else wait)
     while not replies and time.monotonic() < pause:
         ready, _w, _x = select.select([s], [], [], max(0.0, pause - time.monotonic()))

@@ -125,8 +125,8 @@ def test_mtu_path(traffic, mtu_pair):
     where = "%s -> %s.%s over netwire_networks.%s.mtu %d" % (p["src"], p["dst"], p["ifname"], p["network"],
                                                              p["mtu"])
     assert full["ok"], "%s: a %d-byte packet with DF set does not arrive: %s" % (where, p["mtu"], _describe(full))
-    assert not over["ok"], "%s: a %d-byte packet with DF set arrives: the path MTU is larger than the model's" % (
-        where, p["mtu"] + 1)
+    assert not over["ok"], "%s: a %d-byte packet with DF set arrives: the path MTU is larger than the model's: %s" % (
+        where, p["mtu"] + 1, _describe(over))
     text = over["output"].lower()
     assert "message too long" in text or "frag needed" in text, \
         "%s: a %d-byte packet with DF set is dropped silently instead of failing with an error: %s" % (
