@@ -36,6 +36,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     failure,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
+from ansible_collections.netwire.fabric.plugins.module_utils._ovs import rpcjson as _rpcjson
 
 try:
     from ovsdbapp.backend.ovs_idl import command as _ovs_command
@@ -295,6 +296,7 @@ class OvsdbClient(object):
                 "Failed to connect to OVSDB at %s: Open vSwitch is not running "
                 "(no ovsdb-server socket); install and start openvswitch-switch" % self.endpoint,
                 verb="connect", kind="OVSDB", name=self.endpoint)
+        _rpcjson.install()  # python-ovs without its C JSON parser: read the replies with the json module
         try:
             helper = _idlutils.get_schema_helper(self.endpoint, "Open_vSwitch")
             for table, columns in registered_columns(helper.schema_json).items():
