@@ -77,3 +77,17 @@ def test_without_an_ovsdb_socket_the_preflight_reads_an_empty_ovsdb(monkeypatch,
         assert hn._ovs_snapshot(ctx) == _ovsdb.empty_snapshot()
         assert hn._ovs_foreign_ports(ctx) == {}
     assert opened == []
+
+
+def test_the_idl_does_not_give_the_cpu_away_per_row(monkeypatch):
+    """ovsdbapp's IDL sleeps(0) for every row python-ovs applies; ours does not (issue 20)."""
+    pytest.importorskip("ovsdbapp")
+    import time
+
+    def no_sleep(_seconds):
+        raise AssertionError("cooperative_yield slept")
+
+    monkeypatch.setattr(time, "sleep", no_sleep)
+    idl = object.__new__(_ovsdb._Idl)
+    idl.cooperative_yield()
+    assert isinstance(idl, _ovsdb._ovs_connection.OvsdbIdl)
