@@ -49,6 +49,17 @@ def parsed_address(text):
     return ipaddress.ip_address(text)
 
 
+def valid(normalize, value, what, **kwargs):
+    """``value`` through one of the normalizers here, its message in the ovs_* modules' shape ("Invalid ...").
+
+    Here, not in _ovs/bridge.py, so that ovs_tunnel does not ship and import the bridge manager for it.
+    """
+    try:
+        return normalize(value, what, **kwargs)
+    except InvalidParameter as exc:
+        raise InvalidParameter("Invalid %s" % exc)
+
+
 def ifname(value, what='interface name'):
     """Validate an interface name (at most 15 bytes, no '/', ':', '"' or blanks; see ``_IFNAME_RE``)."""
     if not isinstance(value, str) or not value:

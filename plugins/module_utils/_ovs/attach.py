@@ -37,7 +37,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
     failure,
 )
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import valid
+from ansible_collections.netwire.fabric.plugins.module_utils._validate import valid
 
 
 def attach_ids(container, interface, network=None, bridge=None):

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
+from ansible_collections.netwire.fabric.plugins.module_utils._validate import valid
 from ansible_collections.netwire.fabric.plugins.module_utils import _names
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import ovsdb as _ovsdb
 from ansible_collections.netwire.fabric.plugins.module_utils._ovs import fake_bridge as _fake
@@ -32,14 +33,6 @@ DATAPATH_TYPES = ("system", "netdev")
 FAIL_MODES = ("standalone", "secure")
 PORT_TYPES = ("system", "internal")
 ANNOUNCE_WAIT = 3  # seconds OVS may take to give the internal port a new other_config:hwaddr
-
-
-def valid(normalize, value, what, **kwargs):
-    """``value`` through one of ``_validate``'s normalizers, its message in the ovs_* shape ("Invalid ...")."""
-    try:
-        return normalize(value, what, **kwargs)
-    except InvalidParameter as exc:
-        raise InvalidParameter("Invalid %s" % exc)
 
 
 def _dp(value):

@@ -29,7 +29,7 @@ from ansible_collections.netwire.fabric.plugins.module_utils._errors import (
 )
 from ansible_collections.netwire.fabric.plugins.module_utils import _validate as v
 from ansible_collections.netwire.fabric.plugins.module_utils._names import OVERLAYS, ovs_tunnel_port_name
-from ansible_collections.netwire.fabric.plugins.module_utils._ovs.bridge import valid
+from ansible_collections.netwire.fabric.plugins.module_utils._validate import valid
 
 RESERVED_OPTIONS = ("remote_ip", "key", "dst_port", "local_ip")
 
