@@ -312,3 +312,21 @@ def test_rule_tc_and_route_requests_drop_their_reads_of_every_table(monkeypatch)
         assert read() == {"routes": 2, "rules": 2, "qdiscs": 2}
         s.call("add", "route", "x", "route", "replace", dst="0.0.0.0/0", table=100)
         assert read() == {"routes": 4, "rules": 2, "qdiscs": 2}
+
+
+def test_invalidate_before_any_read_opens_no_netlink_session():
+    """An ovs_bridge run without addresses forgets the link reads after its transaction: with none made,
+    that must not open a session (it imported pyroute2, 0.1 s a run)."""
+    ctx = Context(False)
+    ctx.invalidate()
+    assert ctx._netlink is None and "netlink" not in ctx._made
+
+    class Session(object):
+        dropped = []
+
+        def invalidate(self, netns=None):
+            self.dropped.append(netns)
+
+    ctx = Context(False, netlink=Session())
+    ctx.invalidate("ns1")
+    assert Session.dropped == ["ns1"]
