@@ -79,3 +79,38 @@ def test_every_column_an_op_writes_is_registered():
     # the op kinds write through these rows and the references between them
     assert {"bridges", "next_cfg", "cur_cfg"} <= set(_ovsdb.COLUMNS["Open_vSwitch"])
     assert "ports" in _ovsdb.COLUMNS["Bridge"] and "interfaces" in _ovsdb.COLUMNS["Port"]
+
+
+def test_the_snapshot_is_built_again_only_when_the_replica_changed():
+    import threading
+
+    class Table(object):
+        def __init__(self, *rows):
+            self.rows = dict((i, r) for i, r in enumerate(rows))
+
+    class Idl(object):
+        change_seqno = 1
+
+    class Api(object):
+        idl = Idl()
+        tables = {"Bridge": Table(RegisteredRow("Bridge", uuid=9, name="br0", datapath_type="", fail_mode=[],
+                                                external_ids={}, other_config={}, ports=[])),
+                  "Port": Table(), "Interface": Table()}
+
+    class Conn(object):
+        lock = threading.RLock()
+
+        def stop(self, timeout=None):
+            pass
+
+    client = _ovsdb.OvsdbClient()
+    client.api, client._conn = Api(), Conn()
+    first = client.snapshot()
+    assert client.snapshot() is first and list(first["bridges"]) == ["br0"]
+    Api.idl.change_seqno = 2
+    Api.tables["Bridge"].rows[0].name = "br1"
+    second = client.snapshot()
+    assert second is not first and list(second["bridges"]) == ["br1"]
+    client.close()
+    client.api, client._conn = Api(), Conn()
+    assert client.snapshot() is not second

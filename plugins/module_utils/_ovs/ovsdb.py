@@ -119,37 +119,18 @@ def snapshot_from_rows(bridges, ports, interfaces):
 
     Returns ``{"bridges": {name: ...}, "ports": {name: ...}, "interfaces": {name: ...}}``;
     ports carry the name of their bridge, interfaces the name of their port.
+
+    Each column of each row is read once (python-ovs converts a column to Python on every read):
+    interfaces first, then ports, then bridges, the names of the rows they refer to taken from the
+    rows already read.
     """
     snap = {"bridges": {}, "ports": {}, "interfaces": {}}
-    port_bridge, iface_port = {}, {}
-    for br in bridges:
-        for port in br.ports:
-            port_bridge[port.uuid] = br.name
-        snap["bridges"][br.name] = {
-            "name": br.name,
-            "datapath_type": br.datapath_type or "",
-            "fail_mode": _opt(br.fail_mode),
-            "external_ids": _map(br.external_ids),
-            "other_config": _map(br.other_config),
-            "ports": sorted(p.name for p in br.ports),
-        }
-    for port in ports:
-        for iface in port.interfaces:
-            iface_port[iface.uuid] = port.name
-        snap["ports"][port.name] = {
-            "name": port.name,
-            "bridge": port_bridge.get(port.uuid),
-            "tag": _opt(port.tag),
-            "protected": bool(getattr(port, "protected", False)),
-            "external_ids": _map(port.external_ids),
-            "interfaces": sorted(i.name for i in port.interfaces),
-        }
-        if getattr(port, "fake_bridge", False):  # only then: a fake VLAN bridge (fake_bridge.py)
-            snap["ports"][port.name]["fake_bridge"] = True
+    iface_name, port_name, iface_port, port_bridge = {}, {}, {}, {}
     for iface in interfaces:
-        snap["interfaces"][iface.name] = {
-            "name": iface.name,
-            "port": iface_port.get(iface.uuid),
+        name = iface_name[iface.uuid] = iface.name
+        snap["interfaces"][name] = {
+            "name": name,
+            "port": None,
             "type": iface.type or "",
             "options": _map(iface.options),
             "external_ids": _map(iface.external_ids),
@@ -157,8 +138,41 @@ def snapshot_from_rows(bridges, ports, interfaces):
             "error": _opt(iface.error),
             "mtu_request": _opt(getattr(iface, "mtu_request", None)),
         }
-        if _opt(getattr(iface, "mac", None)):  # only then: a MAC set on an internal port (a fake VLAN bridge's)
-            snap["interfaces"][iface.name]["mac"] = _opt(iface.mac)
+        mac = _opt(getattr(iface, "mac", None))
+        if mac:  # only then: a MAC set on an internal port (a fake VLAN bridge's)
+            snap["interfaces"][name]["mac"] = mac
+    for port in ports:
+        name = port_name[port.uuid] = port.name
+        members = port.interfaces
+        for iface in members:
+            iface_port[iface.uuid] = name
+        snap["ports"][name] = {
+            "name": name,
+            "bridge": None,
+            "tag": _opt(port.tag),
+            "protected": bool(getattr(port, "protected", False)),
+            "external_ids": _map(port.external_ids),
+            "interfaces": sorted(iface_name.get(i.uuid) or i.name for i in members),
+        }
+        if getattr(port, "fake_bridge", False):  # only then: a fake VLAN bridge (fake_bridge.py)
+            snap["ports"][name]["fake_bridge"] = True
+    for br in bridges:
+        name = br.name
+        members = br.ports
+        for port in members:
+            port_bridge[port.uuid] = name
+        snap["bridges"][name] = {
+            "name": name,
+            "datapath_type": br.datapath_type or "",
+            "fail_mode": _opt(br.fail_mode),
+            "external_ids": _map(br.external_ids),
+            "other_config": _map(br.other_config),
+            "ports": sorted(port_name.get(p.uuid) or p.name for p in members),
+        }
+    for uuid, name in port_name.items():
+        snap["ports"][name]["bridge"] = port_bridge.get(uuid)
+    for uuid, name in iface_name.items():
+        snap["interfaces"][name]["port"] = iface_port.get(uuid)
     return snap
 
 
@@ -295,6 +309,7 @@ class OvsdbClient(object):
         self.timeout = timeout
         self.api = None
         self._conn = None
+        self._last = None  # (change_seqno, snapshot) of the last snapshot()
 
     @property
     def endpoint(self):
@@ -303,6 +318,7 @@ class OvsdbClient(object):
         return "unix:" + self.socket_path
 
     def connect(self):
+        self._last = None
         if not HAS_OVSDBAPP:
             raise MissingDependency("Failed to connect to OVSDB: the Python library ovsdbapp is not installed",
                                     verb="connect", kind="OVSDB")
@@ -328,6 +344,7 @@ class OvsdbClient(object):
         return self
 
     def close(self):
+        self._last = None
         if self._conn is not None:
             try:
                 self._conn.stop(timeout=2)
@@ -342,13 +359,25 @@ class OvsdbClient(object):
         self.close()
 
     def snapshot(self):
+        """The replica as plain dicts (:func:`snapshot_from_rows`).
+
+        The same object again while the replica has not changed (python-ovs's ``change_seqno``): a run
+        read it up to four times (the plan, the rollback base before the transaction, the ofport check
+        after it, the result), each a conversion of every row. Read it, never modify it (planners are
+        pure; :func:`simulate` works on a copy).
+        """
         tables = self.api.tables
         with self._conn.lock:
-            return snapshot_from_rows(
+            seqno = self.api.idl.change_seqno
+            if self._last is not None and self._last[0] == seqno:
+                return self._last[1]
+            snap = snapshot_from_rows(
                 list(tables["Bridge"].rows.values()),
                 list(tables["Port"].rows.values()),
                 list(tables["Interface"].rows.values()),
             )
+            self._last = (seqno, snap)
+            return snap
 
     def apply(self, ops, what="apply", kind="OVSDB change", name="transaction"):
         """Run every op in one transaction; return the names of new interfaces."""
