@@ -6,8 +6,9 @@
 A run does three things here, always in this order:
 
 1. :meth:`OvsdbClient.snapshot` reads the Bridge, Port and Interface tables in
-   bulk from the IDL replica and turns them into plain dicts (so planners are
-   pure functions over data and unit-testable without OVS);
+   bulk from the IDL replica (only the columns in :data:`COLUMNS` are replicated)
+   and turns them into plain dicts (so planners are pure functions over data and
+   unit-testable without OVS);
 2. a planner (``_ovs_bridge``, ``_ovs_tunnel``, ``_ovs_attach``) returns a list
    of plain *ops* (dicts, see :func:`op`);
 3. :meth:`OvsdbClient.apply` executes every op in ONE OVSDB transaction, waits
