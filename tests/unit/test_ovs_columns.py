@@ -114,3 +114,31 @@ def test_the_snapshot_is_built_again_only_when_the_replica_changed():
     client.close()
     client.api, client._conn = Api(), Conn()
     assert client.snapshot() is not second
+
+
+def test_apply_finds_rows_by_name_without_ovsdbapp_indexes():
+    idlutils = pytest.importorskip("ovsdbapp.backend.ovs_idl.idlutils")
+
+    class Row(object):
+        def __init__(self, uuid, name):
+            self.uuid, self.name = uuid, name
+
+    class Table(object):
+        def __init__(self, *rows):
+            self.rows = dict((r.uuid, r) for r in rows)
+
+    p1, p2 = Row(1, "p1"), Row(2, "p2")
+
+    class Api(object):
+        class idl(object):
+            tables = {"Port": Table(p1, p2), "Bridge": Table()}
+
+    cmd = object.__new__(_ovsdb._ApplyOps)
+    cmd.api, cmd._by_name = Api, {}
+    new = object()
+    assert cmd._row("Port", "p2", {}) is p2
+    assert cmd._row("Port", "p2", {("Port", "p2"): new}) is new  # made by this plan
+    del Api.idl.tables["Port"].rows[1]  # deleted in this transaction
+    for table, name in (("Port", "p1"), ("Port", "nope"), ("Bridge", "br0")):
+        with pytest.raises(idlutils.RowNotFound):
+            cmd._row(table, name, {})

@@ -207,11 +207,21 @@ class _ApplyOps(_BaseCommand):
         super(_ApplyOps, self).__init__(api)
         self.ops = ops
         self.new_interfaces = []
+        self._by_name = {}
 
     def _row(self, table, name, created):
+        """The row ``name`` of ``table``: created by this plan, or in the replica (a name -> row map per
+        table, built on the first lookup of a run: the client creates no ovsdbapp indexes, see connect)."""
         if (table, name) in created:
             return created[(table, name)]
-        return _idlutils.row_by_value(self.api.idl, table, "name", name)
+        rows = self.api.idl.tables[table].rows
+        by_name = self._by_name.get(table)
+        if by_name is None:
+            by_name = self._by_name[table] = dict((row.name, row) for row in rows.values())
+        row = by_name.get(name)
+        if row is None or row.uuid not in rows:  # python-ovs drops a row deleted in this transaction
+            raise _idlutils.RowNotFound(table=table, col="name", match=name)
+        return row
 
     @staticmethod
     def _set(row, columns):
@@ -236,6 +246,7 @@ class _ApplyOps(_BaseCommand):
     def run_idl(self, txn):
         created = {}
         self.new_interfaces = []
+        self._by_name = {}
         ovs = self.api._ovs
         for item in self.ops:
             kind = item["op"]
@@ -335,7 +346,9 @@ class OvsdbClient(object):
                 helper.register_columns(table, columns)
             idl = _Idl(self.endpoint, helper)
             self._conn = _ovs_connection.Connection(idl=idl, timeout=self.timeout)
-            self.api = _api_class()(self._conn)
+            # no ovsdbapp indexes: kept up to date for every row of the replica, on every run, for the few
+            # lookups by name a transaction makes (_ApplyOps._row)
+            self.api = _api_class()(self._conn, auto_index=False)
         except Exception as exc:
             self.close()
             raise MissingDependency(
