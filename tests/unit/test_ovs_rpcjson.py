@@ -43,7 +43,7 @@ def random_value(rnd, depth=0):
         return rnd.choice([1, -5, 2.5, True, False, None, 'a"b\\c', "x{y}[z]", "\u00fc\u20ac", "", 12345678901234,
                            "\\", '"', "]}"])
     if pick < 0.65:
-        return [random_value(rnd, depth + 1) for _ in range(rnd.randint(0, 4))]
+        return [random_value(rnd, depth + 1) for _item in range(rnd.randint(0, 4))]
     return dict(('k%d"{\\' % j, random_value(rnd, depth + 1)) for j in range(rnd.randint(0, 4)))
 
 
