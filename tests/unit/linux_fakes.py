@@ -39,6 +39,9 @@ class FakeSession:
     def link(self, name, netns=None):
         return self.links(netns).get(name)
 
+    def read_link(self, name, netns=None):
+        return self.link(name, netns)
+
     def ipv6_disabled(self, name, netns=None):
         found = self.links(netns).get(name)
         return found["ipv6_disabled"] if found else None

@@ -350,3 +350,53 @@ def test_detach_finds_a_host_end_of_the_earlier_scheme_by_its_mark(monkeypatch):
     mgr.params = at.normalize_params(mgr.raw_params)
     mgr.plan_absent()
     assert "delete veth pair %s" % OLD_HOST_NAME in mgr.plan.actions
+
+
+def _state(operstate="UP", slave_kind=None, port_state=None):
+    return {"operstate": operstate, "slave_kind": slave_kind,
+            "slave": {} if port_state is None else {"state": port_state}}
+
+
+@pytest.mark.parametrize("link_, passes", [
+    (_state(), True),
+    (_state("UNKNOWN"), True),  # no carrier reporting: always passes
+    (None, True),  # gone: sending says what is wrong
+    (_state("DOWN"), False),
+    (_state("LOWERLAYERDOWN"), False),
+    (_state("UP", "bridge", 0), False),  # linkwatch has not enabled the bridge port yet
+    (_state("UP", "bridge", 3), True),
+    (_state("UP", "bridge", 1), True),  # STP listening: not waited for (15 s), sent as it is
+    (_state("UP", "openvswitch"), True),
+])
+def test_a_link_passes_frames_once_the_kernel_finished_bringing_it_up(link_, passes):
+    assert at.passes_frames(link_) is passes
+
+
+class _Links:
+    """read_link answers from a list of states per end, the last one repeated; counts the requests."""
+
+    def __init__(self, **states):
+        self.states, self.reads = states, 0
+
+    def read_link(self, name, netns=None):
+        self.reads += 1
+        seq = self.states[name]
+        return seq.pop(0) if len(seq) > 1 else seq[0]
+
+
+def test_the_announcement_waits_for_both_ends_to_pass_frames():
+    ctx = _Links(eth0=[_state("DOWN"), _state("DOWN"), _state()], veth=[_state("UP", "bridge", 0), _state("UP", "bridge", 3)])
+    assert at.wait_passing_frames(ctx, [("eth0", "/ns"), ("veth", None)], timeout=1.0)
+    assert not any(len(seq) > 1 for seq in ctx.states.values())  # it read until both passed
+
+
+def test_ends_that_pass_frames_cost_one_request_each_and_no_sleep(monkeypatch):
+    monkeypatch.setattr(at.time, "sleep", lambda s: pytest.fail("slept %s" % s))
+    ctx = _Links(eth0=[_state()], veth=[_state("UP", "bridge", 3)])
+    assert at.wait_passing_frames(ctx, [("eth0", "/ns"), ("veth", None)])
+    assert ctx.reads == 2
+
+
+def test_the_wait_is_bounded_when_an_end_never_passes_frames():
+    ctx = _Links(eth0=[_state("LOWERLAYERDOWN")])
+    assert not at.wait_passing_frames(ctx, [("eth0", "/ns")], timeout=0.05)

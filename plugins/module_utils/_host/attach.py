@@ -76,7 +76,41 @@ from ansible_collections.netwire.fabric.plugins.module_utils._names import RTPRO
 from ansible_collections.netwire.fabric.plugins.module_utils._validate import parsed_network
 
 NETNS_READY_TIMEOUT = 5.0  # seconds to wait for a (re)starting container's own network namespace
+FORWARDING_TIMEOUT = 2.0  # seconds a gratuitous ARP waits for the ends of a link just brought up to pass frames
+BRPORT_DISABLED = 0
 SCOPE_LINK = 253
+
+
+def passes_frames(link):
+    """Does ``link`` (``parse_link``'s dict, None when gone) pass frames now? (pure)
+
+    The kernel finishes bringing a link up in a work queue (linkwatch): until it ran, the link's
+    operstate is not UP, it transmits through the "noop" qdisc, which drops every frame *without an
+    error*, and a bridge port stays disabled. A gratuitous ARP sent right after "set up" was lost that
+    way in 6 of 80 attachments on a loaded lab host (CI saw it). Reading the link with RTM_GETLINK
+    runs its pending linkwatch event on current kernels (``linkwatch_sync_dev``); older ones report
+    the state as it is, and :func:`wait_passing_frames` polls. UNKNOWN: a link without carrier
+    reporting, which always passes.
+    """
+    if link is None:
+        return True  # nothing to wait for: sending reports what is wrong
+    if link['operstate'] not in ('UP', 'UNKNOWN'):
+        return False
+    return not (link.get('slave_kind') == 'bridge' and (link.get('slave') or {}).get('state') == BRPORT_DISABLED)
+
+
+def wait_passing_frames(ctx, ends, timeout=FORWARDING_TIMEOUT):
+    """Wait (at most ``timeout``) until every ``(ifname, netns)`` in ``ends`` passes frames; True when they do.
+    One request per end when they already do (the usual case); then polls, 1 ms doubling to 50 ms."""
+    deadline = time.time() + timeout
+    pause = 0.001
+    while True:
+        if all(passes_frames(ctx.read_link(ifname, netns)) for ifname, netns in ends):
+            return True
+        if time.time() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _inode(path):
@@ -431,7 +465,7 @@ class ContainerAttachManager(Manager):
                                mtu=mtu)
         self._plan_inside(current, fresh, peer_ref, mac, mtu, routes,
                           lambda: self._up(host_ifname, host_ref, peer_ref),
-                          'set %s and %s up' % (host_ifname, p['ifname']), backend.after_attach)
+                          'set %s and %s up' % (host_ifname, p['ifname']), backend.after_attach, host_ifname)
         self.predicted = {
             'container': ns.name, 'identity': ns.identity, 'netns': ns.path, 'ifname': p['ifname'],
             'host_ifname': host_ifname, 'bridge_type': backend.name, 'mac': mac, 'mtu': mtu, 'host_mtu': mtu,
@@ -443,9 +477,10 @@ class ContainerAttachManager(Manager):
         if p['qdisc'] is not None:
             self.predicted['qdisc'] = p['qdisc']
 
-    def _plan_inside(self, current, fresh, peer_ref, mac, mtu, routes, up, up_text, after_attach):
+    def _plan_inside(self, current, fresh, peer_ref, mac, mtu, routes, up, up_text, after_attach, host_end=None):
         """Queue the container end's routes, addresses (or DHCP), up, rules, qdisc and announcement: the same
-        for every kind of attachment (``up`` brings the interface, and what it needs, up)."""
+        for every kind of attachment (``up`` brings the interface, and what it needs, up; ``host_end`` is
+        the veth's other end, in ``self.netns``, that the announcement waits for too)."""
         p, ns = self.params, self.ns
         have_routes = current.get('routes', [])
         for route in have_routes:
@@ -478,7 +513,7 @@ class ContainerAttachManager(Manager):
         v4_added = [a.split('/')[0] for a in added if ':' not in a]
         if p.get('gratuitous_arp', True) and v4_added:
             self.plan.step('announce %s with gratuitous ARP' % ', '.join(v4_added), self._garp, mac, v4_added,
-                           after_attach)
+                           after_attach, host_end)
 
     def _plan_policy(self, current, fresh, peer_ref, mtu):
         """Queue the container's rules (the namespace's, when given) and the container end's root qdisc."""
@@ -657,5 +692,10 @@ class ContainerAttachManager(Manager):
         self.dhcp_seconds = seconds
         set_address(self.ctx, 'add', p['ifname'], peer_ref, want, self.ns.path)
 
-    def _garp(self, mac, addresses, after_attach):
-        after_attach(self.ctx, send_gratuitous_arp, self.ns.path, self.params['ifname'], mac, addresses)
+    def _garp(self, mac, addresses, after_attach, host_end=None):
+        ends = [(self.params['ifname'], self.ns.path)] + ([(host_end, self.netns)] if host_end else [])
+
+        def announce():
+            wait_passing_frames(self.ctx, ends)  # when they still do not, send anyway: nothing else to do
+            send_gratuitous_arp(self.ns.path, self.params['ifname'], mac, addresses)
+        after_attach(self.ctx, announce)
