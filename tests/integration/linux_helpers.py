@@ -77,3 +77,15 @@ def assert_failed(res, *fragments):
     assert res.get("failed"), res
     for fragment in fragments:
         assert fragment in res["msg"], (fragment, res["msg"])
+
+
+def fixed_mac(address):
+    """A fixed, locally administered MAC for a test bridge whose address is ``address`` (10.61.1.1 ->
+    02:00:0a:3d:01:01): give it to every bridge a test creates by hand with an address.
+
+    A bridge created without a MAC takes the lowest of its ports' and changes it when a port with a
+    lower one joins: a namespace whose neighbour entry for the gateway is still REACHABLE keeps sending
+    to the old MAC, and its frames are dropped (PACKET_OTHERHOST) for up to the reachable time plus the
+    probes, about 30 s (seen in test_firewall's lab). Bridges with an address of their own (netwire's,
+    Docker's) keep it."""
+    return "02:00:" + ":".join("%02x" % int(o) for o in address.split("."))

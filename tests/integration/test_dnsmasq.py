@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from tests.integration.linux_helpers import assert_failed
+from tests.integration.linux_helpers import assert_failed, fixed_mac
 
 pytestmark = pytest.mark.lab
 
@@ -70,10 +70,9 @@ def exists(host, path):
 @pytest.fixture
 def host(lab):
     h = lab.host("host1")
-    h.run("ip link del %s 2>/dev/null; ip link add %s type bridge; ip addr add %s/24 dev %s; ip link set %s up;"
-          " ip link del %s 2>/dev/null; ip link add %s type bridge; ip addr add %s/24 dev %s; ip link set %s up"
-          % (BR, BR, ADDR, BR, BR, SENTINEL_LINK, SENTINEL_LINK, SENTINEL_ADDR, SENTINEL_LINK, SENTINEL_LINK),
-          check=False)
+    h.run("; ".join("ip link del {br} 2>/dev/null; ip link add {br} address {mac} type bridge;"
+                    " ip addr add {addr}/24 dev {br}; ip link set {br} up".format(br=br, addr=addr, mac=fixed_mac(addr))
+                    for br, addr in ((BR, ADDR), (SENTINEL_LINK, SENTINEL_ADDR))), check=False)
     h.run("printf '%%s\\n' no-resolv no-hosts bind-interfaces listen-address=%s except-interface=lo"
           " pid-file=%s address=/sentinel.test/10.41.0.99 > %s; /usr/sbin/dnsmasq --conf-file=%s"
           % (SENTINEL_ADDR, SENTINEL_PID, SENTINEL_CONF, SENTINEL_CONF))

@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+from tests.integration.linux_helpers import fixed_mac
+
 pytestmark = pytest.mark.lab
 
 MODULE = "netwire.fabric.firewall"
@@ -43,15 +45,9 @@ def addr(name):
 
 
 def bridge_mac(prefix):
-    """The fixed MAC of the bridge of ``prefix`` (10.61.1 -> 02:00:0a:3d:01:01, its .1).
-
-    A bridge created without a MAC takes the lowest of its ports' and changes it when a port with a
-    lower one joins: the Docker container's veth (test_docker_container_egress_and_published_port)
-    then moved the gateway's MAC under dmz1, whose neighbour entry for 10.61.1.1 was still REACHABLE
-    from the previous test; its frames to the old MAC were dropped (PACKET_OTHERHOST) for up to the
-    reachable time plus the probes (about 30 s, seen in the lab), so dmz1 -> underlay:8082 answered
-    nothing. Bridges with an address of their own (as netwire's, as Docker's) keep it."""
-    return "02:00:" + ":".join("%02x" % int(o) for o in prefix.split(".")) + ":01"
+    """The fixed MAC of the bridge of ``prefix``, from its .1 (linux_helpers.fixed_mac says why: a Docker
+    container's veth once moved the gateway's MAC under dmz1 in test_docker_container_egress_and_published_port)."""
+    return fixed_mac(prefix + ".1")
 
 
 class Bed(object):

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from ansible_collections.netwire.fabric.plugins.module_utils._names import linux_tunnel_name
+from tests.integration.linux_helpers import fixed_mac
 
 pytestmark = pytest.mark.lab
 
@@ -129,14 +130,15 @@ def bed(lab):
 def _setup(bed):
     h1, h2 = bed.h1, bed.h2
     for host, index, other in ((h1, 1, h2), (h2, 2, h1)):
-        script = ["set -e", "ip link add %s type bridge" % DN, "ip addr add 10.63.1.%d/24 dev %s" % (index, DN),
+        script = ["set -e", "ip link add %s address %s type bridge" % (DN, fixed_mac("10.63.1.%d" % index)),
+                  "ip addr add 10.63.1.%d/24 dev %s" % (index, DN),
                   "ip link set %s up" % DN,
                   "ip link add %s type vxlan id 3363 dstport 4789 local %s dev eth1 nolearning"
                   % (VX, host.underlay_ip),
                   "bridge fdb append 00:00:00:00:00:00 dev %s dst %s" % (VX, other.underlay_ip),
                   "ip link set %s master %s up" % (VX, DN)]
         host.run("\n".join(script), timeout=30)
-    h1.run("\n".join(["set -e", "ip link add %s type bridge" % OT, "ip addr add 10.63.2.1/24 dev %s" % OT,
+    h1.run("\n".join(["set -e", "ip link add %s address %s type bridge" % (OT, fixed_mac("10.63.2.1")), "ip addr add 10.63.2.1/24 dev %s" % OT,
                       "ip link set %s up" % OT, "sysctl -qw net.ipv4.ip_forward=1"]
                      + _ns(h1, "c1", DN, C1_MAC)
                      + _ns(h1, "o1", OT, "02:00:0a:3f:02:0a", "10.63.2.10/24", "10.63.2.1")), timeout=30)

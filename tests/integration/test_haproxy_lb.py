@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.linux_helpers import assert_failed
+from tests.integration.linux_helpers import assert_failed, fixed_mac
 from tests.integration.test_etcd_member import HOSTS, alive, client_url, cmdline, pid_of, pidfile
 
 pytestmark = pytest.mark.lab
@@ -99,8 +99,8 @@ class Bed(object):
 def bed(lab):
     b = Bed(lab)
     h1 = b.h1
-    h1.run("ip link del {br} 2>/dev/null; ip link add {br} type bridge; ip addr add {gw}/24 dev {br};"
-           " ip link set {br} up".format(br=BR, gw=GW), check=False)
+    h1.run("ip link del {br} 2>/dev/null; ip link add {br} address {mac} type bridge; ip addr add {gw}/24 dev {br};"
+           " ip link set {br} up".format(br=BR, gw=GW, mac=fixed_mac(GW)), check=False)
     for i, (name, addr) in enumerate(sorted(BACKENDS.items())):
         ns = "nwt" + name
         b.httpd(name, up=False)
