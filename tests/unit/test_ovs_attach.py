@@ -1,7 +1,5 @@
 """OVS attachments, facts and the OVSDB snapshot conversion (pure parts)."""
 
-from types import SimpleNamespace as Row
-
 import pytest
 
 from tests.unit.ovs_snap import apply_ops, bridge, foreign, member, port, snap
@@ -108,19 +106,28 @@ def test_client_endpoint_forms():
     assert _ovsdb.OvsdbClient("tcp:127.0.0.1:6640").endpoint == "tcp:127.0.0.1:6640"
 
 
-def test_snapshot_from_rows_flattens_optional_columns_and_links_names():
-    iface = Row(uuid=2, name="p1", type="", options={}, external_ids={"a": "b"}, ofport=[5], error=[])
-    local_if = Row(uuid=4, name="br0", type="internal", options={}, external_ids={}, ofport=[65534], error=[])
-    p1 = Row(uuid=1, name="p1", tag=[10], external_ids={}, interfaces=[iface], protected=True)
-    local = Row(uuid=3, name="br0", tag=[], external_ids={}, interfaces=[local_if])
-    br = Row(uuid=9, name="br0", datapath_type="", fail_mode=["secure"], external_ids={}, other_config={},
-             ports=[p1, local])
-    s = _ovsdb.snapshot_from_rows([br], [p1, local], [iface, local_if])
+def test_snapshot_from_json_flattens_optional_columns_and_links_names():
+    """OVSDB's JSON (a select reply): sets as ["set", [...]] or their one element, maps as ["map", [...]]."""
+    def uuid(n):
+        return ["uuid", "00000000-0000-0000-0000-%012d" % n]
+
+    iface = {"_uuid": uuid(2), "name": "p1", "type": "", "options": ["map", []],
+             "external_ids": ["map", [["a", "b"]]], "ofport": 5, "error": ["set", []]}
+    local_if = {"_uuid": uuid(4), "name": "br0", "type": "internal", "options": ["map", []],
+                "external_ids": ["map", []], "ofport": 65534, "error": ["set", []]}
+    p1 = {"_uuid": uuid(1), "name": "p1", "tag": 10, "external_ids": ["map", []], "interfaces": uuid(2),
+          "protected": True}
+    local = {"_uuid": uuid(3), "name": "br0", "tag": ["set", []], "external_ids": ["map", []],
+             "interfaces": ["set", [uuid(4)]]}
+    br = {"_uuid": uuid(9), "name": "br0", "datapath_type": "", "fail_mode": "secure", "external_ids": ["map", []],
+          "other_config": ["map", []], "ports": ["set", [uuid(1), uuid(3)]]}
+    s = _ovsdb.snapshot_from_json([br], [p1, local], [iface, local_if])
     assert s["bridges"]["br0"]["fail_mode"] == "secure" and s["bridges"]["br0"]["ports"] == ["br0", "p1"]
     assert s["ports"]["p1"] == {"name": "p1", "bridge": "br0", "tag": 10, "protected": True, "external_ids": {},
                                 "interfaces": ["p1"]}
     assert s["ports"]["br0"]["protected"] is False
     assert s["interfaces"]["p1"]["ofport"] == 5 and s["interfaces"]["p1"]["error"] is None
+    assert s["interfaces"]["p1"]["external_ids"] == {"a": "b"}
     assert s["interfaces"]["p1"]["port"] == "p1" and s["ports"]["br0"]["tag"] is None
 
 

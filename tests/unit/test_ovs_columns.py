@@ -55,15 +55,30 @@ def test_the_installed_schema_has_every_column_we_register():
 
 
 def test_the_snapshot_reads_only_registered_columns():
-    iface = RegisteredRow("Interface", uuid=2, name="p1", type="internal", options={"k": "v"}, external_ids={},
-                          ofport=[3], error=[], mtu_request=[1400], mac=["02:00:00:00:00:01"])
-    port = RegisteredRow("Port", uuid=1, name="p1", tag=[7], protected=False, fake_bridge=True, external_ids={},
-                         interfaces=[iface])
-    br = RegisteredRow("Bridge", uuid=9, name="br0", datapath_type="netdev", fail_mode=[], external_ids={},
-                       other_config={}, ports=[port])
-    s = _ovsdb.snapshot_from_rows([br], [port], [iface])
+    """The read selects the registered columns (and _uuid, for the references) of the three tables, nothing else."""
+    cols = dict((t, list(c)) for t, c in _ovsdb.COLUMNS.items())
+    params = _ovsdb.select_ops(cols)
+    assert params[0] == "Open_vSwitch"
+    assert [(o["op"], o["table"], o["where"]) for o in params[1:]] == [
+        ("select", "Bridge", []), ("select", "Port", []), ("select", "Interface", [])]
+    for o in params[1:]:
+        assert o["columns"] == ["_uuid"] + cols[o["table"]]
+    iface = {"_uuid": ["uuid", "i1"], "name": "p1", "type": "internal", "options": ["map", [["k", "v"]]],
+             "external_ids": ["map", []], "ofport": 3, "error": ["set", []], "mtu_request": 1400,
+             "mac": "02:00:00:00:00:01"}
+    port = {"_uuid": ["uuid", "p1"], "name": "p1", "tag": 7, "protected": False, "fake_bridge": True,
+            "external_ids": ["map", []], "interfaces": ["uuid", "i1"]}
+    br = {"_uuid": ["uuid", "b1"], "name": "br0", "datapath_type": "netdev", "fail_mode": ["set", []],
+          "external_ids": ["map", []], "other_config": ["map", []], "ports": ["set", [["uuid", "p1"]]]}
+    s = _ovsdb.snapshot_from_json([br], [port], [iface])
     assert s["ports"]["p1"]["fake_bridge"] is True and s["ports"]["p1"]["bridge"] == "br0"
     assert s["interfaces"]["p1"]["mac"] == "02:00:00:00:00:01" and s["interfaces"]["p1"]["mtu_request"] == 1400
+    assert s["interfaces"]["p1"]["options"] == {"k": "v"} and s["bridges"]["br0"]["fail_mode"] is None
+    # an older OVS without mtu_request, mac, protected or fake_bridge: the defaults
+    old = _ovsdb.snapshot_from_json([br], [dict((k, v) for k, v in port.items() if k not in ("protected", "fake_bridge"))],
+                                    [dict((k, v) for k, v in iface.items() if k not in ("mtu_request", "mac"))])
+    assert old["ports"]["p1"]["protected"] is False and "fake_bridge" not in old["ports"]["p1"]
+    assert old["interfaces"]["p1"]["mtu_request"] is None and "mac" not in old["interfaces"]["p1"]
 
 
 def test_every_column_an_op_writes_is_registered():
@@ -81,39 +96,129 @@ def test_every_column_an_op_writes_is_registered():
     assert "ports" in _ovsdb.COLUMNS["Bridge"] and "interfaces" in _ovsdb.COLUMNS["Port"]
 
 
-def test_the_snapshot_is_built_again_only_when_the_replica_changed():
-    import threading
+ROWS = [{"rows": [{"_uuid": ["uuid", "b1"], "name": "br0", "datapath_type": "", "fail_mode": ["set", []],
+                   "external_ids": ["map", []], "other_config": ["map", []], "ports": ["set", []]}]},
+        {"rows": []}, {"rows": []}]
 
-    class Table(object):
-        def __init__(self, *rows):
-            self.rows = dict((i, r) for i, r in enumerate(rows))
 
-    class Idl(object):
-        change_seqno = 1
+class Stream(object):
+    """python-ovs's stream as _request reads it: recv(n) gives the chunks given, then EAGAIN."""
 
-    class Api(object):
-        idl = Idl()
-        tables = {"Bridge": Table(RegisteredRow("Bridge", uuid=9, name="br0", datapath_type="", fail_mode=[],
-                                                external_ids={}, other_config={}, ports=[])),
-                  "Port": Table(), "Interface": Table()}
+    def __init__(self, chunks):
+        self.chunks = list(chunks)
 
-    class Conn(object):
-        lock = threading.RLock()
+    def recv(self, n):
+        if not self.chunks:
+            return 11, b""  # EAGAIN: _request would wait for more
+        return 0, self.chunks.pop(0)
 
-        def stop(self, timeout=None):
-            pass
 
+class Rpc(object):
+    """python-ovs's jsonrpc.Connection as _request uses it: what was sent, and a stream with the answer."""
+
+    def __init__(self, answer=None):
+        self.sent = []
+        self.answer = answer  # function(request) -> chunks of bytes
+        self.stream = Stream([])
+
+    def send(self, msg):
+        self.sent.append(msg)
+        if self.answer is not None and msg.type == msg.T_REQUEST:
+            self.stream.chunks.extend(self.answer(msg))
+        return 0
+
+    def get_backlog(self):
+        return 0
+
+    def close(self):
+        pass
+
+
+def reply_to(result, split=None, before=b""):
+    """A reply to the request, as bytes cut into pieces (split: their size)."""
+    def answer(msg):
+        data = before + json.dumps({"id": msg.id, "result": result, "error": None}, ensure_ascii=False).encode()
+        size = split or len(data)
+        return [data[i:i + size] for i in range(0, len(data), size)]
+    return answer
+
+
+def test_the_reply_is_read_whole_across_chunks_and_after_an_echo():
+    pytest.importorskip("ovs.jsonrpc")
+    result = [{"rows": [{"name": "p\u00e9-{[\"\\", "n": 1}]}]
     client = _ovsdb.OvsdbClient()
-    client.api, client._conn = Api(), Conn()
+    # the server's echo (keepalive) first, the reply cut in pieces of 7 bytes (one inside the "é")
+    client._rpc = Rpc(reply_to(result, split=7, before=b'{"method": "echo", "params": [], "id": "echo"} '))
+    assert client._request("transact", ["Open_vSwitch"]) == result
+    assert [m.type for m in client._rpc.sent] == [0, 2]  # the request, then the echo's reply
+    assert client._rpc.sent[1].id == "echo"
+
+
+def test_an_error_reply_and_a_silent_server_raise():
+    jsonrpc = pytest.importorskip("ovs.jsonrpc")
+    client = _ovsdb.OvsdbClient(timeout=0.05)
+    client._rpc = Rpc(lambda msg: [json.dumps({"id": msg.id, "result": None, "error": "unknown database"}).encode()])
+    with pytest.raises(OSError, match="unknown database"):
+        client._request("get_schema", ["Nope"])
+    client._rpc = Rpc()  # answers nothing
+    client._rpc.stream.recv_wait = lambda poller: None
+    with pytest.raises(OSError, match="no answer from OVSDB to transact"):
+        client._request("transact", ["Open_vSwitch"])
+    assert [m.method for m in client._rpc.sent] == ["transact"] and jsonrpc.Message.T_REQUEST == 0
+
+
+def test_a_run_that_applies_nothing_never_opens_the_idl(monkeypatch):
+    """A no-op reads the tables with one select and never replicates them (python-ovs's IDL, issue 20)."""
+    pytest.importorskip("ovs.jsonrpc")
+
+    def no_idl(*args, **kwargs):
+        raise AssertionError("the IDL was opened")
+
+    monkeypatch.setattr(_ovsdb, "_Idl", no_idl)
+    client = _ovsdb.OvsdbClient()
+    client._columns = dict((t, list(c)) for t, c in _ovsdb.COLUMNS.items())
+    client._rpc = Rpc(reply_to(ROWS))
     first = client.snapshot()
     assert client.snapshot() is first and list(first["bridges"]) == ["br0"]
-    Api.idl.change_seqno = 2
-    Api.tables["Bridge"].rows[0].name = "br1"
-    second = client.snapshot()
-    assert second is not first and list(second["bridges"]) == ["br1"]
+    assert len(client._rpc.sent) == 1 and client._rpc.sent[0].method == "transact"
+    assert client.apply([]) == []  # nothing to apply: no transaction
+    assert client.api is None and client._conn is None
     client.close()
-    client.api, client._conn = Api(), Conn()
-    assert client.snapshot() is not second
+    assert client._rpc is None
+
+
+def test_a_transaction_opens_the_idl_once_and_the_next_snapshot_reads_again(monkeypatch):
+    import contextlib
+    pytest.importorskip("ovs.jsonrpc")
+    opened = []
+
+    class Txn(object):
+        def add(self, cmd):
+            cmd.new_interfaces = ["p9"]
+
+    class Api(object):
+        @contextlib.contextmanager
+        def transaction(self, **kwargs):
+            yield Txn()
+
+    def open_idl():
+        if not opened:
+            opened.append(Api())
+        client.api = opened[0]
+        return client.api
+
+    monkeypatch.setattr(_ovsdb._ApplyOps, "__init__", lambda self, api, ops: None)
+    client = _ovsdb.OvsdbClient()
+    client._columns = dict((t, list(c)) for t, c in _ovsdb.COLUMNS.items())
+    client._rpc = Rpc(reply_to(ROWS))
+    monkeypatch.setattr(client, "_open_idl", open_idl)
+    first = client.snapshot()
+    assert client.apply([_ovsdb.op("del_bridge", name="br0")]) == ["p9"]
+    assert client.apply([_ovsdb.op("del_bridge", name="br0")]) == ["p9"]
+    assert len(opened) == 1
+    second = client.snapshot()
+    assert second is not first and second == first  # read again (this fake server answers the same)
+    assert [m.method for m in client._rpc.sent] == ["transact", "transact"]
 
 
 def test_apply_finds_rows_by_name_without_ovsdbapp_indexes():
