@@ -116,32 +116,29 @@ def op(kind, **fields):
 # --------------------------------------------------------------------------
 
 
-def _json_atom(value):
-    """An OVSDB JSON atom: a UUID (``["uuid", "..."]``) as its string, anything else as it is."""
-    if isinstance(value, list) and len(value) == 2 and value[0] in ("uuid", "named-uuid"):
-        return value[1]
-    return value
+EMPTY_SET = ["set", []]
+
+# The columns read hold strings, integers, booleans, string:string maps and references (UUIDs): a set of
+# them is ["set", [...]] or its one element alone, a UUID ["uuid", "..."], a map ["map", [[k, v], ...]].
 
 
-def _json_set(value):
-    """An OVSDB JSON set (``["set", [...]]``, or its one element alone) as a list of atoms."""
-    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
-        return [_json_atom(a) for a in value[1]]
-    return [_json_atom(value)]
+def _json_refs(value):
+    """A set of references as the list of their UUIDs."""
+    if value[0] == "set":
+        return [ref[1] for ref in value[1]]
+    return [value[1]]  # one reference: ["uuid", "..."]
 
 
 def _json_opt(value):
     """An optional column (a set of at most one element) as None or its element."""
-    if value is None:
-        return None
-    items = _json_set(value)
-    return items[0] if items else None
+    if isinstance(value, list):  # ["set", []] (an element alone is not wrapped)
+        return value[1][0] if value[1] else None
+    return value
 
 
 def _json_map(value):
-    if not value:
-        return {}
-    return dict((_json_atom(k), _json_atom(v)) for k, v in value[1])
+    """A string:string map as a dict."""
+    return dict(value[1]) if value else {}
 
 
 def snapshot_from_json(bridges, ports, interfaces):
@@ -154,12 +151,12 @@ def snapshot_from_json(bridges, ports, interfaces):
     IDL parses and converts every datum of every row it replicates (issue 20).
     """
     snap = {"bridges": {}, "ports": {}, "interfaces": {}}
-    iface_name = dict((_json_atom(r["_uuid"]), r["name"]) for r in interfaces)
-    port_name = dict((_json_atom(r["_uuid"]), r["name"]) for r in ports)
+    iface_name = dict((r["_uuid"][1], r["name"]) for r in interfaces)
+    port_name = dict((r["_uuid"][1], r["name"]) for r in ports)
     iface_port, port_bridge = {}, {}
     for port in ports:
         name = port["name"]
-        members = [iface_name[u] for u in _json_set(port.get("interfaces", ["set", []])) if u in iface_name]
+        members = [iface_name[u] for u in _json_refs(port.get("interfaces", EMPTY_SET)) if u in iface_name]
         for iname in members:
             iface_port[iname] = name
         snap["ports"][name] = {
@@ -174,7 +171,7 @@ def snapshot_from_json(bridges, ports, interfaces):
             snap["ports"][name]["fake_bridge"] = True
     for br in bridges:
         name = br["name"]
-        members = [port_name[u] for u in _json_set(br.get("ports", ["set", []])) if u in port_name]
+        members = [port_name[u] for u in _json_refs(br.get("ports", EMPTY_SET)) if u in port_name]
         for pname in members:
             port_bridge[pname] = name
         snap["bridges"][name] = {
