@@ -247,3 +247,25 @@ def test_apply_finds_rows_by_name_without_ovsdbapp_indexes():
     for table, name in (("Port", "p1"), ("Port", "nope"), ("Bridge", "br0")):
         with pytest.raises(idlutils.RowNotFound):
             cmd._row(table, name, {})
+
+
+def test_a_session_the_server_closed_is_opened_again_once(monkeypatch):
+    pytest.importorskip("ovs.jsonrpc")
+    from ansible_collections.netwire.fabric.plugins.module_utils._errors import BackendError
+
+    def hung_up():
+        rpc = Rpc()
+        rpc.stream.recv = lambda n: (0, b"")  # the server closed the session (a remote's inactivity probe)
+        return rpc
+
+    client = _ovsdb.OvsdbClient()
+    client._columns = dict((t, list(c)) for t, c in _ovsdb.COLUMNS.items())
+    client._rpc = hung_up()
+    sessions = [Rpc(reply_to(ROWS))]
+    monkeypatch.setattr(client, "_open_session", lambda: setattr(client, "_rpc", sessions.pop(0)))
+    assert list(client.snapshot()["bridges"]) == ["br0"] and not sessions
+    client._last, client._rpc = None, hung_up()
+    sessions.append(hung_up())  # the new session fails too: the read fails, no third try
+    with pytest.raises(BackendError, match="reading the tables failed"):
+        client.snapshot()
+    assert not sessions
