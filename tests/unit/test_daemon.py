@@ -152,12 +152,12 @@ def test_describe_steps():
 
 # ---------------------------------------------------------------- files and processes in a temporary directory
 
-def sleeper(tmp_path, seconds='30', forks=False, script=None):
+def sleeper(tmp_path, seconds='30', forks=False, script=None, settle=0.5):
     argv = [sys.executable, '-c', script or 'import time; time.sleep(%s)' % seconds]
     conf = str(tmp_path / 'etc' / 'x.conf')
     return d.Daemon('sleeper', 'x', argv, str(tmp_path / 'run' / 'sleeper-x.pid'), files={conf: 'x\n'},
                     dirs={str(tmp_path / 'etc'): 0o755, str(tmp_path / 'run'): 0o755}, forks=forks,
-                    start_timeout=5, stop_timeout=2, systemd=False)
+                    start_timeout=5, stop_timeout=2, systemd=False, settle=settle)
 
 
 def test_start_reload_and_stop_a_foreground_daemon(tmp_path):
@@ -182,7 +182,9 @@ def test_start_reload_and_stop_a_foreground_daemon(tmp_path):
 
 
 def test_early_exit_is_reported_with_its_output(tmp_path):
-    dmn = sleeper(tmp_path, script='import sys; sys.stderr.write("cannot bind: busy\\n"); sys.exit(3)')
+    # settle 5 s: on a loaded CI machine Python's start alone took longer than the default 0.5 s, and a
+    # process that exits after its settle time counts as started (the wait ends as soon as it exits)
+    dmn = sleeper(tmp_path, script='import sys; sys.stderr.write("cannot bind: busy\\n"); sys.exit(3)', settle=5.0)
     with pytest.raises(NetwireError) as err:
         dmn.converge('present', check_mode=False)
     assert "Failed to start sleeper 'x'" in str(err.value) and 'cannot bind: busy' in str(err.value)
